@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from kefu.api import api
+from kefu.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("accounts/", include("kefu.accounts.urls")),
+    path("", include("kefu.tickets.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
