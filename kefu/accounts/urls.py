@@ -1,4 +1,10 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from kefu.accounts.views import LoginView
+
 app_name = "accounts"
-urlpatterns: list = []
+urlpatterns = [
+    path("login/", LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

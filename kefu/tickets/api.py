@@ -1,3 +1,270 @@
-from ninja import Router
+"""Ticket endpoints of the REST API. Thin: parse, call actions/selectors, shape the response."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema
+
+from kefu.tickets import actions, selectors
+from kefu.tickets.models import Category, Channel, Message, MessageKind, Status, Ticket
 
 router = Router(tags=["tickets"])
+
+
+class CategoryOut(Schema):
+    slug: str
+    name: str
+    parent: str | None
+
+
+class TicketIn(Schema):
+    category: str = Field(..., description="Category slug, see GET /categories")
+    title: str
+    description: str
+    priority: int | None = None
+    coin: str = ""
+    network: str = ""
+    amount: str | None = Field(None, description="Decimal amount as a string, e.g. \"12.5\"")
+    tx_hash: str = ""
+    order_number: str = ""
+
+
+class AttachmentOut(Schema):
+    id: str
+    name: str
+    content_type: str
+    size: int
+    url: str
+
+
+class MessageOut(Schema):
+    id: str
+    kind: str
+    author: str
+    from_customer: bool
+    body: str
+    created_at: datetime
+    attachments: list[AttachmentOut]
+
+
+class TicketOut(Schema):
+    case_number: str
+    title: str
+    status: str
+    status_label: str
+    priority: int
+    category: str
+    category_name: str
+    team: str | None
+    assignee: str | None
+    tier: int
+    coin: str
+    network: str
+    amount: str | None
+    tx_hash: str
+    order_number: str
+    security_flag: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketDetailOut(TicketOut):
+    description: str
+    messages: list[MessageOut]
+    merged_into: str | None
+    secret_warning: str | None = None
+
+
+class TicketPageOut(Schema):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class MessageIn(Schema):
+    body: str
+    internal: bool = False
+
+
+class MessageCreatedOut(MessageOut):
+    ticket_status: str
+    secret_warning: str | None = None
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: dict[str, list[str]] = {}
+
+
+def _errors(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {key: [str(m) for e in value for m in e.messages] for key, value in exc.error_dict.items()}
+    return {"__all__": [str(m) for m in exc.messages]}
+
+
+def _ticket_out(ticket: Ticket) -> dict:
+    language = get_language() or "zh-hans"
+    return {
+        "case_number": ticket.case_number,
+        "title": ticket.title,
+        "status": ticket.status,
+        "status_label": str(Status(ticket.status).label),
+        "priority": ticket.priority,
+        "category": ticket.category.slug,
+        "category_name": ticket.category.localized_name(language),
+        "team": ticket.team.slug if ticket.team else None,
+        "assignee": ticket.assignee.email if ticket.assignee else None,
+        "tier": ticket.tier,
+        "coin": ticket.coin,
+        "network": ticket.network,
+        "amount": None if ticket.amount is None else format(ticket.amount.normalize(), "f"),
+        "tx_hash": ticket.tx_hash,
+        "order_number": ticket.order_number,
+        "security_flag": ticket.security_flag,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+    }
+
+
+def _message_out(message: Message, ticket: Ticket) -> dict:
+    from_customer = message.author_id == ticket.customer_id
+    if from_customer:
+        author = message.author.display_name or message.author.email if message.author else ""
+    else:
+        author = (message.author.display_name or _("Support")) if message.author else _("System")
+    return {
+        "id": str(message.public_id),
+        "kind": message.kind,
+        "author": author,
+        "from_customer": from_customer,
+        "body": message.body,
+        "created_at": message.created_at,
+        "attachments": [
+            {
+                "id": str(a.public_id),
+                "name": a.original_name,
+                "content_type": a.content_type,
+                "size": a.size,
+                "url": reverse("tickets:attachment", args=[a.public_id]),
+            }
+            for a in message.attachments.all()
+        ],
+    }
+
+
+@router.get("/categories", response=list[CategoryOut], auth=None, summary="The category tree, localized")
+def list_categories(request: HttpRequest):
+    language = get_language()
+    return [
+        {"slug": c.slug, "name": c.localized_name(language), "parent": c.parent.slug if c.parent else None}
+        for c in selectors.active_categories()
+    ]
+
+
+@router.post("/tickets", response={201: TicketDetailOut, 400: ErrorOut}, summary="Submit a ticket")
+def create_ticket(request: HttpRequest, payload: TicketIn):
+    user = request.user
+    category = Category.objects.filter(slug=payload.category.strip(), is_active=True).first()
+    errors: dict[str, list[str]] = {}
+    if category is None:
+        errors["category"] = [_("Unknown category “{slug}”.").format(slug=payload.category[:60])]
+    amount = None
+    if payload.amount not in (None, ""):
+        try:
+            amount = Decimal(str(payload.amount))
+            if not amount.is_finite() or amount < 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            errors["amount"] = [_("Enter a valid amount.")]
+    if errors:
+        return 400, {"detail": _("Invalid input."), "errors": errors}
+    try:
+        submission = actions.check_create_ticket(
+            customer=user,
+            category=category,
+            title=payload.title,
+            description=payload.description,
+            channel=Channel.API,
+            language=(get_language() or "zh-hans"),
+            priority=payload.priority if user.is_agent else None,
+            coin=payload.coin,
+            network=payload.network,
+            amount=amount,
+            tx_hash=payload.tx_hash,
+            order_number=payload.order_number,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+    except ValidationError as exc:
+        return 400, {"detail": _("Invalid input."), "errors": _errors(exc)}
+    ticket = selectors.access_ticket(user, submission.ticket.case_number)
+    return 201, _detail(ticket, user, secret_warning=submission.secret_warning)
+
+
+def _detail(ticket: Ticket, user, *, secret_warning: str | None = None) -> dict:
+    out = _ticket_out(ticket)
+    out.update(
+        description=ticket.description,
+        messages=[_message_out(m, ticket) for m in selectors.thread_for(ticket, user=user)],
+        merged_into=ticket.merged_into.case_number if ticket.merged_into else None,
+        secret_warning=secret_warning,
+    )
+    return out
+
+
+@router.get("/tickets", response=TicketPageOut, summary="Tickets you may see, newest activity first")
+def list_tickets(
+    request: HttpRequest,
+    status: str | None = None,
+    queue: str | None = None,
+    cursor: str | None = None,
+    limit: int = 25,
+):
+    user = request.user
+    limit = max(1, min(limit, 100))
+    if user.is_agent:
+        qs = selectors.queue_for(user, queue=queue or "all", status=status or "any")
+    else:
+        qs = selectors.tickets_visible_to(user)
+        if status:
+            qs = qs.filter(status=status)
+    page = selectors.page_of(qs, cursor=cursor, size=limit)
+    return {"items": [_ticket_out(t) for t in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/tickets/{case_number}", response=TicketDetailOut, summary="One ticket with its thread")
+def get_ticket(request: HttpRequest, case_number: str):
+    ticket = selectors.access_ticket(request.user, case_number)
+    return _detail(ticket, request.user)
+
+
+@router.post(
+    "/tickets/{case_number}/messages",
+    response={201: MessageCreatedOut, 400: ErrorOut, 403: ErrorOut},
+    summary="Reply (customers) or reply / add an internal note (agents)",
+)
+def post_message(request: HttpRequest, case_number: str, payload: MessageIn):
+    user = request.user
+    ticket = selectors.access_ticket(user, case_number)
+    kind = MessageKind.INTERNAL if payload.internal else MessageKind.PUBLIC
+    try:
+        submission = actions.check_add_message(
+            ticket=ticket,
+            author=user,
+            body=payload.body,
+            kind=kind,
+            channel=Channel.API,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+    except ValidationError as exc:
+        return 400, {"detail": _("Invalid input."), "errors": _errors(exc)}
+    except PermissionDenied:
+        return 403, {"detail": _("Only support staff can add internal notes.")}
+    out = _message_out(submission.message, submission.ticket)
+    out.update(ticket_status=submission.ticket.status, secret_warning=submission.secret_warning)
+    return 201, out

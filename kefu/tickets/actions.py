@@ -1,0 +1,577 @@
+"""State changes of tickets. Views, the API, the bot and mail all call these.
+
+Every inbound text passes the secret guard before it is stored; every change is audited in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from kefu.accounts.models import Team, User
+from kefu.audit.actions import do_record
+from kefu.tickets.attachments import CheckedFile
+from kefu.tickets.models import (
+    ACTIVE_STATUSES,
+    Attachment,
+    Category,
+    Channel,
+    Message,
+    MessageKind,
+    Priority,
+    Status,
+    Ticket,
+    attachment_storage,
+)
+from kefu.trust import guard
+
+SECURITY_TEAM_SLUG = "security"
+MAX_TIER = 3
+
+# Which status an agent may move a ticket to from each status. Customers only reopen.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.NEW: {Status.OPEN, Status.PENDING_CUSTOMER, Status.ON_HOLD, Status.RESOLVED, Status.CLOSED},
+    Status.OPEN: {Status.PENDING_CUSTOMER, Status.ON_HOLD, Status.RESOLVED, Status.CLOSED},
+    Status.PENDING_CUSTOMER: {Status.OPEN, Status.ON_HOLD, Status.RESOLVED, Status.CLOSED},
+    Status.ON_HOLD: {Status.OPEN, Status.PENDING_CUSTOMER, Status.RESOLVED, Status.CLOSED},
+    Status.RESOLVED: {Status.OPEN, Status.CLOSED},
+    Status.CLOSED: {Status.OPEN},
+}
+
+
+@dataclass
+class Guarded:
+    """Texts after the secret guard, and what it found."""
+
+    texts: dict[str, str]
+    secret_found: bool = False
+    warning: str | None = None
+    kinds: list[str] = field(default_factory=list)
+
+
+def guard_texts(texts: dict[str, str], *, language: str) -> Guarded:
+    """Redact secrets from every field; the result is what may be stored, logged or shown."""
+    out = Guarded(texts={})
+    for key, value in texts.items():
+        result = guard.scan(value or "", language=language)
+        out.texts[key] = result.redacted
+        if result.secret:
+            out.secret_found = True
+            out.kinds.extend(f.kind for f in result.findings)
+            out.warning = out.warning or guard.warning_for(result, language=language)
+    return out
+
+
+@dataclass
+class Submission:
+    """What a customer-facing entry point needs after a create or a reply."""
+
+    ticket: Ticket
+    message: Message | None
+    secret_warning: str | None = None
+
+
+def new_case_number() -> str:
+    """``KF-YYYYMMDD-NNNNNNNN``: quotable, sortable by day, not guessable from a row id."""
+    today = timezone.localdate()
+    return f"KF-{today:%Y%m%d}-{secrets.randbelow(10**8):08d}"
+
+
+def _security_team() -> Team | None:
+    return Team.objects.filter(slug=SECURITY_TEAM_SLUG).first()
+
+
+def _store_attachments(
+    *,
+    ticket: Ticket,
+    message: Message | None,
+    files: list[CheckedFile],
+    user: User | None,
+    language: str,
+    written: list[str],
+) -> list[Attachment]:
+    """Write files and their rows; paths go to ``written`` so a failed transaction can remove them."""
+    stored = []
+    for checked in files:
+        attachment = Attachment(
+            ticket=ticket,
+            message=message,
+            uploaded_by=user,
+            original_name=guard.redact(checked.name, language=language)[:200],
+            content_type=checked.content_type,
+            size=checked.size,
+            sha256=checked.sha256,
+        )
+        attachment.file.save(attachment.public_id.hex, ContentFile(checked.content), save=False)
+        written.append(attachment.file.name)
+        attachment.save()
+        stored.append(attachment)
+    return stored
+
+
+@contextmanager
+def _files_removed_on_failure() -> Iterator[list[str]]:
+    """Django has no on-rollback hook: remove files written inside a block that raised."""
+    written: list[str] = []
+    try:
+        yield written
+    except BaseException:
+        for path in written:
+            attachment_storage.delete(path)
+        raise
+
+
+def check_create_ticket(
+    *,
+    customer: User,
+    category: Category,
+    title: str,
+    description: str,
+    channel: str = Channel.PORTAL,
+    language: str = "zh-hans",
+    priority: int | None = None,
+    coin: str = "",
+    network: str = "",
+    amount: Decimal | None = None,
+    tx_hash: str = "",
+    order_number: str = "",
+    files: list[CheckedFile] | None = None,
+    actor: User | None = None,
+    ip_address: str | None = None,
+) -> Submission:
+    """Validate, guard and create a ticket with its first message."""
+    errors: dict[str, list[str]] = {}
+    if not (title or "").strip():
+        errors.setdefault("title", []).append(_("Please give your ticket a title."))
+    if not (description or "").strip():
+        errors.setdefault("description", []).append(_("Please describe the problem."))
+    if len(title or "") > 200:
+        errors.setdefault("title", []).append(_("The title can be at most 200 characters."))
+    if len(description or "") > 20000:
+        errors.setdefault("description", []).append(_("The description can be at most 20,000 characters."))
+    if not category.is_active:
+        errors.setdefault("category", []).append(_("This category is not available."))
+    if errors:
+        raise ValidationError(errors)
+    return do_create_ticket(
+        customer=customer,
+        category=category,
+        title=title.strip(),
+        description=description.strip(),
+        channel=channel,
+        language=language,
+        priority=priority,
+        coin=coin,
+        network=network,
+        amount=amount,
+        tx_hash=tx_hash,
+        order_number=order_number,
+        files=files or [],
+        actor=actor or customer,
+        ip_address=ip_address,
+    )
+
+
+def do_create_ticket(
+    *,
+    customer: User,
+    category: Category,
+    title: str,
+    description: str,
+    channel: str,
+    language: str,
+    priority: int | None,
+    coin: str,
+    network: str,
+    amount: Decimal | None,
+    tx_hash: str,
+    order_number: str,
+    files: list[CheckedFile],
+    actor: User,
+    ip_address: str | None,
+) -> Submission:
+    guarded = guard_texts(
+        {
+            "title": title,
+            "description": description,
+            "coin": coin,
+            "network": network,
+            "tx_hash": tx_hash,
+            "order_number": order_number,
+        },
+        language=language,
+    )
+    t = guarded.texts
+    team = category.routed_team()
+    if guarded.secret_found:
+        team = _security_team() or team
+        priority = max(priority or Priority.NORMAL, Priority.HIGH)
+    with _files_removed_on_failure() as written, transaction.atomic():
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    ticket = Ticket.objects.create(
+                        case_number=new_case_number(),
+                        customer=customer,
+                        category=category,
+                        team=team,
+                        title=t["title"][:200],
+                        description=t["description"],
+                        status=Status.NEW,
+                        priority=priority or Priority.NORMAL,
+                        channel=channel,
+                        language=language,
+                        coin=t["coin"][:20].upper(),
+                        network=t["network"][:40],
+                        amount=amount,
+                        tx_hash=t["tx_hash"][:130],
+                        order_number=t["order_number"][:64],
+                        security_flag=guarded.secret_found,
+                    )
+                break
+            except IntegrityError:
+                continue  # case number collision: draw again
+        else:  # pragma: no cover - 5 collisions in 10^8 per day
+            raise RuntimeError("could not allocate a case number")
+        message = Message.objects.create(
+            ticket=ticket, author=actor, kind=MessageKind.PUBLIC, body=t["description"], channel=channel
+        )
+        _store_attachments(
+            ticket=ticket, message=message, files=files, user=actor, language=language, written=written
+        )
+        do_record(
+            actor=actor,
+            action="ticket.created",
+            target_type="ticket",
+            target_id=ticket.case_number,
+            data={"category": category.slug, "channel": channel, "team": team.slug if team else None},
+            ip_address=ip_address,
+        )
+        if guarded.secret_found:
+            _flag_secret(ticket=ticket, actor=actor, kinds=guarded.kinds, ip_address=ip_address)
+    return Submission(ticket=ticket, message=message, secret_warning=guarded.warning)
+
+
+def _flag_secret(*, ticket: Ticket, actor: User | None, kinds: list[str], ip_address: str | None) -> None:
+    with override(ticket.language):
+        note = _(
+            "The secret guard hid a possible seed phrase or private key in this ticket. "
+            "Advise the customer to move their funds to a new wallet; never ask for the secret."
+        )
+    Message.objects.create(ticket=ticket, kind=MessageKind.SYSTEM, body=note, channel=Channel.AGENT)
+    do_record(
+        actor=actor,
+        action="ticket.secret_redacted",
+        target_type="ticket",
+        target_id=ticket.case_number,
+        data={"kinds": sorted(set(kinds))},
+        ip_address=ip_address,
+    )
+
+
+def check_add_message(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    kind: str = MessageKind.PUBLIC,
+    channel: str = Channel.PORTAL,
+    files: list[CheckedFile] | None = None,
+    new_status: str | None = None,
+    ip_address: str | None = None,
+) -> Submission:
+    """Validate and add a reply or internal note. Customers may only post public replies."""
+    if not (body or "").strip() and not files:
+        raise ValidationError({"body": [_("Please write a message.")]})
+    if len(body or "") > 20000:
+        raise ValidationError({"body": [_("The message can be at most 20,000 characters.")]})
+    if not author.is_agent and (kind != MessageKind.PUBLIC or new_status):
+        raise PermissionDenied
+    if ticket.merged_into_id is not None:
+        raise ValidationError(
+            {"body": [_("This ticket was merged into {case}; please reply there.").format(case=ticket.merged_into.case_number)]}
+        )
+    return do_add_message(
+        ticket=ticket,
+        author=author,
+        body=(body or "").strip(),
+        kind=kind,
+        channel=channel,
+        files=files or [],
+        new_status=new_status,
+        ip_address=ip_address,
+    )
+
+
+def do_add_message(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    kind: str,
+    channel: str,
+    files: list[CheckedFile],
+    new_status: str | None,
+    ip_address: str | None,
+) -> Submission:
+    guarded = guard_texts({"body": body}, language=ticket.language)
+    with _files_removed_on_failure() as written, transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        message = Message.objects.create(
+            ticket=ticket, author=author, kind=kind, body=guarded.texts["body"], channel=channel
+        )
+        _store_attachments(
+            ticket=ticket, message=message, files=files, user=author, language=ticket.language, written=written
+        )
+        fields = ["updated_at"]
+        from_customer = author.pk == ticket.customer_id
+        if from_customer and ticket.status != Status.OPEN and ticket.status != Status.NEW:
+            # A customer's reply puts the ticket back in front of agents, even once resolved.
+            _set_status(ticket, Status.OPEN, actor=author, ip_address=ip_address, reason="customer_reply")
+            fields += ["status", "resolved_at"]
+        elif author.is_agent and kind == MessageKind.PUBLIC:
+            if ticket.first_response_at is None:
+                ticket.first_response_at = timezone.now()
+                fields.append("first_response_at")
+            target = new_status or (Status.PENDING_CUSTOMER if ticket.is_active else None)
+            if target and target != ticket.status:
+                _check_transition(ticket.status, target)
+                _set_status(ticket, target, actor=author, ip_address=ip_address, reason="agent_reply")
+                fields += ["status", "resolved_at"]
+        elif author.is_agent and new_status and new_status != ticket.status:
+            _check_transition(ticket.status, new_status)
+            _set_status(ticket, new_status, actor=author, ip_address=ip_address, reason="agent_note")
+            fields += ["status", "resolved_at"]
+        if guarded.secret_found:
+            ticket.security_flag = True
+            fields.append("security_flag")
+            team = _security_team()
+            if team is not None and ticket.team_id != team.pk:
+                ticket.team = team
+                fields.append("team")
+            if ticket.priority < Priority.HIGH:
+                ticket.priority = Priority.HIGH
+                fields.append("priority")
+        ticket.save(update_fields=sorted(set(fields)))
+        do_record(
+            actor=author,
+            action="ticket.note_added" if kind == MessageKind.INTERNAL else "ticket.replied",
+            target_type="ticket",
+            target_id=ticket.case_number,
+            data={"message": str(message.public_id), "attachments": len(files)},
+            ip_address=ip_address,
+        )
+        if guarded.secret_found:
+            _flag_secret(ticket=ticket, actor=author, kinds=guarded.kinds, ip_address=ip_address)
+    return Submission(ticket=ticket, message=message, secret_warning=guarded.warning)
+
+
+def _check_transition(current: str, target: str) -> None:
+    if target not in TRANSITIONS.get(current, set()):
+        raise ValidationError(
+            {
+                "status": [
+                    _("A ticket cannot go from “{current}” to “{target}”.").format(
+                        current=Status(current).label, target=Status(target).label
+                    )
+                ]
+            }
+        )
+
+
+def _set_status(ticket: Ticket, status: str, *, actor: User | None, ip_address: str | None, reason: str) -> None:
+    previous = ticket.status
+    ticket.status = status
+    ticket.resolved_at = timezone.now() if status == Status.RESOLVED else (
+        ticket.resolved_at if status == Status.CLOSED else None
+    )
+    do_record(
+        actor=actor,
+        action="ticket.status_changed",
+        target_type="ticket",
+        target_id=ticket.case_number,
+        data={"from": previous, "to": status, "reason": reason},
+        ip_address=ip_address,
+    )
+
+
+def do_change_status(*, ticket: Ticket, actor: User, status: str, ip_address: str | None = None) -> Ticket:
+    if not actor.is_agent:
+        raise PermissionDenied
+    if status == ticket.status:
+        return ticket
+    _check_transition(ticket.status, status)
+    with transaction.atomic():
+        _set_status(ticket, status, actor=actor, ip_address=ip_address, reason="manual")
+        ticket.save(update_fields=["status", "resolved_at", "updated_at"])
+    return ticket
+
+
+def do_reopen(*, ticket: Ticket, actor: User, ip_address: str | None = None) -> Ticket:
+    """The customer (or an agent) reopens a resolved or closed ticket."""
+    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        raise ValidationError({"status": [_("Only a resolved or closed ticket can be reopened.")]})
+    if ticket.merged_into_id is not None:
+        raise ValidationError({"status": [_("A merged ticket cannot be reopened.")]})
+    with transaction.atomic():
+        _set_status(ticket, Status.OPEN, actor=actor, ip_address=ip_address, reason="reopened")
+        ticket.save(update_fields=["status", "resolved_at", "updated_at"])
+    return ticket
+
+
+def do_set_priority(*, ticket: Ticket, actor: User, priority: int, ip_address: str | None = None) -> Ticket:
+    if not actor.is_agent:
+        raise PermissionDenied
+    if priority not in Priority.values:
+        raise ValidationError({"priority": [_("Unknown priority.")]})
+    if priority == ticket.priority:
+        return ticket
+    with transaction.atomic():
+        do_record(
+            actor=actor,
+            action="ticket.priority_changed",
+            target_type="ticket",
+            target_id=ticket.case_number,
+            data={"from": ticket.priority, "to": priority},
+            ip_address=ip_address,
+        )
+        ticket.priority = priority
+        ticket.save(update_fields=["priority", "updated_at"])
+    return ticket
+
+
+def do_change_category(*, ticket: Ticket, actor: User, category: Category, ip_address: str | None = None) -> Ticket:
+    """Recategorise and re-route to the new category's team (a security-flagged ticket stays)."""
+    if not actor.is_agent:
+        raise PermissionDenied
+    if category.pk == ticket.category_id:
+        return ticket
+    with transaction.atomic():
+        previous = ticket.category.slug
+        ticket.category = category
+        fields = ["category", "updated_at"]
+        team = category.routed_team()
+        if not ticket.security_flag and team is not None and team.pk != ticket.team_id:
+            ticket.team = team
+            ticket.assignee = None
+            fields += ["team", "assignee"]
+        ticket.save(update_fields=fields)
+        do_record(
+            actor=actor,
+            action="ticket.category_changed",
+            target_type="ticket",
+            target_id=ticket.case_number,
+            data={"from": previous, "to": category.slug, "team": ticket.team.slug if ticket.team else None},
+            ip_address=ip_address,
+        )
+    return ticket
+
+
+def do_assign(*, ticket: Ticket, actor: User, assignee: User | None, ip_address: str | None = None) -> Ticket:
+    """Assign to a staff member of the ticket's team (supervisors may assign anyone on staff)."""
+    if not actor.is_agent:
+        raise PermissionDenied
+    if assignee is not None:
+        if not assignee.is_agent:
+            raise ValidationError({"assignee": [_("Tickets can only be assigned to support staff.")]})
+        in_team = ticket.team_id is None or assignee.teams.filter(pk=ticket.team_id).exists()
+        if not in_team and not assignee.is_supervisor:
+            raise ValidationError({"assignee": [_("{name} is not a member of this ticket's team.").format(name=assignee)]})
+        if assignee.pk != actor.pk and not (actor.is_supervisor or actor.teams.filter(pk=ticket.team_id).exists()):
+            raise PermissionDenied
+    with transaction.atomic():
+        do_record(
+            actor=actor,
+            action="ticket.assigned",
+            target_type="ticket",
+            target_id=ticket.case_number,
+            data={"from": ticket.assignee.email if ticket.assignee else None, "to": assignee.email if assignee else None},
+            ip_address=ip_address,
+        )
+        ticket.assignee = assignee
+        fields = ["assignee", "updated_at"]
+        if assignee is not None and ticket.status == Status.NEW:
+            ticket.status = Status.OPEN
+            fields.append("status")
+        ticket.save(update_fields=fields)
+    return ticket
+
+
+def do_escalate(*, ticket: Ticket, actor: User, reason: str, ip_address: str | None = None) -> Ticket:
+    """升级: move the ticket to the next support tier with a reason agents can read."""
+    if not actor.is_agent:
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Please give a reason for the escalation.")]})
+    if ticket.tier >= MAX_TIER:
+        raise ValidationError({"reason": [_("This ticket is already at the highest tier.")]})
+    reason = guard.redact(reason, language=ticket.language)
+    with transaction.atomic():
+        previous = ticket.tier
+        ticket.tier = previous + 1
+        ticket.assignee = None  # the next tier picks it up from the escalated queue
+        if ticket.status in (Status.NEW, Status.PENDING_CUSTOMER, Status.ON_HOLD):
+            ticket.status = Status.OPEN
+        ticket.save(update_fields=["tier", "assignee", "status", "updated_at"])
+        with override(ticket.language):
+            body = _("Escalated from tier {old} to tier {new}: {reason}").format(
+                old=previous, new=ticket.tier, reason=reason
+            )
+        Message.objects.create(ticket=ticket, author=actor, kind=MessageKind.INTERNAL, body=body, channel=Channel.AGENT)
+        do_record(
+            actor=actor,
+            action="ticket.escalated",
+            target_type="ticket",
+            target_id=ticket.case_number,
+            data={"from_tier": previous, "to_tier": ticket.tier, "reason": reason},
+            ip_address=ip_address,
+        )
+    return ticket
+
+
+def do_merge(*, source: Ticket, target: Ticket, actor: User, ip_address: str | None = None) -> Ticket:
+    """Merge a duplicate into ``target``: its thread and files move over, it closes and points there."""
+    if not actor.is_agent:
+        raise PermissionDenied
+    if source.pk == target.pk:
+        raise ValidationError({"target": [_("A ticket cannot be merged into itself.")]})
+    if source.customer_id != target.customer_id:
+        raise ValidationError({"target": [_("Only tickets of the same customer can be merged.")]})
+    if target.merged_into_id is not None:
+        raise ValidationError({"target": [_("The target ticket was itself merged; pick the surviving ticket.")]})
+    with transaction.atomic():
+        Message.objects.filter(ticket=source).update(ticket=target)
+        Attachment.objects.filter(ticket=source).update(ticket=target)
+        Ticket.objects.filter(merged_into=source).update(merged_into=target)
+        with override(target.language):
+            note = _("Ticket {source} was merged into this ticket.").format(source=source.case_number)
+        Message.objects.create(ticket=target, author=actor, kind=MessageKind.SYSTEM, body=note, channel=Channel.AGENT)
+        if source.status in ACTIVE_STATUSES and target.status not in ACTIVE_STATUSES:
+            target.status = Status.OPEN
+        source.merged_into = target
+        source.status = Status.CLOSED
+        source.save(update_fields=["merged_into", "status", "updated_at"])
+        target.security_flag = target.security_flag or source.security_flag
+        target.save(update_fields=["security_flag", "status", "updated_at"])
+        for case, role in ((source.case_number, "source"), (target.case_number, "target")):
+            do_record(
+                actor=actor,
+                action="ticket.merged",
+                target_type="ticket",
+                target_id=case,
+                data={"source": source.case_number, "target": target.case_number, "role": role},
+                ip_address=ip_address,
+            )
+    return target

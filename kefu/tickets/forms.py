@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from kefu.tickets.attachments import CheckedFile, check_uploads
+from kefu.tickets.models import Category, Priority, Status
+from kefu.tickets.selectors import active_categories
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+        self.widget.attrs.setdefault("accept", "image/png,image/jpeg,image/gif,image/webp,application/pdf")
+
+    def clean(self, data, initial=None) -> list[CheckedFile]:  # type: ignore[override]
+        uploads = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        return check_uploads(uploads)
+
+
+class CategoryChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Category) -> str:
+        name = obj.localized_name(get_language())
+        return f"— {name}" if obj.parent_id else name
+
+
+class TicketForm(forms.Form):
+    category = CategoryChoiceField(queryset=Category.objects.none(), label=_("Category"))
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 6}), max_length=20000)
+    coin = forms.CharField(label=_("Coin"), max_length=20, required=False, help_text=_("e.g. USDT, ETH, BTC"))
+    network = forms.CharField(label=_("Network"), max_length=40, required=False, help_text=_("e.g. ERC-20, TRC-20"))
+    amount = forms.DecimalField(label=_("Amount"), required=False, min_value=0, max_digits=38, decimal_places=18)
+    tx_hash = forms.CharField(label=_("Transaction hash (TxID)"), max_length=130, required=False)
+    order_number = forms.CharField(label=_("Order number"), max_length=64, required=False)
+    attachments = MultipleFileField(
+        label=_("Screenshots or documents"), help_text=_("Images or PDF, up to 10 MB each, at most 5 files.")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        categories = active_categories()
+        self.fields["category"].queryset = Category.objects.filter(pk__in=[c.pk for c in categories])
+        language = get_language()
+        # Parents are headings; tickets are filed under a sub-category.
+        groups: list[tuple[str, list[tuple[int, str]]]] = []
+        for category in categories:
+            if category.parent_id is None:
+                groups.append((category.localized_name(language), []))
+            elif groups:
+                groups[-1][1].append((category.pk, category.localized_name(language)))
+        self.fields["category"].choices = [("", _("Choose a category")), *groups]
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label=_("Reply"), widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, required=False)
+    attachments = MultipleFileField(label=_("Attach files"))
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("body") or "").strip() and not data.get("attachments"):
+            raise ValidationError(_("Please write a message."))
+        return data
+
+
+class AgentReplyForm(ReplyForm):
+    internal = forms.BooleanField(label=_("Internal note (customers never see it)"), required=False)
+    status = forms.ChoiceField(label=_("Then set status"), required=False, choices=[("", _("(automatic)")), *Status.choices])
+
+
+class TicketUpdateForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
+    priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int)
+    category = CategoryChoiceField(queryset=Category.objects.filter(is_active=True), label=_("Category"))
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for escalation"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class MergeForm(forms.Form):
+    target = forms.CharField(label=_("Merge into case number"), max_length=32)

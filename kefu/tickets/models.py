@@ -1,0 +1,207 @@
+"""Tickets (工单): categories, the ticket itself, its messages, attachments and canned replies."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.utils.functional import LazyObject
+from django.utils.translation import gettext_lazy as _
+
+from kefu.accounts.models import Team
+
+
+class Category(models.Model):
+    """A node of the category tree; a ticket's category decides the team queue it lands in."""
+
+    slug = models.SlugField(unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, help_text=_("Queue; inherited from the parent if empty.")
+    )
+    intents = models.JSONField(default=list, blank=True, help_text=_("Bot intents filed under this category."))
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+    def localized_name(self, language: str | None) -> str:
+        return self.name_en if (language or "").startswith("en") else self.name_zh
+
+    def routed_team(self) -> Team | None:
+        node: Category | None = self
+        while node is not None:
+            if node.team_id:
+                return node.team
+            node = node.parent
+        return None
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING_CUSTOMER = "pending_customer", _("Waiting for customer")
+    ON_HOLD = "on_hold", _("On hold")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.ON_HOLD)
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, _("Low")
+    NORMAL = 2, _("Normal")
+    HIGH = 3, _("High")
+    URGENT = 4, _("Urgent")
+
+
+class Channel(models.TextChoices):
+    PORTAL = "portal", _("Portal")
+    API = "api", _("API")
+    EMAIL = "email", _("Email")
+    CHAT = "chat", _("Chat")
+    BOT = "bot", _("Bot")
+    PHONE = "phone", _("Phone")
+    AGENT = "agent", _("Agent")
+
+
+class Ticket(models.Model):
+    case_number = models.CharField(_("case number"), max_length=32, unique=True, editable=False)
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="tickets")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    tier = models.PositiveSmallIntegerField(_("support tier"), default=1)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.PORTAL)
+    language = models.CharField(max_length=10, default="zh-hans")
+    # Structured fields agents ask for on asset questions.
+    coin = models.CharField(_("coin"), max_length=20, blank=True)
+    network = models.CharField(_("network"), max_length=40, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=38, decimal_places=18, null=True, blank=True)
+    tx_hash = models.CharField(_("transaction hash"), max_length=130, blank=True)
+    order_number = models.CharField(_("order number"), max_length=64, blank=True)
+    security_flag = models.BooleanField(_("security flag"), default=False)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        # Each index serves one list: a team queue, "mine", a customer's list, the unassigned
+        # queue. All are ordered newest activity first and paged by (updated_at, id).
+        indexes = [
+            models.Index(fields=["team", "status", "-updated_at", "-id"], name="ticket_team_queue"),
+            models.Index(fields=["assignee", "status", "-updated_at", "-id"], name="ticket_assignee"),
+            models.Index(fields=["customer", "-updated_at", "-id"], name="ticket_customer"),
+            models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_number} {self.title}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class MessageKind(models.TextChoices):
+    PUBLIC = "public", _("Reply")
+    INTERNAL = "internal", _("Internal note")
+    SYSTEM = "system", _("System event")
+
+
+class Message(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=10, choices=MessageKind.choices, default=MessageKind.PUBLIC)
+    body = models.TextField(_("message"))
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.PORTAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}/{self.kind}"
+
+
+class _AttachmentStorage(LazyObject):
+    """Files under MEDIA_ROOT (outside any web root); read at first use, not at import."""
+
+    def _setup(self) -> None:
+        self._wrapped = FileSystemStorage(location=settings.MEDIA_ROOT, base_url=None)
+
+
+attachment_storage = _AttachmentStorage()
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # The stored name is random: the customer's file name never touches the file system.
+    return f"attachments/{instance.public_id.hex[:2]}/{instance.public_id.hex}"
+
+
+class Attachment(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    file = models.FileField(upload_to=_attachment_path, storage=attachment_storage)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class CannedReply(models.Model):
+    """A reusable answer. ``{name}`` and ``{case_number}`` are filled in when inserted."""
+
+    title = models.CharField(_("title"), max_length=120)
+    body_zh = models.TextField(_("text (Chinese)"))
+    body_en = models.TextField(_("text (English)"))
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, help_text=_("Empty: all teams."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def body_for(self, language: str) -> str:
+        return self.body_en if language.startswith("en") else self.body_zh
+

@@ -1,0 +1,139 @@
+"""Reads of tickets with their permission rules. Every list is paged by keyset, never OFFSET."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from kefu.accounts.models import User
+from kefu.tickets.models import ACTIVE_STATUSES, Attachment, CannedReply, Category, Message, MessageKind, Ticket
+
+
+def tickets_visible_to(user: User) -> QuerySet[Ticket]:
+    """Customers see their own; agents their teams' and their own assignments; supervisors all."""
+    qs = Ticket.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_supervisor:
+        return qs
+    if user.is_agent:
+        team_ids = list(user.teams.values_list("pk", flat=True))
+        return qs.filter(Q(team_id__in=team_ids) | Q(assignee=user))
+    return qs.filter(customer=user)
+
+
+def access_ticket(user: User, case_number: str) -> Ticket:
+    """The ticket if ``user`` may see it. Otherwise 404 — never 403, which would leak existence."""
+    case_number = (case_number or "").strip().upper()
+    ticket = (
+        tickets_visible_to(user)
+        .select_related("category", "category__parent", "team", "assignee", "customer", "merged_into")
+        .filter(case_number=case_number)
+        .first()
+    )
+    if ticket is None:
+        raise Http404("No such ticket")
+    return ticket
+
+
+def thread_for(ticket: Ticket, *, user: User) -> list[Message]:
+    """Messages in order with their attachments; internal notes and system events only for staff."""
+    qs = Message.objects.filter(ticket=ticket).select_related("author").prefetch_related("attachments")
+    if not user.is_agent:
+        qs = qs.filter(kind=MessageKind.PUBLIC)
+    return list(qs)
+
+
+def access_attachment(user: User, public_id: str) -> Attachment:
+    attachment = (
+        Attachment.objects.select_related("ticket", "message")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if attachment is None or not tickets_visible_to(user).filter(pk=attachment.ticket_id).exists():
+        raise Http404("No such file")
+    if not user.is_agent and attachment.message is not None and attachment.message.kind != MessageKind.PUBLIC:
+        raise Http404("No such file")
+    return attachment
+
+
+def active_categories() -> list[Category]:
+    """The tree as a flat list, parents before their children, one query."""
+    categories = list(Category.objects.filter(is_active=True).select_related("parent"))
+    by_parent: dict[int | None, list[Category]] = {}
+    for category in categories:
+        by_parent.setdefault(category.parent_id, []).append(category)
+    ordered: list[Category] = []
+
+    def walk(parent_id: int | None) -> None:
+        for category in by_parent.get(parent_id, []):
+            ordered.append(category)
+            walk(category.pk)
+
+    walk(None)
+    return ordered
+
+
+def canned_replies_for(user: User) -> QuerySet[CannedReply]:
+    team_ids = list(user.teams.values_list("pk", flat=True))
+    return CannedReply.objects.filter(Q(team__isnull=True) | Q(team_id__in=team_ids))
+
+
+# --- keyset pages ---------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    items: list[Ticket]
+    next_cursor: str | None
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    raw = f"{ticket.updated_at.isoformat()}|{ticket.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, pk = raw.split("|", 1)
+        return datetime.fromisoformat(stamp), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def page_of(qs: QuerySet[Ticket], *, cursor: str | None, size: int) -> Page:
+    """One page ordered by latest activity; constant queries whatever the page size."""
+    qs = qs.select_related("category", "team", "assignee", "customer").order_by("-updated_at", "-id")
+    if cursor and (position := decode_cursor(cursor)):
+        stamp, pk = position
+        qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
+    items = list(qs[: size + 1])
+    next_cursor = encode_cursor(items[size - 1]) if len(items) > size else None
+    return Page(items=items[:size], next_cursor=next_cursor)
+
+
+QUEUES = ("mine", "unassigned", "escalated", "team", "all")
+
+
+def queue_for(user: User, *, queue: str, team_slug: str | None = None, status: str | None = None) -> QuerySet[Ticket]:
+    """An agent's queue: ``mine``, ``unassigned``, ``escalated`` (tier ≥ 2), a ``team``, or ``all``."""
+    qs = tickets_visible_to(user)
+    if queue == "mine":
+        qs = qs.filter(assignee=user)
+    elif queue == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    elif queue == "escalated":
+        qs = qs.filter(tier__gte=2)
+    elif queue == "team" and team_slug:
+        qs = qs.filter(team__slug=team_slug)
+    if status == "active" or not status:
+        qs = qs.filter(status__in=ACTIVE_STATUSES)
+    elif status != "any":
+        qs = qs.filter(status=status)
+    return qs

@@ -1,0 +1,317 @@
+"""Pages: the customer portal and the agent workspace. Thin: forms in, actions, render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kefu.accounts.models import Team, User
+from kefu.audit.selectors import events_for
+from kefu.tickets import actions, selectors
+from kefu.tickets.forms import AgentReplyForm, EscalateForm, MergeForm, ReplyForm, TicketForm, TicketUpdateForm
+from kefu.tickets.models import Channel, MessageKind, Status, Ticket
+
+
+def _ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            for error in errors:
+                for message in error.messages:
+                    form.add_error(field if field in form.fields else None, message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+def staff_required(view):
+    @login_required
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_agent:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+# --- customer portal ---------------------------------------------------------------------
+
+
+@login_required
+def portal(request: HttpRequest) -> HttpResponse:
+    """The customer's own tickets, newest activity first."""
+    page = selectors.page_of(
+        selectors.tickets_visible_to(request.user).filter(customer=request.user),
+        cursor=request.GET.get("cursor"),
+        size=settings.KEFU_PAGE_SIZE,
+    )
+    return render(request, "tickets/portal_list.html", {"page": page})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portal_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = TicketForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                submission = actions.check_create_ticket(
+                    customer=request.user,
+                    category=data["category"],
+                    title=data["title"],
+                    description=data["description"],
+                    channel=Channel.PORTAL,
+                    language=get_language() or "zh-hans",
+                    coin=data["coin"],
+                    network=data["network"],
+                    amount=data["amount"],
+                    tx_hash=data["tx_hash"],
+                    order_number=data["order_number"],
+                    files=data["attachments"],
+                    ip_address=_ip(request),
+                )
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                if submission.secret_warning:
+                    messages.warning(request, submission.secret_warning)
+                messages.success(
+                    request,
+                    _("Your ticket has been submitted. Your case number is {case}.").format(
+                        case=submission.ticket.case_number
+                    ),
+                )
+                return redirect("tickets:portal_ticket", case_number=submission.ticket.case_number)
+    else:
+        initial = {}
+        if slug := request.GET.get("category"):
+            from kefu.tickets.models import Category
+
+            initial["category"] = Category.objects.filter(slug=slug).first()
+        form = TicketForm(initial=initial)
+    return render(request, "tickets/portal_new.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portal_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
+    ticket = selectors.access_ticket(request.user, case_number)
+    if request.user.is_agent:
+        return redirect("tickets:workspace_ticket", case_number=ticket.case_number)
+    form = ReplyForm()
+    if request.method == "POST":
+        if "reopen" in request.POST:
+            try:
+                actions.do_reopen(ticket=ticket, actor=request.user, ip_address=_ip(request))
+                messages.success(request, _("Your ticket has been reopened."))
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            return redirect("tickets:portal_ticket", case_number=ticket.case_number)
+        form = ReplyForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                submission = actions.check_add_message(
+                    ticket=ticket,
+                    author=request.user,
+                    body=form.cleaned_data["body"],
+                    channel=Channel.PORTAL,
+                    files=form.cleaned_data["attachments"],
+                    ip_address=_ip(request),
+                )
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                if submission.secret_warning:
+                    messages.warning(request, submission.secret_warning)
+                return redirect("tickets:portal_ticket", case_number=ticket.case_number)
+    return render(
+        request,
+        "tickets/portal_ticket.html",
+        {
+            "ticket": ticket,
+            "thread": selectors.thread_for(ticket, user=request.user),
+            "form": form,
+            "can_reopen": ticket.status in (Status.RESOLVED, Status.CLOSED) and not ticket.merged_into_id,
+        },
+    )
+
+
+@login_required
+def attachment(request: HttpRequest, public_id: str) -> FileResponse:
+    """Serve evidence only to people who may see the ticket; never inline-render active content."""
+    item = selectors.access_attachment(request.user, public_id)
+    try:
+        handle = item.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle,
+        content_type=item.content_type,
+        as_attachment=item.content_type == "application/pdf",
+        filename=item.original_name,
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- agent workspace -------------------------------------------------------------------------
+
+
+@staff_required
+def workspace(request: HttpRequest) -> HttpResponse:
+    """Queues: mine, unassigned, escalated, each team's, all (supervisors)."""
+    user: User = request.user
+    queue = request.GET.get("queue") or "mine"
+    if queue not in selectors.QUEUES:
+        queue = "mine"
+    team_slug = request.GET.get("team")
+    status = request.GET.get("status") or "active"
+    qs = selectors.queue_for(user, queue=queue, team_slug=team_slug, status=status)
+    page = selectors.page_of(qs, cursor=request.GET.get("cursor"), size=settings.KEFU_PAGE_SIZE)
+    teams = Team.objects.all() if user.is_supervisor else user.teams.all()
+    return render(
+        request,
+        "tickets/workspace_list.html",
+        {
+            "page": page,
+            "queue": queue,
+            "team_slug": team_slug,
+            "status": status,
+            "teams": list(teams),
+            "statuses": Status.choices,
+        },
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def workspace_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
+    ticket = selectors.access_ticket(request.user, case_number)
+    reply_form = AgentReplyForm()
+    if request.method == "POST" and request.POST.get("action") == "reply":
+        reply_form = AgentReplyForm(request.POST, request.FILES)
+        if reply_form.is_valid():
+            data = reply_form.cleaned_data
+            try:
+                actions.check_add_message(
+                    ticket=ticket,
+                    author=request.user,
+                    body=data["body"],
+                    kind=MessageKind.INTERNAL if data["internal"] else MessageKind.PUBLIC,
+                    channel=Channel.AGENT,
+                    files=data["attachments"],
+                    new_status=data["status"] or None,
+                    ip_address=_ip(request),
+                )
+            except ValidationError as exc:
+                _add_errors(reply_form, exc)
+            else:
+                return redirect("tickets:workspace_ticket", case_number=ticket.case_number)
+    language = get_language() or "zh-hans"
+    context = {
+        "ticket": ticket,
+        "thread": selectors.thread_for(ticket, user=request.user),
+        "reply_form": reply_form,
+        "update_form": TicketUpdateForm(
+            initial={"status": ticket.status, "priority": ticket.priority, "category": ticket.category_id}
+        ),
+        "escalate_form": EscalateForm(),
+        "merge_form": MergeForm(),
+        "canned": [
+            {"title": c.title, "body": c.body_for(ticket.language).replace("{case_number}", ticket.case_number).replace(
+                "{name}", ticket.customer.display_name or ticket.customer.email
+            )}
+            for c in selectors.canned_replies_for(request.user)
+        ],
+        "members": _assignable(ticket, request.user),
+        "other_tickets": list(
+            selectors.tickets_visible_to(request.user)
+            .filter(customer=ticket.customer)
+            .exclude(pk=ticket.pk)
+            .select_related("category")
+            .order_by("-updated_at")[:10]
+        ),
+        "audit": list(events_for(target_type="ticket", target_id=ticket.case_number)[:30]),
+        "language": language,
+    }
+    return render(request, "tickets/workspace_ticket.html", context)
+
+
+def _assignable(ticket: Ticket, user: User) -> list[User]:
+    qs = User.objects.filter(is_active=True, role__in=["agent", "specialist", "supervisor", "admin"])
+    if ticket.team_id:
+        qs = qs.filter(teams=ticket.team_id)
+    return list(qs.order_by("email")[:100])
+
+
+@staff_required
+@require_POST
+def workspace_action(request: HttpRequest, case_number: str, action: str) -> HttpResponse:
+    """update / assign / escalate / merge: one POST each, then back to the ticket."""
+    ticket = selectors.access_ticket(request.user, case_number)
+    ip = _ip(request)
+    try:
+        if action == "update":
+            form = TicketUpdateForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(form.errors.as_data())
+            data = form.cleaned_data
+            actions.do_change_category(ticket=ticket, actor=request.user, category=data["category"], ip_address=ip)
+            actions.do_set_priority(ticket=ticket, actor=request.user, priority=data["priority"], ip_address=ip)
+            actions.do_change_status(ticket=ticket, actor=request.user, status=data["status"], ip_address=ip)
+            messages.success(request, _("Ticket updated."))
+        elif action == "assign":
+            assignee_id = request.POST.get("assignee") or ""
+            assignee = None
+            if assignee_id == "me":
+                assignee = request.user
+            elif assignee_id:
+                assignee = User.objects.filter(public_id=assignee_id).first()
+                if assignee is None:
+                    raise ValidationError(_("Unknown agent."))
+            actions.do_assign(ticket=ticket, actor=request.user, assignee=assignee, ip_address=ip)
+            messages.success(request, _("Assignment saved."))
+        elif action == "escalate":
+            form = EscalateForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(form.errors.as_data())
+            actions.do_escalate(ticket=ticket, actor=request.user, reason=form.cleaned_data["reason"], ip_address=ip)
+            messages.success(request, _("Ticket escalated to tier {tier}.").format(tier=ticket.tier))
+        elif action == "merge":
+            form = MergeForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(form.errors.as_data())
+            try:
+                target = selectors.access_ticket(request.user, form.cleaned_data["target"])
+            except Http404 as exc:
+                raise ValidationError(_("No ticket with that case number.")) from exc
+            actions.do_merge(source=ticket, target=target, actor=request.user, ip_address=ip)
+            messages.success(request, _("Merged into {case}.").format(case=target.case_number))
+            return redirect("tickets:workspace_ticket", case_number=target.case_number)
+        else:
+            raise Http404
+    except ValidationError as exc:
+        messages.error(request, " ".join(_flatten(exc)))
+    except PermissionDenied:
+        messages.error(request, _("You are not allowed to do that."))
+    return redirect("tickets:workspace_ticket", case_number=ticket.case_number)
+
+
+def _flatten(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [str(m) for errors in exc.error_dict.values() for e in errors for m in e.messages]
+    return [str(m) for m in exc.messages]
