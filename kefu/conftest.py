@@ -73,7 +73,9 @@ def login(user: User) -> Client:
 
 
 def bearer(user: User, language: str = "zh-hans") -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {do_create_api_token(user=user)}", HTTP_ACCEPT_LANGUAGE=language)
+    return Client(
+        HTTP_AUTHORIZATION=f"Bearer {do_create_api_token(user=user)}", HTTP_ACCEPT_LANGUAGE=language
+    )
 
 
 def png_bytes(size: tuple[int, int] = (8, 8)) -> bytes:
@@ -89,3 +91,52 @@ def pdf_bytes() -> bytes:
         b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
         b"trailer<</Root 1 0 R>>\n%%EOF\n"
     )
+
+
+# --- headless Chromium (Debian's package, driven by Playwright; never a browser download) ----
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium; skipped only where Chromium is absent and KEFU_REQUIRE_BROWSER is unset."""
+    import os
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("KEFU_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing but KEFU_REQUIRE_BROWSER is set")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # still plain synchronous code, so Django's async-safety check does not apply.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def browser_login(browser, base_url: str, email: str, password: str = PASSWORD, locale: str = "zh-CN"):
+    """A fresh browser context signed in through the real login form."""
+    context = browser.new_context(locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    return context, page

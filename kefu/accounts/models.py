@@ -104,6 +104,9 @@ class TeamMembership(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="uniq_team_member")]
 
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.team}"
+
 
 class ApiToken(models.Model):
     """A bearer token for the REST API. Only a SHA-256 digest is stored."""

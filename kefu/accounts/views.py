@@ -25,15 +25,33 @@ class LoginForm(AuthenticationForm):
         within = ratelimit.hit("login-account", email, limit=limit, window=window)
         within = ratelimit.hit("login-ip", ip, limit=limit * 5, window=window) and within
         if not within:
-            do_record(actor=None, action="auth.login_throttled", target_type="user", target_id=email[:64], ip_address=ip or None)
+            do_record(
+                actor=None,
+                action="auth.login_throttled",
+                target_type="user",
+                target_id=email[:64],
+                ip_address=ip or None,
+            )
             raise ValidationError(_("Too many sign-in attempts. Please wait a few minutes and try again."))
         try:
             data = super().clean()
         except ValidationError:
-            do_record(actor=None, action="auth.login_failed", target_type="user", target_id=email[:64], ip_address=ip or None)
+            do_record(
+                actor=None,
+                action="auth.login_failed",
+                target_type="user",
+                target_id=email[:64],
+                ip_address=ip or None,
+            )
             raise
         ratelimit.reset("login-account", email)
-        do_record(actor=self.get_user(), action="auth.login", target_type="user", target_id=email[:64], ip_address=ip or None)
+        do_record(
+            actor=self.get_user(),
+            action="auth.login",
+            target_type="user",
+            target_id=email[:64],
+            ip_address=ip or None,
+        )
         return data
 
 

@@ -300,7 +300,13 @@ def check_add_message(
         raise PermissionDenied
     if ticket.merged_into_id is not None:
         raise ValidationError(
-            {"body": [_("This ticket was merged into {case}; please reply there.").format(case=ticket.merged_into.case_number)]}
+            {
+                "body": [
+                    _("This ticket was merged into {case}; please reply there.").format(
+                        case=ticket.merged_into.case_number
+                    )
+                ]
+            }
         )
     return do_add_message(
         ticket=ticket,
@@ -332,7 +338,12 @@ def do_add_message(
             ticket=ticket, author=author, kind=kind, body=guarded.texts["body"], channel=channel
         )
         _store_attachments(
-            ticket=ticket, message=message, files=files, user=author, language=ticket.language, written=written
+            ticket=ticket,
+            message=message,
+            files=files,
+            user=author,
+            language=ticket.language,
+            written=written,
         )
         fields = ["updated_at"]
         from_customer = author.pk == ticket.customer_id
@@ -390,11 +401,15 @@ def _check_transition(current: str, target: str) -> None:
         )
 
 
-def _set_status(ticket: Ticket, status: str, *, actor: User | None, ip_address: str | None, reason: str) -> None:
+def _set_status(
+    ticket: Ticket, status: str, *, actor: User | None, ip_address: str | None, reason: str
+) -> None:
     previous = ticket.status
     ticket.status = status
-    ticket.resolved_at = timezone.now() if status == Status.RESOLVED else (
-        ticket.resolved_at if status == Status.CLOSED else None
+    ticket.resolved_at = (
+        timezone.now()
+        if status == Status.RESOLVED
+        else (ticket.resolved_at if status == Status.CLOSED else None)
     )
     do_record(
         actor=actor,
@@ -451,7 +466,9 @@ def do_set_priority(*, ticket: Ticket, actor: User, priority: int, ip_address: s
     return ticket
 
 
-def do_change_category(*, ticket: Ticket, actor: User, category: Category, ip_address: str | None = None) -> Ticket:
+def do_change_category(
+    *, ticket: Ticket, actor: User, category: Category, ip_address: str | None = None
+) -> Ticket:
     """Recategorise and re-route to the new category's team (a security-flagged ticket stays)."""
     if not actor.is_agent:
         raise PermissionDenied
@@ -487,8 +504,12 @@ def do_assign(*, ticket: Ticket, actor: User, assignee: User | None, ip_address:
             raise ValidationError({"assignee": [_("Tickets can only be assigned to support staff.")]})
         in_team = ticket.team_id is None or assignee.teams.filter(pk=ticket.team_id).exists()
         if not in_team and not assignee.is_supervisor:
-            raise ValidationError({"assignee": [_("{name} is not a member of this ticket's team.").format(name=assignee)]})
-        if assignee.pk != actor.pk and not (actor.is_supervisor or actor.teams.filter(pk=ticket.team_id).exists()):
+            raise ValidationError(
+                {"assignee": [_("{name} is not a member of this ticket's team.").format(name=assignee)]}
+            )
+        if assignee.pk != actor.pk and not (
+            actor.is_supervisor or actor.teams.filter(pk=ticket.team_id).exists()
+        ):
             raise PermissionDenied
     with transaction.atomic():
         do_record(
@@ -496,7 +517,10 @@ def do_assign(*, ticket: Ticket, actor: User, assignee: User | None, ip_address:
             action="ticket.assigned",
             target_type="ticket",
             target_id=ticket.case_number,
-            data={"from": ticket.assignee.email if ticket.assignee else None, "to": assignee.email if assignee else None},
+            data={
+                "from": ticket.assignee.email if ticket.assignee else None,
+                "to": assignee.email if assignee else None,
+            },
             ip_address=ip_address,
         )
         ticket.assignee = assignee
@@ -529,7 +553,9 @@ def do_escalate(*, ticket: Ticket, actor: User, reason: str, ip_address: str | N
             body = _("Escalated from tier {old} to tier {new}: {reason}").format(
                 old=previous, new=ticket.tier, reason=reason
             )
-        Message.objects.create(ticket=ticket, author=actor, kind=MessageKind.INTERNAL, body=body, channel=Channel.AGENT)
+        Message.objects.create(
+            ticket=ticket, author=actor, kind=MessageKind.INTERNAL, body=body, channel=Channel.AGENT
+        )
         do_record(
             actor=actor,
             action="ticket.escalated",
@@ -550,14 +576,18 @@ def do_merge(*, source: Ticket, target: Ticket, actor: User, ip_address: str | N
     if source.customer_id != target.customer_id:
         raise ValidationError({"target": [_("Only tickets of the same customer can be merged.")]})
     if target.merged_into_id is not None:
-        raise ValidationError({"target": [_("The target ticket was itself merged; pick the surviving ticket.")]})
+        raise ValidationError(
+            {"target": [_("The target ticket was itself merged; pick the surviving ticket.")]}
+        )
     with transaction.atomic():
         Message.objects.filter(ticket=source).update(ticket=target)
         Attachment.objects.filter(ticket=source).update(ticket=target)
         Ticket.objects.filter(merged_into=source).update(merged_into=target)
         with override(target.language):
             note = _("Ticket {source} was merged into this ticket.").format(source=source.case_number)
-        Message.objects.create(ticket=target, author=actor, kind=MessageKind.SYSTEM, body=note, channel=Channel.AGENT)
+        Message.objects.create(
+            ticket=target, author=actor, kind=MessageKind.SYSTEM, body=note, channel=Channel.AGENT
+        )
         if source.status in ACTIVE_STATUSES and target.status not in ACTIVE_STATUSES:
             target.status = Status.OPEN
         source.merged_into = target

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
+from ninja import Status as Reply
 
 from kefu.tickets import actions, selectors
 from kefu.tickets.models import Category, Channel, Message, MessageKind, Status, Ticket
@@ -31,7 +32,7 @@ class TicketIn(Schema):
     priority: int | None = None
     coin: str = ""
     network: str = ""
-    amount: str | None = Field(None, description="Decimal amount as a string, e.g. \"12.5\"")
+    amount: str | None = Field(None, description='Decimal amount as a string, e.g. "12.5"')
     tx_hash: str = ""
     order_number: str = ""
 
@@ -183,7 +184,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn):
         except InvalidOperation:
             errors["amount"] = [_("Enter a valid amount.")]
     if errors:
-        return 400, {"detail": _("Invalid input."), "errors": errors}
+        return Reply(400, {"detail": _("Invalid input."), "errors": errors})
     try:
         submission = actions.check_create_ticket(
             customer=user,
@@ -201,9 +202,9 @@ def create_ticket(request: HttpRequest, payload: TicketIn):
             ip_address=request.META.get("REMOTE_ADDR"),
         )
     except ValidationError as exc:
-        return 400, {"detail": _("Invalid input."), "errors": _errors(exc)}
+        return Reply(400, {"detail": _("Invalid input."), "errors": _errors(exc)})
     ticket = selectors.access_ticket(user, submission.ticket.case_number)
-    return 201, _detail(ticket, user, secret_warning=submission.secret_warning)
+    return Reply(201, _detail(ticket, user, secret_warning=submission.secret_warning))
 
 
 def _detail(ticket: Ticket, user, *, secret_warning: str | None = None) -> dict:
@@ -262,9 +263,9 @@ def post_message(request: HttpRequest, case_number: str, payload: MessageIn):
             ip_address=request.META.get("REMOTE_ADDR"),
         )
     except ValidationError as exc:
-        return 400, {"detail": _("Invalid input."), "errors": _errors(exc)}
+        return Reply(400, {"detail": _("Invalid input."), "errors": _errors(exc)})
     except PermissionDenied:
-        return 403, {"detail": _("Only support staff can add internal notes.")}
+        return Reply(403, {"detail": _("Only support staff can add internal notes.")})
     out = _message_out(submission.message, submission.ticket)
     out.update(ticket_status=submission.ticket.status, secret_warning=submission.secret_warning)
-    return 201, out
+    return Reply(201, out)

@@ -61,21 +61,25 @@ def check_upload(upload: UploadedFile) -> CheckedFile:
     name = clean_filename(upload.name or "")
     if upload.size is not None and upload.size > limit:
         raise ValidationError(
-            _("“{name}” is too large: the limit is {limit} MB.").format(name=name, limit=limit // (1024 * 1024))
+            _("“{name}” is too large: the limit is {limit} MB.").format(
+                name=name, limit=limit // (1024 * 1024)
+            )
         )
     content = upload.read(limit + 1)
     if len(content) > limit:
         raise ValidationError(
-            _("“{name}” is too large: the limit is {limit} MB.").format(name=name, limit=limit // (1024 * 1024))
+            _("“{name}” is too large: the limit is {limit} MB.").format(
+                name=name, limit=limit // (1024 * 1024)
+            )
         )
     if not content:
         raise ValidationError(_("“{name}” is empty.").format(name=name))
     sniffed = sniff(content)
     if sniffed is None:
         raise ValidationError(
-            _("“{name}” is not allowed: only images (PNG, JPEG, GIF, WebP) and PDF files can be attached.").format(
-                name=name
-            )
+            _(
+                "“{name}” is not allowed: only images (PNG, JPEG, GIF, WebP) and PDF files can be attached."
+            ).format(name=name)
         )
     content_type, extensions = sniffed
     stem, dot, ext = name.rpartition(".")
@@ -83,13 +87,19 @@ def check_upload(upload: UploadedFile) -> CheckedFile:
         # The content decides; the name is made to agree so that downloads open correctly.
         name = f"{stem or name}{sorted(extensions)[0]}"
     return CheckedFile(
-        name=name, content_type=content_type, size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content
+        name=name,
+        content_type=content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
     )
 
 
 def check_uploads(uploads: list[UploadedFile]) -> list[CheckedFile]:
     if len(uploads) > settings.KEFU_ATTACHMENTS_PER_MESSAGE:
         raise ValidationError(
-            _("At most {count} files can be attached at once.").format(count=settings.KEFU_ATTACHMENTS_PER_MESSAGE)
+            _("At most {count} files can be attached at once.").format(
+                count=settings.KEFU_ATTACHMENTS_PER_MESSAGE
+            )
         )
     return [check_upload(upload) for upload in uploads]

@@ -68,7 +68,8 @@ DEMO_TICKETS = [
 def load() -> list[str]:
     for title, team_slug, zh, en in CANNED:
         CannedReply.objects.get_or_create(
-            title=title, defaults={"body_zh": zh, "body_en": en, "team": Team.objects.filter(slug=team_slug).first()}
+            title=title,
+            defaults={"body_zh": zh, "body_en": en, "team": Team.objects.filter(slug=team_slug).first()},
         )
     lines = []
     for email, category_slug, title, description, extra in DEMO_TICKETS:

@@ -36,10 +36,16 @@ class CategoryChoiceField(forms.ModelChoiceField):
 class TicketForm(forms.Form):
     category = CategoryChoiceField(queryset=Category.objects.none(), label=_("Category"))
     title = forms.CharField(label=_("Title"), max_length=200)
-    description = forms.CharField(label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 6}), max_length=20000)
+    description = forms.CharField(
+        label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 6}), max_length=20000
+    )
     coin = forms.CharField(label=_("Coin"), max_length=20, required=False, help_text=_("e.g. USDT, ETH, BTC"))
-    network = forms.CharField(label=_("Network"), max_length=40, required=False, help_text=_("e.g. ERC-20, TRC-20"))
-    amount = forms.DecimalField(label=_("Amount"), required=False, min_value=0, max_digits=38, decimal_places=18)
+    network = forms.CharField(
+        label=_("Network"), max_length=40, required=False, help_text=_("e.g. ERC-20, TRC-20")
+    )
+    amount = forms.DecimalField(
+        label=_("Amount"), required=False, min_value=0, max_digits=38, decimal_places=18
+    )
     tx_hash = forms.CharField(label=_("Transaction hash (TxID)"), max_length=130, required=False)
     order_number = forms.CharField(label=_("Order number"), max_length=64, required=False)
     attachments = MultipleFileField(
@@ -62,7 +68,9 @@ class TicketForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label=_("Reply"), widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, required=False)
+    body = forms.CharField(
+        label=_("Reply"), widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, required=False
+    )
     attachments = MultipleFileField(label=_("Attach files"))
 
     def clean(self):
@@ -74,7 +82,9 @@ class ReplyForm(forms.Form):
 
 class AgentReplyForm(ReplyForm):
     internal = forms.BooleanField(label=_("Internal note (customers never see it)"), required=False)
-    status = forms.ChoiceField(label=_("Then set status"), required=False, choices=[("", _("(automatic)")), *Status.choices])
+    status = forms.ChoiceField(
+        label=_("Then set status"), required=False, choices=[("", _("(automatic)")), *Status.choices]
+    )
 
 
 class TicketUpdateForm(forms.Form):
@@ -84,7 +94,9 @@ class TicketUpdateForm(forms.Form):
 
 
 class EscalateForm(forms.Form):
-    reason = forms.CharField(label=_("Reason for escalation"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    reason = forms.CharField(
+        label=_("Reason for escalation"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
 
 
 class MergeForm(forms.Form):

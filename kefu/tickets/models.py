@@ -17,13 +17,21 @@ class Category(models.Model):
     """A node of the category tree; a ticket's category decides the team queue it lands in."""
 
     slug = models.SlugField(unique=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     name_zh = models.CharField(_("name (Chinese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.SET_NULL, help_text=_("Queue; inherited from the parent if empty.")
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        help_text=_("Queue; inherited from the parent if empty."),
     )
-    intents = models.JSONField(default=list, blank=True, help_text=_("Bot intents filed under this category."))
+    intents = models.JSONField(
+        default=list, blank=True, help_text=_("Bot intents filed under this category.")
+    )
     position = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
 
@@ -82,12 +90,18 @@ class Ticket(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="tickets")
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
     )
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
-    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
     tier = models.PositiveSmallIntegerField(_("support tier"), default=1)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.PORTAL)
     language = models.CharField(max_length=10, default="zh-hans")
@@ -98,7 +112,9 @@ class Ticket(models.Model):
     tx_hash = models.CharField(_("transaction hash"), max_length=130, blank=True)
     order_number = models.CharField(_("order number"), max_length=64, blank=True)
     security_flag = models.BooleanField(_("security flag"), default=False)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
@@ -167,7 +183,9 @@ def _attachment_path(instance: Attachment, filename: str) -> str:
 class Attachment(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
-    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     file = models.FileField(upload_to=_attachment_path, storage=attachment_storage)
     original_name = models.CharField(max_length=200)
@@ -191,7 +209,9 @@ class CannedReply(models.Model):
     title = models.CharField(_("title"), max_length=120)
     body_zh = models.TextField(_("text (Chinese)"))
     body_en = models.TextField(_("text (English)"))
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, help_text=_("Empty: all teams."))
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, help_text=_("Empty: all teams.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -204,4 +224,3 @@ class CannedReply(models.Model):
 
     def body_for(self, language: str) -> str:
         return self.body_en if language.startswith("en") else self.body_zh
-

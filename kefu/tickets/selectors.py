@@ -11,7 +11,15 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from kefu.accounts.models import User
-from kefu.tickets.models import ACTIVE_STATUSES, Attachment, CannedReply, Category, Message, MessageKind, Ticket
+from kefu.tickets.models import (
+    ACTIVE_STATUSES,
+    Attachment,
+    CannedReply,
+    Category,
+    Message,
+    MessageKind,
+    Ticket,
+)
 
 
 def tickets_visible_to(user: User) -> QuerySet[Ticket]:
@@ -50,11 +58,7 @@ def thread_for(ticket: Ticket, *, user: User) -> list[Message]:
 
 
 def access_attachment(user: User, public_id: str) -> Attachment:
-    attachment = (
-        Attachment.objects.select_related("ticket", "message")
-        .filter(public_id=public_id)
-        .first()
-    )
+    attachment = Attachment.objects.select_related("ticket", "message").filter(public_id=public_id).first()
     if attachment is None or not tickets_visible_to(user).filter(pk=attachment.ticket_id).exists():
         raise Http404("No such file")
     if not user.is_agent and attachment.message is not None and attachment.message.kind != MessageKind.PUBLIC:
@@ -121,7 +125,9 @@ def page_of(qs: QuerySet[Ticket], *, cursor: str | None, size: int) -> Page:
 QUEUES = ("mine", "unassigned", "escalated", "team", "all")
 
 
-def queue_for(user: User, *, queue: str, team_slug: str | None = None, status: str | None = None) -> QuerySet[Ticket]:
+def queue_for(
+    user: User, *, queue: str, team_slug: str | None = None, status: str | None = None
+) -> QuerySet[Ticket]:
     """An agent's queue: ``mine``, ``unassigned``, ``escalated`` (tier ≥ 2), a ``team``, or ``all``."""
     qs = tickets_visible_to(user)
     if queue == "mine":

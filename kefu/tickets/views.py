@@ -15,7 +15,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kefu.accounts.models import Team, User
 from kefu.audit.selectors import events_for
 from kefu.tickets import actions, selectors
-from kefu.tickets.forms import AgentReplyForm, EscalateForm, MergeForm, ReplyForm, TicketForm, TicketUpdateForm
+from kefu.tickets.forms import (
+    AgentReplyForm,
+    EscalateForm,
+    MergeForm,
+    ReplyForm,
+    TicketForm,
+    TicketUpdateForm,
+)
 from kefu.tickets.models import Channel, MessageKind, Status, Ticket
 
 
@@ -232,9 +239,12 @@ def workspace_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
         "escalate_form": EscalateForm(),
         "merge_form": MergeForm(),
         "canned": [
-            {"title": c.title, "body": c.body_for(ticket.language).replace("{case_number}", ticket.case_number).replace(
-                "{name}", ticket.customer.display_name or ticket.customer.email
-            )}
+            {
+                "title": c.title,
+                "body": c.body_for(ticket.language)
+                .replace("{case_number}", ticket.case_number)
+                .replace("{name}", ticket.customer.display_name or ticket.customer.email),
+            }
             for c in selectors.canned_replies_for(request.user)
         ],
         "members": _assignable(ticket, request.user),
@@ -270,8 +280,12 @@ def workspace_action(request: HttpRequest, case_number: str, action: str) -> Htt
             if not form.is_valid():
                 raise ValidationError(form.errors.as_data())
             data = form.cleaned_data
-            actions.do_change_category(ticket=ticket, actor=request.user, category=data["category"], ip_address=ip)
-            actions.do_set_priority(ticket=ticket, actor=request.user, priority=data["priority"], ip_address=ip)
+            actions.do_change_category(
+                ticket=ticket, actor=request.user, category=data["category"], ip_address=ip
+            )
+            actions.do_set_priority(
+                ticket=ticket, actor=request.user, priority=data["priority"], ip_address=ip
+            )
             actions.do_change_status(ticket=ticket, actor=request.user, status=data["status"], ip_address=ip)
             messages.success(request, _("Ticket updated."))
         elif action == "assign":
@@ -289,7 +303,9 @@ def workspace_action(request: HttpRequest, case_number: str, action: str) -> Htt
             form = EscalateForm(request.POST)
             if not form.is_valid():
                 raise ValidationError(form.errors.as_data())
-            actions.do_escalate(ticket=ticket, actor=request.user, reason=form.cleaned_data["reason"], ip_address=ip)
+            actions.do_escalate(
+                ticket=ticket, actor=request.user, reason=form.cleaned_data["reason"], ip_address=ip
+            )
             messages.success(request, _("Ticket escalated to tier {tier}.").format(tier=ticket.tier))
         elif action == "merge":
             form = MergeForm(request.POST)

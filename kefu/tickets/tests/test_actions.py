@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 def create(customer, slug="deposit-not-credited", **kwargs) -> Ticket:
     kwargs.setdefault("title", "充值未到账")
     kwargs.setdefault("description", "USDT 充值两小时没有到账")
-    return actions.check_create_ticket(customer=customer, category=Category.objects.get(slug=slug), **kwargs).ticket
+    return actions.check_create_ticket(
+        customer=customer, category=Category.objects.get(slug=slug), **kwargs
+    ).ticket
 
 
 def audit_actions(ticket: Ticket) -> list[str]:
@@ -93,7 +95,9 @@ def test_invalid_transition_is_refused(alice, agent):
 
 def test_internal_note_does_not_change_the_customer_facing_status(alice, agent):
     ticket = create(alice)
-    actions.check_add_message(ticket=ticket, author=agent, body="查了链上，确认数 3/12", kind=MessageKind.INTERNAL)
+    actions.check_add_message(
+        ticket=ticket, author=agent, body="查了链上，确认数 3/12", kind=MessageKind.INTERNAL
+    )
     ticket.refresh_from_db()
     assert ticket.status == Status.NEW and ticket.first_response_at is None
     assert audit_actions(ticket)[-1] == "ticket.note_added"
@@ -127,7 +131,9 @@ def test_assign_only_to_staff_of_the_ticket_team(alice, agent, tech_agent, bob):
 def test_changing_category_reroutes_to_the_new_team(alice, agent):
     ticket = create(alice)
     actions.do_assign(ticket=ticket, actor=agent, assignee=agent)
-    actions.do_change_category(ticket=ticket, actor=agent, category=Category.objects.get(slug="app-not-opening"))
+    actions.do_change_category(
+        ticket=ticket, actor=agent, category=Category.objects.get(slug="app-not-opening")
+    )
     ticket.refresh_from_db()
     assert ticket.team.slug == "tech" and ticket.assignee is None
 

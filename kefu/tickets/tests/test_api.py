@@ -26,8 +26,12 @@ def test_openapi_schema_lists_the_endpoints():
     assert response.status_code == 200
     schema = response.json()
     assert schema["openapi"].startswith("3.")
-    for path in ("/api/v1/tickets", "/api/v1/tickets/{case_number}", "/api/v1/tickets/{case_number}/messages",
-                 "/api/v1/categories"):
+    for path in (
+        "/api/v1/tickets",
+        "/api/v1/tickets/{case_number}",
+        "/api/v1/tickets/{case_number}/messages",
+        "/api/v1/categories",
+    ):
         assert path in schema["paths"], path
 
 
@@ -72,14 +76,18 @@ def test_empty_fields_are_400_with_field_errors(alice, language, expected):
 
 
 def test_missing_field_is_a_localized_400(alice):
-    response = bearer(alice, "zh-hans").post("/api/v1/tickets", {"category": "otp"}, content_type="application/json")
+    response = bearer(alice, "zh-hans").post(
+        "/api/v1/tickets", {"category": "otp"}, content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.json()["errors"]["title"] == ["这个字段是必填项。"]
 
 
 def test_invalid_amount_and_bad_json_are_400(alice):
     client = bearer(alice, "en")
-    response = client.post("/api/v1/tickets", {**NEW_TICKET, "amount": "lots"}, content_type="application/json")
+    response = client.post(
+        "/api/v1/tickets", {**NEW_TICKET, "amount": "lots"}, content_type="application/json"
+    )
     assert response.status_code == 400 and "amount" in response.json()["errors"]
     response = client.post("/api/v1/tickets", "{not json", content_type="application/json")
     assert response.status_code == 400
@@ -94,7 +102,11 @@ def test_customers_list_only_their_own_tickets(alice, bob):
 
 
 def test_someone_elses_ticket_is_404_not_403(alice, bob):
-    case = bearer(alice).post("/api/v1/tickets", NEW_TICKET, content_type="application/json").json()["case_number"]
+    case = (
+        bearer(alice)
+        .post("/api/v1/tickets", NEW_TICKET, content_type="application/json")
+        .json()["case_number"]
+    )
     other = bearer(bob)
     assert other.get(f"/api/v1/tickets/{case}").status_code == 404
     response = other.post(f"/api/v1/tickets/{case}/messages", {"body": "hi"}, content_type="application/json")
@@ -106,19 +118,29 @@ def test_thread_and_replies(alice, agent):
     client = bearer(alice)
     case = client.post("/api/v1/tickets", NEW_TICKET, content_type="application/json").json()["case_number"]
     staff = bearer(agent)
-    assert staff.post(f"/api/v1/tickets/{case}/messages", {"body": "Checking", "internal": True},
-                      content_type="application/json").status_code == 201
-    response = staff.post(f"/api/v1/tickets/{case}/messages", {"body": "Please send the TxID"},
-                          content_type="application/json")
+    assert (
+        staff.post(
+            f"/api/v1/tickets/{case}/messages",
+            {"body": "Checking", "internal": True},
+            content_type="application/json",
+        ).status_code
+        == 201
+    )
+    response = staff.post(
+        f"/api/v1/tickets/{case}/messages", {"body": "Please send the TxID"}, content_type="application/json"
+    )
     assert response.status_code == 201 and response.json()["ticket_status"] == "pending_customer"
-    response = client.post(f"/api/v1/tickets/{case}/messages", {"body": "here it is"}, content_type="application/json")
+    response = client.post(
+        f"/api/v1/tickets/{case}/messages", {"body": "here it is"}, content_type="application/json"
+    )
     assert response.status_code == 201 and response.json()["ticket_status"] == "open"
     thread = client.get(f"/api/v1/tickets/{case}").json()["messages"]
     assert [m["body"] for m in thread] == [NEW_TICKET["description"], "Please send the TxID", "here it is"]
     assert len(staff.get(f"/api/v1/tickets/{case}").json()["messages"]) == 4
     # a customer cannot write internal notes
-    response = client.post(f"/api/v1/tickets/{case}/messages", {"body": "x", "internal": True},
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/tickets/{case}/messages", {"body": "x", "internal": True}, content_type="application/json"
+    )
     assert response.status_code == 403
 
 

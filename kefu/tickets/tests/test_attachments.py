@@ -82,7 +82,10 @@ def test_portal_accepts_images_and_shows_the_case_number(alice):
             "category": category.pk,
             "title": "没到账",
             "description": "见截图",
-            "attachments": [upload("proof.png", png_bytes()), upload("bank.pdf", pdf_bytes(), "application/pdf")],
+            "attachments": [
+                upload("proof.png", png_bytes()),
+                upload("bank.pdf", pdf_bytes(), "application/pdf"),
+            ],
         },
         follow=True,
     )

@@ -45,12 +45,19 @@ def test_the_owner_can_download_their_attachment(alices_ticket, alice):
     assert b"".join(response.streaming_content) == png_bytes()
 
 
-def test_an_agent_outside_the_team_cannot_see_the_ticket_but_a_supervisor_can(alices_ticket, tech_agent, supervisor):
+def test_an_agent_outside_the_team_cannot_see_the_ticket_but_a_supervisor_can(
+    alices_ticket, tech_agent, supervisor
+):
     case = alices_ticket.case_number
     attachment = alices_ticket.attachments.get()
     outsider = login(tech_agent)
     assert outsider.get(reverse("tickets:workspace_ticket", args=[case])).status_code == 404
-    assert outsider.post(reverse("tickets:workspace_ticket", args=[case]), {"action": "reply", "body": "x"}).status_code == 404
+    assert (
+        outsider.post(
+            reverse("tickets:workspace_ticket", args=[case]), {"action": "reply", "body": "x"}
+        ).status_code
+        == 404
+    )
     assert outsider.get(reverse("tickets:attachment", args=[attachment.public_id])).status_code == 404
     boss = login(supervisor)
     assert boss.get(reverse("tickets:workspace_ticket", args=[case])).status_code == 200
@@ -60,8 +67,14 @@ def test_an_agent_outside_the_team_cannot_see_the_ticket_but_a_supervisor_can(al
 def test_team_agent_sees_internal_notes_and_customer_does_not(alices_ticket, alice, agent):
     actions.check_add_message(ticket=alices_ticket, author=agent, body="内部：疑似充错网络", kind="internal")
     case = alices_ticket.case_number
-    assert "内部：疑似充错网络" in login(agent).get(reverse("tickets:workspace_ticket", args=[case])).content.decode()
-    assert "内部：疑似充错网络" not in login(alice).get(reverse("tickets:portal_ticket", args=[case])).content.decode()
+    assert (
+        "内部：疑似充错网络"
+        in login(agent).get(reverse("tickets:workspace_ticket", args=[case])).content.decode()
+    )
+    assert (
+        "内部：疑似充错网络"
+        not in login(alice).get(reverse("tickets:portal_ticket", args=[case])).content.decode()
+    )
 
 
 def test_customers_cannot_open_the_workspace(alice):

@@ -61,7 +61,9 @@ def test_api_list_queries_do_not_grow_with_limit(alice, agent):
     make_tickets(alice, agent, 12)
     for client in (bearer(alice), bearer(agent)):
         client.get("/api/v1/tickets")  # the first call stamps the token's last use
-        assert count_queries(client, "/api/v1/tickets?limit=2") == count_queries(client, "/api/v1/tickets?limit=10")
+        assert count_queries(client, "/api/v1/tickets?limit=2") == count_queries(
+            client, "/api/v1/tickets?limit=10"
+        )
 
 
 def test_ticket_detail_queries_do_not_grow_with_thread_length(alice, agent):
