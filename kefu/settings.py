@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "kefu.helpcenter",
     "kefu.bot",
     "kefu.trust",
+    "kefu.identity",
+    "kefu.mail",
 ]
 
 MIDDLEWARE = [
