@@ -62,13 +62,10 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
 
 
 def _add_routers() -> None:
+    from kefu.bot.api import router as bot_router
     from kefu.tickets.api import router as tickets_router
 
     api.add_router("", tickets_router)
-    try:
-        from kefu.bot.api import router as bot_router
-    except ImportError:
-        return
     api.add_router("", bot_router)
 
 

@@ -174,6 +174,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 KEFU_PAGE_SIZE = 25
+KEFU_BOT_RATE = (30, 60)  # messages per seconds, per user or IP
 KEFU_LOGIN_RATE = os.environ.get("KEFU_LOGIN_RATE", "10/300")  # attempts / seconds per account+IP
 
 LOGGING = {

@@ -149,8 +149,13 @@ def check_create_ticket(
     files: list[CheckedFile] | None = None,
     actor: User | None = None,
     ip_address: str | None = None,
+    force_security: bool = False,
 ) -> Submission:
-    """Validate, guard and create a ticket with its first message."""
+    """Validate, guard and create a ticket with its first message.
+
+    ``force_security`` routes it to the security team even when this text holds no secret
+    (the bot saw one earlier, or the topic is a stolen account or a scam).
+    """
     errors: dict[str, list[str]] = {}
     if not (title or "").strip():
         errors.setdefault("title", []).append(_("Please give your ticket a title."))
@@ -180,6 +185,7 @@ def check_create_ticket(
         files=files or [],
         actor=actor or customer,
         ip_address=ip_address,
+        force_security=force_security,
     )
 
 
@@ -200,6 +206,7 @@ def do_create_ticket(
     files: list[CheckedFile],
     actor: User,
     ip_address: str | None,
+    force_security: bool = False,
 ) -> Submission:
     guarded = guard_texts(
         {
@@ -214,7 +221,8 @@ def do_create_ticket(
     )
     t = guarded.texts
     team = category.routed_team()
-    if guarded.secret_found:
+    security = guarded.secret_found or force_security
+    if security:
         team = _security_team() or team
         priority = max(priority or Priority.NORMAL, Priority.HIGH)
     with _files_removed_on_failure() as written, transaction.atomic():
@@ -237,7 +245,7 @@ def do_create_ticket(
                         amount=amount,
                         tx_hash=t["tx_hash"][:130],
                         order_number=t["order_number"][:64],
-                        security_flag=guarded.secret_found,
+                        security_flag=security,
                     )
                 break
             except IntegrityError:

@@ -229,12 +229,10 @@ def list_tickets(
     user = request.user
     limit = max(1, min(limit, 100))
     if user.is_agent:
-        qs = selectors.queue_for(user, queue=queue or "all", status=status or "any")
+        lanes = selectors.queue_lanes(user, queue=queue or "all", status=status or "any")
     else:
-        qs = selectors.tickets_visible_to(user)
-        if status:
-            qs = qs.filter(status=status)
-    page = selectors.page_of(qs, cursor=cursor, size=limit)
+        lanes = [Ticket.objects.filter(customer=user, **({"status": status} if status else {}))]
+    page = selectors.page_of(lanes, cursor=cursor, size=limit)
     return {"items": [_ticket_out(t) for t in page.items], "next_cursor": page.next_cursor}
 
 

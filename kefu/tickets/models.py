@@ -65,6 +65,9 @@ class Status(models.TextChoices):
 
 
 ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.ON_HOLD)
+# The one spelling of "active" used by queries and partial indexes alike, so that PostgreSQL
+# can prove a query's filter implies an index's predicate.
+ACTIVE_Q = models.Q(status__in=[s.value for s in ACTIVE_STATUSES])
 
 
 class Priority(models.IntegerChoices):
@@ -123,11 +126,26 @@ class Ticket(models.Model):
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
-        # Each index serves one list: a team queue, "mine", a customer's list, the unassigned
-        # queue. All are ordered newest activity first and paged by (updated_at, id).
+        # Each index serves one list, ordered newest activity first and paged by
+        # (updated_at, id), so a page is an index range scan whatever the table size. Partial
+        # indexes hold only active tickets: queues never sort through millions of closed ones.
         indexes = [
-            models.Index(fields=["team", "status", "-updated_at", "-id"], name="ticket_team_queue"),
-            models.Index(fields=["assignee", "status", "-updated_at", "-id"], name="ticket_assignee"),
+            models.Index(
+                fields=["team", "-updated_at", "-id"], name="ticket_team_active", condition=ACTIVE_Q
+            ),
+            models.Index(
+                fields=["team", "-updated_at", "-id"],
+                name="ticket_team_unassigned",
+                condition=ACTIVE_Q & models.Q(assignee__isnull=True),
+            ),
+            models.Index(
+                fields=["team", "-updated_at", "-id"],
+                name="ticket_team_escalated",
+                condition=ACTIVE_Q & models.Q(tier__gte=2),
+            ),
+            models.Index(fields=["-updated_at", "-id"], name="ticket_active", condition=ACTIVE_Q),
+            models.Index(fields=["team", "status", "-updated_at", "-id"], name="ticket_team_status"),
+            models.Index(fields=["assignee", "-updated_at", "-id"], name="ticket_assignee"),
             models.Index(fields=["customer", "-updated_at", "-id"], name="ticket_customer"),
             models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status"),
         ]

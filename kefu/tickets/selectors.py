@@ -10,9 +10,9 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from kefu.accounts.models import User
+from kefu.accounts.models import Team, User
 from kefu.tickets.models import (
-    ACTIVE_STATUSES,
+    ACTIVE_Q,
     Attachment,
     CannedReply,
     Category,
@@ -89,6 +89,11 @@ def canned_replies_for(user: User) -> QuerySet[CannedReply]:
 
 
 # --- keyset pages ---------------------------------------------------------------------------
+#
+# A list is one or more "lanes": querysets that each match one index range (a team's active
+# tickets, the tickets assigned to someone, ...). A page runs every lane with the cursor and
+# LIMIT, then merges them. The number of queries depends on the number of lanes (an agent's
+# teams), never on the page size or the table size.
 
 
 @dataclass
@@ -111,13 +116,20 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-def page_of(qs: QuerySet[Ticket], *, cursor: str | None, size: int) -> Page:
-    """One page ordered by latest activity; constant queries whatever the page size."""
-    qs = qs.select_related("category", "team", "assignee", "customer").order_by("-updated_at", "-id")
-    if cursor and (position := decode_cursor(cursor)):
-        stamp, pk = position
-        qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
-    items = list(qs[: size + 1])
+def page_of(lanes: QuerySet[Ticket] | list[QuerySet[Ticket]], *, cursor: str | None, size: int) -> Page:
+    """One page ordered by latest activity; queries = lanes, whatever the page size."""
+    if isinstance(lanes, QuerySet):
+        lanes = [lanes]
+    position = decode_cursor(cursor) if cursor else None
+    merged: dict[int, Ticket] = {}
+    for lane in lanes:
+        qs = lane.select_related("category", "team", "assignee", "customer").order_by("-updated_at", "-id")
+        if position:
+            stamp, pk = position
+            qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
+        for ticket in qs[: size + 1]:
+            merged[ticket.pk] = ticket
+    items = sorted(merged.values(), key=lambda t: (t.updated_at, t.pk), reverse=True)
     next_cursor = encode_cursor(items[size - 1]) if len(items) > size else None
     return Page(items=items[:size], next_cursor=next_cursor)
 
@@ -125,21 +137,42 @@ def page_of(qs: QuerySet[Ticket], *, cursor: str | None, size: int) -> Page:
 QUEUES = ("mine", "unassigned", "escalated", "team", "all")
 
 
-def queue_for(
-    user: User, *, queue: str, team_slug: str | None = None, status: str | None = None
-) -> QuerySet[Ticket]:
-    """An agent's queue: ``mine``, ``unassigned``, ``escalated`` (tier ≥ 2), a ``team``, or ``all``."""
-    qs = tickets_visible_to(user)
-    if queue == "mine":
-        qs = qs.filter(assignee=user)
-    elif queue == "unassigned":
-        qs = qs.filter(assignee__isnull=True)
-    elif queue == "escalated":
-        qs = qs.filter(tier__gte=2)
-    elif queue == "team" and team_slug:
-        qs = qs.filter(team__slug=team_slug)
+def _status_filter(qs: QuerySet[Ticket], status: str | None) -> QuerySet[Ticket]:
     if status == "active" or not status:
-        qs = qs.filter(status__in=ACTIVE_STATUSES)
-    elif status != "any":
-        qs = qs.filter(status=status)
-    return qs
+        return qs.filter(ACTIVE_Q)
+    if status == "any":
+        return qs
+    return qs.filter(status=status)
+
+
+def queue_lanes(
+    user: User, *, queue: str, team_slug: str | None = None, status: str | None = None
+) -> list[QuerySet[Ticket]]:
+    """An agent's queue as index-friendly lanes: ``mine``, ``unassigned``, ``escalated`` (tier ≥ 2),
+    one ``team``, or ``all`` they may see. Unknown or foreign teams give an empty list."""
+    if not user.is_authenticated or not user.is_agent:
+        return []
+    base = Ticket.objects.all()
+    if queue == "mine":
+        return [_status_filter(base.filter(assignee=user), status)]
+    if user.is_supervisor:
+        team_ids = list(Team.objects.values_list("pk", flat=True))
+    else:
+        team_ids = list(user.teams.values_list("pk", flat=True))
+    if queue == "team":
+        team = Team.objects.filter(slug=team_slug or "").first()
+        team_ids = [team.pk] if team is not None and team.pk in team_ids else []
+    lanes = []
+    for team_id in team_ids:
+        qs = _status_filter(base.filter(team_id=team_id), status)
+        if queue == "unassigned":
+            qs = qs.filter(assignee__isnull=True)
+        elif queue == "escalated":
+            qs = qs.filter(tier__gte=2)
+        lanes.append(qs)
+    if queue == "all":
+        if user.is_supervisor:
+            lanes = [_status_filter(base, status)]  # one index range instead of one per team
+        else:
+            lanes.append(_status_filter(base.filter(assignee=user), status))
+    return lanes

@@ -60,7 +60,7 @@ def staff_required(view):
 def portal(request: HttpRequest) -> HttpResponse:
     """The customer's own tickets, newest activity first."""
     page = selectors.page_of(
-        selectors.tickets_visible_to(request.user).filter(customer=request.user),
+        Ticket.objects.filter(customer=request.user),
         cursor=request.GET.get("cursor"),
         size=settings.KEFU_PAGE_SIZE,
     )
@@ -187,8 +187,8 @@ def workspace(request: HttpRequest) -> HttpResponse:
         queue = "mine"
     team_slug = request.GET.get("team")
     status = request.GET.get("status") or "active"
-    qs = selectors.queue_for(user, queue=queue, team_slug=team_slug, status=status)
-    page = selectors.page_of(qs, cursor=request.GET.get("cursor"), size=settings.KEFU_PAGE_SIZE)
+    lanes = selectors.queue_lanes(user, queue=queue, team_slug=team_slug, status=status)
+    page = selectors.page_of(lanes, cursor=request.GET.get("cursor"), size=settings.KEFU_PAGE_SIZE)
     teams = Team.objects.all() if user.is_supervisor else user.teams.all()
     return render(
         request,

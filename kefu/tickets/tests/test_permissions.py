@@ -95,3 +95,23 @@ def test_forms_are_csrf_protected(alices_ticket, alice):
     client.force_login(alice)
     response = client.post(reverse("tickets:portal_ticket", args=[alices_ticket.case_number]), {"body": "hi"})
     assert response.status_code == 403
+
+
+def test_an_agent_cannot_list_a_team_queue_they_are_not_in(alices_ticket, tech_agent, agent):
+    url = reverse("tickets:workspace") + "?queue=team&team=assets"
+    assert alices_ticket.case_number not in login(tech_agent).get(url).content.decode()
+    assert alices_ticket.case_number in login(agent).get(url).content.decode()
+
+
+def test_the_all_queue_holds_only_the_agents_teams(alices_ticket, alice, agent, supervisor):
+    from kefu.tickets.selectors import page_of, queue_lanes
+
+    other = actions.check_create_ticket(
+        customer=alice, category=Category.objects.get(slug="app-not-opening"), title="闪退", description="打不开"
+    ).ticket
+    assert other.team.slug == "tech"
+    mine = page_of(queue_lanes(agent, queue="all"), cursor=None, size=10).items
+    assert alices_ticket in mine and other not in mine
+    assert other in page_of(queue_lanes(supervisor, queue="all"), cursor=None, size=10).items
+    actions.do_assign(ticket=alices_ticket, actor=supervisor, assignee=agent)
+    assert page_of(queue_lanes(agent, queue="mine"), cursor=None, size=10).items == [alices_ticket]
