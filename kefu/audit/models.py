@@ -27,3 +27,22 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_type}:{self.target_id}"
+
+    @property
+    def label(self) -> str:
+        return str(ACTION_LABELS.get(self.action, self.action))
+
+
+# Human-readable names for the actions agents see in a ticket's history.
+ACTION_LABELS = {
+    "ticket.created": _("created the ticket"),
+    "ticket.replied": _("replied"),
+    "ticket.note_added": _("added an internal note"),
+    "ticket.status_changed": _("changed the status"),
+    "ticket.priority_changed": _("changed the priority"),
+    "ticket.category_changed": _("changed the category"),
+    "ticket.assigned": _("changed the assignee"),
+    "ticket.escalated": _("escalated the ticket"),
+    "ticket.merged": _("merged tickets"),
+    "ticket.secret_redacted": _("secret guard hid a secret"),
+}
