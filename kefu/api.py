@@ -63,10 +63,12 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
 
 def _add_routers() -> None:
     from kefu.bot.api import router as bot_router
+    from kefu.identity.api import router as identity_router
     from kefu.tickets.api import router as tickets_router
 
     api.add_router("", tickets_router)
     api.add_router("", bot_router)
+    api.add_router("", identity_router)
 
 
 _add_routers()

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "kefu.identity.middleware.StaffSessionTimeoutMiddleware",
+    "kefu.identity.middleware.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -176,6 +178,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 KEFU_PAGE_SIZE = 25
 KEFU_BOT_RATE = (30, 60)  # messages per seconds, per user or IP
 KEFU_LOGIN_RATE = os.environ.get("KEFU_LOGIN_RATE", "10/300")  # attempts / seconds per account+IP
+
+# Outbound mail: KEFU_EMAIL_URL=smtp+tls://user:pass@host:587 (smtps:// for SSL). Unset, the
+# embedded default prints mail to the server console so a demo can read its codes; set it in
+# production.
+from kefu.identity.mailurl import email_settings_from_url  # noqa: E402
+
+globals().update(email_settings_from_url(os.environ.get("KEFU_EMAIL_URL") or "console://"))
+DEFAULT_FROM_EMAIL = os.environ.get("KEFU_EMAIL_FROM", f"{KEFU_BRAND_NAME} <{KEFU_SUPPORT_EMAIL}>")
 
 LOGGING = {
     "version": 1,

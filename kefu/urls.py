@@ -9,6 +9,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("kefu.accounts.urls")),
+    path("identity/", include("kefu.identity.urls")),
     path("", include("kefu.tickets.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

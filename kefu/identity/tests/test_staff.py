@@ -1,0 +1,229 @@
+"""Staff security: TOTP two-factor sign-in, forced enrolment for admins, idle time-out."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from kefu.accounts.models import Role
+from kefu.audit.models import AuditEvent
+from kefu.conftest import PASSWORD, login, make_user
+from kefu.identity import twofactor
+from kefu.identity.middleware import LAST_SEEN_KEY
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("kefu.identity.tests.urls")]
+
+MIDDLEWARE = [
+    "kefu.identity.middleware.StaffSessionTimeoutMiddleware",
+    "kefu.identity.middleware.StaffTwoFactorMiddleware",
+]
+
+
+@pytest.fixture(autouse=True)
+def _staff_middleware(settings):
+    """The two middlewares right after MessageMiddleware, as settings.py will have them."""
+    middleware = list(settings.MIDDLEWARE)
+    if MIDDLEWARE[0] not in middleware:
+        at = middleware.index("django.contrib.messages.middleware.MessageMiddleware") + 1
+        middleware[at:at] = MIDDLEWARE
+    settings.MIDDLEWARE = middleware
+
+
+@pytest.fixture
+def admin(db):
+    return make_user("root@example.com", Role.ADMIN)
+
+
+@pytest.fixture
+def agent_2fa(agent):
+    agent.totp_secret = pyotp.random_base32()
+    agent.totp_enabled = True
+    agent.save()
+    return agent
+
+
+def password_step(client: Client, email: str, next_url: str = ""):
+    data = {"username": email, "password": PASSWORD}
+    if next_url:
+        data["next"] = next_url
+    return client.post("/accounts/login/", data)
+
+
+def signed_in(client: Client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def actions_for(user) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(actor=user, action__startswith="auth.")
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+
+
+def test_an_admin_without_2fa_is_sent_to_enrol_and_is_not_signed_in_until_done(admin):
+    client = Client()
+    response = password_step(client, admin.email, next_url="/admin/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/setup/"
+    assert not signed_in(client)
+    assert client.get("/admin/").status_code == 302
+    assert client.get("/workspace/").status_code == 302
+
+    page = client.get("/accounts/2fa/setup/", HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert page.status_code == 200 and "otpauth://totp/" in html
+    secret = client.session["_kefu_2fa_secret"]
+    assert " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)) in html
+
+    bad = client.post(
+        "/accounts/2fa/setup/", {"code": "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"}
+    )
+    assert bad.status_code == 400 and not signed_in(client)
+
+    done = client.post("/accounts/2fa/setup/", {"code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 302 and done["Location"] == "/admin/"
+    assert signed_in(client)
+    admin.refresh_from_db()
+    assert admin.totp_enabled and admin.totp_secret == secret
+    assert client.get("/admin/").status_code == 200
+    assert actions_for(admin) == [
+        "auth.password_ok",
+        "auth.2fa_enrol_failed",
+        "auth.2fa_enrolled",
+        "auth.login",
+    ]
+
+
+def test_an_agent_with_2fa_must_pass_the_code(agent_2fa):
+    client = Client()
+    response = password_step(client, agent_2fa.email)
+    assert response["Location"] == "/accounts/2fa/verify/"
+    assert not signed_in(client)
+    assert client.get("/workspace/").status_code == 302
+
+    totp = pyotp.TOTP(agent_2fa.totp_secret)
+    wrong = "000000" if totp.now() != "000000" else "111111"
+    refused = client.post("/accounts/2fa/verify/", {"code": wrong})
+    assert refused.status_code == 400 and not signed_in(client)
+
+    ok = client.post("/accounts/2fa/verify/", {"code": totp.now()})
+    assert ok.status_code == 302 and signed_in(client)
+    assert client.get("/workspace/").status_code == 200
+    assert "auth.2fa_failed" in actions_for(agent_2fa) and "auth.2fa_ok" in actions_for(agent_2fa)
+
+
+def test_a_code_cannot_be_used_twice(agent_2fa):
+    code = pyotp.TOTP(agent_2fa.totp_secret).now()
+    first = Client()
+    password_step(first, agent_2fa.email)
+    assert first.post("/accounts/2fa/verify/", {"code": code}).status_code == 302
+
+    second = Client()
+    password_step(second, agent_2fa.email)
+    response = second.post("/accounts/2fa/verify/", {"code": code}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and "already used" in response.content.decode()
+    assert not signed_in(second)
+
+
+def test_totp_attempts_are_rate_limited(agent_2fa):
+    client = Client()
+    password_step(client, agent_2fa.email)
+    totp = pyotp.TOTP(agent_2fa.totp_secret)
+    wrong = "000000" if totp.now() != "000000" else "111111"
+    for _ in range(5):
+        client.post("/accounts/2fa/verify/", {"code": wrong})
+    response = client.post("/accounts/2fa/verify/", {"code": totp.now()}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and not signed_in(client)
+    assert "auth.2fa_throttled" in actions_for(agent_2fa)
+
+
+def test_the_pending_step_expires(agent_2fa):
+    client = Client()
+    password_step(client, agent_2fa.email)
+    session = client.session
+    session["_kefu_2fa_pending"]["since"] = time.time() - 600
+    session.save()
+    response = client.post("/accounts/2fa/verify/", {"code": pyotp.TOTP(agent_2fa.totp_secret).now()})
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert not signed_in(client)
+
+
+def test_an_agent_without_2fa_signs_in_with_the_password_and_may_enrol(agent):
+    client = Client()
+    response = password_step(client, agent.email)
+    assert response.status_code == 302 and signed_in(client)
+    page = client.get("/accounts/2fa/setup/")
+    assert page.status_code == 200
+    secret = client.session["_kefu_2fa_secret"]
+    assert client.post("/accounts/2fa/setup/", {"code": pyotp.TOTP(secret).now()}).status_code == 302
+    agent.refresh_from_db()
+    assert agent.totp_enabled
+    assert client.get("/workspace/").status_code == 200  # this session passed the code
+
+
+def test_customers_have_no_2fa_setup_page(alice):
+    assert login(alice).get("/accounts/2fa/setup/").status_code == 404
+    response = password_step(Client(), alice.email)
+    assert response.status_code == 302 and "2fa" not in response["Location"]
+
+
+def test_every_staff_member_must_enrol_when_configured(agent, settings):
+    settings.KEFU_STAFF_2FA_REQUIRED = "staff"
+    response = password_step(Client(), agent.email)
+    assert response["Location"] == "/accounts/2fa/setup/"
+
+
+def test_a_session_that_skipped_the_second_factor_is_ended(admin):
+    """E.g. the Django admin's own login form: the middleware signs the admin out again."""
+    client = Client()
+    client.force_login(admin)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+    assert not signed_in(client)
+    assert "auth.2fa_missing" in actions_for(admin)
+
+
+def test_staff_are_signed_out_after_the_idle_time(agent, settings):
+    settings.KEFU_STAFF_IDLE_SECONDS = 1800
+    client = login(agent)
+    assert client.get("/workspace/").status_code == 200
+    session = client.session
+    assert session[LAST_SEEN_KEY] > 0
+    session[LAST_SEEN_KEY] = timezone.now().timestamp() - 1801
+    session.save()
+
+    response = client.get("/workspace/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not signed_in(client)
+    assert "auth.session_expired" in actions_for(agent)
+
+
+def test_activity_within_the_idle_time_keeps_staff_signed_in(agent):
+    client = login(agent)
+    client.get("/workspace/")
+    session = client.session
+    session[LAST_SEEN_KEY] = timezone.now().timestamp() - 1700
+    session.save()
+    assert client.get("/workspace/").status_code == 200
+    assert client.session[LAST_SEEN_KEY] > timezone.now().timestamp() - 100
+
+
+def test_customers_have_no_idle_time_out(alice):
+    client = login(alice)
+    client.get("/portal/")
+    assert LAST_SEEN_KEY not in client.session
+
+
+def test_second_step_rules():
+    customer = make_user("c@example.com")
+    agent = make_user("a@example.com", Role.AGENT)
+    admin = make_user("r@example.com", Role.ADMIN)
+    assert twofactor.second_step_for(customer) is None
+    assert twofactor.second_step_for(agent) is None
+    assert twofactor.second_step_for(admin) == "setup"
+    admin.totp_secret, admin.totp_enabled = pyotp.random_base32(), True
+    assert twofactor.second_step_for(admin) == "verify"
