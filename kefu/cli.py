@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "kefu.core_cli",
     "kefu.bot.cli",
     "kefu.trust.cli",
+    "kefu.wallet.cli",
 )
 
 

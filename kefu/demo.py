@@ -30,6 +30,7 @@ APP_LOADERS = (
     "kefu.tickets.demo:load",
     "kefu.helpcenter.demo:load",
     "kefu.trust.demo:load_demo_channels",
+    "kefu.wallet.demo_records:load",
 )
 
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "kefu.bot",
     "kefu.trust",
     "kefu.identity",
+    "kefu.wallet",
     "kefu.mail",
 ]
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("kefu.accounts.urls")),
     path("identity/", include("kefu.identity.urls")),
+    path("wallet/", include("kefu.wallet.urls")),
     path("", include("kefu.tickets.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -287,6 +287,7 @@ class _Dialogue:
                 network=filled.get("network", ""),
                 tx_hash=filled["tx_hash"],
                 language=self.conversation.language,
+                kind="withdrawal" if flow.startswith("withdrawal") else "deposit",
             )
         except Exception:  # a diagnosis must never break the conversation
             return ""
