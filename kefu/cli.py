@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "kefu.bot.cli",
     "kefu.trust.cli",
     "kefu.wallet.cli",
+    "kefu.mail.cli",
+    "kefu.chat.cli",
 )
 
 

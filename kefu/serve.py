@@ -6,7 +6,17 @@ import uvicorn
 
 
 def run_server(*, host: str, port: int, workers: int = 1) -> None:
+    from kefu.mail.worker import start_mail_services
+
+    mail = start_mail_services()  # outbox sender, pending inbound mail, SMTP/IMAP when configured
     print(f"Kefu is serving on http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
+    try:
+        _run(host=host, port=port, workers=workers)
+    finally:
+        mail.stop()
+
+
+def _run(*, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "kefu.asgi:application",
         host=host,

@@ -180,12 +180,19 @@ KEFU_PAGE_SIZE = 25
 KEFU_BOT_RATE = (30, 60)  # messages per seconds, per user or IP
 KEFU_LOGIN_RATE = os.environ.get("KEFU_LOGIN_RATE", "10/300")  # attempts / seconds per account+IP
 
-# Outbound mail: KEFU_EMAIL_URL=smtp+tls://user:pass@host:587 (smtps:// for SSL). Unset, the
-# embedded default prints mail to the server console so a demo can read its codes; set it in
-# production.
-from kefu.identity.mailurl import email_settings_from_url  # noqa: E402
+# Mail: KEFU_EMAIL_URL=smtp+tls://user:pass@host:587 (smtps:// for SSL) sends ticket mail.
+# Unset, nothing is queued for customers and one-off mail (verification codes) is printed to
+# the server console so a demo can read it; set it in production.
+from kefu.mail.mailurl import email_backend_settings  # noqa: E402
 
-globals().update(email_settings_from_url(os.environ.get("KEFU_EMAIL_URL") or "console://"))
+KEFU_EMAIL_URL = os.environ.get("KEFU_EMAIL_URL", "")
+globals().update(email_backend_settings(KEFU_EMAIL_URL or "console://"))
+KEFU_SMTP_LISTEN = os.environ.get("KEFU_SMTP_LISTEN", "")  # host:port of the inbound SMTP receiver
+KEFU_IMAP_URL = os.environ.get("KEFU_IMAP_URL", "")
+KEFU_IMAP_INTERVAL = int(os.environ.get("KEFU_IMAP_INTERVAL", 60))
+KEFU_MAIL_MAX_BYTES = int(os.environ.get("KEFU_MAIL_MAX_BYTES", 25 * 1024 * 1024))
+KEFU_MAIL_SENDER_RATE = os.environ.get("KEFU_MAIL_SENDER_RATE", "20/3600")
+KEFU_MAIL_INBOUND_ADDRESSES = os.environ.get("KEFU_MAIL_INBOUND_ADDRESSES", "")
 DEFAULT_FROM_EMAIL = os.environ.get("KEFU_EMAIL_FROM", f"{KEFU_BRAND_NAME} <{KEFU_SUPPORT_EMAIL}>")
 
 LOGGING = {
@@ -194,5 +201,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # aiosmtpd logs every SMTP command (with addresses) at INFO.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "mail.log": {"level": "WARNING"}},
 }

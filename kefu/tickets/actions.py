@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from django.utils.translation import override
 
 from kefu.accounts.models import Team, User
 from kefu.audit.actions import do_record
+from kefu.mail.outbound import notify_agent_reply, notify_resolved, notify_ticket_created
 from kefu.tickets.attachments import CheckedFile
 from kefu.tickets.models import (
     ACTIVE_STATUSES,
@@ -120,16 +122,30 @@ def _store_attachments(
     return stored
 
 
+_written_files: ContextVar[list[str] | None] = ContextVar("kefu_written_files", default=None)
+
+
 @contextmanager
-def _files_removed_on_failure() -> Iterator[list[str]]:
-    """Django has no on-rollback hook: remove files written inside a block that raised."""
+def files_removed_on_failure() -> Iterator[list[str]]:
+    """Django has no on-rollback hook: remove attachment files written inside a block that raised.
+
+    Blocks nest: inside an outer one (e.g. mail processing wrapping a ticket action in its own
+    transaction) paths go to the outermost list, so files are removed whenever the rows are.
+    """
+    outer = _written_files.get()
+    if outer is not None:
+        yield outer
+        return
     written: list[str] = []
+    token = _written_files.set(written)
     try:
         yield written
     except BaseException:
         for path in written:
-            attachment_storage.delete(path)
+            attachment_storage().delete(path)
         raise
+    finally:
+        _written_files.reset(token)
 
 
 def check_create_ticket(
@@ -225,7 +241,7 @@ def do_create_ticket(
     if security:
         team = _security_team() or team
         priority = max(priority or Priority.NORMAL, Priority.HIGH)
-    with _files_removed_on_failure() as written, transaction.atomic():
+    with files_removed_on_failure() as written, transaction.atomic():
         for _attempt in range(5):
             try:
                 with transaction.atomic():
@@ -267,17 +283,38 @@ def do_create_ticket(
             ip_address=ip_address,
         )
         if guarded.secret_found:
-            _flag_secret(ticket=ticket, actor=actor, kinds=guarded.kinds, ip_address=ip_address)
+            do_flag_secret(ticket=ticket, actor=actor, kinds=guarded.kinds, ip_address=ip_address)
+        notify_ticket_created(ticket, secret_warning=guarded.warning or "")
     return Submission(ticket=ticket, message=message, secret_warning=guarded.warning)
 
 
-def _flag_secret(*, ticket: Ticket, actor: User | None, kinds: list[str], ip_address: str | None) -> None:
+def do_flag_secret(
+    *, ticket: Ticket, actor: User | None, kinds: list[str], ip_address: str | None = None
+) -> Ticket:
+    """A secret was hidden from this ticket: flag it, route it to security, tell the agents.
+
+    Callers redact first (the guard runs before anything is stored); this records the fact.
+    """
+    fields = []
+    if not ticket.security_flag:
+        ticket.security_flag = True
+        fields.append("security_flag")
+    team = _security_team()
+    if team is not None and ticket.team_id != team.pk:
+        ticket.team = team
+        ticket.assignee = None
+        fields += ["team", "assignee"]
+    if ticket.priority < Priority.HIGH:
+        ticket.priority = Priority.HIGH
+        fields.append("priority")
+    if fields:
+        ticket.save(update_fields=[*fields, "updated_at"])
     with override(ticket.language):
         note = _(
             "The secret guard hid a possible seed phrase or private key in this ticket. "
             "Advise the customer to move their funds to a new wallet; never ask for the secret."
         )
-    Message.objects.create(ticket=ticket, kind=MessageKind.SYSTEM, body=note, channel=Channel.AGENT)
+    do_add_system_note(ticket=ticket, body=note)
     do_record(
         actor=actor,
         action="ticket.secret_redacted",
@@ -286,6 +323,12 @@ def _flag_secret(*, ticket: Ticket, actor: User | None, kinds: list[str], ip_add
         data={"kinds": sorted(set(kinds))},
         ip_address=ip_address,
     )
+    return ticket
+
+
+def do_add_system_note(*, ticket: Ticket, body: str, channel: str = Channel.AGENT) -> Message:
+    """An event agents should see in the thread (customers never do)."""
+    return Message.objects.create(ticket=ticket, kind=MessageKind.SYSTEM, body=body, channel=channel)
 
 
 def check_add_message(
@@ -340,7 +383,7 @@ def do_add_message(
     ip_address: str | None,
 ) -> Submission:
     guarded = guard_texts({"body": body}, language=ticket.language)
-    with _files_removed_on_failure() as written, transaction.atomic():
+    with files_removed_on_failure() as written, transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         message = Message.objects.create(
             ticket=ticket, author=author, kind=kind, body=guarded.texts["body"], channel=channel
@@ -372,16 +415,6 @@ def do_add_message(
             _check_transition(ticket.status, new_status)
             _set_status(ticket, new_status, actor=author, ip_address=ip_address, reason="agent_note")
             fields += ["status", "resolved_at"]
-        if guarded.secret_found:
-            ticket.security_flag = True
-            fields.append("security_flag")
-            team = _security_team()
-            if team is not None and ticket.team_id != team.pk:
-                ticket.team = team
-                fields.append("team")
-            if ticket.priority < Priority.HIGH:
-                ticket.priority = Priority.HIGH
-                fields.append("priority")
         ticket.save(update_fields=sorted(set(fields)))
         do_record(
             actor=author,
@@ -392,7 +425,8 @@ def do_add_message(
             ip_address=ip_address,
         )
         if guarded.secret_found:
-            _flag_secret(ticket=ticket, actor=author, kinds=guarded.kinds, ip_address=ip_address)
+            do_flag_secret(ticket=ticket, actor=author, kinds=guarded.kinds, ip_address=ip_address)
+        notify_agent_reply(message, requested_status=new_status)
     return Submission(ticket=ticket, message=message, secret_warning=guarded.warning)
 
 
@@ -438,6 +472,7 @@ def do_change_status(*, ticket: Ticket, actor: User, status: str, ip_address: st
     with transaction.atomic():
         _set_status(ticket, status, actor=actor, ip_address=ip_address, reason="manual")
         ticket.save(update_fields=["status", "resolved_at", "updated_at"])
+        notify_resolved(ticket)
     return ticket
 
 

@@ -7,7 +7,6 @@ import uuid
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
-from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import Team
@@ -183,14 +182,9 @@ class Message(models.Model):
         return f"{self.ticket_id}/{self.kind}"
 
 
-class _AttachmentStorage(LazyObject):
-    """Files under MEDIA_ROOT (outside any web root); read at first use, not at import."""
-
-    def _setup(self) -> None:
-        self._wrapped = FileSystemStorage(location=settings.MEDIA_ROOT, base_url=None)
-
-
-attachment_storage = _AttachmentStorage()
+def attachment_storage() -> FileSystemStorage:
+    """Files under MEDIA_ROOT (outside any web root), read at call time so tests can move it."""
+    return FileSystemStorage(location=settings.MEDIA_ROOT, base_url=None)
 
 
 def _attachment_path(instance: Attachment, filename: str) -> str:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 import pytest
 from django.core import mail
 
-from kefu.identity.mailurl import email_settings_from_url
+from kefu.mail.mailurl import email_backend_settings as email_settings_from_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMS_ACCOUNT = "AC" + "0" * 30 + "42"

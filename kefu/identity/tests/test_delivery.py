@@ -11,7 +11,7 @@ import pytest
 from kefu.audit.models import AuditEvent
 from kefu.identity import actions
 from kefu.identity.exceptions import DeliveryFailed
-from kefu.identity.mailurl import email_settings_from_url
+from kefu.mail.mailurl import email_backend_settings as email_settings_from_url
 from kefu.identity.models import Delivery, Method, VerificationChallenge
 from kefu.identity.sms import HttpSmsSender, SmsError
 from kefu.identity.tests.conftest import (

@@ -107,7 +107,10 @@ def test_the_all_queue_holds_only_the_agents_teams(alices_ticket, alice, agent, 
     from kefu.tickets.selectors import page_of, queue_lanes
 
     other = actions.check_create_ticket(
-        customer=alice, category=Category.objects.get(slug="app-not-opening"), title="闪退", description="打不开"
+        customer=alice,
+        category=Category.objects.get(slug="app-not-opening"),
+        title="闪退",
+        description="打不开",
     ).ticket
     assert other.team.slug == "tech"
     mine = page_of(queue_lanes(agent, queue="all"), cursor=None, size=10).items

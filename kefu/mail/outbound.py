@@ -1,0 +1,281 @@
+"""Notifications by mail: the outbox, and the worker function that delivers it.
+
+The ``notify_*`` functions are what ticket actions call. They insert an :class:`OutboundMail`
+row in the caller's transaction (so the mail exists exactly when the change it announces was
+committed) and wake the worker after commit; :func:`send_pending_mail` renders, sends and
+retries. Nothing here talks to an SMTP server inside a request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from email.utils import formataddr, make_msgid
+
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from kefu.accounts.models import User
+from kefu.audit.actions import do_record
+from kefu.mail import conf, parsing
+from kefu.mail.jobs import claim, digest, error_text, wake_worker
+from kefu.mail.models import (
+    Direction,
+    OutboundKind,
+    OutboundMail,
+    OutboundStatus,
+    ThreadMessageId,
+)
+from kefu.mail.rendering import render_outbound
+from kefu.tickets.models import Message, MessageKind, Status, Ticket
+
+logger = logging.getLogger(__name__)
+
+
+# =========================================================================== outbound: queue
+
+
+def _recipient(ticket: Ticket) -> str | None:
+    customer = ticket.customer
+    email = (customer.email or "").strip().lower()
+    if not email or "@" not in email or not customer.is_active:
+        return None
+    if email in conf.own_addresses():
+        return None
+    return email
+
+
+def queue_outbound(
+    *,
+    ticket: Ticket,
+    kind: str,
+    message: Message | None = None,
+    dedupe_key: str | None = None,
+    context: dict[str, str] | None = None,
+) -> OutboundMail | None:
+    """Insert an outbox row in the caller's transaction (None if mail is off or undeliverable).
+
+    The row commits or rolls back with the change it announces; the worker is woken after
+    commit. A second call with the same ``dedupe_key`` returns the first row, adding the
+    message or context if that row is not rendered yet.
+    """
+    if not conf.notifications_enabled():
+        return None
+    recipient = _recipient(ticket)
+    if recipient is None:
+        return None
+    if dedupe_key:
+        existing = OutboundMail.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            if existing.status == OutboundStatus.QUEUED and not existing.body_text:
+                changed = []
+                if message is not None and existing.message_id is None:
+                    existing.message = message
+                    changed.append("message")
+                if context:
+                    existing.context = {**existing.context, **context}
+                    changed.append("context")
+                if changed:
+                    existing.save(update_fields=changed)
+            return existing
+    message_id = parsing.normalise_message_id(make_msgid(idstring="kefu", domain=conf.support_domain()))
+    try:
+        with transaction.atomic():
+            mail = OutboundMail.objects.create(
+                kind=kind,
+                ticket=ticket,
+                message=message,
+                dedupe_key=dedupe_key,
+                to_email=recipient,
+                rfc_message_id=message_id,
+                context=context or {},
+                next_attempt_at=timezone.now(),
+            )
+            ThreadMessageId.objects.create(
+                digest=digest(message_id),
+                rfc_message_id=message_id,
+                ticket=ticket,
+                direction=Direction.OUTBOUND,
+            )
+    except IntegrityError:
+        if dedupe_key:
+            return OutboundMail.objects.filter(dedupe_key=dedupe_key).first()
+        raise
+    transaction.on_commit(wake_worker)
+    return mail
+
+
+def notify_ticket_created(ticket: Ticket, *, secret_warning: str = "") -> OutboundMail | None:
+    """Acknowledge a new ticket (any channel) with its case number; once per ticket.
+
+    Call inside the transaction that created the ticket. ``secret_warning`` is added to the
+    mail when the customer's first message had a secret hidden.
+    """
+    return queue_outbound(
+        ticket=ticket,
+        kind=OutboundKind.ACK,
+        dedupe_key=f"ack:{ticket.pk}",
+        context={"warning": secret_warning} if secret_warning else None,
+    )
+
+
+def _resolved_key(ticket: Ticket) -> str:
+    stamp = ticket.resolved_at.isoformat() if ticket.resolved_at else "unknown"
+    return f"resolved:{ticket.pk}:{stamp}"
+
+
+def notify_resolved(ticket: Ticket, *, message: Message | None = None) -> OutboundMail | None:
+    """Tell the customer the ticket was resolved (with a rating link); once per resolution.
+
+    Reads the status of the instance given, so it may be called before or after it is saved,
+    inside the transaction that resolves the ticket.
+    """
+    if ticket.status != Status.RESOLVED:
+        return None
+    return queue_outbound(
+        ticket=ticket, kind=OutboundKind.RESOLVED, message=message, dedupe_key=_resolved_key(ticket)
+    )
+
+
+def notify_agent_reply(message: Message, *, requested_status: str | None = None) -> OutboundMail | None:
+    """Mail an agent's public reply to the customer; ignores notes and customers' own messages.
+
+    ``requested_status`` is the status the agent chose with the reply: ``pending_customer``
+    makes the mail a request for information; a reply that resolved the ticket becomes the
+    resolution mail (one mail, not two). Uses ``message.ticket`` as the caller holds it (the
+    instance the reply action just updated), inside the same transaction.
+    """
+    if message.kind != MessageKind.PUBLIC or message.author is None or not message.author.is_agent:
+        return None
+    ticket = message.ticket
+    if ticket.status == Status.RESOLVED:
+        return notify_resolved(ticket, message=message)
+    kind = OutboundKind.INFO_REQUEST if requested_status == Status.PENDING_CUSTOMER else OutboundKind.REPLY
+    return queue_outbound(ticket=ticket, kind=kind, message=message, dedupe_key=f"message:{message.pk}")
+
+
+# =========================================================================== outbound: send
+
+
+def _thread_headers(mail: OutboundMail) -> tuple[str, list[str]]:
+    """(In-Reply-To, References) from the ticket's known Message-IDs, oldest first."""
+    own = ThreadMessageId.objects.filter(digest=digest(mail.rfc_message_id)).first()
+    before = own.created_at if own is not None else mail.created_at
+    rows = list(
+        ThreadMessageId.objects.filter(ticket_id=mail.ticket_id, created_at__lt=before)
+        .order_by("created_at", "id")
+        .values_list("rfc_message_id", "direction")
+    )
+    if not rows:
+        return "", []
+    inbound = [message_id for message_id, direction in rows if direction == Direction.INBOUND]
+    parent = inbound[-1] if inbound else rows[-1][0]
+    chain = [message_id for message_id, _direction in rows]
+    if len(chain) > 20:  # long threads: the root and the most recent ids are what clients use
+        chain = chain[:1] + chain[-19:]
+    return parent, chain
+
+
+def build_email(mail: OutboundMail, connection: object | None = None) -> EmailMultiAlternatives:
+    """The Django message for a rendered outbox row, with threading and loop-safety headers."""
+    sender = formataddr((conf.brand_name(), conf.support_address()))
+    headers = {
+        "Message-ID": f"<{mail.rfc_message_id}>",
+        "X-Kefu-Case": mail.ticket.case_number,
+        "Content-Language": "en" if mail.ticket.language.startswith("en") else "zh-Hans",
+    }
+    if mail.in_reply_to:
+        headers["In-Reply-To"] = f"<{mail.in_reply_to}>"
+    if mail.references:
+        headers["References"] = " ".join(f"<{item}>" for item in mail.references.split())
+    if mail.kind in (OutboundKind.ACK, OutboundKind.SECRET_WARNING):
+        headers["Auto-Submitted"] = "auto-replied"
+        headers["X-Auto-Response-Suppress"] = "All"
+    elif mail.kind == OutboundKind.RESOLVED and mail.message_id is None:
+        headers["Auto-Submitted"] = "auto-generated"
+        headers["X-Auto-Response-Suppress"] = "All"
+    email = EmailMultiAlternatives(
+        subject=mail.subject,
+        body=mail.body_text,
+        from_email=sender,
+        to=[mail.to_email],
+        reply_to=[conf.support_address()],
+        headers=headers,
+        connection=connection,  # type: ignore[arg-type]
+    )
+    email.attach_alternative(mail.body_html, "text/html")
+    return email
+
+
+def _render_into(mail: OutboundMail) -> None:
+    rendered = render_outbound(mail)
+    parent, chain = _thread_headers(mail)
+    mail.subject = rendered.subject
+    mail.body_text = rendered.text
+    mail.body_html = rendered.html
+    mail.in_reply_to = parent
+    mail.references = " ".join(chain)
+    mail.save(update_fields=["subject", "body_text", "body_html", "in_reply_to", "references"])
+
+
+def send_pending_mail(*, limit: int = 50) -> int:
+    """Send due outbox rows over one SMTP connection; returns how many were sent.
+
+    A row is rendered at its first attempt (so sending never runs inside a request) and the
+    rendering is kept, so a retry sends the same mail. Failures are retried with exponential
+    back-off and marked failed after ``KEFU_MAIL_MAX_ATTEMPTS``.
+    """
+    now = timezone.now()
+    due = list(
+        OutboundMail.objects.filter(status=OutboundStatus.QUEUED)
+        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+        .order_by("id")
+        .values_list("pk", "attempts")[:limit]
+    )
+    if not due:
+        return 0
+    connection = get_connection(fail_silently=False)
+    sent = 0
+    try:
+        for pk, attempts in due:
+            if not claim(OutboundMail, pk, attempts, OutboundStatus.QUEUED):
+                continue
+            mail = OutboundMail.objects.select_related("ticket", "ticket__customer", "message").get(pk=pk)
+            try:
+                if not mail.body_text:
+                    _render_into(mail)
+                connection.send_messages([build_email(mail, connection)])
+            except Exception as exc:
+                logger.warning(
+                    "outbound mail %s failed (attempt %s): %s", pk, mail.attempts, type(exc).__name__
+                )
+                connection.close()  # a broken session must not poison the rest of the batch
+                failed = mail.attempts >= conf.max_attempts()
+                OutboundMail.objects.filter(pk=pk).update(
+                    status=OutboundStatus.FAILED if failed else OutboundStatus.QUEUED,
+                    last_error=error_text(exc),
+                )
+                continue
+            OutboundMail.objects.filter(pk=pk).update(
+                status=OutboundStatus.SENT, sent_at=timezone.now(), last_error=""
+            )
+            sent += 1
+    finally:
+        connection.close()
+    return sent
+
+
+def do_retry_outbound(ids: Iterable[int], *, actor: User | None = None) -> int:
+    """An admin sends failed mails back to the outbox now."""
+    ids = list(ids)
+    with transaction.atomic():
+        count = OutboundMail.objects.filter(
+            pk__in=ids, status__in=(OutboundStatus.FAILED, OutboundStatus.QUEUED)
+        ).update(status=OutboundStatus.QUEUED, attempts=0, next_attempt_at=timezone.now())
+        for pk in ids:
+            do_record(
+                actor=actor, action="mail.outbound_retried", target_type="outbound_mail", target_id=str(pk)
+            )
+    transaction.on_commit(wake_worker)
+    return count

@@ -1,0 +1,275 @@
+"""The secret guard at the door: what of a received mail may be stored at all.
+
+Runs before the SMTP ``250`` (and before an IMAP message is marked seen), on the whole MIME
+tree: every header of every part, every text part (plain, HTML source and its rendering,
+forwarded messages), multipart preambles and epilogues. A part with a seed phrase or key is
+replaced by its redacted text; attachments the portal would refuse (wrong type, too large,
+too many) are emptied here, so their bytes are never stored either. A mail with nothing to
+hide or refuse is stored byte for byte as received.
+
+After a rewrite the result is scanned again; if anything is still found the mail is rebuilt
+from its redacted pieces, and if even that fails it is refused (:class:`UnsafeMail`), never
+stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage, Message
+from email.utils import formatdate
+
+from django.conf import settings
+
+from kefu.mail import parsing
+from kefu.tickets.attachments import sniff
+from kefu.trust import guard
+
+logger = logging.getLogger(__name__)
+
+_STORE_POLICY = policy.default.clone(linesep="\r\n")
+
+
+class UnsafeMail(Exception):
+    """The mail could not be reduced to a form without secrets; it must not be stored."""
+
+
+@dataclass
+class Intake:
+    """A received mail made safe to store, and what the receiver needs to know about it."""
+
+    raw: bytes
+    message_id: str
+    subject: str
+    from_addr: str
+    dedupe_key: str
+    language: str
+    secret_found: bool = False
+    kinds: list[str] = field(default_factory=list)
+    rewritten: bool = False
+
+
+def refusal_reason(content: bytes, *, allowed_so_far: int) -> str:
+    """Why the portal would refuse this attachment ("" if it would keep it)."""
+    if not content:
+        return "empty"
+    if len(content) > settings.KEFU_ATTACHMENT_MAX_BYTES:
+        return "size"
+    if sniff(content) is None:
+        return "type"
+    if allowed_so_far >= settings.KEFU_ATTACHMENTS_PER_MESSAGE:
+        return "count"
+    return ""
+
+
+class _Redactor:
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.secret_found = False
+        self.kinds: list[str] = []
+
+    def scan(self, text: str) -> str | None:
+        """The redacted text if ``text`` holds a secret, else None."""
+        if not text:
+            return None
+        result = guard.scan(text, language=self.language)
+        if not result.secret:
+            return None
+        self.secret_found = True
+        self.kinds.extend(finding.kind for finding in result.findings)
+        return result.redacted
+
+    def headers(self, part: Message) -> bool:
+        items = list(part.raw_items())
+        replaced: dict[int, str] = {}
+        for index, (_name, value) in enumerate(items):
+            redacted = self.scan(parsing.decode_header_value(str(value)))
+            if redacted is not None:
+                replaced[index] = " ".join(redacted.split())
+        if not replaced:
+            return False
+        for name in {name for name, _value in items}:
+            del part[name]
+        for index, (name, value) in enumerate(items):
+            if index in replaced:
+                part[name] = replaced[index]
+            else:
+                part.set_raw(name, value)
+        return True
+
+    def text_part(self, part: Message) -> bool:
+        source = parsing.part_text(part)
+        if part.get_content_type() == "text/html":
+            rendered = parsing.html_to_text(source)
+            hidden_in_source = self.scan(source) is not None
+            redacted = self.scan(rendered)
+            if redacted is None and not hidden_in_source:
+                return False
+            # HTML cannot be redacted in place reliably: keep its redacted rendering instead.
+            _replace_with_text(part, redacted if redacted is not None else rendered)
+            return True
+        redacted = self.scan(source)
+        if redacted is None:
+            return False
+        _replace_with_text(part, redacted)
+        return True
+
+    def envelope(self, part: Message) -> bool:
+        changed = False
+        for attribute in ("preamble", "epilogue"):
+            value = getattr(part, attribute, None)
+            if value and self.scan(str(value)) is not None:
+                setattr(part, attribute, None)
+                changed = True
+        return changed
+
+
+def _replace_with_text(part: Message, text: str) -> None:
+    filename = part.get_filename()
+    disposition = part.get_content_disposition()
+    assert isinstance(part, EmailMessage)
+    part.clear_content()
+    part.set_content(text, subtype="plain", charset="utf-8", disposition=disposition, filename=filename)
+
+
+def _empty_attachment(part: Message, reason: str, index: int) -> None:
+    name = parsing.attachment_name(part, index)
+    assert isinstance(part, EmailMessage)
+    part.clear_content()
+    part.set_content(
+        b"", maintype="application", subtype="octet-stream", disposition="attachment", filename=name
+    )
+    part[parsing.REFUSED_HEADER] = reason
+
+
+def _content_key(raw: bytes, msg: Message) -> str:
+    """For mail without a Message-ID: the same message relayed twice gets the same key.
+
+    Relays prepend Received headers, so the key covers the identifying headers and the body,
+    not the raw bytes as a whole.
+    """
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, body = raw.partition(b"\n\n")
+    digest = hashlib.sha256()
+    for name in ("From", "To", "Cc", "Date", "Subject"):
+        digest.update(parsing.header_text(msg, name).encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(body.replace(b"\r\n", b"\n"))
+    return "content:" + digest.hexdigest()
+
+
+def dedupe_key_for(message_id: str, raw: bytes, msg: Message) -> str:
+    basis = f"id:{message_id}" if message_id else _content_key(raw, msg)
+    return hashlib.sha256(basis.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _sanitise(msg: EmailMessage, redactor: _Redactor) -> bool:
+    """Redact secrets and empty refused attachments in place; True if anything changed."""
+    changed = False
+    for part in msg.walk():
+        changed |= redactor.headers(part)
+        if part.is_multipart():
+            changed |= redactor.envelope(part)
+    allowed = 0
+    for index, (part, role) in enumerate(parsing.iter_leaves(msg), start=1):
+        if role == parsing.ATTACHMENT:
+            payload = part.get_payload(decode=True)
+            content = payload if isinstance(payload, bytes) else b""
+            reason = refusal_reason(content, allowed_so_far=allowed)
+            if reason:
+                _empty_attachment(part, reason, index)
+                changed = True
+            else:
+                allowed += 1
+        elif role != parsing.SKIP and part.get_content_maintype() == "text":
+            changed |= redactor.text_part(part)
+    return changed
+
+
+def _still_secret(raw: bytes, language: str) -> bool:
+    """Scan a stored form the way :func:`_sanitise` does, changing nothing."""
+    probe = _Redactor(language)
+    msg = parsing.parse_bytes(raw)
+    for part in msg.walk():
+        for _name, value in part.raw_items():
+            if probe.scan(parsing.decode_header_value(str(value))) is not None:
+                return True
+        if part.is_multipart() and any(
+            probe.scan(str(getattr(part, a, None) or "")) is not None for a in ("preamble", "epilogue")
+        ):
+            return True
+    for part, role in parsing.iter_leaves(msg):
+        if role in (parsing.ATTACHMENT, parsing.SKIP) or part.get_content_maintype() != "text":
+            continue
+        source = parsing.part_text(part)
+        if probe.scan(source) is not None:
+            return True
+        if part.get_content_type() == "text/html" and probe.scan(parsing.html_to_text(source)) is not None:
+            return True
+    return False
+
+
+def _rebuild(msg: EmailMessage, language: str) -> bytes:
+    """A plain mail from the redacted pieces of ``msg``: the last resort before refusing it."""
+    out = EmailMessage(policy=_STORE_POLICY)
+    for name in ("From", "To", "Cc", "Date", "Message-ID", "In-Reply-To", "References", "Subject"):
+        value = parsing.header_text(msg, name)
+        if value:
+            out[name] = " ".join(guard.redact(value, language=language).split())
+    if "Date" not in out:
+        out["Date"] = formatdate(localtime=True)
+    parsed_texts = [
+        parsing.leaf_text(part)
+        for part, role in parsing.iter_leaves(msg)
+        if role in (parsing.BODY, parsing.FORWARDED) and part.get_content_maintype() == "text"
+    ]
+    out.set_content(guard.redact("\n\n".join(parsed_texts), language=language))
+    return out.as_bytes()
+
+
+def prepare_inbound(raw: bytes) -> Intake:
+    """Guard and filter a received mail; the result is what may be stored.
+
+    Raises :class:`UnsafeMail` when no safe form could be made.
+    """
+    msg = parsing.parse_bytes(raw)
+    sample = (
+        parsing.header_text(msg, "Subject")
+        + " "
+        + " ".join(
+            parsing.part_text(part)[:2000]
+            for part, role in parsing.iter_leaves(msg)
+            if role == parsing.BODY and part.get_content_maintype() == "text"
+        )
+    )
+    language = parsing.guess_language(sample)
+    redactor = _Redactor(language)
+    stored = raw
+    rewritten = _sanitise(msg, redactor)
+    if rewritten:
+        try:
+            stored = msg.as_bytes(policy=_STORE_POLICY)
+            unsafe = _still_secret(stored, language)
+        except Exception:  # the generator can choke on mangled input; fall back to a rebuild
+            logger.warning("inbound mail could not be re-serialised after redaction", exc_info=True)
+            unsafe = True
+        if unsafe:
+            stored = _rebuild(msg, language)
+            if _still_secret(stored, language):
+                raise UnsafeMail("a secret could not be removed from the mail")
+        msg = parsing.parse_bytes(stored)
+    message_id = parsing.normalise_message_id(parsing.header_text(msg, "Message-ID"))
+    senders = parsing.addresses(msg, "From")
+    return Intake(
+        raw=stored,
+        message_id=message_id,
+        subject=parsing.header_text(msg, "Subject"),
+        from_addr=senders[0][1] if senders else "",
+        dedupe_key=dedupe_key_for(message_id, raw, parsing.parse_bytes(raw) if rewritten else msg),
+        language=language,
+        secret_found=redactor.secret_found,
+        kinds=sorted(set(redactor.kinds)),
+        rewritten=rewritten,
+    )
