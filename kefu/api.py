@@ -65,10 +65,12 @@ def _add_routers() -> None:
     from kefu.bot.api import router as bot_router
     from kefu.identity.api import router as identity_router
     from kefu.tickets.api import router as tickets_router
+    from kefu.trust.api import router as trust_router
 
     api.add_router("", tickets_router)
     api.add_router("", bot_router)
     api.add_router("", identity_router)
+    api.add_router("", trust_router)
 
 
 _add_routers()

@@ -369,15 +369,8 @@ class _Dialogue:
     # --- helpers -----------------------------------------------------------------------
 
     def _guard(self, text: str, *, asking_tx_hash: bool) -> guard.ScanResult:
-        if asking_tx_hash:
-            # We just asked for a transaction hash: that is the context a bare 64-hex needs.
-            prefix = "txid: "
-            result = guard.scan(prefix + text, language=self.conversation.language)
-            return guard.ScanResult(
-                secret=result.secret,
-                redacted=result.redacted[len(prefix) :],
-                findings=[guard.Finding(f.kind, f.start - len(prefix), f.end - len(prefix)) for f in result.findings],
-            )
+        if asking_tx_hash:  # we just asked for a transaction hash: that is the context
+            return guard.scan_answer(text, asked="txid:", language=self.conversation.language)
         return guard.scan(text, language=self.conversation.language)
 
     def _predict(self, text: str):

@@ -66,7 +66,10 @@ def guard_texts(texts: dict[str, str], *, language: str) -> Guarded:
     """Redact secrets from every field; the result is what may be stored, logged or shown."""
     out = Guarded(texts={})
     for key, value in texts.items():
-        result = guard.scan(value or "", language=language)
+        if key == "tx_hash":  # the field says what it holds: a bare 64-hex here is a hash
+            result = guard.scan_answer(value or "", asked="txid:", language=language)
+        else:
+            result = guard.scan(value or "", language=language)
         out.texts[key] = result.redacted
         if result.secret:
             out.secret_found = True

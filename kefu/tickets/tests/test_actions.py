@@ -176,3 +176,16 @@ def test_a_seed_phrase_in_a_ticket_is_never_stored_and_routes_to_security(alice)
     assert ticket.security_flag and ticket.team.slug == "security" and ticket.priority >= Priority.HIGH
     for stored in [ticket.description, *ticket.messages.values_list("body", flat=True)]:
         assert phrase not in stored and phrase.split()[3] + " " + phrase.split()[4] not in stored
+
+
+def test_a_bare_txid_in_the_tx_hash_field_is_kept(alice):
+    """A bare 64-hex (Bitcoin/TRON style) typed into the tx-hash field is a hash, not a key."""
+    txid = "9f" * 32
+    ticket = create(alice, tx_hash=txid)
+    assert ticket.tx_hash == txid and not ticket.security_flag
+
+
+def test_a_bare_64_hex_in_free_text_without_context_is_hidden(alice):
+    key = "3a" * 32
+    ticket = create(alice, description=f"here you go {key}")
+    assert key not in ticket.description and ticket.security_flag

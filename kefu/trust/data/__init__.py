@@ -1,0 +1,1 @@
+"""Data files of the secret guard (a package so that the wheel ships them)."""
