@@ -63,6 +63,7 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
 
 def _add_routers() -> None:
     from kefu.bot.api import router as bot_router
+    from kefu.helpcenter.api import router as helpcenter_router
     from kefu.identity.api import router as identity_router
     from kefu.tickets.api import router as tickets_router
     from kefu.trust.api import router as trust_router
@@ -71,6 +72,7 @@ def _add_routers() -> None:
     api.add_router("", bot_router)
     api.add_router("", identity_router)
     api.add_router("", trust_router)
+    api.add_router("", helpcenter_router)
 
 
 _add_routers()

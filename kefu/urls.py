@@ -8,6 +8,7 @@ from kefu.views import home
 urlpatterns = [
     path("", home, name="home"),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("help/", include("kefu.helpcenter.urls")),
     path("accounts/", include("kefu.accounts.urls")),
     path("identity/", include("kefu.identity.urls")),
     path("wallet/", include("kefu.wallet.urls")),

@@ -124,7 +124,7 @@ def _ticket_out(ticket: Ticket) -> dict:
         "tier": ticket.tier,
         "coin": ticket.coin,
         "network": ticket.network,
-        "amount": None if ticket.amount is None else format(ticket.amount.normalize(), "f"),
+        "amount": ticket.amount_text or None,
         "tx_hash": ticket.tx_hash,
         "order_number": ticket.order_number,
         "security_flag": ticket.security_flag,

@@ -156,6 +156,11 @@ class Ticket(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+    @property
+    def amount_text(self) -> str:
+        """The amount without trailing zeros or exponent: ``200``, ``0.5``."""
+        return "" if self.amount is None else format(self.amount.normalize(), "f")
+
 
 class MessageKind(models.TextChoices):
     PUBLIC = "public", _("Reply")

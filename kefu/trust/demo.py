@@ -8,9 +8,8 @@ from kefu.trust.models import OfficialChannel
 DEMO_CHANNELS = (
     ("website", "https://lumenwallet.example", "Official website"),
     ("email", "support@lumenwallet.example", "Support email"),
-    # 555-01xx numbers are reserved for fiction.
-    ("phone", "+1 202-555-0147", "Support hotline"),
-    ("telegram", "https://t.me/LumenWalletSupport", "Telegram support"),
+    # The help centre tells customers there is no phone hotline and no support chat group:
+    # any number or group claiming to be support must come out "not official".
     ("x", "https://x.com/LumenWallet", "X (Twitter)"),
 )
 
