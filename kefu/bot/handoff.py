@@ -73,5 +73,6 @@ def create_handoff_ticket(
         amount=amount,
         tx_hash=slots.get("tx_hash", ""),
         force_security=security or intent in URGENT_INTENTS,
+        already_guarded=True,  # each customer turn passed the guard when it came in
     )
     return submission.ticket

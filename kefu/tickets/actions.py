@@ -169,11 +169,14 @@ def check_create_ticket(
     actor: User | None = None,
     ip_address: str | None = None,
     force_security: bool = False,
+    already_guarded: bool = False,
 ) -> Submission:
     """Validate, guard and create a ticket with its first message.
 
     ``force_security`` routes it to the security team even when this text holds no secret
     (the bot saw one earlier, or the topic is a stolen account or a scam).
+    ``already_guarded``: every piece of the text passed the guard where it came in (a bot
+    transcript); scanning the composition again would read our own warnings as key context.
     """
     errors: dict[str, list[str]] = {}
     if not (title or "").strip():
@@ -205,6 +208,7 @@ def check_create_ticket(
         actor=actor or customer,
         ip_address=ip_address,
         force_security=force_security,
+        already_guarded=already_guarded,
     )
 
 
@@ -226,18 +230,17 @@ def do_create_ticket(
     actor: User,
     ip_address: str | None,
     force_security: bool = False,
+    already_guarded: bool = False,
 ) -> Submission:
-    guarded = guard_texts(
-        {
-            "title": title,
-            "description": description,
-            "coin": coin,
-            "network": network,
-            "tx_hash": tx_hash,
-            "order_number": order_number,
-        },
-        language=language,
-    )
+    fields = {
+        "title": title,
+        "description": description,
+        "coin": coin,
+        "network": network,
+        "tx_hash": tx_hash,
+        "order_number": order_number,
+    }
+    guarded = Guarded(texts=fields) if already_guarded else guard_texts(fields, language=language)
     t = guarded.texts
     team = category.routed_team()
     security = guarded.secret_found or force_security
