@@ -28,8 +28,13 @@ CLARIFY_MARGIN = 0.12
 CLARIFY_CEILING = 0.55
 FAILURES_BEFORE_HANDOFF = 2
 
-_HUMAN = re.compile(r"转人工|人工客服|人工服务|找人工|真人|客服小姐姐|human|real person|live agent|talk to (an )?agent", re.I)
-_YES = re.compile(r"^\s*(是|是的|对|好|好的|可以了|解决了|已解决|有用|谢谢|感谢|yes|yep|yeah|solved|it worked|thanks?|thank you|ok)\b", re.I)
+_HUMAN = re.compile(
+    r"转人工|人工客服|人工服务|找人工|真人|客服小姐姐|human|real person|live agent|talk to (an )?agent", re.I
+)
+_YES = re.compile(
+    r"^\s*(是|是的|对|好|好的|可以了|解决了|已解决|有用|谢谢|感谢|yes|yep|yeah|solved|it worked|thanks?|thank you|ok)\b",
+    re.I,
+)
 _NO = re.compile(r"^\s*(不|没|否|没有|还没|不行|没用|没解决|未解决|no|nope|not|didn'?t|still)\b", re.I)
 
 
@@ -101,7 +106,9 @@ class _Dialogue:
             self._log_customer(guarded.redacted)
             case = self.conversation.ticket.case_number if self.conversation.ticket else ""
             return self._say(
-                _("Your request is with our support team (case {case}). An agent will reply there.").format(case=case),
+                _("Your request is with our support team (case {case}). An agent will reply there.").format(
+                    case=case
+                ),
                 handoff={"case_number": case, "url": self._ticket_url(case)},
             )
         if guarded.secret:
@@ -160,7 +167,9 @@ class _Dialogue:
     # --- intents -----------------------------------------------------------------------
 
     def _respond_to_intent(self, intent: str, text: str, confidence: float | None = None) -> BotReply:
-        self.state["last_intent"] = intent if intent not in SMALLTALK | {OUT_OF_SCOPE} else self.state.get("last_intent")
+        self.state["last_intent"] = (
+            intent if intent not in SMALLTALK | {OUT_OF_SCOPE} else self.state.get("last_intent")
+        )
         if intent == OUT_OF_SCOPE:
             return self._failure(
                 _(
@@ -178,7 +187,9 @@ class _Dialogue:
                 quick_replies=[_("Deposit not credited"), _("Withdrawal is stuck"), _("Talk to a human")],
             )
         if intent == "thanks":
-            return self._say(_("You're welcome! Anything else I can help with?"), intent=intent, confidence=confidence)
+            return self._say(
+                _("You're welcome! Anything else I can help with?"), intent=intent, confidence=confidence
+            )
         if intent == "goodbye":
             self.state.clear()
             return self._say(_("Goodbye, and stay safe!"), intent=intent, confidence=confidence)
@@ -204,7 +215,9 @@ class _Dialogue:
             lines.append(_("Here is what usually helps — “{title}”:").format(title=first.title))
             lines += [f"{i}. {step}" for i, step in enumerate(first.key_steps or [], start=1)]
         elif intent != "maintenance_notice":
-            lines.append(_("I understand this is about: {topic}.").format(topic=INTENT_LABELS.get(intent, intent)))
+            lines.append(
+                _("I understand this is about: {topic}.").format(topic=INTENT_LABELS.get(intent, intent))
+            )
         lines.append(_("Did this solve your problem?"))
         self.state["awaiting_feedback"] = intent
         return self._say(
@@ -220,7 +233,9 @@ class _Dialogue:
     def _extract(self, text: str, wanted: list[str], *, asking: str | None) -> dict[str, str]:
         found = slots.extract(text, wanted=[s for s in wanted if s in slots.EXTRACTORS], asking=asking)
         for slot in wanted:
-            if slot not in slots.EXTRACTORS and (value := flows.extract_extra(slot, text, loose=slot == asking)):
+            if slot not in slots.EXTRACTORS and (
+                value := flows.extract_extra(slot, text, loose=slot == asking)
+            ):
                 found[slot] = value
         return found
 
@@ -234,8 +249,12 @@ class _Dialogue:
                 if len(filled) + len(skipped) == 0 and not self.state.get("flow_intro_done"):
                     self.state["flow_intro_done"] = True
                     intro = _("I'll help you check this. A few quick questions first.") + "\n"
-                return self._say(intro + flows.question_for(slot), intent=flow, confidence=confidence,
-                                 quick_replies=[_("I don't know"), _("Talk to a human")])
+                return self._say(
+                    intro + flows.question_for(slot),
+                    intent=flow,
+                    confidence=confidence,
+                    quick_replies=[_("I don't know"), _("Talk to a human")],
+                )
         self.state.pop("asking", None)
         summary = "\n".join(f"· {flows.slot_label(k)}: {v}" for k, v in filled.items())
         preface = _("Thanks. Here is what I have:") + "\n" + summary if summary else ""
@@ -251,7 +270,9 @@ class _Dialogue:
             return None
         self._log_customer(text, intent=flow)
         found = self._extract(text, flows.FLOWS[flow], asking=asking)
-        self.state.setdefault("slots", {}).update({k: v for k, v in found.items() if k not in self.state["slots"]})
+        self.state.setdefault("slots", {}).update(
+            {k: v for k, v in found.items() if k not in self.state["slots"]}
+        )
         if asking not in found:
             if slots.SKIP_WORDS.match(text) or text in (_("I don't know"),):
                 self.state.setdefault("skipped", []).append(asking)
@@ -310,7 +331,9 @@ class _Dialogue:
             if text == _("No, talk to a human") or self.state.get("flow"):
                 return self._handoff(reason="unsolved", intent=intent)
             return self._failure(
-                _("Sorry that didn't help. Could you describe the problem in other words, or talk to a human?"),
+                _(
+                    "Sorry that didn't help. Could you describe the problem in other words, or talk to a human?"
+                ),
                 intent=intent,
             )
         self.state.pop("awaiting_feedback", None)  # a new question instead of an answer
@@ -364,7 +387,11 @@ class _Dialogue:
                 "I have passed your conversation to our support team — you won't need to repeat anything. "
                 "Your case number is {case}. An agent will reply in your ticket."
             ).format(case=ticket.case_number)
-        return self._say(text, intent=intent, handoff={"case_number": ticket.case_number, "url": self._ticket_url(ticket.case_number)})
+        return self._say(
+            text,
+            intent=intent,
+            handoff={"case_number": ticket.case_number, "url": self._ticket_url(ticket.case_number)},
+        )
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -386,7 +413,9 @@ class _Dialogue:
         return list(related_articles_for_intent(intent, language=self.conversation.language, limit=3))
 
     def _link(self, article) -> ArticleLink:
-        return ArticleLink(slug=article.slug, title=article.title, url=reverse("helpcenter:article", args=[article.slug]))
+        return ArticleLink(
+            slug=article.slug, title=article.title, url=reverse("helpcenter:article", args=[article.slug])
+        )
 
     def _announcements_text(self) -> str:
         try:
@@ -412,13 +441,26 @@ class _Dialogue:
 
     def _log_customer(self, text: str, *, intent: str | None = None, confidence: float | None = None) -> None:
         BotTurn.objects.create(
-            conversation=self.conversation, sender=Sender.CUSTOMER, text=text, intent=intent or "", confidence=confidence
+            conversation=self.conversation,
+            sender=Sender.CUSTOMER,
+            text=text,
+            intent=intent or "",
+            confidence=confidence,
         )
 
-    def _say(self, text: str, *, intent: str | None = None, confidence: float | None = None,
-             quick_replies: list[str] | None = None, articles: list[ArticleLink] | None = None,
-             handoff: dict[str, Any] | None = None) -> BotReply:
-        BotTurn.objects.create(conversation=self.conversation, sender=Sender.BOT, text=text, intent=intent or "")
+    def _say(
+        self,
+        text: str,
+        *,
+        intent: str | None = None,
+        confidence: float | None = None,
+        quick_replies: list[str] | None = None,
+        articles: list[ArticleLink] | None = None,
+        handoff: dict[str, Any] | None = None,
+    ) -> BotReply:
+        BotTurn.objects.create(
+            conversation=self.conversation, sender=Sender.BOT, text=text, intent=intent or ""
+        )
         return BotReply(
             conversation_id=str(self.conversation.public_id),
             text=text,

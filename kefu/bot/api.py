@@ -71,10 +71,14 @@ def post_message(request: HttpRequest, payload: BotMessageIn):
     if not by_token and check_csrf(request) is not None:
         return Reply(403, {"detail": _("Missing or invalid CSRF token.")})
     ident = f"user:{user.pk}" if user else f"ip:{request.META.get('REMOTE_ADDR', '')}"
-    if not ratelimit.hit("bot-message", ident, limit=settings.KEFU_BOT_RATE[0], window=settings.KEFU_BOT_RATE[1]):
+    if not ratelimit.hit(
+        "bot-message", ident, limit=settings.KEFU_BOT_RATE[0], window=settings.KEFU_BOT_RATE[1]
+    ):
         return Reply(429, {"detail": _("You are sending messages too quickly. Please wait a moment.")})
     if not payload.text.strip():
-        return Reply(400, {"detail": _("Invalid input."), "errors": {"text": [_("Please type your question.")]}})
+        return Reply(
+            400, {"detail": _("Invalid input."), "errors": {"text": [_("Please type your question.")]}}
+        )
     conversation = None
     if payload.conversation_id:
         conversation = access_conversation(payload.conversation_id, customer=user)

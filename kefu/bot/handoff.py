@@ -33,7 +33,9 @@ def create_handoff_ticket(
     security: bool = False,
 ) -> Ticket:
     """File the conversation as a ticket so the customer never repeats themselves."""
-    category = (category_for_intent(intent) if intent else None) or Category.objects.get(slug=FALLBACK_CATEGORY)
+    category = (category_for_intent(intent) if intent else None) or Category.objects.get(
+        slug=FALLBACK_CATEGORY
+    )
     first = conversation.turns.filter(sender=Sender.CUSTOMER).exclude(text="").first()
     topic = str(INTENT_LABELS.get(intent or "", _("Conversation with the assistant")))
     title = f"{topic}: {first.text[:80]}" if first else topic

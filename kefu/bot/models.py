@@ -18,13 +18,21 @@ class ConversationStatus(models.TextChoices):
 class BotConversation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="bot_conversations"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="bot_conversations",
     )
     language = models.CharField(max_length=10, default="zh-hans")
-    status = models.CharField(max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.BOT)
+    status = models.CharField(
+        max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.BOT
+    )
     # Dialogue state: current flow, slot being asked, slots, failure count, pending feedback.
     state = models.JSONField(default=dict, blank=True)
-    ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

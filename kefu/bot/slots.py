@@ -6,10 +6,30 @@ import re
 from decimal import Decimal, InvalidOperation
 
 COINS = {
-    "usdt": "USDT", "泰达币": "USDT", "u": "USDT", "btc": "BTC", "比特币": "BTC", "eth": "ETH", "以太坊": "ETH",
-    "以太币": "ETH", "trx": "TRX", "波场": "TRX", "bnb": "BNB", "usdc": "USDC", "sol": "SOL", "xrp": "XRP",
-    "瑞波币": "XRP", "doge": "DOGE", "狗狗币": "DOGE", "ltc": "LTC", "莱特币": "LTC", "ton": "TON", "eos": "EOS",
-    "matic": "MATIC", "arb": "ARB", "dai": "DAI",
+    "usdt": "USDT",
+    "泰达币": "USDT",
+    "u": "USDT",
+    "btc": "BTC",
+    "比特币": "BTC",
+    "eth": "ETH",
+    "以太坊": "ETH",
+    "以太币": "ETH",
+    "trx": "TRX",
+    "波场": "TRX",
+    "bnb": "BNB",
+    "usdc": "USDC",
+    "sol": "SOL",
+    "xrp": "XRP",
+    "瑞波币": "XRP",
+    "doge": "DOGE",
+    "狗狗币": "DOGE",
+    "ltc": "LTC",
+    "莱特币": "LTC",
+    "ton": "TON",
+    "eos": "EOS",
+    "matic": "MATIC",
+    "arb": "ARB",
+    "dai": "DAI",
 }
 NETWORKS = [
     (re.compile(r"erc[-\s]?20|以太坊网络|ethereum", re.I), "ERC-20"),
@@ -23,9 +43,16 @@ NETWORKS = [
     (re.compile(r"比特币网络|bitcoin\s*network|\bbtc\s*(network|网络)", re.I), "Bitcoin"),
 ]
 TX_HASH = re.compile(r"(?<![0-9a-zA-Z])(?:0x)?[0-9a-fA-F]{64}(?![0-9a-zA-Z])")
-_COIN_WORD = re.compile(r"(?<![a-z])(" + "|".join(sorted((re.escape(c) for c in COINS if len(c) > 1), key=len, reverse=True)) + r")(?![a-z])", re.I)
+_COIN_WORD = re.compile(
+    r"(?<![a-z])("
+    + "|".join(sorted((re.escape(c) for c in COINS if len(c) > 1), key=len, reverse=True))
+    + r")(?![a-z])",
+    re.I,
+)
 _AMOUNT_WITH_COIN = re.compile(
-    r"(\d+(?:[.,]\d+)?)\s*(?:个|枚|块)?\s*(" + "|".join(re.escape(c) for c in sorted(COINS, key=len, reverse=True)) + r")(?![a-z])",
+    r"(\d+(?:[.,]\d+)?)\s*(?:个|枚|块)?\s*("
+    + "|".join(re.escape(c) for c in sorted(COINS, key=len, reverse=True))
+    + r")(?![a-z])",
     re.I,
 )
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,15}(?:[.,]\d{1,18})?)(?![\w.])")
@@ -35,7 +62,9 @@ _TIME = re.compile(
     r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\s+\d{1,2}:\d{2})?|\d{1,2}月\d{1,2}[日号]|\d{1,2}:\d{2})",
     re.I,
 )
-SKIP_WORDS = re.compile(r"^\s*(不知道|不清楚|没有|忘了|跳过|skip|don'?t know|no idea|none|n/?a)\s*[。.!！]?\s*$", re.I)
+SKIP_WORDS = re.compile(
+    r"^\s*(不知道|不清楚|没有|忘了|跳过|skip|don'?t know|no idea|none|n/?a)\s*[。.!！]?\s*$", re.I
+)
 
 
 def find_tx_hash(text: str) -> str | None:

@@ -11,7 +11,6 @@ import pytest
 from kefu.audit.models import AuditEvent
 from kefu.identity import actions
 from kefu.identity.exceptions import DeliveryFailed
-from kefu.mail.mailurl import email_backend_settings as email_settings_from_url
 from kefu.identity.models import Delivery, Method, VerificationChallenge
 from kefu.identity.sms import HttpSmsSender, SmsError
 from kefu.identity.tests.conftest import (
@@ -22,6 +21,7 @@ from kefu.identity.tests.conftest import (
     SMS_TOKEN,
     code_from,
 )
+from kefu.mail.mailurl import email_backend_settings as email_settings_from_url
 
 pytestmark = pytest.mark.django_db
 

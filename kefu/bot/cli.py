@@ -1,0 +1,139 @@
+"""``kefu bot ...`` subcommands: predict, train, eval, benchmark.
+
+Imports stay inside the command functions so that ``kefu --help`` does not load scikit-learn,
+jieba or the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``bot`` command and its actions to the ``kefu`` parser."""
+    parser = sub.add_parser("bot", help="intent engine: predict, train, evaluate, benchmark")
+    actions = parser.add_subparsers(dest="bot_command", metavar="ACTION", required=True)
+
+    p = actions.add_parser(
+        "predict", help='classify JSON lines {"text": ...} from stdin, one JSON line out each'
+    )
+    p.add_argument(
+        "--model", type=Path, help="model directory from `kefu bot train` (default: the built-in model)"
+    )
+    p.set_defaults(func=cmd_predict)
+
+    p = actions.add_parser("train", help='train a model from JSON lines {"text": ..., "intent": ...}')
+    p.add_argument(
+        "--examples", type=Path, required=True, help="JSONL file; intent out_of_scope = examples to reject"
+    )
+    p.add_argument("--out", type=Path, required=True, help="directory to save the model into")
+    p.add_argument("--no-embeddings", action="store_true", help="TF-IDF features only")
+    p.set_defaults(func=cmd_train)
+
+    p = actions.add_parser("eval", help="accuracy of the built-in model on the project's held-out set")
+    p.add_argument("--model", type=Path, help="evaluate this model directory instead of the built-in model")
+    p.add_argument("--examples", type=int, default=3, help="misclassified examples shown per intent")
+    p.set_defaults(func=cmd_eval)
+
+    p = actions.add_parser("benchmark", help="train and test on a public data set (BANKING77, CLINC150)")
+    p.add_argument("dataset", choices=["banking77", "clinc150"])
+    p.add_argument("--data", type=Path, required=True, help="folder with the data set's files")
+    p.add_argument("--errors", type=int, default=0, help="misclassified examples shown per intent")
+    p.set_defaults(func=cmd_benchmark)
+
+
+def _load_engine(model: Path | None) -> Any:
+    from kefu.bot.engine import IntentEngine, default_engine
+
+    return IntentEngine.load(model) if model is not None else default_engine()
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Stream predictions: one output line per input line, in order, flushed at once."""
+    engine = _load_engine(args.model)
+    return predict_stream(engine, sys.stdin, sys.stdout)
+
+
+def predict_stream(engine: Any, stdin: TextIO, stdout: TextIO) -> int:
+    """Answer each JSON line of ``stdin`` with a JSON line on ``stdout``; bad lines get an error."""
+    for line in stdin:
+        if not line.strip():
+            continue  # blank lines (e.g. a trailing newline) are not messages
+        try:
+            payload = json.loads(line)
+            if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
+                raise ValueError('expected an object with a string "text"')
+            prediction = engine.predict(payload["text"])
+            out: dict[str, Any] = {
+                "intent": prediction.intent,
+                "confidence": round(prediction.confidence, 6),
+                "ranked": [{"intent": name, "score": score} for name, score in prediction.ranked],
+            }
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            out = {"error": str(exc)}
+        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        stdout.flush()
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train an engine on a JSONL file and save it."""
+    from kefu.bot.engine import IntentEngine
+
+    examples: list[tuple[str, str]] = []
+    with args.examples.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                examples.append((str(row["text"]), str(row["intent"])))
+            except (ValueError, KeyError, TypeError) as exc:
+                print(f"error: {args.examples}:{number}: {exc}", file=sys.stderr)
+                return 2
+    try:
+        engine = IntentEngine.train(examples, embeddings=None if args.no_embeddings else "auto")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    engine.save(args.out)
+    report = engine.report
+    print(
+        f"trained on {report.n_examples} examples ({report.n_intents} intents, "
+        f"{report.n_out_of_scope} out of scope) in {report.seconds:.1f} s; saved to {args.out}"
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Report accuracy on kefu/bot/data/evaluation/heldout.yaml."""
+    from kefu.bot.engine.evaluation import evaluate, format_report
+    from kefu.bot.engine.training_data import EVALUATION_FILE, evaluation_examples
+
+    engine = _load_engine(args.model)
+    examples = [(e.text, e.intent) for e in evaluation_examples()]
+    print(f"held-out set: {EVALUATION_FILE}")
+    print(format_report(evaluate(engine, examples, measure_latency=True), max_examples=args.examples))
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    """Train on a public data set's train split and report on its test split."""
+    from kefu.bot.engine.benchmarks import run_benchmark
+    from kefu.bot.engine.evaluation import format_report
+
+    result = run_benchmark(args.dataset, args.data, log=lambda msg: print(msg, flush=True))
+    report = result.report
+    print(f"training time: {result.train_seconds:.1f} s on {result.n_train} examples")
+    if args.dataset == "banking77":
+        print(f"BANKING77 accuracy (top-ranked intent): {report.top1_accuracy:.2%}")
+    else:
+        print(f"CLINC150 in-scope accuracy: {report.in_scope_accuracy:.2%}")
+        print(f"CLINC150 out-of-scope recall: {report.oos_recall:.2%}")
+        print(f"out-of-scope threshold {result.threshold:.3f} (chosen on: {result.threshold_source})")
+    print(format_report(report, max_examples=args.errors))
+    return 0
