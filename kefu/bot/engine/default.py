@@ -1,0 +1,146 @@
+"""The process-wide default engine for the intents in :mod:`kefu.bot.engine.intents`.
+
+The model is trained from the repository's YAML on first use (a few seconds) and cached on disk
+under a key derived from the training data, the engine options and the library versions, so a
+changed data file or an upgraded library trains a fresh model instead of loading a stale one.
+Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from kefu.bot.engine.embeddings import available_embedder, get_embedder
+from kefu.bot.engine.features import FeatureConfig
+from kefu.bot.engine.model import FORMAT_VERSION, IntentEngine
+from kefu.bot.engine.training_data import training_data_digest, training_examples
+
+logger = logging.getLogger(__name__)
+
+# Options of the default model. Chosen with the held-out set in kefu/bot/data/evaluation and
+# documented in docs/bot-engine.md; bump ENGINE_REVISION when the engine code changes behaviour.
+ENGINE_REVISION = 1
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "features": FeatureConfig(word_ngrams=(1, 2), char_ngrams=(1, 3)),
+    "dense_weight": 1.0,
+    "c": 1.0,
+    "oos_target_recall": 0.9,
+    "calibration_folds": 3,
+}
+_LIBRARIES = (
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "jieba",
+    "opencc-python-reimplemented",
+    "tokenizers",
+    "safetensors",
+)
+
+_lock = threading.Lock()
+_engine: IntentEngine | None = None
+
+
+def default_engine() -> IntentEngine:
+    """The default intent engine, loaded or trained once per process (thread-safe)."""
+    global _engine
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                _engine = _load_or_train()
+    return _engine
+
+
+def default_model_key() -> str:
+    """Cache key of the default model: training data, options, engine and library versions."""
+    embedder = available_embedder()
+    parts = {
+        "data": training_data_digest(),
+        "options": {
+            k: (v.to_dict() if isinstance(v, FeatureConfig) else v) for k, v in DEFAULT_OPTIONS.items()
+        },
+        "revision": ENGINE_REVISION,
+        "format": FORMAT_VERSION,
+        "embedder": embedder,
+        "embedder_fingerprint": get_embedder(embedder).fingerprint() if embedder else None,
+        "libraries": {name: _version(name) for name in _LIBRARIES},
+    }
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def model_cache_root() -> Path:
+    """Where default models are cached.
+
+    ``settings.DATA_DIR / "models"`` when Django is configured (the server), else
+    ``$KEFU_MODEL_CACHE`` or the user cache directory (the command line, tests).
+    """
+    if env := os.environ.get("KEFU_MODEL_CACHE"):
+        return Path(env)
+    from django.conf import settings
+
+    # `settings.configured` stays False until something touches the lazy settings object, so a
+    # process that names its settings module (the server, pytest-django) counts as configured too.
+    if settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE"):
+        try:
+            data_dir = getattr(settings, "DATA_DIR", None)
+        except Exception:  # broken or missing settings module: fall back to the user cache
+            data_dir = None
+        if data_dir is not None:
+            return Path(data_dir) / "models"
+    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
+    return Path(base) / "kefu" / "models"
+
+
+def train_default_engine() -> IntentEngine:
+    """Train the default model from the repository YAML (no caching)."""
+    examples = [(e.text, e.intent) for e in training_examples()]
+    return IntentEngine.train(examples, embeddings="auto", **DEFAULT_OPTIONS)
+
+
+def _load_or_train() -> IntentEngine:
+    directory = _writable_cache_root() / f"intent-{default_model_key()}"
+    if (directory / "model.json").exists():
+        try:
+            return IntentEngine.load(directory)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            logger.warning("ignoring unreadable cached model %s: %s", directory, exc)
+    engine = train_default_engine()
+    # Save into a fresh temporary directory and rename it into place: two processes training at
+    # once both succeed, and readers never see a half-written model.
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".intent-", dir=directory.parent))
+        engine.save(staging)
+        try:
+            staging.rename(directory)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # another process won the race
+    except OSError as exc:
+        logger.warning("could not cache the default model in %s: %s", directory, exc)
+    return engine
+
+
+def _writable_cache_root() -> Path:
+    root = model_cache_root()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+    except OSError:
+        return Path(tempfile.gettempdir()) / "kefu-models"
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None

@@ -1,0 +1,47 @@
+"""Text normalisation shared by training and prediction.
+
+Customers write the same thing many ways: traditional or simplified characters, full-width
+letters from a Chinese IME, upper or lower case, stray spaces and repeated punctuation. The
+engine sees one canonical form so that the training data does not have to spell out every
+variant.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_WHITESPACE = re.compile(r"\s+")
+# Runs of the same punctuation ("???", "!!!!", "。。。") carry no meaning for the intent.
+_REPEATED_PUNCT = re.compile(r"([^\w\s])\1+")
+# Zero-width and byte-order characters that copy-paste from chat apps leaves behind.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+# Simplified variants that OpenCC leaves apart but customers use interchangeably: t2s turns
+# 帳戶 into 帐户 while most simplified writers type 账户 (帐 is rare outside 帐篷 "tent").
+_VARIANTS = str.maketrans({"帐": "账"})
+
+
+@lru_cache(maxsize=1)
+def _t2s():  # type: ignore[no-untyped-def]
+    # Imported lazily: OpenCC builds its dictionaries on first use, which ``kefu --help`` must not pay.
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Convert traditional Chinese characters to simplified; other text is unchanged."""
+    return _t2s().convert(text)
+
+
+def normalize_text(text: str) -> str:
+    """Return the canonical form of a customer message.
+
+    NFKC folds full-width letters, digits and punctuation to their ASCII forms; OpenCC maps
+    traditional characters to simplified; everything is lower-cased and whitespace collapsed.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    text = to_simplified(text).translate(_VARIANTS).lower()
+    text = _REPEATED_PUNCT.sub(r"\1", text)
+    return _WHITESPACE.sub(" ", text).strip()

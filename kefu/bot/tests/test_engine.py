@@ -1,0 +1,210 @@
+"""Tests of the intent engine: data files, normalisation, training, prediction, persistence."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kefu.bot.engine import INTENTS, OUT_OF_SCOPE, IntentEngine, Prediction, default_engine
+from kefu.bot.engine.evaluation import evaluate
+from kefu.bot.engine.features import FeatureConfig
+from kefu.bot.engine.normalize import normalize_text
+from kefu.bot.engine.training_data import (
+    DATA_DIR,
+    LANGUAGES,
+    evaluation_examples,
+    load_yaml_examples,
+    training_examples,
+)
+
+# Clear messages in each language that any reasonable model trained on our data must get right.
+CLEAR_MESSAGES = [
+    ("我的账户被冻结了，怎么解冻", "account_locked"),
+    ("我的帳號被鎖住了，要怎麼解除", "account_locked"),
+    ("my account is frozen, how do I unlock it", "account_locked"),
+    ("忘记登录密码了怎么办", "password_reset"),
+    ("提币失败，显示服务异常", "withdrawal_failed"),
+    ("充值两个小时了还没到账", "deposit_not_credited"),
+    ("充值選錯網路了，幣還能找回嗎", "deposit_wrong_network"),
+    ("I sent USDT on the wrong network", "deposit_wrong_network"),
+    ("转人工", "contact_human"),
+    ("助记词可以发给客服吗", "seed_phrase_safety"),
+    ("what is a cold wallet", "cold_wallet"),
+    ("谢谢你", "thanks"),
+]
+OUT_OF_SCOPE_MESSAGES = ["今天天气怎么样", "比特币明天会涨吗", "tell me a joke", "幫我寫作業"]
+# Real company names must never appear in the product's data.
+BANNED_NAMES = re.compile(r"okx|okex|binance|欧意|歐意|ok钱包|ok錢包|币安|幣安", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def small_engine() -> IntentEngine:
+    """A TF-IDF-only engine trained on the repository YAML (fast, deterministic)."""
+    examples = [(e.text, e.intent) for e in training_examples()]
+    return IntentEngine.train(examples, embeddings=None, calibration_folds=3)
+
+
+@pytest.fixture(scope="module")
+def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One on-disk cache for the default model per test session (test_engine and test_cli).
+
+    Subprocesses inherit the variable, so `kefu bot predict` finds the model trained in-process.
+    """
+    cache = tmp_path_factory.getbasetemp() / "kefu-model-cache"
+    previous = os.environ.get("KEFU_MODEL_CACHE")
+    os.environ["KEFU_MODEL_CACHE"] = str(cache)
+    yield cache
+    if previous is None:
+        os.environ.pop("KEFU_MODEL_CACHE", None)
+    else:
+        os.environ["KEFU_MODEL_CACHE"] = previous
+
+
+@pytest.fixture(scope="module")
+def default(shared_model_cache: Path) -> IntentEngine:
+    return default_engine()
+
+
+# ------------------------------------------------------------------------------------ data
+
+
+def test_every_intent_has_training_data_in_every_language() -> None:
+    """Each contract intent has training examples in zh-hans, zh-hant and en; nothing unknown."""
+    examples = training_examples()
+    by_intent: dict[str, set[str]] = {}
+    counts: dict[str, int] = {}
+    for example in examples:
+        by_intent.setdefault(example.intent, set()).add(example.language)
+        counts[example.intent] = counts.get(example.intent, 0) + 1
+    assert set(by_intent) == {*INTENTS, OUT_OF_SCOPE}
+    for intent, languages in by_intent.items():
+        assert languages == set(LANGUAGES), intent
+        assert counts[intent] >= 30, intent
+    assert counts[OUT_OF_SCOPE] >= 100
+
+
+def test_heldout_set_is_separate_from_training() -> None:
+    """The evaluation set covers every intent and shares no message with the training data."""
+    heldout = evaluation_examples()
+    per_intent: dict[str, int] = {}
+    for example in heldout:
+        per_intent[example.intent] = per_intent.get(example.intent, 0) + 1
+    assert set(per_intent) == {*INTENTS, OUT_OF_SCOPE}
+    assert min(per_intent.values()) >= 8
+    training = {normalize_text(e.text) for e in training_examples()}
+    overlap = [e.text for e in heldout if normalize_text(e.text) in training]
+    assert overlap == []
+
+
+def test_data_mentions_no_real_company() -> None:
+    """Training and evaluation text use no real exchange or wallet brand names."""
+    for path in DATA_DIR.rglob("*.yaml"):
+        assert not BANNED_NAMES.search(path.read_text(encoding="utf-8")), path
+
+
+def test_unknown_intent_in_yaml_is_rejected(tmp_path: Path) -> None:
+    """A typo in an intent name fails loudly instead of training a new intent."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("pasword_reset:\n  en:\n    - forgot my password\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown intent"):
+        load_yaml_examples(path)
+
+
+# ----------------------------------------------------------------------------- normalising
+
+
+def test_normalize_text_folds_script_width_and_case() -> None:
+    """Traditional -> simplified, full-width -> ASCII, lower case, collapsed whitespace."""
+    assert normalize_text("帳戶被凍結") == "账户被冻结"
+    assert normalize_text("ＵＳＤＴ　提幣") == "usdt 提币"
+    assert normalize_text("  Gas費   太貴了！！！") == "gas费 太贵了!"
+
+
+# ------------------------------------------------------------------------------ prediction
+
+
+@pytest.mark.parametrize(("text", "intent"), CLEAR_MESSAGES)
+def test_small_engine_predicts_clear_messages(small_engine: IntentEngine, text: str, intent: str) -> None:
+    """Unambiguous messages in simplified, traditional Chinese and English get their intent."""
+    assert small_engine.predict(text).intent == intent
+
+
+@pytest.mark.parametrize("text", OUT_OF_SCOPE_MESSAGES)
+def test_small_engine_rejects_out_of_scope(small_engine: IntentEngine, text: str) -> None:
+    """Weather, price predictions, jokes and homework are out of scope."""
+    assert small_engine.predict(text).intent == OUT_OF_SCOPE
+
+
+def test_prediction_shape(small_engine: IntentEngine) -> None:
+    """ranked lists every in-scope intent once, best first; confidence is a probability."""
+    prediction = small_engine.predict("提U一直不到账")
+    assert isinstance(prediction, Prediction)
+    names = [name for name, _ in prediction.ranked]
+    assert sorted(names) == sorted(INTENTS)
+    scores = [score for _, score in prediction.ranked]
+    assert scores == sorted(scores, reverse=True)
+    assert 0.0 <= prediction.confidence <= 1.0
+    assert prediction.intent == names[0]
+
+
+def test_predict_many_matches_predict(small_engine: IntentEngine) -> None:
+    """Batch prediction gives the same answers as one message at a time."""
+    texts = [text for text, _ in CLEAR_MESSAGES] + OUT_OF_SCOPE_MESSAGES + [""]
+    assert small_engine.predict_many(texts) == [small_engine.predict(t) for t in texts]
+
+
+def test_save_load_round_trip(small_engine: IntentEngine, tmp_path: Path) -> None:
+    """A saved and reloaded model gives identical predictions; no pickle is written."""
+    small_engine.save(tmp_path / "model")
+    loaded = IntentEngine.load(tmp_path / "model")
+    texts = [text for text, _ in CLEAR_MESSAGES] + OUT_OF_SCOPE_MESSAGES
+    assert loaded.predict_many(texts) == small_engine.predict_many(texts)
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model.json", "weights.npz"]
+
+
+def test_train_without_out_of_scope_never_rejects() -> None:
+    """With no out_of_scope examples there is nothing to calibrate a rejection on."""
+    examples = [("reset my password", "password_reset"), ("forgot password", "password_reset")] * 3
+    examples += [
+        ("where is my deposit", "deposit_not_credited"),
+        ("deposit missing", "deposit_not_credited"),
+    ] * 3
+    engine = IntentEngine.train(examples, embeddings=None, features=FeatureConfig(char_ngrams=(2, 4)))
+    assert engine.threshold == 0.0
+    assert engine.predict("what's the weather").intent in {"password_reset", "deposit_not_credited"}
+
+
+def test_train_needs_an_in_scope_class() -> None:
+    with pytest.raises(ValueError):
+        IntentEngine.train([("weather", OUT_OF_SCOPE), ("joke", OUT_OF_SCOPE)], embeddings=None)
+
+
+# --------------------------------------------------------------------------- default model
+
+
+def test_default_engine_is_cached_and_covers_the_contract(
+    default: IntentEngine, shared_model_cache: Path
+) -> None:
+    """default_engine() returns one shared engine for exactly the INTENTS, saved on disk."""
+    assert default_engine() is default
+    assert sorted(default.intents) == sorted(INTENTS)
+    assert any(shared_model_cache.glob("intent-*/model.json"))
+
+
+def test_default_engine_on_clear_and_out_of_scope_messages(default: IntentEngine) -> None:
+    """The shipped model gets the clear messages right and rejects the out-of-scope ones."""
+    for text, intent in CLEAR_MESSAGES:
+        assert default.predict(text).intent == intent, text
+    for text in OUT_OF_SCOPE_MESSAGES:
+        assert default.predict(text).intent == OUT_OF_SCOPE, text
+
+
+def test_default_engine_heldout_accuracy(default: IntentEngine) -> None:
+    """Guard against regressions: the held-out bars from docs/bot-engine.md still hold."""
+    report = evaluate(default, [(e.text, e.intent) for e in evaluation_examples()])
+    assert report.in_scope_accuracy >= 0.92
+    assert report.oos_recall is not None and report.oos_recall >= 0.85
