@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dataset", choices=["banking77", "clinc150"])
     p.add_argument("--data", type=Path, required=True, help="folder with the data set's files")
     p.add_argument("--errors", type=int, default=0, help="misclassified examples shown per intent")
+    p.add_argument("--no-embeddings", action="store_true", help="TF-IDF features only, even if installed")
     p.set_defaults(func=cmd_benchmark)
 
 
@@ -123,10 +124,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
     """Train on a public data set's train split and report on its test split."""
-    from kefu.bot.engine.benchmarks import run_benchmark
+    from kefu.bot.engine.benchmarks import BENCHMARK_OPTIONS, run_benchmark
     from kefu.bot.engine.evaluation import format_report
 
-    result = run_benchmark(args.dataset, args.data, log=lambda msg: print(msg, flush=True))
+    options = {**BENCHMARK_OPTIONS[args.dataset], "embeddings": None} if args.no_embeddings else None
+    result = run_benchmark(args.dataset, args.data, options=options, log=lambda msg: print(msg, flush=True))
     report = result.report
     print(f"training time: {result.train_seconds:.1f} s on {result.n_train} examples")
     if args.dataset == "banking77":

@@ -15,6 +15,13 @@ from functools import lru_cache
 _WHITESPACE = re.compile(r"\s+")
 # Runs of the same punctuation ("???", "!!!!", "。。。") carry no meaning for the intent.
 _REPEATED_PUNCT = re.compile(r"([^\w\s])\1+")
+# Hashes and addresses say "I have a transaction" but their hex/base58 characters would flood
+# the character n-grams with noise; each becomes one placeholder word.
+_TX_HASH = re.compile(r"(?<![0-9a-z])(?:0x)?[0-9a-f]{64}(?![0-9a-z])", re.I)
+_ADDRESS = re.compile(
+    r"(?<![0-9a-z])(?:0x[0-9a-f]{40}|t[1-9a-hj-np-z]{33}|bc1[02-9ac-hj-np-z]{25,60}|[13][1-9a-hj-np-z]{25,34})(?![0-9a-z])",
+    re.I,
+)
 # Zero-width and byte-order characters that copy-paste from chat apps leaves behind.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 # Simplified variants that OpenCC leaves apart but customers use interchangeably: t2s turns

@@ -31,6 +31,9 @@ def test_api_says_official_without_authentication(client: Client, demo_channels:
 
 
 def test_api_calls_out_a_lookalike(client: Client, demo_channels: None) -> None:
+    from kefu.trust.actions import do_add_official_channel
+
+    do_add_official_channel(kind="telegram", value="@LumenWalletSupport")  # an operator's own handle
     response = client.get(API, {"kind": "telegram", "value": "t.me/LumenWallet_Support"})
     body = response.json()
     assert response.status_code == 200
