@@ -16,7 +16,9 @@ KEFU = str(Path(sys.executable).with_name("kefu"))
 
 
 def run(args: list[str], *, data_dir: Path, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "KEFU_DATA_DIR": str(data_dir)}
+    # The command gets its own SQLite database in data_dir, never the server the tests run on.
+    env = {k: v for k, v in os.environ.items() if k not in ("KEFU_DATABASE_URL", "KEFU_REDIS_URL")}
+    env["KEFU_DATA_DIR"] = str(data_dir)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
         [KEFU, *args], input=stdin, capture_output=True, text=True, env=env, timeout=120, cwd=data_dir
