@@ -38,15 +38,16 @@ def tickets_visible_to(user: User) -> QuerySet[Ticket]:
 def access_ticket(user: User, case_number: str) -> Ticket:
     """The ticket if ``user`` may see it. Otherwise 404 — never 403, which would leak existence."""
     case_number = (case_number or "").strip().upper()
-    ticket = (
+    # Sliced, not .first(): its ORDER BY id can lead PostgreSQL down the primary key instead of
+    # the unique case-number index.
+    found = list(
         tickets_visible_to(user)
-        .select_related("category", "category__parent", "team", "assignee", "customer", "merged_into")
-        .filter(case_number=case_number)
-        .first()
+        .select_related("category", "team", "assignee", "customer")  # few joins: planning is per request
+        .filter(case_number=case_number)[:1]
     )
-    if ticket is None:
+    if not found:
         raise Http404("No such ticket")
-    return ticket
+    return found[0]
 
 
 def thread_for(ticket: Ticket, *, user: User) -> list[Message]:
@@ -117,19 +118,32 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
 
 
 def page_of(lanes: QuerySet[Ticket] | list[QuerySet[Ticket]], *, cursor: str | None, size: int) -> Page:
-    """One page ordered by latest activity; queries = lanes, whatever the page size."""
+    """One page ordered by latest activity; queries = lanes (+1), whatever the page size.
+
+    Several lanes are merged on (updated_at, id) keys first, so only the winning rows are
+    loaded with their related objects.
+    """
     if isinstance(lanes, QuerySet):
         lanes = [lanes]
     position = decode_cursor(cursor) if cursor else None
-    merged: dict[int, Ticket] = {}
-    for lane in lanes:
-        qs = lane.select_related("category", "team", "assignee", "customer").order_by("-updated_at", "-id")
+
+    def ordered(lane: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        lane = lane.order_by("-updated_at", "-id")
         if position:
             stamp, pk = position
-            qs = qs.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
-        for ticket in qs[: size + 1]:
-            merged[ticket.pk] = ticket
-    items = sorted(merged.values(), key=lambda t: (t.updated_at, t.pk), reverse=True)
+            lane = lane.filter(Q(updated_at__lt=stamp) | Q(updated_at=stamp, id__lt=pk))
+        return lane
+
+    related = ("category", "team", "assignee", "customer")
+    if len(lanes) == 1:
+        items = list(ordered(lanes[0]).select_related(*related)[: size + 1])
+    else:
+        keys: set[tuple[datetime, int]] = set()
+        for lane in lanes:
+            keys.update(ordered(lane).values_list("updated_at", "id")[: size + 1])
+        winners = sorted(keys, reverse=True)[: size + 1]
+        by_id = Ticket.objects.select_related(*related).in_bulk([pk for _, pk in winners])
+        items = [by_id[pk] for _, pk in winners if pk in by_id]
     next_cursor = encode_cursor(items[size - 1]) if len(items) > size else None
     return Page(items=items[:size], next_cursor=next_cursor)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,7 +27,7 @@ from kefu.tickets.forms import (
     TicketForm,
     TicketUpdateForm,
 )
-from kefu.tickets.models import Channel, MessageKind, Status, Ticket
+from kefu.tickets.models import Channel, MessageKind, Priority, Status, Ticket
 
 
 def _ip(request: HttpRequest) -> str | None:
@@ -39,6 +43,57 @@ def _add_errors(form, exc: ValidationError) -> None:
     else:
         for message in exc.messages:
             form.add_error(None, message)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a ticket list, formatted once in Python: lists stay cheap to render."""
+
+    url: str
+    case_number: str
+    title: str
+    security: bool
+    priority: int
+    category: str
+    status: str
+    status_label: str
+    priority_label: str
+    team: str
+    assignee: str
+    customer: str
+    updated_iso: str
+    updated_text: str
+
+
+def _rows(items: list[Ticket], *, staff: bool) -> list[Row]:
+    language = get_language() or "zh-hans"
+    english = language.startswith("en")
+    url_name = "tickets:workspace_ticket" if staff else "tickets:portal_ticket"
+    base = reverse(url_name, args=["CASE"])
+    statuses = dict(Status.choices)
+    priorities = dict(Priority.choices)
+    rows = []
+    for t in items:
+        updated = timezone.localtime(t.updated_at)
+        rows.append(
+            Row(
+                url=base.replace("CASE", t.case_number),
+                case_number=t.case_number,
+                title=t.title,
+                security=t.security_flag,
+                priority=t.priority,
+                category=t.category.name_en if english else t.category.name_zh,
+                status=t.status,
+                status_label=str(statuses[t.status]),
+                priority_label=str(priorities.get(t.priority, "")),
+                team=(t.team.name_en if english else t.team.name_zh) if t.team else "",
+                assignee=t.assignee.email if t.assignee else "—",
+                customer=t.customer.email,
+                updated_iso=updated.isoformat(),
+                updated_text=f"{updated:%Y-%m-%d %H:%M}",
+            )
+        )
+    return rows
 
 
 def staff_required(view):
@@ -64,7 +119,7 @@ def portal(request: HttpRequest) -> HttpResponse:
         cursor=request.GET.get("cursor"),
         size=settings.KEFU_PAGE_SIZE,
     )
-    return render(request, "tickets/portal_list.html", {"page": page})
+    return render(request, "tickets/portal_list.html", {"page": page, "rows": _rows(page.items, staff=False)})
 
 
 @login_required
@@ -195,6 +250,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
         "tickets/workspace_list.html",
         {
             "page": page,
+            "rows": _rows(page.items, staff=True),
             "queue": queue,
             "team_slug": team_slug,
             "status": status,
