@@ -6,9 +6,11 @@ import uvicorn
 
 
 def run_server(*, host: str, port: int, workers: int = 1) -> None:
+    from kefu.chat.tasks import start_background_tasks
     from kefu.mail.worker import start_mail_services
 
     mail = start_mail_services()  # outbox sender, pending inbound mail, SMTP/IMAP when configured
+    start_background_tasks()  # chat: idle reminders and closes, abandoned queues, backlog dispatch
     print(f"Kefu is serving on http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
     try:
         _run(host=host, port=port, workers=workers)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "kefu.identity",
     "kefu.wallet",
     "kefu.mail",
+    "kefu.chat",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1417 @@
+"""State changes of live chat. Consumers, views, the bot's hand-off and the sweep all call these.
+
+Locking, so that two processes (or two agents) never act on the same chat at once:
+
+* A conversation's row is locked (``select_for_update``) by every change to it; messages take
+  their number from ``last_seq`` under that lock, so numbers are gap-free and unique.
+* An agent's ``AgentPresence`` row is locked whenever their chat count changes. Locks are
+  always taken conversation first, then presence (two presences in id order), so changes
+  cannot deadlock.
+* The dispatcher locks queued conversations with ``SKIP LOCKED``: parallel dispatchers take
+  different chats instead of waiting for each other.
+
+SQLite ignores row locks, but Kefu opens its SQLite transactions ``IMMEDIATE``, which
+serialises writers for the whole database: the same guarantees, with less parallelism.
+
+Every inbound text passes the secret guard before it is stored, logged or broadcast. Events
+leave after commit (``publish_on_commit``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import phonenumbers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, FloatField, Q
+from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from kefu.accounts.models import ROLE_TIER, STAFF_ROLES, Team, User
+from kefu.audit.actions import do_record
+from kefu.chat import events, selectors
+from kefu.chat.conf import chat_setting
+from kefu.chat.models import (
+    AgentPresence,
+    CallbackRequest,
+    ChatConversation,
+    ChatMessage,
+    ChatStatus,
+    CloseReason,
+    CsatSurvey,
+    MessageKind,
+    PresenceStatus,
+    Sender,
+)
+from kefu.trust import guard
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 2000
+MAX_CLIENT_ID = 64
+MAX_TIER = 3
+MAX_CAPACITY = 100  # concurrent chats; people manage a handful, integrations and load tests more
+# Queued chats looked at per dispatch round: the head of the queue may wait for a language or
+# a tier nobody online has, and must not block the chats behind it.
+DISPATCH_WINDOW = 25
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _lock(conversation: ChatConversation) -> ChatConversation:
+    return ChatConversation.objects.select_for_update().get(pk=conversation.pk)
+
+
+def _hex(conversation: ChatConversation) -> str:
+    return conversation.public_id.hex
+
+
+def _append(
+    conversation: ChatConversation,
+    *,
+    sender: str,
+    text: str,
+    kind: str = MessageKind.MESSAGE,
+    author: User | None = None,
+    client_id: str = "",
+    extra: dict[str, Any] | None = None,
+    also: dict[str, Any] | None = None,
+    origin: str = "",
+) -> ChatMessage:
+    """Add a message to a conversation whose row the caller holds locked.
+
+    Saves ``last_seq`` and the conversation fields in ``also`` in the same UPDATE.
+    """
+    conversation.last_seq += 1
+    message = ChatMessage.objects.create(
+        conversation=conversation,
+        seq=conversation.last_seq,
+        client_id=client_id,
+        sender=sender,
+        kind=kind,
+        author=author,
+        text=text,
+        extra=extra or {},
+    )
+    for key, value in (also or {}).items():
+        setattr(conversation, key, value)
+    ChatConversation.objects.filter(pk=conversation.pk).update(
+        last_seq=conversation.last_seq, updated_at=timezone.now(), **(also or {})
+    )
+    _publish_message(conversation, message, origin=origin)
+    return message
+
+
+def _publish_message(conversation: ChatConversation, message: ChatMessage, *, origin: str = "") -> None:
+    # ``origin``: the connection that sent it has its acknowledgement and needs no echo.
+    events.publish_on_commit(
+        events.conversation_group(conversation.public_id),
+        {
+            "type": "chat.message",
+            "conversation": _hex(conversation),
+            "message": selectors.message_payload(message),
+            "origin": origin,
+        },
+    )
+
+
+def _post_fast(
+    conversation: ChatConversation,
+    *,
+    sender: str,
+    kind: str,
+    author: User,
+    client_id: str,
+    text: str,
+    statuses: tuple[str, ...],
+    condition: tuple[str, int] | None,
+    fields: dict[str, Any],
+    first_response: bool = False,
+    origin: str = "",
+) -> tuple[ChatMessage, bool] | None:
+    """The hot path of a chat in progress: one UPDATE … RETURNING and one INSERT.
+
+    The UPDATE checks the status (and who may write) in its WHERE clause, takes the next
+    message number and the row lock, and records the activity — what ``_lock`` + ``_append``
+    do in three ORM round trips. The ORM cannot return values from an UPDATE, hence the SQL
+    (standard; SQLite ≥ 3.35 and PostgreSQL both run it). A resend of the same ``client_id``
+    hits the unique constraint: the transaction (and its number) rolls back and the stored
+    message is returned. Returns None when the conversation is not in ``statuses`` or the
+    writer is not allowed: the caller takes the general path, which explains why.
+    """
+    from django.db import IntegrityError, connection
+
+    meta = ChatConversation._meta
+    quote = connection.ops.quote_name
+    now = timezone.now()
+    sets = [f"{quote('last_seq')} = {quote('last_seq')} + 1"]
+    params: list[Any] = []
+    for name, value in {**fields, "updated_at": now}.items():
+        field = meta.get_field(name)
+        sets.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_value(value, connection))
+    if first_response:
+        column = quote(meta.get_field("first_response_at").column)
+        sets.append(f"{column} = COALESCE({column}, %s)")
+        params.append(meta.get_field("first_response_at").get_db_prep_value(now, connection))
+    where = [f"{quote('id')} = %s", f"{quote('status')} IN ({', '.join(['%s'] * len(statuses))})"]
+    params += [conversation.pk, *statuses]
+    if condition is not None:
+        where.append(f"{quote(meta.get_field(condition[0]).column)} = %s")
+        params.append(condition[1])
+    sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(where)} RETURNING {quote('last_seq')}"
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+            if row is None:
+                return None
+            message = ChatMessage(
+                conversation_id=conversation.pk,
+                seq=row[0],
+                client_id=client_id,
+                sender=sender,
+                kind=kind,
+                author=author,
+                text=text,
+                extra={},
+                created_at=now,
+            )
+            _insert(message)
+            _publish_message(conversation, message, origin=origin)
+    except IntegrityError:
+        existing = _existing(conversation, client_id)
+        if existing is None:
+            raise
+        return existing, True
+    return message, False
+
+
+def _system(conversation: ChatConversation, text: str, *, event: str, **extra: Any) -> ChatMessage:
+    return _append(conversation, sender=Sender.SYSTEM, text=text, extra={"event": event, **extra})
+
+
+def _publish_status(conversation: ChatConversation, **extra: Any) -> None:
+    events.publish_on_commit(
+        events.conversation_group(conversation.public_id),
+        {
+            "type": "chat.status",
+            "conversation": _hex(conversation),
+            **selectors.status_payload(conversation),
+            **extra,
+        },
+    )
+
+
+def _queue_changed(*team_ids: int | None) -> None:
+    for team_id in set(team_ids):
+        events.notify_on_commit(events.queue_group(team_id), {"type": "chat.queue_changed", "team": team_id})
+    events.notify_on_commit(events.STAFF_GROUP, {"type": "chat.queue_changed", "team": None})
+
+
+def _dispatch_on_commit(team_ids: Collection[int | None] | None = None) -> None:
+    ids = None if team_ids is None else set(team_ids)
+
+    def run() -> None:
+        try:
+            do_dispatch(team_ids=ids)
+        except Exception:  # dispatch is retried by the sweep; never fail the change that triggered it
+            logger.exception("chat dispatch failed")
+
+    transaction.on_commit(run)
+
+
+def _guard(text: str, *, language: str, asking_tx_hash: bool = False) -> guard.ScanResult:
+    if asking_tx_hash:
+        # The bot just asked for a transaction hash: the context a bare 64-hex needs (as the bot does).
+        prefix = "txid: "
+        result = guard.scan(prefix + text, language=language)
+        return guard.ScanResult(
+            secret=result.secret,
+            redacted=result.redacted[len(prefix) :],
+            findings=[
+                guard.Finding(f.kind, f.start - len(prefix), f.end - len(prefix)) for f in result.findings
+            ],
+        )
+    return guard.scan(text, language=language)
+
+
+def _clean_text(text: Any) -> str:
+    text = (text if isinstance(text, str) else "").strip()
+    if not text:
+        raise ValidationError({"text": [_("Please write a message.")]})
+    if len(text) > MAX_TEXT:
+        raise ValidationError({"text": [_("A message can be at most {n} characters.").format(n=MAX_TEXT)]})
+    return text
+
+
+def _clean_client_id(client_id: Any) -> str:
+    client_id = client_id if isinstance(client_id, str) else ""
+    return client_id.strip()[:MAX_CLIENT_ID]
+
+
+_MESSAGE_COLUMNS = (
+    "conversation",
+    "seq",
+    "client_id",
+    "sender",
+    "kind",
+    "author",
+    "text",
+    "extra",
+    "created_at",
+)
+
+
+def _insert(message: ChatMessage) -> None:
+    """INSERT one message without ``Model.save`` (signals, field-by-field pre_save): on the hot
+    path that machinery cost as much as the database work."""
+    from django.db import connection
+
+    meta = ChatMessage._meta
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in _MESSAGE_COLUMNS]
+    values = [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields]
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) RETURNING {quote('id')}",
+            values,
+        )
+        message.pk = cursor.fetchone()[0]
+    message._state.adding = False
+    message._state.db = connection.alias
+
+
+def _existing(conversation: ChatConversation, client_id: str) -> ChatMessage | None:
+    if not client_id:
+        return None
+    # Spelled like the partial unique index's condition, so that SQLite can use that index.
+    return (
+        ChatMessage.objects.filter(conversation=conversation, client_id=client_id)
+        .exclude(client_id="")
+        .order_by()
+        .first()
+    )
+
+
+# --- conversations: the customer's side ------------------------------------------------------
+
+
+def do_start_conversation(*, customer: User | None, language: str) -> ChatConversation:
+    """A new conversation with the bot (created at the customer's first message)."""
+    return ChatConversation.objects.create(customer=customer, language=language or "zh-hans")
+
+
+def do_adopt_conversation(*, conversation: ChatConversation, customer: User) -> ChatConversation:
+    """An anonymous visitor signed in mid-conversation: the conversation becomes theirs."""
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        if conversation.customer_id is None:
+            conversation.customer = customer
+            conversation.save(update_fields=["customer", "updated_at"])
+    return conversation
+
+
+@dataclass
+class CustomerPost:
+    """The outcome of a customer's message: the stored (guarded) message and what followed."""
+
+    message: ChatMessage
+    duplicate: bool = False
+    secret_warning: str | None = None
+    conversation: ChatConversation | None = None
+    replies: list[ChatMessage] = field(default_factory=list)
+
+
+def check_customer_message(
+    *, conversation: ChatConversation, customer: User | None, client_id: str, text: str, origin: str = ""
+) -> CustomerPost:
+    """Store a customer's message once (a resend with the same ``client_id`` returns the first).
+
+    With the bot, the bot answers; after hand-off, the message waits for or reaches the agent.
+    ``origin`` names the sending connection, which is acknowledged instead of echoed.
+    """
+    text = _clean_text(text)
+    client_id = _clean_client_id(client_id)
+    if customer is not None and conversation.status in (ChatStatus.QUEUED, ChatStatus.ACTIVE):
+        # ``conversation.status`` is the caller's (maybe stale) copy: only a hint for trying the
+        # hot path, whose UPDATE checks the real status.
+        scanned = guard.scan(text, language=conversation.language)
+        if not scanned.secret:
+            now = timezone.now()
+            fast = _post_fast(
+                conversation,
+                sender=Sender.CUSTOMER,
+                kind=MessageKind.MESSAGE,
+                author=customer,
+                client_id=client_id,
+                text=scanned.redacted,
+                statuses=(ChatStatus.QUEUED, ChatStatus.ACTIVE),
+                condition=("customer", customer.pk),
+                fields={"customer_message_at": now, "customer_seen_at": now, "reminded_at": None},
+                origin=origin,
+            )
+            if fast is not None:
+                return CustomerPost(message=fast[0], duplicate=fast[1], conversation=conversation)
+    now = timezone.now()
+    with transaction.atomic():
+        # Decide on the locked row: the caller's copy may be stale (hand-off, close, transfer).
+        conversation = _lock(conversation)
+        if conversation.customer_id is not None and (
+            customer is None or customer.pk != conversation.customer_id
+        ):
+            raise PermissionDenied
+        existing = _existing(conversation, client_id)
+        if existing is not None:
+            return CustomerPost(message=existing, duplicate=True, conversation=conversation)
+        if conversation.status == ChatStatus.CLOSED:
+            raise ValidationError({"text": [_("This chat has ended. Start a new one to continue.")]})
+        asking_tx_hash = False
+        if conversation.status == ChatStatus.BOT and conversation.bot_conversation_id:
+            from kefu.bot.models import BotConversation
+
+            state = BotConversation.objects.filter(pk=conversation.bot_conversation_id).values_list(
+                "state", flat=True
+            )
+            asking_tx_hash = bool(state and (state[0] or {}).get("asking") == "tx_hash")
+        scanned = _guard(text, language=conversation.language, asking_tx_hash=asking_tx_hash)
+        update: dict[str, Any] = {"customer_message_at": now, "customer_seen_at": now, "reminded_at": None}
+        if scanned.secret:
+            update["security"] = True
+        message = _append(
+            conversation,
+            sender=Sender.CUSTOMER,
+            text=scanned.redacted,
+            author=customer,
+            client_id=client_id,
+            also=update,
+            origin=origin,
+        )
+        if scanned.secret:
+            _flag_secret(conversation, kinds=[f.kind for f in scanned.findings], actor=customer)
+    warning = guard.warning_for(scanned, language=conversation.language) if scanned.secret else None
+    post = CustomerPost(message=message, secret_warning=warning, conversation=conversation)
+    if conversation.status == ChatStatus.BOT:
+        # The bot gets the text as typed: it guards it itself, with the same context rules, and
+        # must see a secret to warn about it and route to the security team.
+        post.replies = _ask_bot(conversation, customer=customer, text=text)
+        post.conversation = ChatConversation.objects.get(pk=conversation.pk)
+    return post
+
+
+def _flag_secret(conversation: ChatConversation, *, kinds: list[str], actor: User | None) -> None:
+    """A secret was hidden: warn the agent in a note; a waiting chat moves to the security team."""
+    with override(conversation.language):
+        note = _(
+            "The secret guard hid a possible seed phrase or private key in this chat. "
+            "Advise the customer to move their funds to a new wallet; never ask for the secret."
+        )
+    _append(conversation, sender=Sender.SYSTEM, kind=MessageKind.NOTE, text=note, extra={"event": "secret"})
+    if conversation.status == ChatStatus.QUEUED:
+        security = selectors.security_team()
+        if security is not None and conversation.team_id != security.pk:
+            previous = conversation.team_id
+            ChatConversation.objects.filter(pk=conversation.pk).update(
+                team=security, priority=max(conversation.priority, 3)
+            )
+            conversation.team_id = security.pk
+            _queue_changed(previous, security.pk)
+            _dispatch_on_commit([security.pk])
+    do_record(
+        actor=actor,
+        action="chat.secret_redacted",
+        target_type="chat",
+        target_id=str(conversation.public_id),
+        data={"kinds": sorted(set(kinds))},
+    )
+
+
+def _ask_bot(conversation: ChatConversation, *, customer: User | None, text: str) -> list[ChatMessage]:
+    """One bot turn; hand-off moves the conversation into the human queue."""
+    from kefu.bot.actions import do_handle_message
+    from kefu.bot.models import BotConversation
+
+    bot_conversation = None
+    if conversation.bot_conversation_id:
+        bot_conversation = BotConversation.objects.filter(pk=conversation.bot_conversation_id).first()
+    reply = do_handle_message(
+        conversation=bot_conversation, customer=customer, text=text, language=conversation.language
+    )
+    extra: dict[str, Any] = {}
+    if reply.quick_replies:
+        extra["quick_replies"] = reply.quick_replies
+    if reply.articles:
+        extra["articles"] = [{"slug": a.slug, "title": a.title, "url": a.url} for a in reply.articles]
+    if reply.needs_sign_in:
+        extra["needs_sign_in"] = True
+    if reply.secret_warning:
+        extra["secret_warning"] = reply.secret_warning
+    if reply.handoff:
+        extra["handoff"] = reply.handoff
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        if conversation.bot_conversation_id is None:
+            bot_conversation = BotConversation.objects.get(public_id=reply.conversation_id)
+            conversation.bot_conversation = bot_conversation
+            ChatConversation.objects.filter(pk=conversation.pk).update(bot_conversation=bot_conversation)
+        message = _append(conversation, sender=Sender.BOT, text=reply.text, extra=extra)
+    if reply.handoff and conversation.status == ChatStatus.BOT and customer is not None:
+        # The bot filed the hand-off itself (a ticket); live chat takes over the conversation
+        # too, with that ticket as the place the transcript goes. Once the bot calls
+        # enqueue_from_bot itself, the conversation is queued already and this is skipped.
+        bot_conversation = BotConversation.objects.get(pk=conversation.bot_conversation_id)
+        state = bot_conversation.state or {}
+        do_enqueue(
+            conversation=conversation,
+            intent=reply.intent or state.get("flow") or state.get("last_intent") or "",
+            slots=state.get("slots") or {},
+            security=bool(state.get("secret_seen")),
+            ticket=bot_conversation.ticket,
+        )
+    return [message]
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+
+def enqueue_from_bot(
+    *,
+    bot_conversation: Any,
+    customer: User,
+    intent: str | None,
+    slots: dict[str, str],
+    language: str,
+    security: bool,
+) -> ChatConversation:
+    """The bot hands a conversation to a human: queue it for the right team with its transcript.
+
+    Called by the bot's hand-off inside its transaction. A conversation that started in the
+    chat widget continues (same messages, same connection); one that started elsewhere (the
+    HTTP API) becomes a new chat carrying the bot transcript. Idempotent.
+    """
+    with transaction.atomic():
+        conversation = (
+            ChatConversation.objects.select_for_update().filter(bot_conversation=bot_conversation).first()
+        )
+        if conversation is not None and conversation.status == ChatStatus.CLOSED:
+            # The old chat ended; the bot conversation goes on and opens a new one.
+            conversation.bot_conversation = None
+            conversation.save(update_fields=["bot_conversation", "updated_at"])
+            conversation = None
+        if conversation is None:
+            conversation = ChatConversation.objects.create(
+                customer=customer, bot_conversation=bot_conversation, language=language or "zh-hans"
+            )
+            _copy_bot_transcript(conversation, bot_conversation)
+        elif conversation.customer_id is None:
+            conversation.customer = customer
+            conversation.save(update_fields=["customer", "updated_at"])
+        return do_enqueue(
+            conversation=conversation, intent=intent or "", slots=slots, security=security, ticket=None
+        )
+
+
+def _copy_bot_transcript(conversation: ChatConversation, bot_conversation: Any) -> None:
+    from kefu.bot.models import Sender as BotSender
+
+    for turn in bot_conversation.turns.all():
+        # Bot turns were guarded by the bot before it stored them.
+        _append(
+            conversation,
+            sender=Sender.CUSTOMER if turn.sender == BotSender.CUSTOMER else Sender.BOT,
+            text=turn.text,
+            author=conversation.customer if turn.sender == BotSender.CUSTOMER else None,
+        )
+
+
+def do_enqueue(
+    *,
+    conversation: ChatConversation,
+    intent: str,
+    slots: dict[str, str],
+    security: bool,
+    ticket: Any = None,
+) -> ChatConversation:
+    """Put a conversation in its team's queue (by intent, security and language) and dispatch."""
+    if conversation.customer_id is None:
+        raise ValidationError(_("Please sign in to talk to an agent."))
+    routing = selectors.route_for(intent=intent, security=security or conversation.security)
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        if conversation.status in (ChatStatus.QUEUED, ChatStatus.ACTIVE):
+            return conversation
+        if conversation.status == ChatStatus.CLOSED:
+            raise ValidationError(_("This chat has ended. Start a new one to continue."))
+        now = timezone.now()
+        conversation.status = ChatStatus.QUEUED
+        conversation.intent = intent or ""
+        conversation.slots = slots or {}
+        conversation.category = routing.category
+        conversation.team = routing.team
+        conversation.priority = routing.priority
+        conversation.security = routing.security
+        conversation.queued_at = now
+        conversation.customer_seen_at = now
+        if ticket is not None and conversation.ticket_id is None:
+            conversation.ticket = ticket
+        conversation.save(
+            update_fields=[
+                "status", "intent", "slots", "category", "team", "priority", "security",
+                "queued_at", "customer_seen_at", "ticket", "updated_at",
+            ]
+        )  # fmt: skip
+        with override(conversation.language):
+            _system(conversation, _("You are in the queue for a human agent."), event="queued")
+        do_record(
+            actor=conversation.customer,
+            action="chat.queued",
+            target_type="chat",
+            target_id=str(conversation.public_id),
+            data={
+                "team": routing.team.slug if routing.team else None,
+                "intent": intent,
+                "priority": routing.priority,
+            },
+        )
+        _publish_status(conversation)
+        _queue_changed(conversation.team_id)
+        _dispatch_on_commit([conversation.team_id])
+    return conversation
+
+
+@dataclass(frozen=True)
+class Assignment:
+    conversation_id: int
+    agent_id: int
+
+
+def do_dispatch(*, team_ids: Collection[int | None] | None = None, limit: int = 500) -> list[Assignment]:
+    """Give queued chats to free agents until one side runs out; returns what was assigned.
+
+    Fair: the queue in priority then arrival order; among eligible agents (team member, tier,
+    language, online with a free slot) the least loaded by chats ÷ capacity, ties to the one
+    whose last assignment is oldest. Safe to run in parallel in any number of processes.
+    """
+    made: list[Assignment] = []
+    while len(made) < limit:
+        # Reads first: with nobody waiting (the usual case for the sweep) no write transaction
+        # is opened at all — on SQLite one would make every other writer wait for it.
+        if not ChatConversation.objects.filter(status=ChatStatus.QUEUED).exists():
+            break
+        teams = selectors.teams_with_free_agents()
+        if team_ids is not None:
+            # A chat with no team may go to any agent, so it is always worth a look.
+            teams = [t for t in teams if t in team_ids or t is None]
+        progress = False
+        for team_id in teams:
+            assignment = _assign_next(team_id)
+            if assignment is not None:
+                made.append(assignment)
+                progress = True
+        if not progress:
+            break
+    return made
+
+
+def _assign_next(team_id: int | None) -> Assignment | None:
+    queued = ChatConversation.objects.filter(status=ChatStatus.QUEUED)
+    queued = queued.filter(team__isnull=True) if team_id is None else queued.filter(team_id=team_id)
+    if not queued.exists():
+        return None
+    with transaction.atomic():
+        candidates = list(
+            queued.order_by("-priority", "queued_at", "id").select_for_update(skip_locked=True)[
+                :DISPATCH_WINDOW
+            ]
+        )
+        for conversation in candidates:
+            presence = _lock_free_agent(conversation)
+            if presence is not None:
+                _assign(conversation, presence)
+                return Assignment(conversation.pk, presence.user_id)
+    return None
+
+
+def _eligible_agents(conversation: ChatConversation):
+    roles = [role for role in STAFF_ROLES if ROLE_TIER[role] >= conversation.tier]
+    qs = AgentPresence.objects.filter(
+        status=PresenceStatus.ONLINE, user__is_active=True, user__role__in=roles
+    )
+    if conversation.team_id is not None:
+        qs = qs.filter(user__teams=conversation.team_id)
+    return qs
+
+
+def _lock_free_agent(conversation: ChatConversation) -> AgentPresence | None:
+    candidates = (
+        _eligible_agents(conversation)
+        .filter(active_chats__lt=F("capacity"))
+        .annotate(load=Cast("active_chats", FloatField()) / Cast("capacity", FloatField()))
+        .order_by("load", F("last_assigned_at").asc(nulls_first=True), "id")
+    )
+    for candidate in candidates[:50]:
+        if not candidate.speaks(conversation.language):
+            continue
+        # Re-read under the lock: another dispatcher may have filled the slot meanwhile.
+        presence = AgentPresence.objects.select_for_update().get(pk=candidate.pk)
+        if presence.status == PresenceStatus.ONLINE and presence.active_chats < presence.capacity:
+            return presence
+    return None
+
+
+def _assign(conversation: ChatConversation, presence: AgentPresence, *, by: User | None = None) -> None:
+    """Give a locked conversation to the agent of a locked presence row."""
+    now = timezone.now()
+    AgentPresence.objects.filter(pk=presence.pk).update(
+        active_chats=F("active_chats") + 1, last_assigned_at=now
+    )
+    previous_team = conversation.team_id
+    conversation.status = ChatStatus.ACTIVE
+    conversation.assignee_id = presence.user_id
+    conversation.assigned_at = now
+    conversation.reminded_at = None
+    conversation.save(update_fields=["status", "assignee", "assigned_at", "reminded_at", "updated_at"])
+    agent = User.objects.get(pk=presence.user_id)
+    with override(conversation.language):
+        _system(
+            conversation,
+            _("{agent} has joined the chat.").format(agent=selectors.agent_public_name(agent)),
+            event="assigned",
+        )
+    do_record(
+        actor=by,
+        action="chat.assigned",
+        target_type="chat",
+        target_id=str(conversation.public_id),
+        data={"agent": agent.email, "team": previous_team},
+    )
+    _publish_status(conversation)
+    events.publish_on_commit(
+        events.agent_group(presence.user_id),
+        {
+            "type": "chat.assigned",
+            "conversation": _hex(conversation),
+            "id": conversation.pk,
+            "language": conversation.language,
+        },
+    )
+    _queue_changed(previous_team)
+    _presence_changed(presence.user_id)
+
+
+def _release(conversation: ChatConversation) -> int | None:
+    """Free the assignee's slot (caller holds the conversation lock); returns the agent's id."""
+    agent_id = conversation.assignee_id
+    if agent_id is None:
+        return None
+    AgentPresence.objects.filter(user_id=agent_id, active_chats__gt=0).update(
+        active_chats=F("active_chats") - 1
+    )
+    events.publish_on_commit(
+        events.agent_group(agent_id), {"type": "chat.unassigned", "conversation": _hex(conversation)}
+    )
+    _presence_changed(agent_id)
+    return agent_id
+
+
+def _presence_changed(user_id: int) -> None:
+    # The agent sees their own load at once; dashboards refresh at most twice a second.
+    events.publish_on_commit(events.agent_group(user_id), {"type": "chat.presence", "user": user_id})
+    events.notify_on_commit(events.STAFF_GROUP, {"type": "chat.presence", "user": None})
+
+
+def _agent_team_ids(agent_id: int) -> list[int | None]:
+    return [*Team.objects.filter(members__pk=agent_id).values_list("pk", flat=True), None]
+
+
+# --- agents ------------------------------------------------------------------------------------
+
+
+def _presence_for_update(user_id: int) -> AgentPresence:
+    presence, _created = AgentPresence.objects.get_or_create(
+        user_id=user_id, defaults={"capacity": int(chat_setting("KEFU_CHAT_DEFAULT_CAPACITY"))}
+    )
+    return AgentPresence.objects.select_for_update().get(pk=presence.pk)
+
+
+def do_set_presence(
+    *,
+    agent: User,
+    status: str | None = None,
+    capacity: int | None = None,
+    languages: str | None = None,
+) -> AgentPresence:
+    """Set an agent's status (online/away/offline), chat capacity or languages; online picks up the backlog."""
+    if not agent.is_agent:
+        raise PermissionDenied
+    if status is not None and status not in PresenceStatus.values:
+        raise ValidationError({"status": [_("Unknown status.")]})
+    if capacity is not None and not (0 <= int(capacity) <= MAX_CAPACITY):
+        raise ValidationError(
+            {"capacity": [_("Capacity must be between 0 and {n} chats.").format(n=MAX_CAPACITY)]}
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        presence = _presence_for_update(agent.pk)
+        fields = ["updated_at", "last_seen_at"]
+        presence.last_seen_at = now
+        if status is not None and status != presence.status:
+            presence.status = status
+            presence.status_changed_at = now
+            fields += ["status", "status_changed_at"]
+        if capacity is not None:
+            presence.capacity = int(capacity)
+            fields.append("capacity")
+        if languages is not None:
+            presence.languages = " ".join(languages.split())[:100]
+            fields.append("languages")
+        presence.save(update_fields=fields)
+        _presence_changed(agent.pk)
+        if presence.status == PresenceStatus.ONLINE:
+            _dispatch_on_commit(_agent_team_ids(agent.pk))
+    return presence
+
+
+def do_agent_connected(*, agent: User) -> AgentPresence:
+    with transaction.atomic():
+        presence = _presence_for_update(agent.pk)
+        presence.connections += 1
+        presence.last_seen_at = timezone.now()
+        presence.save(update_fields=["connections", "last_seen_at", "updated_at"])
+    return presence
+
+
+def do_agent_disconnected(*, agent: User) -> None:
+    """The agent's status stays: a reload must not drop them; the sweep notices a real departure."""
+    AgentPresence.objects.filter(user=agent, connections__gt=0).update(
+        connections=F("connections") - 1, last_seen_at=timezone.now()
+    )
+
+
+def do_agent_heartbeat(*, agent: User) -> None:
+    AgentPresence.objects.filter(user=agent).update(last_seen_at=timezone.now())
+
+
+@dataclass
+class AgentPost:
+    message: ChatMessage
+    duplicate: bool = False
+
+
+def check_agent_message(
+    *,
+    conversation: ChatConversation,
+    agent: User,
+    client_id: str,
+    text: str,
+    internal: bool = False,
+    origin: str = "",
+) -> AgentPost:
+    """An agent's reply (or, ``internal``, a note customers never see) in a chat they handle."""
+    text = _clean_text(text)
+    client_id = _clean_client_id(client_id)
+    if not agent.is_agent:
+        raise PermissionDenied
+    # Agents paste too: a customer's key quoted back must not be stored either.
+    redacted = guard.redact(text, language=conversation.language)
+    if conversation.status in (ChatStatus.QUEUED, ChatStatus.ACTIVE):
+        fast = _post_fast(
+            conversation,
+            sender=Sender.AGENT,
+            kind=MessageKind.NOTE if internal else MessageKind.MESSAGE,
+            author=agent,
+            client_id=client_id,
+            text=redacted,
+            statuses=(ChatStatus.QUEUED, ChatStatus.ACTIVE) if internal else (ChatStatus.ACTIVE,),
+            condition=None if internal or agent.is_supervisor else ("assignee", agent.pk),
+            fields={} if internal else {"agent_message_at": timezone.now()},
+            first_response=not internal,
+            origin=origin,
+        )
+        if fast is not None:
+            return AgentPost(message=fast[0], duplicate=fast[1])
+    now = timezone.now()
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        existing = _existing(conversation, client_id)
+        if existing is not None:
+            return AgentPost(message=existing, duplicate=True)
+        if conversation.status == ChatStatus.CLOSED:
+            raise ValidationError({"text": [_("This chat has ended.")]})
+        if not internal and conversation.assignee_id != agent.pk and not agent.is_supervisor:
+            raise PermissionDenied
+        update: dict[str, Any] = {}
+        if not internal:
+            update["agent_message_at"] = now
+            if conversation.first_response_at is None:
+                update["first_response_at"] = now
+        message = _append(
+            conversation,
+            sender=Sender.AGENT,
+            kind=MessageKind.NOTE if internal else MessageKind.MESSAGE,
+            text=redacted,
+            author=agent,
+            client_id=client_id,
+            also=update,
+            origin=origin,
+        )
+    return AgentPost(message=message)
+
+
+def do_mark_read(*, conversation: ChatConversation, by_customer: bool, seq: int) -> int | None:
+    """Record how far one side has read; returns the new mark, or None when it did not move."""
+    try:
+        seq = int(seq)
+    except (TypeError, ValueError):
+        return None
+    field_name = "customer_read_seq" if by_customer else "agent_read_seq"
+    # A conditional UPDATE: marks only move forward (and never past the last message), with
+    # neither a lock nor a race.
+    moved = ChatConversation.objects.filter(
+        pk=conversation.pk, last_seq__gte=seq, **{f"{field_name}__lt": seq}
+    ).update(**{field_name: seq})
+    if not moved:
+        return None
+    events.publish(
+        events.conversation_group(conversation.public_id),
+        {
+            "type": "chat.read",
+            "conversation": _hex(conversation),
+            "by": "customer" if by_customer else "agent",
+            "seq": seq,
+        },
+    )
+    return seq
+
+
+def do_customer_connected(*, conversation: ChatConversation) -> None:
+    ChatConversation.objects.filter(pk=conversation.pk).update(
+        customer_connections=F("customer_connections") + 1, customer_seen_at=timezone.now()
+    )
+
+
+def do_customer_disconnected(*, conversation: ChatConversation) -> None:
+    ChatConversation.objects.filter(pk=conversation.pk, customer_connections__gt=0).update(
+        customer_connections=F("customer_connections") - 1, customer_seen_at=timezone.now()
+    )
+
+
+def do_customer_heartbeat(*, conversation: ChatConversation) -> None:
+    ChatConversation.objects.filter(pk=conversation.pk).update(customer_seen_at=timezone.now())
+
+
+def do_accept(*, conversation: ChatConversation, agent: User) -> ChatConversation:
+    """An agent takes a waiting chat from the queue themselves (also beyond their capacity)."""
+    if not agent.is_agent:
+        raise PermissionDenied
+    if not selectors.may_take(agent, conversation):
+        raise PermissionDenied
+    with transaction.atomic():
+        # NOWAIT-free and race-free: a chat a dispatcher is assigning right now is skipped, and
+        # the agent is told someone else got it.
+        locked = (
+            ChatConversation.objects.select_for_update(skip_locked=True)
+            .filter(pk=conversation.pk, status=ChatStatus.QUEUED)
+            .first()
+        )
+        if locked is None:
+            raise ValidationError(_("Another agent has already taken this chat."))
+        presence = _presence_for_update(agent.pk)
+        _assign(locked, presence, by=agent)
+    return locked
+
+
+def do_transfer(
+    *,
+    conversation: ChatConversation,
+    actor: User,
+    to_agent: User | None = None,
+    to_team: Team | None = None,
+    note: str = "",
+) -> ChatConversation:
+    """Hand a chat to another agent directly, or back to a team's queue (keeping its place)."""
+    if not actor.is_agent:
+        raise PermissionDenied
+    if (to_agent is None) == (to_team is None):
+        raise ValidationError(_("Choose an agent or a team."))
+    note = guard.redact((note or "").strip()[:MAX_TEXT], language=conversation.language)
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        if conversation.status not in (ChatStatus.ACTIVE, ChatStatus.QUEUED):
+            raise ValidationError(_("Only an open chat can be transferred."))
+        if conversation.assignee_id != actor.pk and not actor.is_supervisor:
+            raise PermissionDenied
+        if to_agent is not None and (not to_agent.is_agent or not to_agent.is_active):
+            raise ValidationError(_("Chats can only be transferred to support staff."))
+        # Both agents' rows, in id order: two opposite transfers must not deadlock.
+        involved = sorted({pk for pk in (conversation.assignee_id, to_agent.pk if to_agent else None) if pk})
+        locked = {pk: _presence_for_update(pk) for pk in involved}
+        previous_team = conversation.team_id
+        previous_agent = _release(conversation)
+        if to_agent is not None:
+            presence = locked[to_agent.pk]
+            with override(conversation.language):
+                text = _("Transferred to {agent}.").format(agent=selectors.agent_public_name(to_agent))
+            _internal_event(conversation, actor=actor, text=text, note=note)
+            _assign(conversation, presence, by=actor)
+            target = {"agent": to_agent.email}
+        else:
+            assert to_team is not None
+            conversation.status = ChatStatus.QUEUED
+            conversation.assignee = None
+            conversation.team = to_team
+            conversation.save(update_fields=["status", "assignee", "team", "updated_at"])
+            with override(conversation.language):
+                _system(
+                    conversation,
+                    _("You are being transferred to {team}. Please stay in the chat.").format(
+                        team=to_team.localized_name(conversation.language)
+                    ),
+                    event="transferred",
+                )
+                _internal_event(conversation, actor=actor, text=_("Transferred to the queue."), note=note)
+            _publish_status(conversation)
+            _queue_changed(previous_team, to_team.pk)
+            _dispatch_on_commit([to_team.pk])
+            target = {"team": to_team.slug}
+        do_record(
+            actor=actor,
+            action="chat.transferred",
+            target_type="chat",
+            target_id=str(conversation.public_id),
+            data={"from_agent": previous_agent, **target},
+        )
+        if previous_agent is not None:
+            _dispatch_on_commit(_agent_team_ids(previous_agent))
+    return conversation
+
+
+def _internal_event(conversation: ChatConversation, *, actor: User, text: str, note: str) -> None:
+    body = text + (("\n" + note) if note else "")
+    _append(conversation, sender=Sender.AGENT, kind=MessageKind.NOTE, author=actor, text=body)
+
+
+def do_escalate(*, conversation: ChatConversation, actor: User, reason: str) -> ChatConversation:
+    """升级: the chat goes back to its team's queue for the next tier, with the reason as a note."""
+    if not actor.is_agent:
+        raise PermissionDenied
+    reason = guard.redact((reason or "").strip()[:MAX_TEXT], language=conversation.language)
+    if not reason:
+        raise ValidationError({"reason": [_("Please give a reason for the escalation.")]})
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        if conversation.status != ChatStatus.ACTIVE:
+            raise ValidationError(_("Only a chat with an agent can be escalated."))
+        if conversation.assignee_id != actor.pk and not actor.is_supervisor:
+            raise PermissionDenied
+        if conversation.tier >= MAX_TIER:
+            raise ValidationError({"reason": [_("This chat is already at the highest tier.")]})
+        previous_agent = _release(conversation)
+        conversation.tier += 1
+        conversation.status = ChatStatus.QUEUED
+        conversation.assignee = None
+        conversation.save(update_fields=["tier", "status", "assignee", "updated_at"])
+        with override(conversation.language):
+            _internal_event(
+                conversation,
+                actor=actor,
+                text=_("Escalated to tier {tier}:").format(tier=conversation.tier),
+                note=reason,
+            )
+            _system(
+                conversation,
+                _("A specialist will take over your chat. Please stay in the chat."),
+                event="escalated",
+            )
+        do_record(
+            actor=actor,
+            action="chat.escalated",
+            target_type="chat",
+            target_id=str(conversation.public_id),
+            data={"to_tier": conversation.tier, "reason": reason},
+        )
+        _publish_status(conversation)
+        _queue_changed(conversation.team_id)
+        _dispatch_on_commit([conversation.team_id])
+        if previous_agent is not None:
+            _dispatch_on_commit(_agent_team_ids(previous_agent))
+    return conversation
+
+
+def do_close(*, conversation: ChatConversation, actor: User | None, reason: str) -> ChatConversation:
+    """End a chat: free the agent's slot, file the transcript on a ticket, ask for a rating."""
+    if reason not in CloseReason.values:
+        raise ValidationError(_("Unknown reason."))
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        if conversation.status == ChatStatus.CLOSED:
+            return conversation
+        was_queued = conversation.status == ChatStatus.QUEUED
+        agent_id = _release(conversation)
+        conversation.status = ChatStatus.CLOSED
+        conversation.closed_at = timezone.now()
+        conversation.close_reason = reason
+        conversation.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
+        with override(conversation.language):
+            _system(conversation, _("The chat has ended."), event="closed", reason=reason)
+        if conversation.queued_at is not None and conversation.customer_id is not None:
+            try:
+                with transaction.atomic():
+                    _file_transcript(conversation, reason=reason)
+            except (ValidationError, PermissionDenied):
+                # The chat still closes; the transcript stays in the chat history for staff.
+                logger.exception("could not file the transcript of chat %s", conversation.public_id)
+        survey = None
+        if agent_id is not None and conversation.customer_id is not None:
+            survey = _create_survey(conversation=conversation, agent_id=agent_id)
+        do_record(
+            actor=actor,
+            action="chat.closed",
+            target_type="chat",
+            target_id=str(conversation.public_id),
+            data={
+                "reason": reason,
+                "ticket": conversation.ticket.case_number if conversation.ticket else None,
+            },
+        )
+        _publish_status(conversation, csat=survey.token if survey else None)
+        if was_queued:
+            _queue_changed(conversation.team_id)
+        if agent_id is not None:
+            _dispatch_on_commit(_agent_team_ids(agent_id))
+    return conversation
+
+
+def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
+    """Keep the chat on the customer's ticket history: the hand-off ticket, or a new one."""
+    from kefu.tickets.actions import TRANSITIONS, check_add_message, check_create_ticket, do_assign
+    from kefu.tickets.models import Category, Channel, Status
+    from kefu.tickets.models import MessageKind as TicketMessageKind
+
+    customer = conversation.customer
+    agent = conversation.assignee or _last_agent(conversation)
+    with override(conversation.language):
+        transcript = selectors.transcript_text(conversation, internal=False)
+        notes = selectors.transcript_text(conversation, internal=True, only_internal=True)
+        header = _("Chat transcript ({reason}):").format(reason=CloseReason(reason).label)
+        body = selectors.clip(header + "\n" + transcript)
+        wanted = {
+            CloseReason.RESOLVED: Status.RESOLVED,
+            CloseReason.IDLE: Status.PENDING_CUSTOMER,
+        }.get(reason)
+        ticket = conversation.ticket
+        if ticket is None:
+            category = (
+                conversation.category or Category.objects.filter(slug=selectors.FALLBACK_CATEGORY).first()
+            )
+            if category is None:
+                logger.warning("no category to file chat %s under", conversation.public_id)
+                return
+            title = _("Chat: {topic}").format(topic=selectors.topic(conversation))
+            ticket = check_create_ticket(
+                customer=customer,
+                category=category,
+                title=title[:200],
+                description=body,
+                channel=Channel.CHAT,
+                language=conversation.language,
+                priority=conversation.priority,
+                force_security=conversation.security,
+                actor=customer,
+            ).ticket
+            conversation.ticket = ticket
+            ChatConversation.objects.filter(pk=conversation.pk).update(ticket=ticket)
+            if agent is not None:
+                if reason == CloseReason.TICKET:
+                    do_assign(ticket=ticket, actor=agent, assignee=agent)
+                if wanted is not None and wanted in TRANSITIONS.get(ticket.status, set()):
+                    check_add_message(
+                        ticket=ticket,
+                        author=agent,
+                        body=_("Handled in live chat."),
+                        kind=TicketMessageKind.INTERNAL,
+                        channel=Channel.CHAT,
+                        new_status=wanted,
+                    )
+        else:
+            author = agent or customer
+            status = (
+                wanted if wanted is not None and wanted in TRANSITIONS.get(ticket.status, set()) else None
+            )
+            check_add_message(
+                ticket=ticket,
+                author=author,
+                body=body,
+                kind=TicketMessageKind.PUBLIC,
+                channel=Channel.CHAT,
+                new_status=status if author.is_agent else None,
+            )
+        if notes and agent is not None:
+            check_add_message(
+                ticket=ticket,
+                author=agent,
+                body=selectors.clip(_("Internal notes from the chat:") + "\n" + notes),
+                kind=TicketMessageKind.INTERNAL,
+                channel=Channel.CHAT,
+            )
+
+
+def _last_agent(conversation: ChatConversation) -> User | None:
+    message = (
+        ChatMessage.objects.filter(conversation=conversation, sender=Sender.AGENT, author__isnull=False)
+        .select_related("author")
+        .order_by("-seq")
+        .first()
+    )
+    return message.author if message else None
+
+
+def do_convert_to_ticket(*, conversation: ChatConversation, actor: User) -> Any:
+    """Continue the chat as a ticket (assigned to the converting agent); the chat closes."""
+    if not actor.is_agent:
+        raise PermissionDenied
+    if conversation.customer_id is None:
+        raise ValidationError(_("An anonymous chat cannot become a ticket."))
+    if conversation.assignee_id != actor.pk and not actor.is_supervisor:
+        raise PermissionDenied
+    with transaction.atomic():
+        conversation = do_close(conversation=conversation, actor=actor, reason=CloseReason.TICKET)
+        ticket = conversation.ticket
+        if ticket is not None:
+            with transaction.atomic():
+                locked = _lock(conversation)
+                with override(conversation.language):
+                    _system(
+                        locked,
+                        _("Your chat continues as ticket {case}. We will reply there.").format(
+                            case=ticket.case_number
+                        ),
+                        event="ticket",
+                        case_number=ticket.case_number,
+                        url=selectors.ticket_url(ticket),
+                    )
+    return ticket
+
+
+@dataclass
+class Choice:
+    conversation: ChatConversation
+    case_number: str = ""
+    callback: CallbackRequest | None = None
+
+
+def check_customer_choice(
+    *, conversation: ChatConversation, customer: User, choice: str, phone: str = ""
+) -> Choice:
+    """Instead of waiting: leave a ticket with the transcript, or ask to be called back."""
+    if conversation.customer_id != customer.pk:
+        raise PermissionDenied
+    if conversation.status not in (ChatStatus.QUEUED, ChatStatus.BOT):
+        raise ValidationError(_("This chat is no longer waiting."))
+    if choice not in ("ticket", "callback"):
+        raise ValidationError(_("Unknown choice."))
+    number = ""
+    if choice == "callback":
+        number = _clean_phone(phone, customer=customer)
+    with transaction.atomic():
+        if conversation.status == ChatStatus.BOT:
+            # Filing a ticket straight from the bot: the transcript needs a queue entry to go with.
+            conversation.queued_at = conversation.queued_at or timezone.now()
+            ChatConversation.objects.filter(pk=conversation.pk).update(queued_at=conversation.queued_at)
+        reason = CloseReason.TICKET if choice == "ticket" else CloseReason.CALLBACK
+        conversation = do_close(conversation=conversation, actor=customer, reason=reason)
+        ticket = conversation.ticket
+        callback = None
+        if choice == "callback":
+            callback = CallbackRequest.objects.create(
+                customer=customer, conversation=conversation, ticket=ticket, phone=number
+            )
+            if ticket is not None:
+                from kefu.tickets.actions import check_add_message
+                from kefu.tickets.models import Channel
+                from kefu.tickets.models import MessageKind as TicketMessageKind
+
+                with override(conversation.language):
+                    check_add_message(
+                        ticket=ticket,
+                        author=customer,
+                        body=_("Please call me back at {phone}.").format(phone=number),
+                        kind=TicketMessageKind.PUBLIC,
+                        channel=Channel.PHONE,
+                    )
+        locked = _lock(conversation)
+        with override(conversation.language):
+            if choice == "ticket":
+                text = _("We filed your request as ticket {case}. We will reply there.")
+            else:
+                text = _("We will call you back at {phone}. Your case number is {case}.")
+            _system(
+                locked,
+                text.format(case=ticket.case_number if ticket else "", phone=number),
+                event=choice,
+                case_number=ticket.case_number if ticket else "",
+                url=selectors.ticket_url(ticket) if ticket else "",
+            )
+    return Choice(
+        conversation=conversation, case_number=ticket.case_number if ticket else "", callback=callback
+    )
+
+
+def _clean_phone(phone: str, *, customer: User) -> str:
+    raw = guard.redact((phone or customer.phone or "").strip()[:40])
+    try:
+        parsed = phonenumbers.parse(raw, "CN")
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise ValidationError({"phone": [_("Please enter a valid phone number.")]})
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+# --- satisfaction ------------------------------------------------------------------------------
+
+
+def _create_survey(*, conversation: ChatConversation, agent_id: int) -> CsatSurvey:
+    survey, _created = CsatSurvey.objects.get_or_create(
+        conversation=conversation,
+        defaults={
+            "customer_id": conversation.customer_id,
+            "ticket": conversation.ticket,
+            "agent_id": agent_id,
+            "team_id": conversation.team_id,
+            "expires_at": timezone.now() + timedelta(days=float(chat_setting("KEFU_CHAT_CSAT_DAYS"))),
+        },
+    )
+    return survey
+
+
+def do_create_ticket_survey(*, ticket: Any) -> CsatSurvey:
+    """A survey for a resolved ticket (one per ticket and resolution); its URL is ``selectors.survey_url``."""
+    open_survey = CsatSurvey.objects.filter(
+        ticket=ticket, conversation__isnull=True, answered_at__isnull=True
+    ).first()
+    if open_survey is not None:
+        return open_survey
+    return CsatSurvey.objects.create(
+        customer=ticket.customer,
+        ticket=ticket,
+        agent=ticket.assignee,
+        team=ticket.team,
+        expires_at=timezone.now() + timedelta(days=float(chat_setting("KEFU_CHAT_CSAT_DAYS"))),
+    )
+
+
+def check_answer_survey(*, survey: CsatSurvey, rating: Any, comment: str = "") -> CsatSurvey:
+    """The customer's rating (1–5) and optional comment; may be changed until the link expires."""
+    try:
+        value = int(rating)
+    except (TypeError, ValueError):
+        value = 0
+    if not 1 <= value <= 5:
+        raise ValidationError({"rating": [_("Please choose a rating from 1 to 5.")]})
+    if survey.expires_at <= timezone.now():
+        raise ValidationError({"rating": [_("This survey link has expired.")]})
+    comment = guard.redact((comment or "").strip()[:2000])
+    CsatSurvey.objects.filter(pk=survey.pk).update(rating=value, comment=comment, answered_at=timezone.now())
+    survey.rating, survey.comment = value, comment
+    return survey
+
+
+# --- the sweep -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    reminded: int = 0
+    closed_idle: int = 0
+    abandoned: int = 0
+    agents_offline: int = 0
+    requeued: int = 0
+    assigned: int = 0
+
+
+def do_sweep(*, now: Any = None) -> SweepReport:
+    """Periodic housekeeping; safe to run in several processes at once."""
+    now = now or timezone.now()
+    report = SweepReport()
+    remind_after = timedelta(seconds=float(chat_setting("KEFU_CHAT_IDLE_REMIND_SECONDS")))
+    close_after = timedelta(seconds=float(chat_setting("KEFU_CHAT_IDLE_CLOSE_SECONDS")))
+    abandon_after = timedelta(seconds=float(chat_setting("KEFU_CHAT_ABANDON_SECONDS")))
+    stale_after = timedelta(seconds=float(chat_setting("KEFU_CHAT_AGENT_STALE_SECONDS")))
+    requeue_after = timedelta(seconds=float(chat_setting("KEFU_CHAT_REQUEUE_AFTER_SECONDS")))
+
+    # The agent spoke last and the customer has been quiet: remind once, then close.
+    waiting_on_customer = ChatConversation.objects.filter(
+        status=ChatStatus.ACTIVE, agent_message_at__isnull=False
+    ).filter(Q(customer_message_at__isnull=True) | Q(customer_message_at__lt=F("agent_message_at")))
+    for conversation in waiting_on_customer.filter(
+        reminded_at__isnull=True, agent_message_at__lt=now - remind_after
+    ):
+        if _remind(conversation, now=now):
+            report.reminded += 1
+    for conversation in waiting_on_customer.filter(reminded_at__lt=now - close_after):
+        do_close(conversation=conversation, actor=None, reason=CloseReason.IDLE)
+        report.closed_idle += 1
+
+    # Queued with no connection for a while: the customer left; keep the queue honest.
+    for conversation in ChatConversation.objects.filter(
+        status=ChatStatus.QUEUED, customer_connections=0, customer_seen_at__lt=now - abandon_after
+    ):
+        do_close(conversation=conversation, actor=None, reason=CloseReason.ABANDONED)
+        report.abandoned += 1
+
+    # Agents whose browser went away without a goodbye stop receiving chats ...
+    stale = AgentPresence.objects.exclude(status=PresenceStatus.OFFLINE).filter(
+        last_seen_at__lt=now - stale_after
+    )
+    for presence in stale:
+        with transaction.atomic():
+            locked = AgentPresence.objects.select_for_update().get(pk=presence.pk)
+            if locked.last_seen_at and locked.last_seen_at < now - stale_after:
+                locked.status, locked.connections, locked.status_changed_at = PresenceStatus.OFFLINE, 0, now
+                locked.save(update_fields=["status", "connections", "status_changed_at", "updated_at"])
+                _presence_changed(locked.user_id)
+                report.agents_offline += 1
+    # ... and, once gone for longer, their chats return to the front of the queue.
+    gone = AgentPresence.objects.filter(
+        status=PresenceStatus.OFFLINE, status_changed_at__lt=now - requeue_after
+    )
+    for conversation in ChatConversation.objects.filter(
+        status=ChatStatus.ACTIVE, assignee__chat_presence__in=gone
+    ).select_related("team"):
+        if conversation.team is not None:
+            try:
+                do_transfer(conversation=conversation, actor=conversation.assignee, to_team=conversation.team)
+                report.requeued += 1
+            except (ValidationError, PermissionDenied):
+                continue
+
+    report.assigned = len(do_dispatch())
+    return report
+
+
+def _remind(conversation: ChatConversation, *, now: Any) -> bool:
+    with transaction.atomic():
+        locked = _lock(conversation)
+        if locked.status != ChatStatus.ACTIVE or locked.reminded_at is not None:
+            return False
+        locked.reminded_at = now
+        locked.save(update_fields=["reminded_at", "updated_at"])
+        with override(locked.language):
+            _system(
+                locked,
+                _("Are you still there? This chat will close soon if we do not hear from you."),
+                event="reminder",
+            )
+    return True

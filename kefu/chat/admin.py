@@ -1,0 +1,73 @@
+from django.contrib import admin
+
+from kefu.chat.models import (
+    AgentPresence,
+    CallbackRequest,
+    ChatConversation,
+    ChatMessage,
+    CsatSurvey,
+    Holiday,
+    OpeningHours,
+    ServiceCalendar,
+)
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+@admin.register(ServiceCalendar)
+class ServiceCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "channel", "time_zone", "always_open"]
+    list_filter = ["channel", "team"]
+    inlines = [OpeningHoursInline, HolidayInline]
+
+
+@admin.register(AgentPresence)
+class AgentPresenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "status", "active_chats", "capacity", "languages", "last_seen_at"]
+    list_filter = ["status"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user"]
+    # The chat counter is the dispatcher's: changing it by hand would break the capacity rule.
+    readonly_fields = ["active_chats", "connections", "last_assigned_at", "last_seen_at", "status_changed_at"]
+
+
+class ChatMessageInline(admin.TabularInline):
+    model = ChatMessage
+    extra = 0
+    fields = ["seq", "sender", "kind", "author", "text", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(ChatConversation)
+class ChatConversationAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "customer", "status", "team", "assignee", "priority", "tier", "created_at"]
+    list_filter = ["status", "team", "security", "close_reason"]
+    search_fields = ["public_id", "customer__email", "ticket__case_number"]
+    raw_id_fields = ["customer", "assignee", "ticket", "bot_conversation", "category"]
+    readonly_fields = ["public_id", "last_seq", "created_at", "updated_at"]
+    show_full_result_count = False
+    inlines = [ChatMessageInline]
+
+
+@admin.register(CsatSurvey)
+class CsatSurveyAdmin(admin.ModelAdmin):
+    list_display = ["customer", "rating", "agent", "team", "ticket", "answered_at"]
+    list_filter = ["rating", "team"]
+    raw_id_fields = ["customer", "conversation", "ticket", "agent"]
+    readonly_fields = ["token", "created_at", "answered_at"]
+
+
+@admin.register(CallbackRequest)
+class CallbackRequestAdmin(admin.ModelAdmin):
+    list_display = ["phone", "customer", "status", "ticket", "created_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["customer", "conversation", "ticket"]

@@ -1,0 +1,340 @@
+"""Live chat (在线客服): conversations and their messages, agent presence, service hours, CSAT."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+# --- agents -----------------------------------------------------------------------------------
+
+
+class PresenceStatus(models.TextChoices):
+    ONLINE = "online", _("Online")
+    AWAY = "away", _("Away")
+    OFFLINE = "offline", _("Offline")
+
+
+class AgentPresence(models.Model):
+    """An agent's availability for chats. Only ``online`` agents receive chats automatically.
+
+    ``active_chats`` is a counter kept by the actions under this row's lock, so that two
+    dispatchers can never both fill an agent's last free slot.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_presence"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=PresenceStatus.choices, default=PresenceStatus.OFFLINE
+    )
+    capacity = models.PositiveSmallIntegerField(_("concurrent chats"), default=3)
+    active_chats = models.PositiveIntegerField(default=0)
+    # Space-separated language codes the agent chats in; empty means any language.
+    languages = models.CharField(_("languages"), max_length=100, blank=True)
+    # Ties between equally loaded agents go to the one who waited longest for a chat.
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    connections = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("agent presence")
+        verbose_name_plural = _("agent presences")
+        indexes = [models.Index(fields=["status", "active_chats"], name="chat_presence_free")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.status})"
+
+    def speaks(self, language: str) -> bool:
+        codes = self.languages.split()
+        return not codes or language in codes
+
+
+# --- conversations ------------------------------------------------------------------------------
+
+
+class ChatStatus(models.TextChoices):
+    BOT = "bot", _("With the bot")
+    QUEUED = "queued", _("Waiting for an agent")
+    ACTIVE = "active", _("With an agent")
+    CLOSED = "closed", _("Closed")
+
+
+class CloseReason(models.TextChoices):
+    RESOLVED = "resolved", _("Resolved by the agent")
+    CUSTOMER = "customer", _("Ended by the customer")
+    IDLE = "idle", _("Customer did not reply")
+    ABANDONED = "abandoned", _("Customer left the queue")
+    TICKET = "ticket", _("Continued as a ticket")
+    CALLBACK = "callback", _("Call-back requested")
+
+
+class ChatConversation(models.Model):
+    """One chat: bot first, then (after hand-off) the queue of a team, then an agent."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Lets an anonymous visitor resume their conversation; signed-in customers are matched by id.
+    resume_key = models.CharField(max_length=64, default=new_secret, editable=False)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="chats"
+    )
+    bot_conversation = models.OneToOneField(
+        "bot.BotConversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="chat"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=ChatStatus.choices, default=ChatStatus.BOT)
+    language = models.CharField(max_length=10, default="zh-hans")
+    intent = models.CharField(max_length=40, blank=True)
+    slots = models.JSONField(default=dict, blank=True)
+    category = models.ForeignKey(
+        "tickets.Category", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="chats"
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), default=2)
+    tier = models.PositiveSmallIntegerField(_("support tier"), default=1)
+    security = models.BooleanField(_("security flag"), default=False)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_chats",
+    )
+    # The hand-off ticket, or the ticket the transcript was filed in when the chat closed.
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="chats"
+    )
+    # Messages are numbered 1, 2, 3 ... per conversation: clients resume from the last number seen.
+    last_seq = models.PositiveIntegerField(default=0)
+    customer_read_seq = models.PositiveIntegerField(default=0)
+    agent_read_seq = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
+    customer_message_at = models.DateTimeField(null=True, blank=True)
+    agent_message_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    customer_connections = models.PositiveIntegerField(default=0)
+    customer_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("chat")
+        verbose_name_plural = _("chats")
+        indexes = [
+            # The queue: highest priority first, then first come first served.
+            models.Index(
+                fields=["team", "-priority", "queued_at", "id"],
+                name="chat_queue",
+                condition=models.Q(status="queued"),
+            ),
+            models.Index(fields=["assignee", "status"], name="chat_assignee"),
+            models.Index(fields=["customer", "-created_at"], name="chat_customer"),
+            # Recent handling times for the wait estimate.
+            models.Index(
+                fields=["team", "-closed_at"], name="chat_closed", condition=models.Q(status="closed")
+            ),
+            models.Index(fields=["status", "agent_message_at"], name="chat_status_activity"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != ChatStatus.CLOSED
+
+
+class Sender(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")
+    BOT = "bot", _("Bot")
+    AGENT = "agent", _("Agent")
+    SYSTEM = "system", _("System")
+
+
+class MessageKind(models.TextChoices):
+    MESSAGE = "message", _("Message")
+    NOTE = "note", _("Internal note")
+
+
+class ChatMessage(models.Model):
+    conversation = models.ForeignKey(ChatConversation, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    # The sender's own id for the message: a resend after a reconnect is recognised, not stored twice.
+    client_id = models.CharField(max_length=64, blank=True)
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    kind = models.CharField(max_length=10, choices=MessageKind.choices, default=MessageKind.MESSAGE)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    text = models.TextField()
+    # Bot replies: quick replies, article links, sign-in prompt; system events: their kind.
+    extra = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("chat message")
+        verbose_name_plural = _("chat messages")
+        ordering = ["conversation", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="chat_message_seq"),
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"],
+                name="chat_message_client_id",
+                condition=~models.Q(client_id=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}#{self.seq}"
+
+
+# --- service hours ------------------------------------------------------------------------------
+
+
+class ServiceChannel(models.TextChoices):
+    CHAT = "chat", _("Online chat")
+    PHONE = "phone", _("Phone")
+
+
+class ServiceCalendar(models.Model):
+    """Opening hours of one channel, for one team or (team empty) for every team without its own."""
+
+    name = models.CharField(_("name"), max_length=100)
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="service_calendars"
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=ServiceChannel.choices)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    always_open = models.BooleanField(_("open 24/7"), default=False)
+
+    class Meta:
+        verbose_name = _("service calendar")
+        verbose_name_plural = _("service calendars")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "channel"], name="chat_calendar_team_channel"),
+            models.UniqueConstraint(
+                fields=["channel"], condition=models.Q(team__isnull=True), name="chat_calendar_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpeningHours(models.Model):
+    """Open from ``opens_at`` to ``closes_at`` on ``weekday`` (0 = Monday), local time.
+
+    ``closes_at`` at or before ``opens_at`` runs overnight into the next day (22:00–06:00);
+    00:00–00:00 is the whole day.
+    """
+
+    calendar = models.ForeignKey(ServiceCalendar, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"))
+    opens_at = models.TimeField(_("opens at"))
+    closes_at = models.TimeField(_("closes at"))
+
+    class Meta:
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        ordering = ["weekday", "opens_at"]
+
+    def __str__(self) -> str:
+        return f"{self.weekday} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class Holiday(models.Model):
+    """A day with other hours than usual: closed, or open ``opens_at``–``closes_at``, maybe with fewer staff."""
+
+    calendar = models.ForeignKey(ServiceCalendar, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField(_("date"))
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    closed = models.BooleanField(_("closed all day"), default=True)
+    opens_at = models.TimeField(_("opens at"), null=True, blank=True)
+    closes_at = models.TimeField(_("closes at"), null=True, blank=True)
+    reduced_staff = models.BooleanField(_("reduced staff"), default=False)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="chat_holiday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name_zh}"
+
+
+# --- after the chat -------------------------------------------------------------------------------
+
+
+class CsatSurvey(models.Model):
+    """A satisfaction survey (1–5 and a comment) for a chat or a ticket, reached by an unguessable token."""
+
+    token = models.CharField(max_length=64, unique=True, default=new_secret, editable=False)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="csat_surveys"
+    )
+    conversation = models.OneToOneField(
+        ChatConversation, null=True, blank=True, on_delete=models.CASCADE, related_name="survey"
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        indexes = [models.Index(fields=["-answered_at"], name="chat_csat_answered")]
+
+    def __str__(self) -> str:
+        return f"CSAT {self.rating or '-'}"
+
+
+class CallbackStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+
+
+class CallbackRequest(models.Model):
+    """The customer chose to be called back instead of waiting in the queue."""
+
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(ChatConversation, null=True, blank=True, on_delete=models.SET_NULL)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    phone = models.CharField(_("phone number"), max_length=32)
+    status = models.CharField(max_length=10, choices=CallbackStatus.choices, default=CallbackStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("call-back request")
+        verbose_name_plural = _("call-back requests")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.phone} ({self.status})"

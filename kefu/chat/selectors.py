@@ -1,0 +1,776 @@
+"""Reads of live chat: access checks, history, queue position and wait, hours, dashboards."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from django.db.models import Avg, Count, F, Q, QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kefu.accounts.models import ROLE_TIER, STAFF_ROLES, Team, TeamMembership, User
+from kefu.chat import hours as hours_mod
+from kefu.chat.conf import chat_seconds, chat_setting
+from kefu.chat.estimate import estimate_wait, mean_handling_seconds
+from kefu.chat.models import (
+    AgentPresence,
+    CallbackRequest,
+    CallbackStatus,
+    ChatConversation,
+    ChatMessage,
+    ChatStatus,
+    CsatSurvey,
+    MessageKind,
+    PresenceStatus,
+    Sender,
+    ServiceCalendar,
+    ServiceChannel,
+)
+
+FALLBACK_CATEGORY = "service-info"
+SECURITY_TEAM_SLUG = "security"
+HISTORY_LIMIT = 500
+TRANSCRIPT_LIMIT = 19000
+URGENT_PRIORITY = 4
+HIGH_PRIORITY = 3
+NORMAL_PRIORITY = 2
+
+T = TypeVar("T")
+
+
+class _TTLCache:
+    """Tiny per-process cache: wait inputs and calendars are read on every queue update."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.items: dict[Any, tuple[float, Any]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        value = compute()
+        with self.lock:
+            self.items[key] = (now + self.seconds, value)
+        return value
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+_wait_cache = _TTLCache(5)
+_calendar_cache = _TTLCache(60)
+
+
+def clear_caches() -> None:
+    """Forget cached wait inputs and calendars (tests, or right after an admin change)."""
+    _wait_cache.clear()
+    _calendar_cache.clear()
+
+
+# --- people and routing -------------------------------------------------------------------------
+
+
+def agent_public_name(user: User | None) -> str:
+    """What customers see for an agent: the display name, never the email address."""
+    if user is None:
+        return ""
+    return user.display_name or _("Agent")
+
+
+def security_team() -> Team | None:
+    return Team.objects.filter(slug=SECURITY_TEAM_SLUG).first()
+
+
+@dataclass(frozen=True)
+class Routing:
+    category: Any
+    team: Team | None
+    priority: int
+    security: bool
+
+
+def route_for(*, intent: str | None, security: bool = False) -> Routing:
+    """The queue a hand-off goes to: the intent's category's team; security cases first."""
+    from kefu.bot.intents import URGENT_INTENTS
+    from kefu.tickets.models import Category
+    from kefu.tickets.seed import category_for_intent
+
+    category = category_for_intent(intent) if intent else None
+    if category is None:
+        category = Category.objects.filter(slug=FALLBACK_CATEGORY).first()
+    team = category.routed_team() if category is not None else None
+    urgent = (intent or "") in URGENT_INTENTS
+    if urgent or security:
+        team = security_team() or team
+    priority = URGENT_PRIORITY if urgent else HIGH_PRIORITY if security else NORMAL_PRIORITY
+    return Routing(category=category, team=team, priority=priority, security=urgent or security)
+
+
+def _eligible_presences(*, team_id: int | None, language: str, tier: int) -> list[AgentPresence]:
+    roles = [role for role in STAFF_ROLES if ROLE_TIER[role] >= tier]
+    qs = AgentPresence.objects.filter(
+        status=PresenceStatus.ONLINE, user__is_active=True, user__role__in=roles
+    )
+    if team_id is not None:
+        qs = qs.filter(user__teams=team_id)
+    return [p for p in qs if not language or p.speaks(language)]
+
+
+def teams_with_free_agents() -> list[int | None]:
+    """Teams with an online agent who has a free slot (None: chats without a team, if any agent is free)."""
+    free = Q(
+        user__chat_presence__status=PresenceStatus.ONLINE,
+        user__chat_presence__active_chats__lt=F("user__chat_presence__capacity"),
+        user__is_active=True,
+    )
+    teams: list[int | None] = list(
+        TeamMembership.objects.filter(free).values_list("team_id", flat=True).distinct().order_by("team_id")
+    )
+    if AgentPresence.objects.filter(
+        status=PresenceStatus.ONLINE, active_chats__lt=F("capacity"), user__is_active=True
+    ).exists():
+        teams.append(None)
+    return teams
+
+
+def may_take(agent: User, conversation: ChatConversation) -> bool:
+    """May ``agent`` take this waiting chat from the queue? Team members of the right tier, and supervisors."""
+    if not agent.is_agent:
+        return False
+    if agent.is_supervisor:
+        return True
+    if agent.tier < conversation.tier:
+        return False
+    return conversation.team_id is None or agent.teams.filter(pk=conversation.team_id).exists()
+
+
+# --- access ------------------------------------------------------------------------------------
+
+
+def _uuid_or_none(value: Any) -> str | None:
+    import uuid
+
+    try:
+        return str(uuid.UUID(str(value)))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def access_customer_conversation(
+    *, public_id: Any, customer: User | None, resume_key: str | None
+) -> ChatConversation | None:
+    """The customer's own conversation, or an anonymous one whose resume key they hold."""
+    uid = _uuid_or_none(public_id)
+    if uid is None:
+        return None
+    conversation = ChatConversation.objects.filter(public_id=uid).first()
+    if conversation is None:
+        return None
+    if conversation.customer_id is not None:
+        if customer is not None and customer.pk == conversation.customer_id:
+            return conversation
+        return None
+    import secrets
+
+    if resume_key and secrets.compare_digest(str(resume_key), conversation.resume_key):
+        return conversation
+    return None
+
+
+def access_staff_conversation(user: User, public_id: Any) -> ChatConversation | None:
+    """A chat an agent may see: assigned to them or in one of their teams; supervisors see all."""
+    uid = _uuid_or_none(public_id)
+    if uid is None or not user.is_authenticated or not user.is_agent:
+        return None
+    conversation = (
+        ChatConversation.objects.select_related("team", "assignee", "customer").filter(public_id=uid).first()
+    )
+    if conversation is None:
+        return None
+    if user.is_supervisor or conversation.assignee_id == user.pk:
+        return conversation
+    if conversation.team_id is None or user.teams.filter(pk=conversation.team_id).exists():
+        return conversation
+    return None
+
+
+# --- messages and transcripts -------------------------------------------------------------------
+
+
+def message_payload(message: ChatMessage) -> dict[str, Any]:
+    author = message.author if message.author_id else None
+    return {
+        "seq": message.seq,
+        "client_id": message.client_id,
+        "sender": message.sender,
+        "internal": message.kind == MessageKind.NOTE,
+        "author": agent_public_name(author) if message.sender == Sender.AGENT else "",
+        "text": message.text,
+        "extra": message.extra or {},
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def history(
+    conversation: ChatConversation, *, after: int = 0, staff: bool = False
+) -> tuple[list[dict], bool]:
+    """Messages numbered above ``after`` (oldest first) and whether older ones were left out.
+
+    Customers never receive internal notes.
+    """
+    qs = ChatMessage.objects.filter(
+        conversation=conversation, seq__gt=max(int(after or 0), 0)
+    ).select_related("author")
+    if not staff:
+        qs = qs.exclude(kind=MessageKind.NOTE)
+    newest = list(qs.order_by("-seq")[: HISTORY_LIMIT + 1])
+    truncated = len(newest) > HISTORY_LIMIT
+    return [message_payload(m) for m in reversed(newest[:HISTORY_LIMIT])], truncated
+
+
+def _speaker(message: ChatMessage) -> str:
+    if message.sender == Sender.CUSTOMER:
+        return _("Customer")
+    if message.sender == Sender.BOT:
+        return _("Bot")
+    if message.sender == Sender.AGENT:
+        return message.author.display_name or message.author.email if message.author else _("Agent")
+    return _("System")
+
+
+def transcript_text(
+    conversation: ChatConversation, *, internal: bool = False, only_internal: bool = False
+) -> str:
+    """``[HH:MM] Who: text`` per line, in the server's time zone; notes only with ``internal``."""
+    qs = ChatMessage.objects.filter(conversation=conversation).select_related("author").order_by("seq")
+    if only_internal:
+        qs = qs.filter(kind=MessageKind.NOTE)
+    elif not internal:
+        qs = qs.exclude(kind=MessageKind.NOTE)
+    lines = []
+    for message in qs:
+        stamp = timezone.localtime(message.created_at).strftime("%H:%M")
+        lines.append(f"[{stamp}] {_speaker(message)}: {message.text}")
+    return "\n".join(lines)
+
+
+def clip(text: str, limit: int = TRANSCRIPT_LIMIT) -> str:
+    """Tickets hold 20,000 characters per message: keep the start and say what was cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + "\n" + _("… (transcript shortened; the full chat is kept in live chat)")
+
+
+def topic(conversation: ChatConversation) -> str:
+    from kefu.bot.intents import INTENT_LABELS
+
+    if conversation.intent and conversation.intent in INTENT_LABELS:
+        return str(INTENT_LABELS[conversation.intent])
+    first = conversation.messages.filter(sender=Sender.CUSTOMER).order_by("seq").first()
+    return first.text[:80] if first else _("Live chat")
+
+
+def ticket_url(ticket: Any) -> str:
+    try:
+        return reverse("tickets:portal_ticket", args=[ticket.case_number])
+    except NoReverseMatch:
+        return ""
+
+
+def status_payload(conversation: ChatConversation) -> dict[str, Any]:
+    """What both sides are told about a conversation's state."""
+    agent = conversation.assignee if conversation.assignee_id else None
+    team = conversation.team if conversation.team_id else None
+    ticket = conversation.ticket if conversation.ticket_id else None
+    return {
+        "status": conversation.status,
+        "agent": agent_public_name(agent) if agent else "",
+        "team": team.localized_name(conversation.language) if team else "",
+        "tier": conversation.tier,
+        "close_reason": conversation.close_reason,
+        "case_number": ticket.case_number if ticket else "",
+        "ticket_url": ticket_url(ticket) if ticket else "",
+    }
+
+
+# --- service hours ------------------------------------------------------------------------------
+
+
+def calendar_for(team_id: int | None, channel: str = ServiceChannel.CHAT) -> hours_mod.Calendar | None:
+    """The team's own calendar for a channel, else the default one; chat without one is 24/7."""
+
+    def load() -> hours_mod.Calendar | None:
+        row = (
+            ServiceCalendar.objects.filter(channel=channel)
+            .filter(Q(team_id=team_id) | Q(team__isnull=True) if team_id else Q(team__isnull=True))
+            .order_by(F("team_id").asc(nulls_last=True))
+            .prefetch_related("hours", "holidays")
+            .first()
+        )
+        if row is None:
+            return hours_mod.Calendar(always_open=True) if channel == ServiceChannel.CHAT else None
+        return hours_mod.Calendar(
+            time_zone=row.time_zone,
+            always_open=row.always_open,
+            weekly=tuple(hours_mod.WeeklyRange(h.weekday, h.opens_at, h.closes_at) for h in row.hours.all()),
+            special={
+                h.date: hours_mod.SpecialDay(
+                    day=h.date,
+                    name_zh=h.name_zh,
+                    name_en=h.name_en,
+                    closed=h.closed,
+                    opens_at=h.opens_at,
+                    closes_at=h.closes_at,
+                    reduced_staff=h.reduced_staff,
+                )
+                for h in row.holidays.all()
+            },
+            name=row.name,
+        )
+
+    return _calendar_cache.get((team_id, channel), load)
+
+
+def hours_status(team_id: int | None, channel: str = ServiceChannel.CHAT, at: datetime | None = None):
+    calendar = calendar_for(team_id, channel)
+    if calendar is None:
+        return None
+    return hours_mod.status_at(calendar, at or timezone.now())
+
+
+def hours_payload(status: hours_mod.HoursStatus | None, language: str) -> dict[str, Any] | None:
+    if status is None:
+        return None
+    return {
+        "open": status.open,
+        "closes_at": status.closes_at.isoformat() if status.closes_at else None,
+        "next_opens_at": status.next_opens_at.isoformat() if status.next_opens_at else None,
+        "holiday": status.holiday.name(language) if status.holiday else "",
+        "reduced_staff": status.reduced_staff,
+        "time_zone": status.time_zone,
+    }
+
+
+# --- the queue and the honest wait --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitInputs:
+    slots: int
+    agents_online: int
+    handle_seconds: float
+    samples: int
+
+
+def recent_handling_seconds(team_id: int | None) -> list[float]:
+    """Assignment-to-close times of the team's chats closed recently (all teams' if too few)."""
+    since = timezone.now() - timedelta(seconds=chat_seconds("KEFU_CHAT_HANDLE_WINDOW_SECONDS"))
+    limit = int(chat_setting("KEFU_CHAT_HANDLE_SAMPLE"))
+    base = ChatConversation.objects.filter(
+        status=ChatStatus.CLOSED, closed_at__gte=since, assigned_at__isnull=False
+    ).order_by("-closed_at")
+    rows = (
+        list(base.filter(team_id=team_id).values_list("assigned_at", "closed_at")[:limit]) if team_id else []
+    )
+    if len(rows) < 5:
+        rows = list(base.values_list("assigned_at", "closed_at")[:limit])
+    return [max((closed - assigned).total_seconds(), 0.0) for assigned, closed in rows]
+
+
+def wait_inputs(*, team_id: int | None, language: str, tier: int) -> WaitInputs:
+    """Agents online (their chat slots) and the mean handling time: cached a few seconds per queue."""
+
+    def compute() -> WaitInputs:
+        presences = _eligible_presences(team_id=team_id, language=language, tier=tier)
+        samples = recent_handling_seconds(team_id)
+        return WaitInputs(
+            slots=sum(p.capacity for p in presences),
+            agents_online=len(presences),
+            handle_seconds=mean_handling_seconds(samples, chat_seconds("KEFU_CHAT_DEFAULT_HANDLE_SECONDS")),
+            samples=len(samples),
+        )
+
+    return _wait_cache.get((team_id, language, tier), compute)
+
+
+def queue_position(conversation: ChatConversation) -> int:
+    """1 + the chats ahead in the same team's queue (higher priority, or same and earlier)."""
+    if conversation.status != ChatStatus.QUEUED or conversation.queued_at is None:
+        return 0
+    ahead = ChatConversation.objects.filter(status=ChatStatus.QUEUED, team_id=conversation.team_id).filter(
+        Q(priority__gt=conversation.priority)
+        | Q(priority=conversation.priority, queued_at__lt=conversation.queued_at)
+        | Q(priority=conversation.priority, queued_at=conversation.queued_at, id__lt=conversation.pk)
+    )
+    return ahead.count() + 1
+
+
+def queue_snapshot(team_id: int | None) -> dict[int, QueueInfo]:
+    """Every waiting chat of a team → its position and estimate, in one query (plus cached inputs).
+
+    Serves all the waiting customers connected to a process at once: a queue change reaches
+    each of them, and each asking for their own position would multiply the queries.
+    """
+    rows = (
+        ChatConversation.objects.filter(status=ChatStatus.QUEUED, team_id=team_id)
+        .order_by("-priority", "queued_at", "id")
+        .values_list("id", "language", "tier")
+    )
+    return {
+        pk: queue_info_at(position=position, team_id=team_id, language=language, tier=tier)
+        for position, (pk, language, tier) in enumerate(rows, start=1)
+    }
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    position: int
+    eta_seconds: int | None
+    agents_online: int
+    offer: str  # "" | "long_wait" | "no_agents" | "closed"
+    hours: hours_mod.HoursStatus | None
+
+
+def queue_info(conversation: ChatConversation) -> QueueInfo | None:
+    """Position, estimated wait and whether to offer a ticket or a call-back instead."""
+    conversation = ChatConversation.objects.get(pk=conversation.pk)
+    if conversation.status != ChatStatus.QUEUED:
+        return None
+    return queue_info_at(
+        position=queue_position(conversation),
+        team_id=conversation.team_id,
+        language=conversation.language,
+        tier=conversation.tier,
+    )
+
+
+def queue_info_at(*, position: int, team_id: int | None, language: str, tier: int) -> QueueInfo:
+    """The estimate for a known position; its inputs (agents, handling time, hours) are cached."""
+    inputs = wait_inputs(team_id=team_id, language=language, tier=tier)
+    eta = estimate_wait(position=position, slots=inputs.slots, handle_seconds=inputs.handle_seconds)
+    status = hours_status(team_id)
+    if status is not None and not status.open:
+        offer = "closed"
+    elif eta is None:
+        offer = "no_agents"
+    elif eta > chat_seconds("KEFU_CHAT_OFFER_AFTER_SECONDS"):
+        offer = "long_wait"
+    else:
+        offer = ""
+    return QueueInfo(
+        position=position,
+        eta_seconds=None if eta is None else int(round(eta)),
+        agents_online=inputs.agents_online,
+        offer=offer,
+        hours=status,
+    )
+
+
+def queue_payload(info: QueueInfo | None, language: str) -> dict[str, Any] | None:
+    if info is None:
+        return None
+    return {
+        "position": info.position,
+        "eta_seconds": info.eta_seconds,
+        "agents_online": info.agents_online,
+        "offer": info.offer,
+        "hours": hours_payload(info.hours, language),
+    }
+
+
+def live_chat_available(*, intent: str | None, language: str, security: bool = False) -> bool:
+    """Whether a hand-off should queue for live chat: within chat hours and an agent online for it."""
+    routing = route_for(intent=intent, security=security)
+    team_id = routing.team.pk if routing.team else None
+    status = hours_status(team_id)
+    if status is not None and not status.open:
+        return False
+    return wait_inputs(team_id=team_id, language=language, tier=1).agents_online > 0
+
+
+# --- staff views -------------------------------------------------------------------------------
+
+
+def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
+    return None if moment is None else max(int((now - moment).total_seconds()), 0)
+
+
+def conversation_summary(conversation: ChatConversation) -> dict[str, Any]:
+    """One chat as the agent workspace lists it."""
+    from kefu.bot.intents import INTENT_LABELS
+
+    now = timezone.now()
+    customer = conversation.customer if conversation.customer_id else None
+    team = conversation.team if conversation.team_id else None
+    return {
+        "id": conversation.public_id.hex,
+        "status": conversation.status,
+        "customer": (customer.display_name or customer.email) if customer else _("Visitor"),
+        "customer_email": customer.email if customer else "",
+        "team": team.localized_name(conversation.language) if team else "",
+        "team_slug": team.slug if team else "",
+        "intent": str(INTENT_LABELS.get(conversation.intent, conversation.intent))
+        if conversation.intent
+        else "",
+        "language": conversation.language,
+        "priority": conversation.priority,
+        "security": conversation.security,
+        "tier": conversation.tier,
+        "agent": agent_public_name(conversation.assignee) if conversation.assignee_id else "",
+        "agent_id": conversation.assignee_id,
+        "waited_seconds": _seconds_since(conversation.queued_at, now)
+        if conversation.status == ChatStatus.QUEUED
+        else None,
+        "assigned_seconds": _seconds_since(conversation.assigned_at, now),
+        "last_seq": conversation.last_seq,
+        "customer_read_seq": conversation.customer_read_seq,
+        "agent_read_seq": conversation.agent_read_seq,
+        "case_number": conversation.ticket.case_number if conversation.ticket_id else "",
+    }
+
+
+def staff_queue(user: User, *, limit: int = 50) -> dict[str, Any]:
+    """Waiting chats the agent may take (supervisors: all), and per-team counts."""
+    qs = ChatConversation.objects.filter(status=ChatStatus.QUEUED)
+    if not user.is_supervisor:
+        team_ids = list(user.teams.values_list("pk", flat=True))
+        qs = qs.filter(Q(team_id__in=team_ids) | Q(team__isnull=True))
+    items = list(
+        qs.select_related("team", "customer", "ticket").order_by("-priority", "queued_at", "id")[:limit]
+    )
+    counts = qs.values("team__slug").annotate(n=Count("id")).order_by("team__slug")
+    return {
+        "items": [conversation_summary(c) for c in items],
+        "waiting": {row["team__slug"] or "": row["n"] for row in counts},
+    }
+
+
+def active_chats_for(user: User) -> list[ChatConversation]:
+    return list(
+        ChatConversation.objects.filter(assignee=user, status=ChatStatus.ACTIVE)
+        .select_related("team", "customer", "ticket", "assignee")
+        .order_by("assigned_at")
+    )
+
+
+def presence_payload(presence: AgentPresence | None) -> dict[str, Any]:
+    if presence is None:
+        return {"status": PresenceStatus.OFFLINE, "capacity": int(chat_setting("KEFU_CHAT_DEFAULT_CAPACITY")),
+                "active": 0, "languages": ""}  # fmt: skip
+    return {
+        "status": presence.status,
+        "capacity": presence.capacity,
+        "active": presence.active_chats,
+        "languages": presence.languages,
+    }
+
+
+def customer_context(conversation: ChatConversation, *, viewer: User) -> dict[str, Any]:
+    """What the agent sees beside the chat: who, verified or not, their tickets, the bot's facts."""
+    from kefu.bot.flows import slot_label
+    from kefu.tickets.selectors import tickets_visible_to
+
+    customer = conversation.customer if conversation.customer_id else None
+    context: dict[str, Any] = {
+        "customer": None,
+        "verification": None,
+        "tickets": [],
+        "previous_chats": 0,
+        "facts": [{"label": str(slot_label(k)), "value": v} for k, v in (conversation.slots or {}).items()],
+    }
+    if customer is None:
+        return context
+    context["customer"] = {
+        "name": customer.display_name,
+        "email": customer.email,
+        "language": customer.language,
+        "since": customer.date_joined.date().isoformat(),
+    }
+    context["verification"] = _verification(customer)
+    tickets = (
+        tickets_visible_to(viewer)
+        .filter(customer=customer)
+        .select_related("category")
+        .order_by("-updated_at")[:5]
+    )
+    context["tickets"] = [
+        {
+            "case_number": t.case_number,
+            "title": t.title,
+            "status": t.get_status_display(),
+            "url": _workspace_ticket_url(t.case_number),
+        }
+        for t in tickets
+    ]
+    context["previous_chats"] = (
+        ChatConversation.objects.filter(customer=customer).exclude(pk=conversation.pk).count()
+    )
+    return context
+
+
+def _verification(customer: User) -> dict[str, Any] | None:
+    try:  # the identity app is optional
+        from kefu.identity.selectors import verification_status
+    except ImportError:
+        return None
+    try:
+        status = verification_status(customer)
+    except Exception:  # a broken identity backend must not hide the chat
+        return None
+    if status is None:
+        return {"verified": False, "label": _("Not verified")}
+    return {
+        "verified": bool(status.still_valid),
+        "label": status.method_label,
+        "verified_at": status.verified_at.isoformat(),
+        "still_valid": bool(status.still_valid),
+    }
+
+
+def _workspace_ticket_url(case_number: str) -> str:
+    try:
+        return reverse("tickets:workspace_ticket", args=[case_number])
+    except NoReverseMatch:
+        return ""
+
+
+def canned_for(user: User, conversation: ChatConversation) -> list[dict[str, str]]:
+    from kefu.tickets.selectors import canned_replies_for
+
+    customer = conversation.customer if conversation.customer_id else None
+    name = (customer.display_name or customer.email) if customer else ""
+    case = conversation.ticket.case_number if conversation.ticket_id else ""
+    return [
+        {
+            "title": c.title,
+            "body": c.body_for(conversation.language).replace("{name}", name).replace("{case_number}", case),
+        }
+        for c in canned_replies_for(user)
+    ]
+
+
+def transfer_targets(user: User) -> dict[str, list[dict[str, str]]]:
+    agents = (
+        User.objects.filter(role__in=STAFF_ROLES, is_active=True).exclude(pk=user.pk).order_by("email")[:200]
+    )
+    return {
+        "agents": [{"id": str(a.public_id), "name": a.display_name or a.email} for a in agents],
+        "teams": [{"slug": t.slug, "name": t.localized_name(user.language)} for t in Team.objects.all()],
+    }
+
+
+def dashboard(*, language: str) -> dict[str, Any]:
+    """The supervisor's live view: queues, agents' load, chats in progress, call-backs, CSAT."""
+    now = timezone.now()
+    teams = []
+    for team in Team.objects.all():
+        queued = ChatConversation.objects.filter(status=ChatStatus.QUEUED, team=team)
+        oldest = queued.order_by("queued_at").values_list("queued_at", flat=True).first()
+        inputs = wait_inputs(team_id=team.pk, language="", tier=1)
+        waiting = queued.count()
+        teams.append(
+            {
+                "slug": team.slug,
+                "name": team.localized_name(language),
+                "waiting": waiting,
+                "longest_wait_seconds": _seconds_since(oldest, now),
+                "next_eta_seconds": _round(
+                    estimate_wait(position=1, slots=inputs.slots, handle_seconds=inputs.handle_seconds)
+                ),
+                "agents_online": inputs.agents_online,
+                "slots": inputs.slots,
+                "active": ChatConversation.objects.filter(status=ChatStatus.ACTIVE, team=team).count(),
+                "handle_seconds": int(inputs.handle_seconds),
+            }
+        )
+    presences = AgentPresence.objects.select_related("user").order_by(
+        "status", "-active_chats", "user__email"
+    )
+    agents = [
+        {
+            "id": str(p.user.public_id),
+            "name": p.user.display_name or p.user.email,
+            "status": p.status,
+            "active": p.active_chats,
+            "capacity": p.capacity,
+            "last_assigned_seconds": _seconds_since(p.last_assigned_at, now),
+        }
+        for p in presences
+    ]
+    chats = [
+        conversation_summary(c)
+        for c in ChatConversation.objects.filter(status__in=[ChatStatus.ACTIVE, ChatStatus.QUEUED])
+        .select_related("team", "customer", "assignee", "ticket")
+        .order_by("status", "queued_at")[:200]
+    ]
+    return {
+        "teams": teams,
+        "agents": agents,
+        "chats": chats,
+        "callbacks": CallbackRequest.objects.filter(status=CallbackStatus.PENDING).count(),
+    }
+
+
+def _round(value: float | None) -> int | None:
+    return None if value is None else int(round(value))
+
+
+def csat_summary(*, days: int = 30) -> dict[str, Any]:
+    """Answered surveys of the last ``days``: average, distribution, per agent, latest comments."""
+    since = timezone.now() - timedelta(days=days)
+    answered = CsatSurvey.objects.filter(answered_at__gte=since, rating__isnull=False)
+    overall = answered.aggregate(avg=Avg("rating"), n=Count("id"))
+    distribution = {row["rating"]: row["n"] for row in answered.values("rating").annotate(n=Count("id"))}
+    per_agent = (
+        answered.filter(agent__isnull=False)
+        .values("agent__email", "agent__display_name")
+        .annotate(avg=Avg("rating"), n=Count("id"))
+        .order_by("-n")[:50]
+    )
+    sent = CsatSurvey.objects.filter(created_at__gte=since).count()
+    return {
+        "days": days,
+        "answered": overall["n"] or 0,
+        "sent": sent,
+        "average": round(overall["avg"], 2) if overall["avg"] is not None else None,
+        "distribution": [distribution.get(r, 0) for r in range(1, 6)],
+        "per_agent": [
+            {
+                "name": row["agent__display_name"] or row["agent__email"],
+                "average": round(row["avg"], 2),
+                "count": row["n"],
+            }
+            for row in per_agent
+        ],
+        "comments": list(
+            answered.exclude(comment="")
+            .select_related("agent", "ticket", "conversation")
+            .order_by("-answered_at")[:20]
+        ),
+    }
+
+
+def access_survey(token: str) -> CsatSurvey | None:
+    if not token or len(token) > 64:
+        return None
+    return CsatSurvey.objects.select_related("agent", "ticket", "conversation").filter(token=token).first()
+
+
+def survey_url(survey: CsatSurvey) -> str:
+    """The survey's path (``chat:csat``); prefix ``KEFU_BASE_URL`` for mail."""
+    return reverse("chat:csat", args=[survey.token])
+
+
+def queued_conversations(team_id: int | None) -> QuerySet[ChatConversation]:
+    return ChatConversation.objects.filter(status=ChatStatus.QUEUED, team_id=team_id)

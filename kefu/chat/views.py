@@ -1,0 +1,172 @@
+"""Pages of live chat: the agent console, the supervisor view, CSAT, service hours, the embed script.
+
+Thin: the live parts run over the WebSocket consumers; these render the shell and handle the
+few plain form posts (CSAT, reassign without JavaScript).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kefu.accounts.models import Team, User
+from kefu.chat import actions, selectors
+from kefu.chat.hours import weekly_table
+from kefu.chat.models import ServiceCalendar, ServiceChannel
+
+
+def _staff(request: HttpRequest) -> None:
+    if not request.user.is_authenticated or not request.user.is_agent:
+        raise Http404
+
+
+@login_required
+def workspace(request: HttpRequest) -> HttpResponse:
+    """The agent's live chat console; everything on it updates over ``/ws/chat/agent/``."""
+    _staff(request)
+    return render(request, "chat/workspace.html", {"ws_path": "/ws/chat/agent/"})
+
+
+@login_required
+def supervisor(request: HttpRequest) -> HttpResponse:
+    """Live queues, waiting times, agents' load, reassignment, and satisfaction results."""
+    _staff(request)
+    if not request.user.is_supervisor:
+        raise Http404
+    language = get_language() or "zh-hans"
+    try:
+        days = max(1, min(int(request.GET.get("days", 30)), 365))
+    except ValueError:
+        days = 30
+    return render(
+        request,
+        "chat/supervisor.html",
+        {
+            "ws_path": "/ws/chat/agent/",
+            "dashboard": selectors.dashboard(language=language),
+            "csat": selectors.csat_summary(days=days),
+            "agents": User.objects.filter(
+                role__in=["agent", "specialist", "supervisor", "admin"], is_active=True
+            ).order_by("email")[:200],
+        },
+    )
+
+
+@login_required
+@require_POST
+def supervisor_reassign(request: HttpRequest) -> HttpResponse:
+    """Reassign a chat (the form behind the live view's buttons, for use without JavaScript)."""
+    _staff(request)
+    if not request.user.is_supervisor:
+        raise Http404
+    conversation = selectors.access_staff_conversation(request.user, request.POST.get("conversation", ""))
+    agent = User.objects.filter(public_id=selectors._uuid_or_none(request.POST.get("agent"))).first()
+    team = Team.objects.filter(slug=request.POST.get("team", "")).first()
+    if conversation is None or (agent is None and team is None):
+        raise Http404
+    try:
+        actions.do_transfer(conversation=conversation, actor=request.user, to_agent=agent, to_team=team)
+        messages.success(request, _("The chat was reassigned."))
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [_("Not allowed.")])))
+    return redirect("chat:supervisor")
+
+
+@require_http_methods(["GET", "POST"])
+def csat(request: HttpRequest, token: str) -> HttpResponse:
+    """Rate a chat or a ticket (1–5, optional comment). The unguessable token is the key: no sign-in."""
+    survey = selectors.access_survey(token)
+    if survey is None:
+        raise Http404
+    error = ""
+    if request.method == "POST":
+        try:
+            actions.check_answer_survey(
+                survey=survey, rating=request.POST.get("rating"), comment=request.POST.get("comment", "")
+            )
+            return render(request, "chat/csat.html", {"survey": survey, "thanks": True})
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    return render(
+        request,
+        "chat/csat.html",
+        {
+            "survey": survey,
+            "error": error,
+            "expired": survey.expires_at <= timezone.now(),
+            "ratings": range(1, 6),
+        },
+    )
+
+
+def service_hours(request: HttpRequest) -> HttpResponse:
+    """When online chat and the phone line are open, per team, with upcoming holidays."""
+    language = get_language() or "zh-hans"
+    now = timezone.now()
+    rows = []
+    calendars = ServiceCalendar.objects.select_related("team").order_by("channel", "team__slug")
+    for row in calendars:
+        calendar = selectors.calendar_for(row.team_id, row.channel)
+        if calendar is None:
+            continue
+        from kefu.chat.hours import status_at
+
+        rows.append(
+            {
+                "calendar": row,
+                "team": row.team.localized_name(language) if row.team else "",
+                "status": status_at(calendar, now),
+                "weekly": weekly_table(calendar),
+                "holidays": sorted(
+                    (
+                        h
+                        for d, h in calendar.special.items()
+                        if now.date() <= d <= now.date() + timedelta(days=60)
+                    ),
+                    key=lambda h: h.day,
+                ),
+            }
+        )
+    return render(
+        request,
+        "chat/hours.html",
+        {"rows": rows, "channels": dict(ServiceChannel.choices), "language": language},
+    )
+
+
+def embed_script(request: HttpRequest) -> HttpResponse:
+    """``<script src="https://support.example/chat/embed.js" async></script>`` puts the chat on any page.
+
+    The script adds the same panel as Kefu's own pages, with absolute URLs back to this server.
+    The page's origin must be in ``KEFU_ALLOWED_HOSTS`` for the WebSocket origin check.
+    """
+    base = request.build_absolute_uri("/").rstrip("/")
+    panel = render_to_string("bot_panel.html", {"kefu_base": base, "embedded": True}, request=request)
+    from django.templatetags.static import static
+
+    script = static("kefu/bot-panel.js")
+    if not script.startswith("http"):
+        script = base + script
+    body = (
+        "(function(){'use strict';"
+        "if(document.getElementById('kefu-bot'))return;"
+        f"var holder=document.createElement('div');holder.innerHTML={json.dumps(panel)};"
+        "document.body.appendChild(holder.firstElementChild);"
+        f"var s=document.createElement('script');s.src={json.dumps(script)};s.defer=true;"
+        "document.head.appendChild(s);})();"
+    )
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Vary"] = "Accept-Language, Cookie"
+    return response
