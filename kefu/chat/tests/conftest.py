@@ -121,7 +121,7 @@ async def ws_client(path: str, user=None):
         await communicator.disconnect()
 
 
-async def receive_until(communicator, predicate, timeout: float = 10.0) -> dict[str, Any]:
+async def receive_until(communicator, predicate, timeout: float = 30.0) -> dict[str, Any]:
     """Frames until one matches ``predicate`` (others are skipped); fails after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -131,6 +131,8 @@ async def receive_until(communicator, predicate, timeout: float = 10.0) -> dict[
         frame = await communicator.receive_json_from(timeout=remaining)
         if predicate(frame):
             return frame
+        if frame.get("type") == "error":
+            raise AssertionError(f"unexpected error frame: {frame}")
 
 
 def of_type(kind: str, **fields: Any):
