@@ -11,11 +11,21 @@ def run_server(*, host: str, port: int, workers: int = 1) -> None:
 
     mail = start_mail_services()  # outbox sender, pending inbound mail, SMTP/IMAP when configured
     start_background_tasks()  # chat: idle reminders and closes, abandoned queues, backlog dispatch
+    _warm_up_bot()
     print(f"Kefu is serving on http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
     try:
         _run(host=host, port=port, workers=workers)
     finally:
         mail.stop()
+
+
+def _warm_up_bot() -> None:
+    """Load (or, on a fresh install, train) the intent model now, not on the first customer."""
+    import threading
+
+    from kefu.bot.engine import default_engine
+
+    threading.Thread(target=default_engine, name="kefu-bot-warm-up", daemon=True).start()
 
 
 def _run(*, host: str, port: int, workers: int) -> None:
