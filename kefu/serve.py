@@ -36,5 +36,7 @@ def _run(*, host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level="info",
         ws="websockets-sansio",
+        # Chat frames are a few hundred bytes: compressing each costs more CPU than it saves.
+        ws_per_message_deflate=False,
         lifespan="off",
     )

@@ -59,6 +59,7 @@ class _Publisher:
                 return
             self.loop = loop
             self.queue = asyncio.Queue()
+            self.coalescing = set()  # what was pending on an old loop will never be released
             loop.create_task(self._drain(self.queue))
 
     async def _drain(self, queue: asyncio.Queue[tuple[str, Event]]) -> None:

@@ -228,7 +228,7 @@ async def ws_connect(server: LiveASGIServer, path: str, user=None):
     return await connect(server.ws_url + path, additional_headers=headers, open_timeout=10)
 
 
-async def ws_receive_until(websocket, predicate, timeout: float = 10.0) -> dict[str, Any]:
+async def ws_receive_until(websocket, predicate, timeout: float = 20.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
