@@ -710,19 +710,28 @@ def _assign(conversation: ChatConversation, presence: AgentPresence, *, by: User
     _presence_changed(presence.user_id)
 
 
-def _release(conversation: ChatConversation) -> int | None:
-    """Free the assignee's slot (caller holds the conversation lock); returns the agent's id."""
+def _release(conversation: ChatConversation, *, notify: bool = True) -> int | None:
+    """Free the assignee's slot (caller holds the conversation lock); returns the agent's id.
+
+    ``notify=False``: the caller sends ``chat.unassigned`` itself, after the status — the agent's
+    connection leaves the chat's group on "unassigned" and would miss a status sent later.
+    """
     agent_id = conversation.assignee_id
     if agent_id is None:
         return None
     AgentPresence.objects.filter(user_id=agent_id, active_chats__gt=0).update(
         active_chats=F("active_chats") - 1
     )
+    if notify:
+        _unassigned(conversation, agent_id)
+    _presence_changed(agent_id)
+    return agent_id
+
+
+def _unassigned(conversation: ChatConversation, agent_id: int) -> None:
     events.publish_on_commit(
         events.agent_group(agent_id), {"type": "chat.unassigned", "conversation": _hex(conversation)}
     )
-    _presence_changed(agent_id)
-    return agent_id
 
 
 def _presence_changed(user_id: int) -> None:
@@ -1058,7 +1067,7 @@ def do_close(*, conversation: ChatConversation, actor: User | None, reason: str)
         if conversation.status == ChatStatus.CLOSED:
             return conversation
         was_queued = conversation.status == ChatStatus.QUEUED
-        agent_id = _release(conversation)
+        agent_id = _release(conversation, notify=False)
         conversation.status = ChatStatus.CLOSED
         conversation.closed_at = timezone.now()
         conversation.close_reason = reason
@@ -1086,6 +1095,8 @@ def do_close(*, conversation: ChatConversation, actor: User | None, reason: str)
             },
         )
         _publish_status(conversation, csat=survey.token if survey else None)
+        if agent_id is not None:
+            _unassigned(conversation, agent_id)
         if was_queued:
             _queue_changed(conversation.team_id)
         if agent_id is not None:
