@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from kefu.chat.tests.conftest import run_async
+
 REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL")
 
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="set KEFU_TEST_REDIS_URL to a Redis server (CI does)")
@@ -29,7 +31,7 @@ def test_a_group_message_reaches_a_consumer_on_another_layer_instance():
             await sender.close_pools()
             await receiver.close_pools()
 
-    message = asyncio.run(scenario())
+    message = run_async(scenario)
     assert message == {"type": "chat.message", "text": "你好"}
 
 
