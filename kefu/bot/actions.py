@@ -6,6 +6,7 @@ conversation row, so any server process can continue any conversation.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -70,6 +71,11 @@ def access_conversation(conversation_id: str | None, *, customer: User | None) -
     return conversation
 
 
+def do_start_conversation(*, customer: User | None, language: str) -> BotConversation:
+    """An empty conversation, for a channel that links it before the first answer (live chat)."""
+    return BotConversation.objects.create(customer=customer, language=language, state={})
+
+
 def do_handle_message(
     *, conversation: BotConversation | None, customer: User | None, text: str, language: str
 ) -> BotReply:
@@ -77,7 +83,7 @@ def do_handle_message(
     text = (text or "").strip()[:MAX_TEXT]
     with transaction.atomic():
         if conversation is None:
-            conversation = BotConversation.objects.create(customer=customer, language=language, state={})
+            conversation = do_start_conversation(customer=customer, language=language)
         else:
             conversation = BotConversation.objects.select_for_update().get(pk=conversation.pk)
             if conversation.customer_id is None and customer is not None:
@@ -103,14 +109,9 @@ class _Dialogue:
         if not text:
             return self._say(_("Please type your question."), intent=None)
         if self.conversation.status == ConversationStatus.HANDED_OFF:
-            self._log_customer(guarded.redacted)
-            case = self.conversation.ticket.case_number if self.conversation.ticket else ""
-            return self._say(
-                _("Your request is with our support team (case {case}). An agent will reply there.").format(
-                    case=case
-                ),
-                handoff={"case_number": case, "url": self._ticket_url(case)},
-            )
+            reply = self._handed_off(guarded.redacted)
+            if reply is not None:
+                return reply
         if guarded.secret:
             self.state["secret_seen"] = True
             self._log_customer(guarded.redacted)
@@ -363,9 +364,9 @@ class _Dialogue:
             )
             reply.needs_sign_in = True
             return reply
-        from kefu.bot.handoff import create_handoff_ticket
+        from kefu.bot.handoff import do_handoff
 
-        ticket = create_handoff_ticket(
+        result = do_handoff(
             conversation=self.conversation,
             customer=self.customer,
             intent=intent,
@@ -373,25 +374,67 @@ class _Dialogue:
             reason=reason,
             security=bool(self.state.get("secret_seen")),
         )
-        self.conversation.ticket = ticket
+        self.conversation.ticket = result.ticket
         self.conversation.status = ConversationStatus.HANDED_OFF
         self.state.pop("pending_handoff", None)
+        parts = []
         if intent in URGENT_INTENTS:
-            text = _(
-                "This is urgent, so I have passed it to our security team right away (case {case}). "
-                "If your account may be stolen, freeze it now and change your password. "
-                "We will never ask for your seed phrase, private key or codes."
-            ).format(case=ticket.case_number)
+            assert result.ticket is not None  # urgent topics always get a case at once
+            parts.append(
+                _(
+                    "This is urgent, so I have passed it to our security team right away (case {case}). "
+                    "If your account may be stolen, freeze it now and change your password. "
+                    "We will never ask for your seed phrase, private key or codes."
+                ).format(case=result.ticket.case_number)
+            )
+        elif result.chat is None:
+            assert result.ticket is not None
+            parts.append(
+                _(
+                    "I have passed your conversation to our support team — you won't need to repeat anything. "
+                    "Your case number is {case}. An agent will reply in your ticket."
+                ).format(case=result.ticket.case_number)
+            )
         else:
-            text = _(
-                "I have passed your conversation to our support team — you won't need to repeat anything. "
-                "Your case number is {case}. An agent will reply in your ticket."
-            ).format(case=ticket.case_number)
-        return self._say(
-            text,
-            intent=intent,
-            handoff={"case_number": ticket.case_number, "url": self._ticket_url(ticket.case_number)},
-        )
+            parts.append(
+                _("I have connected you to the queue for a human agent — you won't need to repeat anything.")
+            )
+        if result.chat is not None:
+            parts.append(self._wait_text(result.wait))
+            if not result.in_chat:
+                parts.append(_("Open live chat to continue with the agent."))
+        return self._say(" ".join(p for p in parts if p), intent=intent, handoff=result.payload())
+
+    def _wait_text(self, wait: Any) -> str:
+        if wait is None:
+            return ""
+        if wait.agent_free:
+            return _("An agent will join the chat in a moment.")
+        if wait.eta_seconds is not None:
+            return _("You are number {n} in the queue; the estimated wait is about {m} min.").format(
+                n=wait.position, m=max(1, math.ceil(wait.eta_seconds / 60))
+            )
+        return _("You are number {n} in the queue.").format(n=wait.position)
+
+    def _handed_off(self, text: str) -> BotReply | None:
+        """A message after the hand-off: point to where it went; None once that chat has ended."""
+        from kefu.bot.handoff import current_handoff
+
+        current = current_handoff(self.conversation)
+        if current is None:
+            # The chat ended (and filed its transcript as the chat app does): the bot takes
+            # the conversation back, and a new request for a human opens a new chat.
+            self.conversation.status = ConversationStatus.BOT
+            return None
+        self._log_customer(text)
+        if current.chat is not None:
+            reply = _("You are in live chat with our support team now. Please continue there.")
+        else:
+            assert current.ticket is not None
+            reply = _(
+                "Your request is with our support team (case {case}). An agent will reply there."
+            ).format(case=current.ticket.case_number)
+        return self._say(reply, handoff=current.payload())
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -435,9 +478,6 @@ class _Dialogue:
         from django.conf import settings
 
         return settings.KEFU_BRAND_NAME
-
-    def _ticket_url(self, case: str) -> str:
-        return reverse("tickets:portal_ticket", args=[case]) if case else ""
 
     def _log_customer(self, text: str, *, intent: str | None = None, confidence: float | None = None) -> None:
         BotTurn.objects.create(

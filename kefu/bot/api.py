@@ -29,8 +29,19 @@ class ArticleOut(Schema):
 
 
 class HandoffOut(Schema):
-    case_number: str
+    """Where the customer continues: a live chat (``kind`` "chat") or a ticket ("ticket").
+
+    ``url`` is the chat's page or the ticket's. Urgent topics handed to live chat have a case
+    too: ``case_number`` and ``ticket_url``.
+    """
+
+    kind: str
     url: str
+    case_number: str | None = None
+    ticket_url: str | None = None
+    chat_id: str | None = None
+    position: int | None = None
+    eta_seconds: int | None = None
 
 
 class BotMessageOut(Schema):

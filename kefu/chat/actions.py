@@ -20,7 +20,7 @@ leave after commit (``publish_on_commit``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -123,78 +123,105 @@ def _publish_message(conversation: ChatConversation, message: ChatMessage, *, or
     )
 
 
-def _post_fast(
-    conversation: ChatConversation,
-    *,
-    sender: str,
-    kind: str,
-    author: User,
-    client_id: str,
-    text: str,
-    statuses: tuple[str, ...],
-    condition: tuple[str, int] | None,
-    fields: dict[str, Any],
-    first_response: bool = False,
-    origin: str = "",
-) -> tuple[ChatMessage, bool] | None:
-    """The hot path of a chat in progress: one UPDATE … RETURNING and one INSERT.
+@dataclass(frozen=True)
+class FastPost:
+    """A message for a chat in progress, ready for the hot path (see :func:`do_post_fast`)."""
+
+    conversation: ChatConversation
+    sender: str
+    kind: str
+    author: User
+    client_id: str
+    text: str  # already through the guard
+    statuses: tuple[str, ...]  # the conversation must be in one of these
+    condition: tuple[str, int] | None  # and this column must hold this value (who may write)
+    fields: dict[str, Any]
+    first_response: bool = False
+    origin: str = ""
+
+
+def do_post_fast(posts: Sequence[FastPost]) -> list[tuple[ChatMessage, bool] | None]:
+    """Store messages of chats in progress: one UPDATE … RETURNING and one INSERT each.
 
     The UPDATE checks the status (and who may write) in its WHERE clause, takes the next
     message number and the row lock, and records the activity — what ``_lock`` + ``_append``
     do in three ORM round trips. The ORM cannot return values from an UPDATE, hence the SQL
-    (standard; SQLite ≥ 3.35 and PostgreSQL both run it). A resend of the same ``client_id``
-    hits the unique constraint: the transaction (and its number) rolls back and the stored
-    message is returned. Returns None when the conversation is not in ``statuses`` or the
-    writer is not allowed: the caller takes the general path, which explains why.
-    """
-    from django.db import IntegrityError, connection
+    (standard; SQLite ≥ 3.35 and PostgreSQL both run it).
 
+    Several posts share one transaction (group commit: the server's WebSocket writer hands
+    over what arrived while the previous batch was written), which saves a BEGIN, a COMMIT and
+    a trip to the database thread per message. A resend of a stored ``client_id`` hits the
+    unique constraint; the batch then rolls back and its posts are stored one by one, so only
+    the resend's transaction (and its number) rolls back and the stored message is returned.
+
+    Each result is ``(message, duplicate)``, or None where the conversation is not in
+    ``statuses`` or the writer is not allowed: the caller takes the general path, which
+    explains why.
+    """
+    from django.db import IntegrityError
+
+    if len(posts) > 1:
+        try:
+            with transaction.atomic():
+                return [_apply_fast(post) for post in posts]
+        except IntegrityError:
+            pass
+    results: list[tuple[ChatMessage, bool] | None] = []
+    for post in posts:
+        try:
+            with transaction.atomic():
+                results.append(_apply_fast(post))
+        except IntegrityError:
+            existing = _existing(post.conversation, post.client_id)
+            if existing is None:
+                raise
+            results.append((existing, True))
+    return results
+
+
+def _apply_fast(post: FastPost) -> tuple[ChatMessage, bool] | None:
+    """One post's UPDATE and INSERT, inside the caller's transaction."""
+    from django.db import connection
+
+    conversation = post.conversation
     meta = ChatConversation._meta
     quote = connection.ops.quote_name
     now = timezone.now()
     sets = [f"{quote('last_seq')} = {quote('last_seq')} + 1"]
     params: list[Any] = []
-    for name, value in {**fields, "updated_at": now}.items():
-        field = meta.get_field(name)
-        sets.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_value(value, connection))
-    if first_response:
+    for name, value in {**post.fields, "updated_at": now}.items():
+        field_ = meta.get_field(name)
+        sets.append(f"{quote(field_.column)} = %s")
+        params.append(field_.get_db_prep_value(value, connection))
+    if post.first_response:
         column = quote(meta.get_field("first_response_at").column)
         sets.append(f"{column} = COALESCE({column}, %s)")
         params.append(meta.get_field("first_response_at").get_db_prep_value(now, connection))
-    where = [f"{quote('id')} = %s", f"{quote('status')} IN ({', '.join(['%s'] * len(statuses))})"]
-    params += [conversation.pk, *statuses]
-    if condition is not None:
-        where.append(f"{quote(meta.get_field(condition[0]).column)} = %s")
-        params.append(condition[1])
+    where = [f"{quote('id')} = %s", f"{quote('status')} IN ({', '.join(['%s'] * len(post.statuses))})"]
+    params += [conversation.pk, *post.statuses]
+    if post.condition is not None:
+        where.append(f"{quote(meta.get_field(post.condition[0]).column)} = %s")
+        params.append(post.condition[1])
     sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(where)} RETURNING {quote('last_seq')}"
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-            if row is None:
-                return None
-            message = ChatMessage(
-                conversation_id=conversation.pk,
-                seq=row[0],
-                client_id=client_id,
-                sender=sender,
-                kind=kind,
-                author=author,
-                text=text,
-                extra={},
-                created_at=now,
-            )
-            _insert(message)
-            _publish_message(conversation, message, origin=origin)
-    except IntegrityError:
-        existing = _existing(conversation, client_id)
-        if existing is None:
-            raise
-        return existing, True
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message = ChatMessage(
+        conversation_id=conversation.pk,
+        seq=row[0],
+        client_id=post.client_id,
+        sender=post.sender,
+        kind=post.kind,
+        author=post.author,
+        text=post.text,
+        extra={},
+        created_at=now,
+    )
+    _insert(message)
+    _publish_message(conversation, message, origin=post.origin)
     return message, False
-
 
 def _system(conversation: ChatConversation, text: str, *, event: str, **extra: Any) -> ChatMessage:
     return _append(conversation, sender=Sender.SYSTEM, text=text, extra={"event": event, **extra})
@@ -334,36 +361,58 @@ class CustomerPost:
     replies: list[ChatMessage] = field(default_factory=list)
 
 
+def plan_customer_message(
+    *, conversation: ChatConversation, customer: User | None, client_id: Any, text: Any, origin: str = ""
+) -> FastPost | None:
+    """The hot-path post for a customer's message in a queued or active chat, or None where the
+    general path must decide (the bot, a secret to flag). No database access; raises
+    ``ValidationError`` for an empty or oversized text."""
+    text = _clean_text(text)
+    # ``conversation.status`` is the caller's (maybe stale) copy: only a hint for trying the hot
+    # path, whose UPDATE checks the real status.
+    if customer is None or conversation.status not in (ChatStatus.QUEUED, ChatStatus.ACTIVE):
+        return None
+    scanned = guard.scan(text, language=conversation.language)
+    if scanned.secret:
+        return None
+    now = timezone.now()
+    return FastPost(
+        conversation=conversation,
+        sender=Sender.CUSTOMER,
+        kind=MessageKind.MESSAGE,
+        author=customer,
+        client_id=_clean_client_id(client_id),
+        text=scanned.redacted,
+        statuses=(ChatStatus.QUEUED, ChatStatus.ACTIVE),
+        condition=("customer", customer.pk),
+        fields={"customer_message_at": now, "customer_seen_at": now, "reminded_at": None},
+        origin=origin,
+    )
+
+
 def check_customer_message(
-    *, conversation: ChatConversation, customer: User | None, client_id: str, text: str, origin: str = ""
+    *,
+    conversation: ChatConversation,
+    customer: User | None,
+    client_id: str,
+    text: str,
+    origin: str = "",
+    try_fast: bool = True,
 ) -> CustomerPost:
     """Store a customer's message once (a resend with the same ``client_id`` returns the first).
 
     With the bot, the bot answers; after hand-off, the message waits for or reaches the agent.
     ``origin`` names the sending connection, which is acknowledged instead of echoed.
+    ``try_fast=False``: the caller tried :func:`plan_customer_message` already.
     """
+    if try_fast:
+        plan = plan_customer_message(
+            conversation=conversation, customer=customer, client_id=client_id, text=text, origin=origin
+        )
+        if plan is not None and (fast := do_post_fast([plan])[0]) is not None:
+            return CustomerPost(message=fast[0], duplicate=fast[1], conversation=conversation)
     text = _clean_text(text)
     client_id = _clean_client_id(client_id)
-    if customer is not None and conversation.status in (ChatStatus.QUEUED, ChatStatus.ACTIVE):
-        # ``conversation.status`` is the caller's (maybe stale) copy: only a hint for trying the
-        # hot path, whose UPDATE checks the real status.
-        scanned = guard.scan(text, language=conversation.language)
-        if not scanned.secret:
-            now = timezone.now()
-            fast = _post_fast(
-                conversation,
-                sender=Sender.CUSTOMER,
-                kind=MessageKind.MESSAGE,
-                author=customer,
-                client_id=client_id,
-                text=scanned.redacted,
-                statuses=(ChatStatus.QUEUED, ChatStatus.ACTIVE),
-                condition=("customer", customer.pk),
-                fields={"customer_message_at": now, "customer_seen_at": now, "reminded_at": None},
-                origin=origin,
-            )
-            if fast is not None:
-                return CustomerPost(message=fast[0], duplicate=fast[1], conversation=conversation)
     now = timezone.now()
     with transaction.atomic():
         # Decide on the locked row: the caller's copy may be stale (hand-off, close, transfer).
@@ -438,15 +487,15 @@ def _flag_secret(conversation: ChatConversation, *, kinds: list[str], actor: Use
 
 
 def _ask_bot(conversation: ChatConversation, *, customer: User | None, text: str) -> list[ChatMessage]:
-    """One bot turn; hand-off moves the conversation into the human queue."""
+    """One bot turn. A hand-off to a human is the bot's: it queues this same conversation
+    (``enqueue_from_bot``) or files a ticket; nothing is queued here."""
     from kefu.bot.actions import do_handle_message
-    from kefu.bot.models import BotConversation
 
-    bot_conversation = None
-    if conversation.bot_conversation_id:
-        bot_conversation = BotConversation.objects.filter(pk=conversation.bot_conversation_id).first()
     reply = do_handle_message(
-        conversation=bot_conversation, customer=customer, text=text, language=conversation.language
+        conversation=_bot_conversation_of(conversation, customer=customer),
+        customer=customer,
+        text=text,
+        language=conversation.language,
     )
     extra: dict[str, Any] = {}
     if reply.quick_replies:
@@ -461,25 +510,27 @@ def _ask_bot(conversation: ChatConversation, *, customer: User | None, text: str
         extra["handoff"] = reply.handoff
     with transaction.atomic():
         conversation = _lock(conversation)
-        if conversation.bot_conversation_id is None:
-            bot_conversation = BotConversation.objects.get(public_id=reply.conversation_id)
-            conversation.bot_conversation = bot_conversation
-            ChatConversation.objects.filter(pk=conversation.pk).update(bot_conversation=bot_conversation)
         message = _append(conversation, sender=Sender.BOT, text=reply.text, extra=extra)
-    if reply.handoff and conversation.status == ChatStatus.BOT and customer is not None:
-        # The bot filed the hand-off itself (a ticket); live chat takes over the conversation
-        # too, with that ticket as the place the transcript goes. Once the bot calls
-        # enqueue_from_bot itself, the conversation is queued already and this is skipped.
-        bot_conversation = BotConversation.objects.get(pk=conversation.bot_conversation_id)
-        state = bot_conversation.state or {}
-        do_enqueue(
-            conversation=conversation,
-            intent=reply.intent or state.get("flow") or state.get("last_intent") or "",
-            slots=state.get("slots") or {},
-            security=bool(state.get("secret_seen")),
-            ticket=bot_conversation.ticket,
-        )
     return [message]
+
+
+def _bot_conversation_of(conversation: ChatConversation, *, customer: User | None) -> Any:
+    """The bot conversation behind this chat, started and linked before the bot's first answer.
+
+    Linked first so that a hand-off in that very answer finds this chat (``enqueue_from_bot``
+    looks it up by its bot conversation) and continues it instead of opening a second one.
+    """
+    from kefu.bot.actions import do_start_conversation
+    from kefu.bot.models import BotConversation
+
+    with transaction.atomic():
+        # Under the chat's lock: two messages at once must not start two bot conversations.
+        conversation = _lock(conversation)
+        if conversation.bot_conversation_id is not None:
+            return BotConversation.objects.get(pk=conversation.bot_conversation_id)
+        bot_conversation = do_start_conversation(customer=customer, language=conversation.language)
+        ChatConversation.objects.filter(pk=conversation.pk).update(bot_conversation=bot_conversation)
+        return bot_conversation
 
 
 # --- the queue ---------------------------------------------------------------------------------
@@ -493,12 +544,14 @@ def enqueue_from_bot(
     slots: dict[str, str],
     language: str,
     security: bool,
+    ticket: Any = None,
 ) -> ChatConversation:
     """The bot hands a conversation to a human: queue it for the right team with its transcript.
 
     Called by the bot's hand-off inside its transaction. A conversation that started in the
     chat widget continues (same messages, same connection); one that started elsewhere (the
-    HTTP API) becomes a new chat carrying the bot transcript. Idempotent.
+    HTTP API) becomes a new chat carrying the bot transcript. Idempotent. ``ticket``: the case
+    already filed for it (urgent topics), where the transcript goes when the chat ends.
     """
     with transaction.atomic():
         conversation = (
@@ -518,7 +571,7 @@ def enqueue_from_bot(
             conversation.customer = customer
             conversation.save(update_fields=["customer", "updated_at"])
         return do_enqueue(
-            conversation=conversation, intent=intent or "", slots=slots, security=security, ticket=None
+            conversation=conversation, intent=intent or "", slots=slots, security=security, ticket=ticket
         )
 
 
@@ -818,6 +871,39 @@ class AgentPost:
     duplicate: bool = False
 
 
+def plan_agent_message(
+    *,
+    conversation: ChatConversation,
+    agent: User,
+    client_id: Any,
+    text: Any,
+    internal: bool = False,
+    origin: str = "",
+) -> FastPost | None:
+    """The hot-path post for an agent's reply or note in a queued or active chat, or None where
+    the general path must decide. No database access; raises ``ValidationError`` for an empty
+    or oversized text and ``PermissionDenied`` for a non-agent."""
+    text = _clean_text(text)
+    if not agent.is_agent:
+        raise PermissionDenied
+    if conversation.status not in (ChatStatus.QUEUED, ChatStatus.ACTIVE):
+        return None
+    return FastPost(
+        conversation=conversation,
+        sender=Sender.AGENT,
+        kind=MessageKind.NOTE if internal else MessageKind.MESSAGE,
+        author=agent,
+        client_id=_clean_client_id(client_id),
+        # Agents paste too: a customer's key quoted back must not be stored either.
+        text=guard.redact(text, language=conversation.language),
+        statuses=(ChatStatus.QUEUED, ChatStatus.ACTIVE) if internal else (ChatStatus.ACTIVE,),
+        condition=None if internal or agent.is_supervisor else ("assignee", agent.pk),
+        fields={} if internal else {"agent_message_at": timezone.now()},
+        first_response=not internal,
+        origin=origin,
+    )
+
+
 def check_agent_message(
     *,
     conversation: ChatConversation,
@@ -826,30 +912,24 @@ def check_agent_message(
     text: str,
     internal: bool = False,
     origin: str = "",
+    try_fast: bool = True,
 ) -> AgentPost:
-    """An agent's reply (or, ``internal``, a note customers never see) in a chat they handle."""
+    """An agent's reply (or, ``internal``, a note customers never see) in a chat they handle.
+
+    ``try_fast=False``: the caller tried :func:`plan_agent_message` already.
+    """
+    if try_fast:
+        plan = plan_agent_message(
+            conversation=conversation, agent=agent, client_id=client_id, text=text, internal=internal, origin=origin
+        )
+        if plan is not None and (fast := do_post_fast([plan])[0]) is not None:
+            return AgentPost(message=fast[0], duplicate=fast[1])
     text = _clean_text(text)
     client_id = _clean_client_id(client_id)
     if not agent.is_agent:
         raise PermissionDenied
     # Agents paste too: a customer's key quoted back must not be stored either.
     redacted = guard.redact(text, language=conversation.language)
-    if conversation.status in (ChatStatus.QUEUED, ChatStatus.ACTIVE):
-        fast = _post_fast(
-            conversation,
-            sender=Sender.AGENT,
-            kind=MessageKind.NOTE if internal else MessageKind.MESSAGE,
-            author=agent,
-            client_id=client_id,
-            text=redacted,
-            statuses=(ChatStatus.QUEUED, ChatStatus.ACTIVE) if internal else (ChatStatus.ACTIVE,),
-            condition=None if internal or agent.is_supervisor else ("assignee", agent.pk),
-            fields={} if internal else {"agent_message_at": timezone.now()},
-            first_response=not internal,
-            origin=origin,
-        )
-        if fast is not None:
-            return AgentPost(message=fast[0], duplicate=fast[1])
     now = timezone.now()
     with transaction.atomic():
         conversation = _lock(conversation)
@@ -1308,12 +1388,22 @@ def _create_survey(*, conversation: ChatConversation, agent_id: int) -> CsatSurv
 
 
 def do_create_ticket_survey(*, ticket: Any) -> CsatSurvey:
-    """A survey for a resolved ticket (one per ticket and resolution); its URL is ``selectors.survey_url``."""
-    open_survey = CsatSurvey.objects.filter(
-        ticket=ticket, conversation__isnull=True, answered_at__isnull=True
-    ).first()
-    if open_survey is not None:
-        return open_survey
+    """A survey for a resolved ticket (one per ticket and resolution); its URL is ``selectors.survey_url``.
+
+    Returns the survey of this resolution if there is one (answered or not), else a still
+    open one from an earlier resolution (one rating is enough), else a new one.
+    """
+    current = Q(answered_at__isnull=True, expires_at__gt=timezone.now())
+    if ticket.resolved_at is not None:
+        current |= Q(created_at__gte=ticket.resolved_at)
+    existing = (
+        CsatSurvey.objects.filter(ticket=ticket, conversation__isnull=True)
+        .filter(current)
+        .order_by("-created_at")
+        .first()
+    )
+    if existing is not None:
+        return existing
     return CsatSurvey.objects.create(
         customer=ticket.customer,
         ticket=ticket,

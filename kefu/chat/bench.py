@@ -150,6 +150,9 @@ class Result:
     setup_seconds: float
     replies: int
     error_kinds: Counter[str] = field(default_factory=Counter)
+    server_cpu_seconds: float | None = None  # over the measured window, all server processes
+    client_cpu_seconds: float = 0.0
+    measured_seconds: float = 0.0
 
     def percentile(self, q: float) -> float:
         if not self.latencies:
@@ -158,9 +161,31 @@ class Result:
         return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] * 1000
 
 
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU time of ``pids`` (Linux ``/proc``), or None where it cannot be read."""
+    total = 0.0
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 class Bench:
-    def __init__(self, urls: list[str], people: People, *, seconds: float, interval: float) -> None:
+    def __init__(
+        self, urls: list[str], people: People, *, seconds: float, interval: float, server_pids: list[int]
+    ) -> None:
         self.urls = urls
+        self.server_pids = server_pids
         self.people = people
         self.seconds = seconds
         self.interval = interval
@@ -199,6 +224,12 @@ class Bench:
         await websocket.send(
             json.dumps({"type": "status", "status": "online", "capacity": self.people.capacity})
         )
+        # Ready once the server says so: a hand-off before it would find nobody online and
+        # file a ticket instead of queueing the chat.
+        async for raw in websocket:
+            frame = json.loads(raw)
+            if frame.get("type") == "presence" and frame.get("status") == "online":
+                break
         ready.set()
         counter = 0
         # Heartbeats, as the console sends them: an agent silent for 90 s is taken offline.
@@ -330,8 +361,13 @@ class Bench:
 
         self.measuring = True
         self.measure_start.set()
+        server_cpu, client_cpu, window = _cpu_seconds(self.server_pids), _own_cpu_seconds(), time.monotonic()
         await asyncio.sleep(self.seconds)
         self.measuring = False
+        server_after = _cpu_seconds(self.server_pids)
+        server_cpu = None if server_cpu is None or server_after is None else server_after - server_cpu
+        client_cpu = _own_cpu_seconds() - client_cpu
+        window = time.monotonic() - window
         drain_until = time.monotonic() + DRAIN_SECONDS
         while (self.sent or self.unacked) and time.monotonic() < drain_until:
             await asyncio.sleep(0.1)
@@ -355,13 +391,49 @@ class Bench:
             setup_seconds=setup,
             replies=self.replies,
             error_kinds=self.errors,
+            server_cpu_seconds=server_cpu if self.server_pids else None,
+            client_cpu_seconds=client_cpu,
+            measured_seconds=window,
         )
 
 
-def run_bench(*, urls: list[str], clients: int, seconds: float, interval: float, agents: int = 0) -> Result:
+def run_bench(
+    *,
+    urls: list[str],
+    clients: int,
+    seconds: float,
+    interval: float,
+    agents: int = 0,
+    server_pids: list[int] | None = None,
+) -> Result:
     """Prepare people in this process's database and run the load against ``urls``."""
     people = prepare(clients=clients, agents=agents or max(1, math.ceil(clients / CUSTOMERS_PER_AGENT)))
-    return asyncio.run(Bench(urls, people, seconds=seconds, interval=interval).run())
+    bench = Bench(urls, people, seconds=seconds, interval=interval, server_pids=server_pids or [])
+    return _event_loop_runner()(bench.run())
+
+
+def _event_loop_runner() -> Any:
+    """uvloop where installed (as uvicorn uses it in the servers): the load generator shares
+    the machine's cores with the servers it measures, so it should cost as little as it can."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
+def cpu_summary(result: Result) -> str:
+    """CPU spent while measuring: a number that, unlike latency, barely moves when other work
+    shares the machine (each customer message counts with the agent's answer to it)."""
+    per = max(result.messages, 1)
+    server = (
+        "server_cpu=n/a"
+        if result.server_cpu_seconds is None
+        else f"server_cpu_s={result.server_cpu_seconds:.1f} "
+        f"server_cpu_ms_per_message={result.server_cpu_seconds * 1000 / per:.2f} "
+        f"server_cores_busy={result.server_cpu_seconds / max(result.measured_seconds, 1e-9):.2f}"
+    )
+    return f"{server} client_cpu_ms_per_message={result.client_cpu_seconds * 1000 / per:.2f}"
 
 
 def summary(result: Result) -> str:
@@ -410,7 +482,14 @@ def main(*, clients: int, seconds: float, url: str | None, interval: float, agen
             f"seconds={seconds}",
             flush=True,
         )
-        result = run_bench(urls=urls, clients=clients, seconds=seconds, interval=interval, agents=agents)
+        result = run_bench(
+            urls=urls,
+            clients=clients,
+            seconds=seconds,
+            interval=interval,
+            agents=agents,
+            server_pids=[process.pid for process in processes],
+        )
     finally:
         for process in processes:
             process.terminate()
@@ -424,6 +503,7 @@ def main(*, clients: int, seconds: float, url: str | None, interval: float, agen
     if result.error_kinds:
         print("errors: " + ", ".join(f"{k}={v}" for k, v in sorted(result.error_kinds.items())))
     print(f"agent_replies_received={result.replies} setup_s={result.setup_seconds:.1f}")
+    print(cpu_summary(result))
     print(summary(result), flush=True)
     return 0 if result.errors == 0 else 1
 
@@ -437,7 +517,7 @@ def serve(port: int) -> None:
     gives up the GIL in every SQLite call and otherwise waits up to 5 ms to get it back from a
     busy event loop, several times per message.
     """
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(float(os.environ.get("KEFU_BENCH_SWITCH_INTERVAL", "0.001")))
     _raise_file_limit()
     from kefu.cli import setup_django
 

@@ -14,47 +14,20 @@ import time
 import uuid
 from typing import Any
 
-from asgiref.sync import SyncToAsync
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connections
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Team, User
-from kefu.chat import actions, events, selectors
+from kefu.chat import actions, events, selectors, writer
+from kefu.chat.dbcall import db
 from kefu.chat.models import ChatConversation, ChatStatus, CloseReason
 
 logger = logging.getLogger(__name__)
 
-
-def _close_stale_connections() -> None:
-    """What ``close_old_connections`` does at the end of a request, minus reopening SQLite.
-
-    Channels closes every connection before and after each database call when
-    ``CONN_MAX_AGE`` is 0 — right for a network connection, pure overhead for SQLite, whose
-    connection is a file handle: reopening it for every chat message cost more than the
-    message's own queries. Broken and aged-out connections (PostgreSQL) are still closed.
-    """
-    for connection in connections.all(initialized_only=True):
-        if (
-            connection.vendor == "sqlite"
-            and connection.connection is not None
-            and not connection.errors_occurred
-        ):
-            continue
-        connection.close_if_unusable_or_obsolete()
-
-
-class _DatabaseCall(SyncToAsync):
-    def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
-        _close_stale_connections()
-        return super().thread_handler(loop, *args, **kwargs)
-
-
-db = _DatabaseCall
 
 QUEUE_DEBOUNCE = 0.5  # seconds: a burst of queue changes becomes one position update
 QUEUE_REFRESH = 20.0  # seconds: the estimate is re-sent while waiting, even without changes
@@ -380,7 +353,7 @@ class CustomerChatConsumer(_ChatConsumer):
                 {"type": "conversation", "conversation": await db(self._conversation_payload)(conversation)}
             )
         assert self.conversation is not None
-        post = await db(actions.check_customer_message)(
+        post = await writer.post_customer_message(
             conversation=self.conversation,
             customer=self.user,
             client_id=client_id,
@@ -695,6 +668,10 @@ class AgentChatConsumer(_ChatConsumer):
         """
         while True:
             await asyncio.sleep(RECONCILE_EVERY)
+            # Ids first (one narrow indexed query); whole rows only for a chat this socket missed.
+            ids = await db(selectors.active_chat_ids_for)(self._me())
+            if all(public_id.hex in self.chats for public_id in ids):
+                continue
             mine = await db(selectors.active_chats_for)(self._me())
             for conversation in mine:
                 cid = conversation.public_id.hex
@@ -741,7 +718,7 @@ class AgentChatConsumer(_ChatConsumer):
 
     async def on_message(self, content: dict[str, Any]) -> None:
         conversation = await self.conversation(content)
-        post = await db(actions.check_agent_message)(
+        post = await writer.post_agent_message(
             conversation=conversation,
             agent=self._me(),
             client_id=content.get("client_id"),

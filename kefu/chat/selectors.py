@@ -489,6 +489,58 @@ def queue_payload(info: QueueInfo | None, language: str) -> dict[str, Any] | Non
     }
 
 
+@dataclass(frozen=True)
+class HandoffWait:
+    """Where a chat stands right after the bot queued it, for the bot's reply."""
+
+    position: int
+    eta_seconds: int | None
+    # An eligible agent has a free slot for it: the dispatcher assigns it when the hand-off commits.
+    agent_free: bool
+
+
+def handoff_wait(conversation: ChatConversation) -> HandoffWait | None:
+    """Position, estimated wait and whether an agent is free, for a chat just handed to the queue.
+
+    The hand-off's transaction has not committed yet, so the dispatcher has not run: a chat
+    that an agent with a free slot will take at once still counts as queued here.
+    """
+    if conversation.status == ChatStatus.ACTIVE:
+        return HandoffWait(position=0, eta_seconds=0, agent_free=True)
+    if conversation.status != ChatStatus.QUEUED:
+        return None
+    position = queue_position(conversation)
+    team_id, language, tier = conversation.team_id, conversation.language, conversation.tier
+    inputs = wait_inputs(team_id=team_id, language=language, tier=tier)
+    eta = estimate_wait(position=position, slots=inputs.slots, handle_seconds=inputs.handle_seconds)
+    free = sum(
+        max(p.capacity - p.active_chats, 0)
+        for p in _eligible_presences(team_id=team_id, language=language, tier=tier)
+    )
+    return HandoffWait(
+        position=position, eta_seconds=None if eta is None else int(round(eta)), agent_free=position <= free
+    )
+
+
+def handed_off_chat(bot_conversation: Any) -> ChatConversation | None:
+    """The chat a bot conversation was handed to, while it waits for or is with an agent."""
+    return (
+        ChatConversation.objects.filter(
+            bot_conversation=bot_conversation, status__in=(ChatStatus.QUEUED, ChatStatus.ACTIVE)
+        )
+        .select_related("ticket")
+        .first()
+    )
+
+
+def chat_url(conversation: ChatConversation) -> str:
+    """Where the customer continues a chat: the portal, whose chat panel opens it (``?kefu_chat=``)."""
+    try:
+        return reverse("tickets:portal") + "?kefu_chat=" + conversation.public_id.hex
+    except NoReverseMatch:
+        return ""
+
+
 def live_chat_available(*, intent: str | None, language: str, security: bool = False) -> bool:
     """Whether a hand-off should queue for live chat: within chat hours and an agent online for it."""
     routing = route_for(intent=intent, security=security)
@@ -554,6 +606,13 @@ def staff_queue(user: User, *, limit: int = 50) -> dict[str, Any]:
         "items": [conversation_summary(c) for c in items],
         "waiting": {row["team__slug"] or "": row["n"] for row in counts},
     }
+
+
+def active_chat_ids_for(user: User) -> list[Any]:
+    """The public ids of the chats ``user`` is handling now."""
+    return list(
+        ChatConversation.objects.filter(assignee=user, status=ChatStatus.ACTIVE).values_list("public_id", flat=True)
+    )
 
 
 def active_chats_for(user: User) -> list[ChatConversation]:
@@ -765,6 +824,20 @@ def access_survey(token: str) -> CsatSurvey | None:
     if not token or len(token) > 64:
         return None
     return CsatSurvey.objects.select_related("agent", "ticket", "conversation").filter(token=token).first()
+
+
+def open_ticket_survey(ticket: Any) -> CsatSurvey | None:
+    """The ticket's survey that can still be answered (the latest resolution's), if any.
+
+    One query on the survey's ticket index; for the customer's page of a resolved ticket.
+    """
+    return (
+        CsatSurvey.objects.filter(
+            ticket=ticket, conversation__isnull=True, answered_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def survey_url(survey: CsatSurvey) -> str:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from email.utils import formataddr, make_msgid
 
+from django.apps import apps
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -129,13 +130,32 @@ def notify_resolved(ticket: Ticket, *, message: Message | None = None) -> Outbou
     """Tell the customer the ticket was resolved (with a rating link); once per resolution.
 
     Reads the status of the instance given, so it may be called before or after it is saved,
-    inside the transaction that resolves the ticket.
+    inside the transaction that resolves the ticket. The rating link is the resolution's
+    satisfaction survey (live chat's, one per resolution), created with the mail.
     """
     if ticket.status != Status.RESOLVED:
         return None
+    context = None
+    if conf.notifications_enabled() and _recipient(ticket) is not None:
+        survey = _survey_link(ticket)
+        context = {"survey_url": survey} if survey else None
     return queue_outbound(
-        ticket=ticket, kind=OutboundKind.RESOLVED, message=message, dedupe_key=_resolved_key(ticket)
+        ticket=ticket,
+        kind=OutboundKind.RESOLVED,
+        message=message,
+        dedupe_key=_resolved_key(ticket),
+        context=context,
     )
+
+
+def _survey_link(ticket: Ticket) -> str:
+    """The absolute URL of the ticket's survey for this resolution ("" without live chat)."""
+    if not apps.is_installed("kefu.chat"):
+        return ""
+    from kefu.chat.actions import do_create_ticket_survey
+    from kefu.chat.selectors import survey_url
+
+    return conf.base_url() + survey_url(do_create_ticket_survey(ticket=ticket))
 
 
 def notify_agent_reply(message: Message, *, requested_status: str | None = None) -> OutboundMail | None:

@@ -27,7 +27,7 @@ class Rendered:
 
 
 def ticket_url(ticket: Ticket) -> str:
-    """Where the customer follows the ticket (and, for now, rates the support)."""
+    """Where the customer follows the ticket."""
     return conf.base_url() + reverse("tickets:portal_ticket", args=[ticket.case_number])
 
 
@@ -47,6 +47,7 @@ def _paragraphs(mail: OutboundMail, *, case: str, url: str) -> tuple[list[str], 
     """(paragraphs before the agent's text, paragraphs after it)."""
     kind = mail.kind
     warning = str(mail.context.get("warning") or "")
+    survey = str(mail.context.get("survey_url") or "")
     before: list[str] = []
     after: list[str] = []
     if kind == OutboundKind.ACK:
@@ -68,7 +69,8 @@ def _paragraphs(mail: OutboundMail, *, case: str, url: str) -> tuple[list[str], 
     elif kind == OutboundKind.RESOLVED:
         before.append(_("Your request {case} has been resolved.").format(case=case))
         after.append(_("If the problem is not solved, reply to this email and the case will be reopened."))
-        after.append(_("How did we do? Rate our support: {url}").format(url=url))
+        # The resolution's survey (created with the mail); the ticket's page where there is none.
+        after.append(_("How did we do? Rate our support: {url}").format(url=survey or url))
     elif kind == OutboundKind.SECRET_WARNING:
         if warning:
             before.append(warning)
@@ -79,7 +81,7 @@ def _paragraphs(mail: OutboundMail, *, case: str, url: str) -> tuple[list[str], 
         )
     else:
         after.append(_("To reply, answer this email and keep {case} in the subject.").format(case=case))
-    if kind != OutboundKind.RESOLVED:
+    if kind != OutboundKind.RESOLVED or survey:
         after.append(_("You can follow your request online: {url}").format(url=url))
     return before, after
 

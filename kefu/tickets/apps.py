@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -15,4 +15,9 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
+        from kefu.tickets.models import Category
+        from kefu.tickets.selectors import forget_categories
+
         post_migrate.connect(_seed_categories, sender=self)
+        for signal in (post_save, post_delete):
+            signal.connect(forget_categories, sender=Category, dispatch_uid=f"forget-categories-{signal}")

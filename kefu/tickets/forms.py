@@ -2,12 +2,46 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kefu.tickets.attachments import CheckedFile, check_uploads
 from kefu.tickets.models import Category, Priority, Status
 from kefu.tickets.selectors import active_categories
+
+
+class FastSelect(forms.Select):
+    """A ``<select>`` written out in Python.
+
+    Django renders every ``<option>`` through a template of its own; on the agent's ticket view
+    (four selects, one with the whole category tree) that cost more than all the page's
+    queries. Same markup, same escaping, option groups included.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):  # type: ignore[no-untyped-def]
+        widget = self.get_context(name, value, attrs)["widget"]
+
+        def options(items) -> str:  # type: ignore[no-untyped-def]
+            return format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((o["value"], flatatt(o["attrs"]), o["label"]) for o in items),
+            )
+
+        parts = []
+        for group_name, items, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('<optgroup label="{}">{}</optgroup>', group_name, options(items)))
+            else:
+                parts.append(options(items))
+        return format_html(
+            '<select name="{}"{}>{}</select>',
+            widget["name"],
+            flatatt(widget["attrs"]),
+            format_html_join("", "{}", ((p,) for p in parts)),
+        )
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -28,6 +62,8 @@ class MultipleFileField(forms.FileField):
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
+    widget = FastSelect
+
     def label_from_instance(self, obj: Category) -> str:
         name = obj.localized_name(get_language())
         return f"— {name}" if obj.parent_id else name
@@ -83,14 +119,26 @@ class ReplyForm(forms.Form):
 class AgentReplyForm(ReplyForm):
     internal = forms.BooleanField(label=_("Internal note (customers never see it)"), required=False)
     status = forms.ChoiceField(
-        label=_("Then set status"), required=False, choices=[("", _("(automatic)")), *Status.choices]
+        label=_("Then set status"),
+        required=False,
+        choices=[("", _("(automatic)")), *Status.choices],
+        widget=FastSelect,
     )
 
 
 class TicketUpdateForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
-    priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int)
+    status = forms.ChoiceField(label=_("Status"), choices=Status.choices, widget=FastSelect)
+    priority = forms.TypedChoiceField(
+        label=_("Priority"), choices=Priority.choices, coerce=int, widget=FastSelect
+    )
     category = CategoryChoiceField(queryset=Category.objects.filter(is_active=True), label=_("Category"))
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        # The options from the one ordered query of the tree (the field's own iteration would
+        # run a second query, on PostgreSQL through a server-side cursor: three round trips).
+        field = self.fields["category"]
+        field.choices = [(c.pk, field.label_from_instance(c)) for c in active_categories()]
 
 
 class EscalateForm(forms.Form):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +23,16 @@ from kefu.tickets.models import (
 )
 
 
+def _team_ids(user: User) -> list[int]:
+    """The user's team ids, read once per user object (a request's user, for one request): a
+    ticket view asks three times."""
+    cached = getattr(user, "_kefu_team_ids", None)
+    if cached is None:
+        cached = list(user.teams.values_list("pk", flat=True))
+        user._kefu_team_ids = cached  # type: ignore[attr-defined]
+    return list(cached)
+
+
 def tickets_visible_to(user: User) -> QuerySet[Ticket]:
     """Customers see their own; agents their teams' and their own assignments; supervisors all."""
     qs = Ticket.objects.all()
@@ -30,7 +41,7 @@ def tickets_visible_to(user: User) -> QuerySet[Ticket]:
     if user.is_supervisor:
         return qs
     if user.is_agent:
-        team_ids = list(user.teams.values_list("pk", flat=True))
+        team_ids = _team_ids(user)
         return qs.filter(Q(team_id__in=team_ids) | Q(assignee=user))
     return qs.filter(customer=user)
 
@@ -67,8 +78,19 @@ def access_attachment(user: User, public_id: str) -> Attachment:
     return attachment
 
 
+CATEGORY_CACHE_SECONDS = 60.0
+_category_cache: tuple[float, list[Category]] | None = None
+
+
 def active_categories() -> list[Category]:
-    """The tree as a flat list, parents before their children, one query."""
+    """The tree as a flat list, parents before their children: one query, then kept for a
+    minute (every ticket form and agent view needs it; it changes when an admin edits it).
+    Saving or deleting a category forgets it in this process at once, in others within
+    ``CATEGORY_CACHE_SECONDS``. Treat the returned objects as read-only."""
+    global _category_cache
+    cached = _category_cache
+    if cached is not None and cached[0] > time.monotonic():
+        return list(cached[1])
     categories = list(Category.objects.filter(is_active=True).select_related("parent"))
     by_parent: dict[int | None, list[Category]] = {}
     for category in categories:
@@ -81,11 +103,18 @@ def active_categories() -> list[Category]:
             walk(category.pk)
 
     walk(None)
-    return ordered
+    _category_cache = (time.monotonic() + CATEGORY_CACHE_SECONDS, ordered)
+    return list(ordered)
+
+
+def forget_categories(**_: object) -> None:
+    """Drop the cached tree (connected to Category's save and delete signals)."""
+    global _category_cache
+    _category_cache = None
 
 
 def canned_replies_for(user: User) -> QuerySet[CannedReply]:
-    team_ids = list(user.teams.values_list("pk", flat=True))
+    team_ids = _team_ids(user)
     return CannedReply.objects.filter(Q(team__isnull=True) | Q(team_id__in=team_ids))
 
 
@@ -172,7 +201,7 @@ def queue_lanes(
     if user.is_supervisor:
         team_ids = list(Team.objects.values_list("pk", flat=True))
     else:
-        team_ids = list(user.teams.values_list("pk", flat=True))
+        team_ids = _team_ids(user)
     if queue == "team":
         team = Team.objects.filter(slug=team_slug or "").first()
         team_ids = [team.pk] if team is not None and team.pk in team_ids else []

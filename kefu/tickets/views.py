@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -207,8 +208,19 @@ def portal_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
             "thread": selectors.thread_for(ticket, user=request.user),
             "form": form,
             "can_reopen": ticket.status in (Status.RESOLVED, Status.CLOSED) and not ticket.merged_into_id,
+            "survey_url": _survey_url(ticket),
         },
     )
+
+
+def _survey_url(ticket: Ticket) -> str:
+    """A resolved ticket's rating link, while its survey is open (one indexed query)."""
+    if ticket.status != Status.RESOLVED or not apps.is_installed("kefu.chat"):
+        return ""
+    from kefu.chat.selectors import open_ticket_survey, survey_url
+
+    survey = open_ticket_survey(ticket)
+    return survey_url(survey) if survey is not None else ""
 
 
 @login_required

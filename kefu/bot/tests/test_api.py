@@ -21,7 +21,9 @@ def test_bot_message_round_trip_keeps_the_conversation(alice):
         {"conversation_id": body["conversation_id"], "text": "转人工"},
         content_type="application/json",
     )
-    assert second.json()["handoff"]["case_number"].startswith("KF-")
+    handoff = second.json()["handoff"]  # nobody online for live chat: a ticket
+    assert handoff["kind"] == "ticket" and handoff["case_number"].startswith("KF-")
+    assert handoff["url"] == f"/portal/tickets/{handoff['case_number']}/"
 
 
 def test_someone_elses_conversation_is_404(alice, bob):
@@ -55,3 +57,25 @@ def test_messages_are_rate_limited(settings, alice):
         for _ in range(5)
     ]
     assert codes == [200, 200, 200, 429, 429]
+
+
+def test_with_live_chat_available_the_hand_off_says_where_to_continue(alice):
+    """An agent online for the topic: the answer points to the queued chat, not to a ticket."""
+    from kefu.chat.actions import do_set_presence
+    from kefu.chat.models import ChatConversation
+    from kefu.chat.selectors import clear_caches
+    from kefu.conftest import make_user
+    from kefu.tickets.models import Ticket
+
+    do_set_presence(agent=make_user("g1@example.com", "agent", ("general",)), status="online")
+    clear_caches()
+    response = bearer(alice).post("/api/v1/bot/messages", {"text": "转人工"}, content_type="application/json")
+    body = response.json()
+    chat = ChatConversation.objects.get()
+    handoff = body["handoff"]
+    assert handoff["kind"] == "chat" and handoff["chat_id"] == chat.public_id.hex
+    assert handoff["url"] == f"/portal/?kefu_chat={chat.public_id.hex}" and handoff["case_number"] is None
+    assert handoff["position"] == 1 and Ticket.objects.count() == 0
+    # The chat panel opened from that link shows the chat to its customer only.
+    page = login(alice).get(handoff["url"])
+    assert page.status_code == 200 and 'id="kefu-bot"' in page.content.decode()

@@ -1,4 +1,8 @@
-"""The bot's dialogue with the real intent engine: answers, guided flows, hand-off."""
+"""The bot's dialogue with the real intent engine: answers, guided flows, hand-off.
+
+Nobody is online for live chat in these tests, so hand-offs file tickets; hand-offs to live
+chat are in ``test_handoff.py``.
+"""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import json
 import pytest
 
 from kefu.chat.models import CsatSurvey
+from kefu.chat.tests.conftest import queued_chat, set_online
 from kefu.conftest import browser_login, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,7 +20,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_bot_then_queue_then_agent_then_rating(browser, asgi_server):
     make_user("alice@example.com")
-    make_user("agent.li@example.com", "agent", ("general",))
+    agent_li = make_user("agent.li@example.com", "agent", ("general",))
+    # Online, so live chat takes the hand-off, but busy with another customer: Alice waits.
+    set_online(agent_li, capacity=1)
+    queued_chat(make_user("bob@example.com"), intent="contact_human")
     url = asgi_server.url
 
     customer_ctx, customer = browser_login(browser, url, "alice@example.com")
@@ -40,6 +44,7 @@ def test_bot_then_queue_then_agent_then_rating(browser, asgi_server):
     agent_ctx, agent = browser_login(browser, url, "agent.li@example.com")
     agent.goto(f"{url}/chat/workspace/")
     agent.click("#cc-queue .cc-accept")
+    agent.click("#cc-mine li:has-text('alice@example.com')")  # the console still shows Bob's chat
     agent.wait_for_selector("#cc-log .cc-customer:has-text('转人工')")
     agent.fill("#cc-text", "您好，我是客服小李，请问遇到什么问题？")
     agent.click("#cc-send")
@@ -59,3 +64,23 @@ def test_bot_then_queue_then_agent_then_rating(browser, asgi_server):
     assert (survey.rating, survey.comment, survey.agent.email) == (5, "很耐心", "agent.li@example.com")
     customer_ctx.close()
     agent_ctx.close()
+
+
+def test_a_chat_handed_off_over_the_http_api_opens_from_its_link(browser, asgi_server):
+    """The bot's HTTP API queues a chat and answers with its link; the link opens it in the panel."""
+    from kefu.bot.actions import do_handle_message
+
+    alice = make_user("alice@example.com")
+    agent_li = make_user("agent.li@example.com", "agent", ("general",))
+    set_online(agent_li, capacity=1)
+    queued_chat(make_user("bob@example.com"), intent="contact_human")  # busy: Alice waits
+    reply = do_handle_message(conversation=None, customer=alice, text="转人工", language="zh-hans")
+    assert reply.handoff["kind"] == "chat"
+
+    context, page = browser_login(browser, asgi_server.url, "alice@example.com")
+    page.goto(asgi_server.url + reply.handoff["url"])
+    page.wait_for_selector("#kefu-bot .bot-me:has-text('转人工')")  # the transcript came along
+    position = page.wait_for_selector("#kefu-bot .bot-queue .bot-position")
+    strings = json.loads(page.get_attribute("#kefu-bot", "data-i18n"))
+    assert position.inner_text() == strings["position"].replace("{n}", "1")
+    context.close()

@@ -30,6 +30,11 @@ def test_bot_first_then_the_queue_then_an_agent(alice):
 async def _bot_first_then_the_queue_then_an_agent(alice):
     """The customer talks to the bot, asks for a human, waits with a position, then chats with an agent."""
     agent = await db(make_user)("g1@example.com", "agent", ("general",))
+    # Online (so live chat takes the hand-off) but busy with someone else: the customer waits.
+    await db(set_online)(agent, capacity=1)
+    from kefu.chat.tests.conftest import queued_chat
+
+    await db(queued_chat)(await db(make_user)("bob@example.com"), intent="contact_human")
     async with ws_client("/ws/chat/", alice) as customer, ws_client("/ws/chat/agent/", agent) as staff:
         welcome = await hello(customer)
         assert welcome["conversation"] is None and welcome["hours"]["open"]
@@ -37,19 +42,21 @@ async def _bot_first_then_the_queue_then_an_agent(alice):
 
         await customer.send_json_to({"type": "message", "client_id": "c1", "text": "转人工"})
         conversation = await receive_until(customer, of_type("conversation"))
+        chat_id = conversation["conversation"]["id"]
         ack = await receive_until(customer, of_type("ack", client_id="c1"))
-        assert ack["seq"] == 1 and ack["conversation_id"] == conversation["conversation"]["id"]
-        bot = await receive_until(customer, from_sender("bot"))
-        assert bot["message"]["seq"] == 2
+        assert ack["seq"] == 1 and ack["conversation_id"] == chat_id
+        # The bot's hand-off queues this same conversation, then the bot says so.
         status = await receive_until(customer, of_type("status"))
-        assert status["status"] == "queued" and status["team"]
+        assert status["status"] == "queued" and status["team"] and not status["case_number"]
         queue = await receive_until(customer, of_type("queue"))
-        assert queue["position"] == 1 and queue["offer"] == "no_agents"  # nobody online yet
+        assert queue["position"] == 1 and queue["agents_online"] == 1 and queue["eta_seconds"]
+        bot = await receive_until(customer, from_sender("bot"))
+        handoff = bot["message"]["extra"]["handoff"]
+        assert handoff["kind"] == "chat" and handoff["chat_id"] == chat_id and handoff["position"] == 1
 
-        # The agent sees the queue change and takes the chat.
+        # The agent sees the queue change and takes the chat (beyond their capacity).
         waiting = await receive_until(staff, lambda f: f.get("type") == "queue" and f["items"])
-        chat_id = waiting["items"][0]["id"]
-        assert chat_id == conversation["conversation"]["id"]
+        assert [item["id"] for item in waiting["items"]] == [chat_id]
         await staff.send_json_to({"type": "accept", "conversation_id": chat_id})
         assigned = await receive_until(staff, of_type("assigned"))
         assert [m["text"] for m in assigned["chat"]["history"]][:1] == ["转人工"]

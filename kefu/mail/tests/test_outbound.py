@@ -172,3 +172,48 @@ def test_chinese_ticket_mail_is_rendered_in_its_language(alice, smtp_sink):
     [ack] = smtp_sink.wait_for(1)
     assert ack["Content-Language"] == "zh-Hans"
     assert ticket.case_number in ack["Subject"] and "充值未到账" in ack["Subject"]
+
+
+def test_the_resolution_mail_links_the_survey_and_the_customer_rates_through_it(alice, agent, smtp_sink):
+    """Resolving a ticket mails its satisfaction survey (one per resolution); the link opens the
+    rating form, the answer is recorded, and the portal offers the same link while it is open."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kefu.chat.models import CsatSurvey
+    from kefu.conftest import login
+
+    ticket = portal_ticket(alice, language="en")
+    ticket_actions.do_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)
+    resolution = notify_resolved(ticket)  # called again for the same resolution: same mail, same survey
+    survey = CsatSurvey.objects.get(ticket=ticket)
+    path = f"/chat/csat/{survey.token}/"
+    assert resolution.context["survey_url"] == "https://help.kefu.example" + path
+
+    send_pending_mail()
+    sent = smtp_sink.wait_for(OutboundMail.objects.count())
+    [mail] = [m for m in sent if m["Message-ID"] == f"<{resolution.rfc_message_id}>"]
+    text = mail.get_body(("plain",)).get_content()
+    assert f"Rate our support: https://help.kefu.example{path}" in text
+    assert f"https://help.kefu.example/portal/tickets/{ticket.case_number}/" in text  # still there
+    assert f"https://help.kefu.example{path}" in mail.get_body(("html",)).get_content()
+
+    customer = login(alice)
+    form = customer.get(path).content.decode()
+    assert 'name="rating"' in form and ticket.case_number in form
+    portal = f"/portal/tickets/{ticket.case_number}/"
+    with CaptureQueriesContext(connection) as queries:
+        page = customer.get(portal).content.decode()
+    assert f'href="{path}"' in page
+    assert sum("chat_csatsurvey" in q["sql"] for q in queries.captured_queries) == 1
+    assert customer.post(path, {"rating": "5", "comment": "Quick and kind"}).status_code == 200
+    survey.refresh_from_db()
+    assert (survey.rating, survey.comment, survey.customer) == (5, "Quick and kind", alice)
+    assert survey.answered_at is not None and path not in customer.get(portal).content.decode()
+
+    # Reopened and resolved again: a new resolution, a new mail with a new survey.
+    ticket_actions.do_reopen(ticket=ticket, actor=alice)
+    ticket_actions.do_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)
+    second = CsatSurvey.objects.exclude(pk=survey.pk).get(ticket=ticket)
+    latest = OutboundMail.objects.filter(kind=OutboundKind.RESOLVED).order_by("-id").first()
+    assert latest.pk != resolution.pk and latest.context["survey_url"].endswith(f"/chat/csat/{second.token}/")

@@ -144,9 +144,16 @@
     if (handoff && handoff.case_number) {
       var p = el("p", "bot-handoff");
       var link = el("a", "bot-case", t.case + " " + handoff.case_number);
-      link.href = base() + (handoff.url || "");
+      // A chat hand-off's url is the chat's; its case (urgent topics) has its own.
+      link.href = base() + (handoff.ticket_url || handoff.url || "");
       p.appendChild(link);
       li.appendChild(p);
+    }
+    if (handoff && handoff.kind === "chat" && handoff.url && handoff.chat_id !== state.id) {
+      // Handed to live chat from the bot over HTTP: the chat opens on the page it links to.
+      var go = el("a", "button primary", t.queue_title);
+      go.href = base() + handoff.url;
+      li.appendChild(go);
     }
     if (data.needs_sign_in) {
       var signin = el("a", "button primary", t.signin);
@@ -172,6 +179,10 @@
 
   // --- state ------------------------------------------------------------------------------
   var state = load();
+  // ?kefu_chat=<id>: a chat handed off elsewhere (the bot's HTTP API links to it) opens here;
+  // the server shows it only to its own customer.
+  var linked = /[?&]kefu_chat=([0-9a-f]{32})(?:&|$)/.exec(window.location.search);
+  if (linked && linked[1] !== state.id) state = { id: linked[1], key: null, status: "queued", outbox: [] };
   var ws = null;
   var greeted = false;
   var welcomedOnce = false;

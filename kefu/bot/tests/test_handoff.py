@@ -1,0 +1,169 @@
+"""One hand-off per conversation: live chat when it can take it, else a ticket; urgent topics both.
+
+The bot over its HTTP API (no chat panel): a chat hand-off opens a new chat carrying the
+transcript. The chat panel's path is tested in ``kefu/chat/tests/test_handoff.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kefu.bot.actions import do_handle_message
+from kefu.bot.models import BotConversation, ConversationStatus
+from kefu.chat.actions import do_close, do_set_presence
+from kefu.chat.models import ChatConversation, ChatMessage, ServiceCalendar
+from kefu.chat.selectors import clear_caches
+from kefu.conftest import make_user
+from kefu.tickets.models import Priority, Ticket
+
+pytestmark = pytest.mark.django_db
+
+TX = "0x" + "ab12" * 16
+
+
+class Conversation:
+    """Drives one conversation like an integration of the HTTP API does."""
+
+    def __init__(self, customer, language: str = "zh-hans") -> None:
+        self.customer = customer
+        self.language = language
+        self.conversation = None
+
+    def say(self, text: str):
+        reply = do_handle_message(
+            conversation=self.conversation, customer=self.customer, text=text, language=self.language
+        )
+        self.conversation = BotConversation.objects.get(public_id=reply.conversation_id)
+        return reply
+
+
+def online(email: str, team: str, capacity: int = 3):
+    agent = make_user(email, "agent", (team,))
+    do_set_presence(agent=agent, status="online", capacity=capacity)
+    clear_caches()
+    return agent
+
+
+def test_with_an_agent_online_the_hand_off_queues_one_chat_with_transcript_and_slots(alice):
+    """Deposit flow, then "not solved": one queued chat for the assets team, no ticket."""
+    online("assets1@example.com", "assets")
+    talk = Conversation(alice)
+    talk.say("我充值的USDT还没到账")
+    talk.say("TRC20")
+    talk.say("200")
+    talk.say("两个小时前")
+    talk.say(TX)
+    reply = talk.say("没有，还是没到")
+
+    chat = ChatConversation.objects.get()
+    assert Ticket.objects.count() == 0
+    assert (chat.status, chat.team.slug, chat.customer, chat.intent) == (
+        "queued",  # the dispatcher runs after commit
+        "assets",
+        alice,
+        "deposit_not_credited",
+    )
+    assert chat.bot_conversation == talk.conversation and chat.ticket is None
+    assert {"coin": "USDT", "network": "TRC-20", "amount": "200", "tx_hash": TX}.items() <= chat.slots.items()
+    texts = list(chat.messages.order_by("seq").values_list("sender", "text"))
+    assert texts[0] == ("customer", "我充值的USDT还没到账")
+    assert texts[1][0] == "bot" and ("customer", "没有，还是没到") in texts
+    assert chat.messages.filter(sender="system", extra__event="queued").count() == 1
+
+    assert reply.handoff == {
+        "kind": "chat",
+        "chat_id": chat.public_id.hex,
+        "url": f"/portal/?kefu_chat={chat.public_id.hex}",
+        "position": 1,
+        "eta_seconds": 140,  # 420 s default handling time over the agent's 3 slots
+    }
+    assert talk.conversation.status == ConversationStatus.HANDED_OFF and talk.conversation.ticket is None
+
+
+def test_after_a_chat_hand_off_further_messages_point_to_the_chat_and_never_queue_again(alice):
+    online("g1@example.com", "general")
+    talk = Conversation(alice, "en")
+    first = talk.say("talk to a human")
+    again = talk.say("hello? anyone?")
+    chat = ChatConversation.objects.get()
+    assert first.handoff["chat_id"] == again.handoff["chat_id"] == chat.public_id.hex
+    assert again.handoff["kind"] == "chat" and "live chat" in again.text
+    assert ChatMessage.objects.filter(conversation=chat, extra__event="queued").count() == 1
+    assert Ticket.objects.count() == 0
+
+
+def test_with_nobody_online_the_hand_off_files_one_ticket_and_queues_nothing(alice):
+    talk = Conversation(alice)
+    talk.say("我的账户登录不上去")
+    reply = talk.say("转人工")
+    ticket = Ticket.objects.get()
+    assert reply.handoff == {
+        "kind": "ticket",
+        "case_number": ticket.case_number,
+        "url": f"/portal/tickets/{ticket.case_number}/",
+    }
+    assert ticket.case_number in reply.text and "我的账户登录不上去" in ticket.description
+    assert ChatConversation.objects.count() == 0
+    assert talk.conversation.ticket == ticket
+
+
+def test_outside_chat_hours_the_hand_off_files_a_ticket_even_with_agents_online(alice):
+    online("g1@example.com", "general")
+    ServiceCalendar.objects.filter(team=None, channel="chat").update(always_open=False)  # no hours: closed
+    clear_caches()
+    reply = Conversation(alice).say("转人工")
+    assert reply.handoff["kind"] == "ticket" and Ticket.objects.count() == 1
+    assert ChatConversation.objects.count() == 0
+
+
+def test_an_agent_of_another_team_online_does_not_make_live_chat_available(alice):
+    online("tech1@example.com", "tech")
+    reply = Conversation(alice).say("转人工")  # for the general team
+    assert reply.handoff["kind"] == "ticket" and ChatConversation.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("我的账户被盗了，币被人转走了", "account_compromised"),
+        ("有个假客服让我交解冻费，我被骗了", "scam_report"),
+    ],
+)
+def test_urgent_topics_file_a_case_at_once_and_queue_a_chat_with_it(alice, text, intent):
+    online("sec1@example.com", "security")
+    reply = Conversation(alice).say(text)
+    ticket = Ticket.objects.get()
+    chat = ChatConversation.objects.get()
+    assert reply.intent == intent and ticket.case_number in reply.text
+    assert ticket.team.slug == "security" and ticket.priority == Priority.URGENT
+    assert (chat.status, chat.team.slug, chat.priority, chat.security, chat.ticket) == (
+        "queued",
+        "security",
+        4,
+        True,
+        ticket,
+    )
+    assert reply.handoff["kind"] == "chat" and reply.handoff["chat_id"] == chat.public_id.hex
+    assert reply.handoff["case_number"] == ticket.case_number
+    assert reply.handoff["ticket_url"] == f"/portal/tickets/{ticket.case_number}/"
+
+
+def test_urgent_topics_with_live_chat_closed_get_the_ticket_only(alice):
+    reply = Conversation(alice).say("我的账户被盗了，币被人转走了")
+    assert reply.handoff["kind"] == "ticket" and Ticket.objects.get().team.slug == "security"
+    assert ChatConversation.objects.count() == 0
+
+
+def test_once_the_chat_has_ended_the_bot_takes_over_and_a_new_request_opens_a_new_chat(alice):
+    agent = online("g1@example.com", "general")
+    talk = Conversation(alice)
+    first = talk.say("转人工")
+    old = ChatConversation.objects.get()
+    do_close(conversation=old, actor=agent, reason="resolved")  # files the transcript as a ticket
+    reply = talk.say("你好")
+    assert reply.handoff is None and reply.intent == "greeting"
+    assert talk.conversation.status == ConversationStatus.BOT
+    second = talk.say("转人工")
+    new = ChatConversation.objects.exclude(pk=old.pk).get()
+    assert second.handoff["chat_id"] == new.public_id.hex != first.handoff["chat_id"]
+    assert new.status == "queued" and new.bot_conversation == talk.conversation
