@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import uvicorn
+
+# The database thread gives up the GIL in every SQLite call and then waits for the busy event
+# loop to hand it back — up to Python's switch interval (5 ms) each time, several times per
+# chat message. 1 ms keeps chat writes from queueing behind WebSocket work.
+SWITCH_INTERVAL = 0.001
+
+
+def uvicorn_options(*, log_level: str = "info") -> dict[str, Any]:
+    """How Kefu runs under uvicorn (``kefu serve`` and the chat benchmark's servers)."""
+    return {
+        "log_level": log_level,
+        "ws": "websockets-sansio",
+        # Chat frames are a few hundred bytes: compressing each costs more CPU than it saves.
+        "ws_per_message_deflate": False,
+        "lifespan": "off",
+    }
 
 
 def run_server(*, host: str, port: int, workers: int = 1) -> None:
@@ -29,14 +48,5 @@ def _warm_up_bot() -> None:
 
 
 def _run(*, host: str, port: int, workers: int) -> None:
-    uvicorn.run(
-        "kefu.asgi:application",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        ws="websockets-sansio",
-        # Chat frames are a few hundred bytes: compressing each costs more CPU than it saves.
-        ws_per_message_deflate=False,
-        lifespan="off",
-    )
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    uvicorn.run("kefu.asgi:application", host=host, port=port, workers=workers, **uvicorn_options())

@@ -509,15 +509,8 @@ def main(*, clients: int, seconds: float, url: str | None, interval: float, agen
 
 
 def serve(port: int) -> None:
-    """One bench server: the ASGI app under uvicorn as ``kefu serve`` runs it, with the chat sweep.
-
-    Per-message deflate is off, as docs/chat.md asks of ``kefu serve``: chat frames are a few
-    hundred bytes, and compressing each one cost more CPU than anything else per message. The
-    GIL switch interval is 1 ms instead of 5 ms, also as asked there: the database thread
-    gives up the GIL in every SQLite call and otherwise waits up to 5 ms to get it back from a
-    busy event loop, several times per message.
-    """
-    sys.setswitchinterval(float(os.environ.get("KEFU_BENCH_SWITCH_INTERVAL", "0.001")))
+    """One bench server: the ASGI app under uvicorn with ``kefu serve``'s settings (per-message
+    deflate off, 1 ms GIL switch interval: see kefu/serve.py), with the chat sweep."""
     _raise_file_limit()
     from kefu.cli import setup_django
 
@@ -525,17 +518,11 @@ def serve(port: int) -> None:
     import uvicorn
 
     from kefu.chat.tasks import start_background_tasks
+    from kefu.serve import SWITCH_INTERVAL, uvicorn_options
 
+    sys.setswitchinterval(SWITCH_INTERVAL)
     start_background_tasks()
-    uvicorn.run(
-        "kefu.asgi:application",
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        lifespan="off",
-    )
+    uvicorn.run("kefu.asgi:application", host="127.0.0.1", port=port, **uvicorn_options(log_level="warning"))
 
 
 if __name__ == "__main__":

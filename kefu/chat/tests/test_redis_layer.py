@@ -15,12 +15,13 @@ pytestmark = pytest.mark.skipif(not REDIS_URL, reason="set KEFU_TEST_REDIS_URL t
 
 
 def test_a_group_message_reaches_a_consumer_on_another_layer_instance():
-    """Two layer instances stand for two server processes sharing one Redis."""
-    from channels_redis.core import RedisChannelLayer
+    """Two layer instances (the layer the settings choose with KEFU_REDIS_URL) stand for two
+    server processes sharing one Redis."""
+    from channels_redis.pubsub import RedisPubSubChannelLayer
 
     async def scenario() -> dict:
-        sender = RedisChannelLayer(hosts=[REDIS_URL], prefix="kefu-test")
-        receiver = RedisChannelLayer(hosts=[REDIS_URL], prefix="kefu-test")
+        sender = RedisPubSubChannelLayer(hosts=[REDIS_URL], prefix="kefu-test")
+        receiver = RedisPubSubChannelLayer(hosts=[REDIS_URL], prefix="kefu-test")
         channel = await receiver.new_channel()
         await receiver.group_add("chat.test-conversation", channel)
         await sender.group_send("chat.test-conversation", {"type": "chat.message", "text": "你好"})
@@ -28,8 +29,8 @@ def test_a_group_message_reaches_a_consumer_on_another_layer_instance():
             return await asyncio.wait_for(receiver.receive(channel), timeout=10)
         finally:
             await receiver.group_discard("chat.test-conversation", channel)
-            await sender.close_pools()
-            await receiver.close_pools()
+            await sender.flush()  # unsubscribes and closes the connections
+            await receiver.flush()
 
     message = run_async(scenario)
     assert message == {"type": "chat.message", "text": "你好"}
