@@ -1,8 +1,4 @@
-"""Fixtures for live-chat tests: agents online, WebSocket clients, a live ASGI server.
-
-Before ``kefu.chat`` is in INSTALLED_APPS these tests are skipped at collection (run them with
-``--ds kefu.chat.tests.settings``); importing chat models outside an installed app would fail.
-"""
+"""Fixtures for live-chat tests: agents online, WebSocket clients, a live ASGI server."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from kefu.conftest import bearer, login
 from kefu.identity.models import IdentityVerification
 from kefu.identity.tests.conftest import last_mailed_code
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("kefu.identity.tests.urls")]
+pytestmark = pytest.mark.django_db
 
 
 def wrong(code: str) -> str:

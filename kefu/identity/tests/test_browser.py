@@ -11,7 +11,6 @@ from kefu.tickets.models import Priority, Ticket
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.urls("kefu.identity.tests.urls"),
 ]
 
 

@@ -17,7 +17,7 @@ from kefu.tickets.models import MessageKind, Priority, Ticket
 from kefu.wallet.backend import AccountStatus, WalletBackendError, get_wallet_backend
 from kefu.wallet.demo import DemoWalletBackend
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("kefu.identity.tests.urls")]
+pytestmark = pytest.mark.django_db
 
 
 def verify(user, *, now=None):

@@ -15,7 +15,7 @@ from kefu.conftest import PASSWORD, login, make_user
 from kefu.identity import twofactor
 from kefu.identity.middleware import LAST_SEEN_KEY
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("kefu.identity.tests.urls")]
+pytestmark = pytest.mark.django_db
 
 MIDDLEWARE = [
     "kefu.identity.middleware.StaffSessionTimeoutMiddleware",

@@ -22,7 +22,7 @@ from kefu.identity import actions
 from kefu.identity.exceptions import InvalidIdentityToken
 from kefu.identity.models import IdentityVerification, Method, WalletLink
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("kefu.identity.tests.urls")]
+pytestmark = pytest.mark.django_db
 
 SECRET = "shared-secret-for-tests-0123456789abcdef"
 
