@@ -72,12 +72,18 @@ def find_tx_hash(text: str) -> str | None:
     return match.group(0) if match else None
 
 
+# Slang for USDT with no amount: 提U, 充U, 转U, 出U, 收U, U币 ("U" alone is too common a letter).
+_USDT_SLANG = re.compile(r"(?:[提充转出入收买卖换]\s*U(?![a-z])|(?<![a-z])U\s*币)", re.I)
+
+
 def find_coin(text: str) -> str | None:
     match = _AMOUNT_WITH_COIN.search(text)
     if match:
         return COINS[match.group(2).lower()]
     match = _COIN_WORD.search(_without_hashes(text))
-    return COINS[match.group(1).lower()] if match else None
+    if match:
+        return COINS[match.group(1).lower()]
+    return "USDT" if _USDT_SLANG.search(text) else None
 
 
 def find_network(text: str) -> str | None:
