@@ -518,10 +518,11 @@ def serve(port: int) -> None:
     import uvicorn
 
     from kefu.chat.tasks import start_background_tasks
-    from kefu.serve import SWITCH_INTERVAL, uvicorn_options
+    from kefu.serve import SWITCH_INTERVAL, settle_memory, uvicorn_options
 
     sys.setswitchinterval(SWITCH_INTERVAL)
     start_background_tasks()
+    settle_memory()
     uvicorn.run("kefu.asgi:application", host="127.0.0.1", port=port, **uvicorn_options(log_level="warning"))
 
 
