@@ -25,6 +25,7 @@ from kefu.accounts.models import Team, User
 from kefu.chat import actions, events, selectors, writer
 from kefu.chat.dbcall import db
 from kefu.chat.models import ChatConversation, ChatStatus, CloseReason
+from kefu.identity.middleware import staff_session_ok, touch_staff_session
 
 logger = logging.getLogger(__name__)
 
@@ -590,6 +591,13 @@ class AgentChatConsumer(_ChatConsumer):
             await self.accept()
             await self.close(code=4403)
             return
+        session = self.scope.get("session")
+        if session is None or not await db(staff_session_ok)(user, session):
+            # No second factor yet, or signed out for idleness: the console reloads to sign in.
+            await self.accept()
+            await self.close(code=4401)
+            return
+        self.last_touch = 0.0
         self.chats: dict[str, ChatConversation] = {}
         self.dashboard = False
         self.staff_refresh: asyncio.Task[Any] | None = None
@@ -706,6 +714,13 @@ class AgentChatConsumer(_ChatConsumer):
             "targets": selectors.transfer_targets(me),
         }
 
+    async def touch_session(self) -> None:
+        """Answering customers over the socket is activity for the staff idle time-out."""
+        now = time.monotonic()
+        if now - self.last_touch > 60 and self.scope.get("session") is not None:
+            self.last_touch = now
+            await db(touch_staff_session)(self.scope["session"])
+
     async def on_status(self, content: dict[str, Any]) -> None:
         capacity = content.get("capacity")
         presence = await db(actions.do_set_presence)(
@@ -718,6 +733,7 @@ class AgentChatConsumer(_ChatConsumer):
 
     async def on_message(self, content: dict[str, Any]) -> None:
         conversation = await self.conversation(content)
+        await self.touch_session()
         post = await writer.post_agent_message(
             conversation=conversation,
             agent=self._me(),

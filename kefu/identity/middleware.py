@@ -2,12 +2,14 @@
 
 Both go after ``AuthenticationMiddleware`` and ``MessageMiddleware``. They only look at
 session-authenticated staff; customers and API bearer tokens pass untouched. WebSocket
-connections do not run Django middleware; consumers check staff sessions themselves.
+connections do not run Django middleware; consumers call :func:`staff_session_ok` and
+:func:`touch_staff_session` instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -34,6 +36,30 @@ def _session_user(request: HttpRequest) -> User | None:
     if user is None or not user.is_authenticated or not hasattr(request, "session"):
         return None
     return user  # type: ignore[no-any-return]
+
+
+def staff_session_ok(user: User, session: Any) -> bool:
+    """Whether a staff member's session still counts (second factor done, not idle too long):
+    what the two middlewares below enforce, for connections that do not run them (WebSockets).
+    Customers' sessions always count. Reads the session: call from the database thread."""
+    if not is_staff_user(user):
+        return True
+    if requires_second_factor(user) and not session.get(SESSION_VERIFIED_KEY):
+        return False
+    last_seen = session.get(LAST_SEEN_KEY)
+    return not (
+        isinstance(last_seen, int | float)
+        and timezone.now().timestamp() - last_seen > conf.staff_idle_seconds()
+    )
+
+
+def touch_staff_session(session: Any) -> None:
+    """Count work done over a WebSocket as activity for the idle time-out (at most a write a minute)."""
+    now = timezone.now().timestamp()
+    last_seen = session.get(LAST_SEEN_KEY)
+    if not isinstance(last_seen, int | float) or now - last_seen > TOUCH_EVERY_SECONDS:
+        session[LAST_SEEN_KEY] = now
+        session.save()
 
 
 class StaffSessionTimeoutMiddleware:

@@ -104,11 +104,13 @@ def application():
 async def ws_client(path: str, user=None):
     """A connected ``WebsocketCommunicator`` as ``user`` (anonymous if None)."""
     from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.db import SessionStore
 
     from kefu.chat.tests.communicator import WebsocketCommunicator
 
     communicator = WebsocketCommunicator(application(), path)
     communicator.scope["user"] = user or AnonymousUser()
+    communicator.scope["session"] = SessionStore()  # a fresh sign-in (no second factor needed)
     connected, _subprotocol = await communicator.connect()
     assert connected
     try:

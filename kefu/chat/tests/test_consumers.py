@@ -272,3 +272,43 @@ async def _agents_set_their_status_and_capacity(alice):
         await staff.send_json_to({"type": "close", "conversation_id": assigned["chat"]["id"]})
         closed = await receive_until(staff, lambda f: f.get("type") == "status" and f["status"] == "closed")
         assert closed["case_number"]
+
+
+@pytest.mark.parametrize(
+    ("verified", "idle_minutes", "code"),
+    [(False, 0, 4401), (True, 0, None), (True, 45, 4401)],
+    ids=["second-factor-missing", "signed-in", "idle-too-long"],
+)
+def test_the_agent_socket_enforces_the_staff_session_rules(verified, idle_minutes, code):
+    """What the HTTP middleware enforces (2FA done, not idle 30 min) holds for the socket too."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
+
+    from kefu.identity.middleware import LAST_SEEN_KEY
+    from kefu.identity.twofactor import SESSION_VERIFIED_KEY
+
+    agent = make_user("totp-agent@example.com", "agent", ("assets",))
+    agent.totp_enabled = True
+    agent.save(update_fields=["totp_enabled"])
+    session = SessionStore()
+    if verified:
+        session[SESSION_VERIFIED_KEY] = True
+    session[LAST_SEEN_KEY] = timezone.now().timestamp() - idle_minutes * 60
+    session.save()
+    assert run_async(_first_frame_on_agent_socket, agent, session) == code
+
+
+async def _first_frame_on_agent_socket(agent, session):
+    from kefu.chat.tests.communicator import WebsocketCommunicator
+    from kefu.chat.tests.conftest import application
+
+    communicator = WebsocketCommunicator(application(), "/ws/chat/agent/")
+    communicator.scope["user"] = agent
+    communicator.scope["session"] = session
+    await communicator.connect()
+    try:
+        await communicator.send_json_to({"type": "hello"})
+        frame = await communicator.receive_output_frame()
+        return frame.get("code") if frame["type"] == "websocket.close" else None
+    finally:
+        await communicator.disconnect()

@@ -26,6 +26,7 @@
     };
     ws.onclose = function (e) {
       if (e.code === 4403) return;
+      if (e.code === 4401) { location.reload(); return; }  // signed out: the page asks to sign in
       failures += 1;
       setTimeout(connect, Math.min(15000, 500 * Math.pow(2, Math.min(failures, 5))));
     };

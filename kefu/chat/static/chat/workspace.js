@@ -50,6 +50,7 @@
     ws.onclose = function (e) {
       greeted = false;
       if (e.code === 4403) return;
+      if (e.code === 4401) { location.reload(); return; }  // signed out: the page asks to sign in
       banner.hidden = false;
       banner.textContent = t.reconnecting;
       failures += 1;
