@@ -5,6 +5,8 @@ Usage (from the repository root)::
 
     .venv/bin/python scripts/bench_bot.py own                   # held-out set + default-model training time
     .venv/bin/python scripts/bench_bot.py latency               # `kefu bot predict` per-message latency
+    .venv/bin/python scripts/bench_bot.py benchmark banking77 --data DIR --save /tmp/b77-model
+    .venv/bin/python scripts/bench_bot.py latency --model /tmp/b77-model --texts DIR/test.csv
     .venv/bin/python scripts/bench_bot.py benchmark banking77 --data /path/to/banking77
     .venv/bin/python scripts/bench_bot.py tune banking77 --data /path/to/banking77   # 5-fold CV on train
     .venv/bin/python scripts/bench_bot.py tune clinc150 --data /path/to/clinc150     # on the val split
@@ -32,17 +34,25 @@ from kefu.bot.engine.benchmarks import (  # noqa: E402
     BENCHMARK_OPTIONS,
     load_banking77,
     load_clinc150,
+    resolve_options,
     run_benchmark,
 )
+from kefu.bot.engine.embeddings import MINILM, WORDLLAMA  # noqa: E402
 from kefu.bot.engine.evaluation import evaluate, format_report  # noqa: E402
 from kefu.bot.engine.model import IntentEngine  # noqa: E402
 
 # Candidate settings compared by `tune`; the chosen ones live in BENCHMARK_OPTIONS.
 GRID = [
-    {"dense_weight": 0.0, "c": 1.0},
-    {"dense_weight": 1.0, "c": 0.5},
-    {"dense_weight": 1.0, "c": 1.0},
-    {"dense_weight": 1.5, "c": 1.0},
+    {"embeddings": None, "c": 1.0},
+    {"embeddings": WORDLLAMA, "dense_weight": 1.0, "c": 0.5},
+    {"embeddings": WORDLLAMA, "dense_weight": 1.0, "c": 1.0},
+    {"embeddings": MINILM, "dense_weight": 1.0, "c": 0.5},
+    {"embeddings": MINILM, "dense_weight": 2.0, "c": 0.25},
+    {"embeddings": MINILM, "dense_weight": 2.0, "c": 0.5},
+    {"embeddings": MINILM, "dense_weight": 2.0, "c": 1.0},
+    {"embeddings": MINILM, "dense_weight": 3.0, "c": 1.0},
+    {"embeddings": MINILM, "dense_weight": 2.0, "c": 0.5, "oos_similarity_weight": 2.0},
+    {"embeddings": MINILM, "dense_weight": 2.0, "c": 0.5, "oos_similarity_weight": 4.0},
 ]
 
 
@@ -67,7 +77,19 @@ def cmd_latency(args: argparse.Namespace) -> int:
     """Time `kefu bot predict` answering one line at a time through a pipe, after it has loaded."""
     from kefu.bot.engine.training_data import evaluation_examples
 
-    texts = [e.text for e in evaluation_examples()]
+    if args.texts:
+        # One message per line, or a CSV with a `text` column (e.g. BANKING77's test.csv).
+        if args.texts.suffix == ".csv":
+            import csv
+
+            with args.texts.open(encoding="utf-8", newline="") as handle:
+                texts = [row["text"] for row in csv.DictReader(handle)]
+        else:
+            texts = [
+                line.strip() for line in args.texts.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
+    else:
+        texts = [e.text for e in evaluation_examples()]
     texts = (texts * (args.n // len(texts) + 1))[: args.n]
     command = [str(Path(sys.executable).with_name("kefu")), "bot", "predict"]
     if args.model:
@@ -98,8 +120,12 @@ def cmd_latency(args: argparse.Namespace) -> int:
 def cmd_benchmark(args: argparse.Namespace) -> int:
     """Same as `kefu bot benchmark`: train on train, report on test."""
     result = run_benchmark(args.dataset, args.data)
+    if args.save:
+        assert result.engine is not None
+        result.engine.save(args.save)
+        print(f"model saved to {args.save} (for `latency --model`)")
     report = result.report
-    print(f"training time: {result.train_seconds:.1f} s")
+    print(f"embedder: {result.embedder or 'none'}; training time: {result.train_seconds:.1f} s")
     print(f"top-1 accuracy: {report.top1_accuracy:.2%}; in-scope accuracy: {report.in_scope_accuracy:.2%}")
     if report.oos_recall is not None:
         print(
@@ -114,11 +140,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
     """Compare GRID settings: BANKING77 by k-fold CV on train, CLINC150 on the validation split."""
     from sklearn.model_selection import StratifiedKFold
 
-    base = dict(BENCHMARK_OPTIONS[args.dataset])
+    base = {k: v for k, v in BENCHMARK_OPTIONS[args.dataset].items() if k != "per_embedder"}
     for candidate in GRID:
-        options = {**base, **candidate, "calibration_folds": 0}
-        if options["dense_weight"] == 0.0:
-            options["embeddings"] = None
+        options = resolve_options({**base, **candidate, "calibration_folds": 0})
         started = time.perf_counter()
         if args.dataset == "banking77":
             train, _ = load_banking77(args.data)
@@ -131,14 +155,38 @@ def cmd_tune(args: argparse.Namespace) -> int:
             summary = f"cv accuracy {np.mean(scores):.2%} (folds: {', '.join(f'{s:.2%}' for s in scores)})"
         else:
             train, validation, _ = load_clinc150(args.data)
+            # calibration_folds=0 leaves the softmax scale at its default. The in-scope accuracy
+            # is read off val at several out-of-scope recall levels (a threshold fitted on val for
+            # each), so settings are compared over the whole trade-off, not at one point.
             engine = IntentEngine.train(train, validation=validation, **options)
-            report = evaluate(engine, validation)
-            summary = (
-                f"val top-1 {report.top1_accuracy:.2%}, in-scope {report.in_scope_accuracy:.2%}, "
-                f"oos recall {report.oos_recall:.2%}"
+            summary = "val in-scope at out-of-scope recall " + ", ".join(
+                f"{target:.0%}: {accuracy:.2%}" for target, accuracy in _val_curve(engine, validation)
             )
         print(f"{candidate}: {summary} [{time.perf_counter() - started:.0f} s]", flush=True)
     return 0
+
+
+def _val_curve(engine: IntentEngine, validation: list[tuple[str, str]]) -> list[tuple[float, float]]:
+    """(recall target, in-scope accuracy) on ``validation`` with a threshold fitted there for each."""
+    from kefu.bot.engine.intents import OUT_OF_SCOPE
+    from kefu.bot.engine.model import _softmax, _threshold_for_recall
+
+    scores, dense = engine._scores([t for t, _ in validation])
+    probs = _softmax(scores * engine.scale)
+    oos_scores = engine._oos_scores(probs, dense)
+    labels = np.array([y for _, y in validation])
+    classes = np.array(engine.classes)
+    in_idx = np.flatnonzero(engine._in_scope)
+    best = classes[in_idx][probs[:, in_idx].argmax(axis=1)]
+    won = ~engine._in_scope[probs.argmax(axis=1)]
+    in_scope = labels != OUT_OF_SCOPE
+    curve = []
+    for target in (0.70, 0.75, 0.80, 0.85, 0.90):
+        floor = 0.0 if engine.memory is None else float("-inf")
+        threshold = _threshold_for_recall(probs, oos_scores, labels, engine._in_scope, target, floor=floor)
+        rejected = won | (oos_scores < threshold)
+        curve.append((target, float(((best == labels) & ~rejected)[in_scope].mean())))
+    return curve
 
 
 def main() -> int:
@@ -152,12 +200,15 @@ def main() -> int:
     p = sub.add_parser("latency")
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--model", type=Path)
+    p.add_argument("--texts", type=Path, help="messages to send: one per line, or a CSV with a text column")
     p.set_defaults(func=cmd_latency)
     for name, func in (("benchmark", cmd_benchmark), ("tune", cmd_tune)):
         p = sub.add_parser(name)
         p.add_argument("dataset", choices=sorted(BENCHMARK_OPTIONS))
         p.add_argument("--data", type=Path, required=True)
         p.add_argument("--folds", type=int, default=5)
+        if name == "benchmark":
+            p.add_argument("--save", type=Path, help="also save the trained model here")
         p.set_defaults(func=func)
     args = parser.parse_args()
     # The default model is cached per user; benchmarks must not depend on or pollute that cache.

@@ -47,6 +47,7 @@ _LIBRARIES = (
     "opencc-python-reimplemented",
     "tokenizers",
     "safetensors",
+    "onnxruntime",
 )
 
 _lock = threading.Lock()

