@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from kefu.chat.tests.conftest import run_async
 
 REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL")
 
@@ -32,7 +31,9 @@ def test_a_group_message_reaches_a_consumer_on_another_layer_instance():
             await sender.flush()  # unsubscribes and closes the connections
             await receiver.flush()
 
-    message = run_async(scenario)
+    # On a thread of its own: Playwright's sync API keeps an event loop registered on the test's.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        message = pool.submit(asyncio.run, scenario()).result(timeout=30)
     assert message == {"type": "chat.message", "text": "你好"}
 
 
