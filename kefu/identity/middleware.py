@@ -8,10 +8,10 @@ connections do not run Django middleware; consumers call :func:`staff_session_ok
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -62,13 +62,37 @@ def touch_staff_session(session: Any) -> None:
         session.save()
 
 
-class StaffSessionTimeoutMiddleware:
+class _SyncAndAsync:
+    """Both modes, so that under ASGI the request does not hop to a thread and back for each of
+    these checks (Django adapts a sync-only middleware with two thread switches). The check
+    itself reads the session and the user, so it runs in the database thread either way."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def check(self, request: HttpRequest) -> HttpResponse | None:
+        raise NotImplementedError
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self._acall(request)
+        return self.check(request) or self.get_response(request)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        response = await sync_to_async(self.check)(request)
+        return response or await self.get_response(request)
+
+
+class StaffSessionTimeoutMiddleware(_SyncAndAsync):
     """Sign staff out after ``KEFU_STAFF_IDLE_SECONDS`` (default 30 min) without a request."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def check(self, request: HttpRequest) -> HttpResponse | None:
         user = _session_user(request)
         if user is not None and is_staff_user(user):
             now = timezone.now().timestamp()
@@ -93,17 +117,14 @@ class StaffSessionTimeoutMiddleware:
                 )
             elif not isinstance(last_seen, int | float) or now - last_seen > TOUCH_EVERY_SECONDS:
                 request.session[LAST_SEEN_KEY] = now
-        return self.get_response(request)
+        return None
 
 
-class StaffTwoFactorMiddleware:
+class StaffTwoFactorMiddleware(_SyncAndAsync):
     """End staff sessions that skipped the second factor (e.g. the Django admin's own login form,
     or a session from before 2FA was required) and send them to the 2FA sign-in."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def check(self, request: HttpRequest) -> HttpResponse | None:
         user = _session_user(request)
         if (
             user is not None
@@ -121,4 +142,4 @@ class StaffTwoFactorMiddleware:
             if request.method == "GET" and not request.path.startswith("/api/"):
                 login_url = resolve_url(settings.LOGIN_URL)
                 return redirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")
-        return self.get_response(request)
+        return None

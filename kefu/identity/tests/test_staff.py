@@ -227,3 +227,38 @@ def test_second_step_rules():
     assert twofactor.second_step_for(admin) == "setup"
     admin.totp_secret, admin.totp_enabled = pyotp.random_base32(), True
     assert twofactor.second_step_for(admin) == "verify"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_session_rules_hold_under_asgi_too(admin, agent, settings):
+    """Kefu serves HTTP through ASGI, where the middlewares run in their async mode."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import sync_to_async
+    from django.test import AsyncClient
+
+    settings.KEFU_STAFF_IDLE_SECONDS = 1800
+
+    async def scenario() -> tuple[int, str, int, int, str]:
+        skipped = AsyncClient()
+        await skipped.aforce_login(admin)  # no second factor
+        first = await skipped.get("/admin/")
+        worker = AsyncClient()
+        await worker.aforce_login(agent)
+        fine = await worker.get("/workspace/")
+
+        def age_session() -> None:
+            session = worker.session
+            session[LAST_SEEN_KEY] = timezone.now().timestamp() - 1801
+            session.save()
+
+        await sync_to_async(age_session)()
+        idle = await worker.get("/workspace/")
+        return first.status_code, first["Location"], fine.status_code, idle.status_code, idle["Location"]
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a loop of its own, whatever the test thread has
+        first, first_to, fine, idle, idle_to = pool.submit(asyncio.run, scenario()).result(timeout=60)
+    assert (first, fine, idle) == (302, 200, 302)
+    assert first_to.startswith("/accounts/login/?next=") and idle_to.startswith("/accounts/login/")
+    assert "auth.2fa_missing" in actions_for(admin) and "auth.session_expired" in actions_for(agent)
