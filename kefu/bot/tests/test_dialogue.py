@@ -9,29 +9,13 @@ from __future__ import annotations
 import pytest
 from mnemonic import Mnemonic
 
-from kefu.bot.actions import do_handle_message
-from kefu.bot.models import BotConversation, BotTurn, ConversationStatus
+from kefu.bot.models import BotTurn, ConversationStatus
+from kefu.bot.tests.support import Chat
 from kefu.tickets.models import Priority, Ticket
 
 pytestmark = pytest.mark.django_db
 
 TX = "0x" + "ab12" * 16
-
-
-class Chat:
-    """Drives one conversation like the chat panel does."""
-
-    def __init__(self, customer=None, language: str = "zh-hans") -> None:
-        self.customer = customer
-        self.language = language
-        self.conversation = None
-
-    def say(self, text: str):
-        reply = do_handle_message(
-            conversation=self.conversation, customer=self.customer, text=text, language=self.language
-        )
-        self.conversation = BotConversation.objects.get(public_id=reply.conversation_id)
-        return reply
 
 
 def test_greeting_is_answered_without_a_ticket(alice):
@@ -98,12 +82,17 @@ def test_otp_flow_runs_to_a_handoff(alice):
     reply = chat.say("今天上午开始的")
     assert "解决" in reply.text
     reply = chat.say("没有")
-    assert reply.handoff and Ticket.objects.get(case_number=reply.handoff["case_number"]).category.slug == "otp"
+    assert (
+        reply.handoff and Ticket.objects.get(case_number=reply.handoff["case_number"]).category.slug == "otp"
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "intent"),
-    [("我的账户被盗了，币被人转走了", "account_compromised"), ("有个假客服让我交解冻费，我被骗了", "scam_report")],
+    [
+        ("我的账户被盗了，币被人转走了", "account_compromised"),
+        ("有个假客服让我交解冻费，我被骗了", "scam_report"),
+    ],
 )
 def test_urgent_topics_go_to_the_security_team_at_once(alice, text, intent):
     reply = Chat(alice).say(text)

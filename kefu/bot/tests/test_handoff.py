@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from kefu.bot.actions import do_handle_message
-from kefu.bot.models import BotConversation, ConversationStatus
+from kefu.bot.models import ConversationStatus
+from kefu.bot.tests.support import Chat as Conversation
 from kefu.chat.actions import do_close, do_set_presence
 from kefu.chat.models import ChatConversation, ChatMessage, ServiceCalendar
 from kefu.chat.selectors import clear_caches
@@ -19,22 +19,6 @@ from kefu.tickets.models import Priority, Ticket
 pytestmark = pytest.mark.django_db
 
 TX = "0x" + "ab12" * 16
-
-
-class Conversation:
-    """Drives one conversation like an integration of the HTTP API does."""
-
-    def __init__(self, customer, language: str = "zh-hans") -> None:
-        self.customer = customer
-        self.language = language
-        self.conversation = None
-
-    def say(self, text: str):
-        reply = do_handle_message(
-            conversation=self.conversation, customer=self.customer, text=text, language=self.language
-        )
-        self.conversation = BotConversation.objects.get(public_id=reply.conversation_id)
-        return reply
 
 
 def online(email: str, team: str, capacity: int = 3):
