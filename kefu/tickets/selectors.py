@@ -22,15 +22,19 @@ from kefu.tickets.models import (
     Ticket,
 )
 
+TEAM_IDS_SECONDS = 5.0
+
 
 def _team_ids(user: User) -> list[int]:
-    """The user's team ids, read once per user object (a request's user, for one request): a
-    ticket view asks three times."""
+    """The user's team ids, read once per user object for a few seconds: a ticket view asks three
+    times within one request; a WebSocket connection's user object lives for hours and must
+    still see a change of teams."""
     cached = getattr(user, "_kefu_team_ids", None)
-    if cached is None:
-        cached = list(user.teams.values_list("pk", flat=True))
+    now = time.monotonic()
+    if cached is None or cached[0] < now:
+        cached = (now + TEAM_IDS_SECONDS, list(user.teams.values_list("pk", flat=True)))
         user._kefu_team_ids = cached  # type: ignore[attr-defined]
-    return list(cached)
+    return list(cached[1])
 
 
 def tickets_visible_to(user: User) -> QuerySet[Ticket]:
