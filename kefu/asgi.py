@@ -4,11 +4,29 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 
+import django  # noqa: E402
+from asgiref.sync import sync_to_async  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 
-django_asgi_app = get_asgi_application()
+
+class SyncStackHandler(ASGIHandler):
+    """Django's ASGI handler with the middleware chain and the view run as one call in a worker
+    thread. Kefu's views and most middleware are synchronous: in Django's async mode each
+    middleware's request and response hooks hop to a thread and back (about twenty hops a
+    page); here a page costs one. The request is still read and the response sent on the
+    event loop, and an async view would still work (Django adapts it)."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):  # type: ignore[override]
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+django.setup(set_prefix=False)
+django_asgi_app = SyncStackHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 

@@ -22,13 +22,13 @@ def _isolated_media(settings, tmp_path):
 def _clear_cache():
     from django.core.cache import cache
 
-    from kefu.tickets.selectors import forget_categories
+    from kefu.refcache import forget_all
 
     cache.clear()
-    forget_categories()  # a rolled-back test's categories must not outlive it
+    forget_all()  # a rolled-back test's categories, canned replies and staff must not outlive it
     yield
     cache.clear()
-    forget_categories()
+    forget_all()
 
 
 def make_user(email: str, role: str = Role.CUSTOMER, teams: tuple[str, ...] = ()) -> User:

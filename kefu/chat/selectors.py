@@ -705,18 +705,15 @@ def _workspace_ticket_url(case_number: str) -> str:
 
 
 def canned_for(user: User, conversation: ChatConversation) -> list[dict[str, str]]:
-    from kefu.tickets.selectors import canned_replies_for
+    from kefu.tickets.selectors import canned_replies_filled
 
     customer = conversation.customer if conversation.customer_id else None
-    name = (customer.display_name or customer.email) if customer else ""
-    case = conversation.ticket.case_number if conversation.ticket_id else ""
-    return [
-        {
-            "title": c.title,
-            "body": c.body_for(conversation.language).replace("{name}", name).replace("{case_number}", case),
-        }
-        for c in canned_replies_for(user)
-    ]
+    return canned_replies_filled(
+        user,
+        language=conversation.language,
+        name=(customer.display_name or customer.email) if customer else "",
+        case_number=conversation.ticket.case_number if conversation.ticket_id else "",
+    )
 
 
 def transfer_targets(user: User) -> dict[str, list[dict[str, str]]]:

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_migrate, post_save
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -15,9 +15,12 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
-        from kefu.tickets.models import Category
-        from kefu.tickets.selectors import forget_categories
+        from kefu.accounts.models import TeamMembership, User
+        from kefu.tickets.models import CannedReply, Category
+        from kefu.tickets.selectors import CANNED_REPLIES, CATEGORY_TREE, STAFF
 
         post_migrate.connect(_seed_categories, sender=self)
-        for signal in (post_save, post_delete):
-            signal.connect(forget_categories, sender=Category, dispatch_uid=f"forget-categories-{signal}")
+        CATEGORY_TREE.watch(Category)
+        CANNED_REPLIES.watch(CannedReply)
+        # A sign-in saves last_login only: not a change of who can be assigned.
+        STAFF.watch(User, TeamMembership, ignore_fields={"last_login"})

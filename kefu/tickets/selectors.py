@@ -11,7 +11,8 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from kefu.accounts.models import Team, User
+from kefu.accounts.models import STAFF_ROLES, Team, TeamMembership, User
+from kefu.refcache import ReferenceCache
 from kefu.tickets.models import (
     ACTIVE_Q,
     Attachment,
@@ -82,19 +83,7 @@ def access_attachment(user: User, public_id: str) -> Attachment:
     return attachment
 
 
-CATEGORY_CACHE_SECONDS = 60.0
-_category_cache: tuple[float, list[Category]] | None = None
-
-
-def active_categories() -> list[Category]:
-    """The tree as a flat list, parents before their children: one query, then kept for a
-    minute (every ticket form and agent view needs it; it changes when an admin edits it).
-    Saving or deleting a category forgets it in this process at once, in others within
-    ``CATEGORY_CACHE_SECONDS``. Treat the returned objects as read-only."""
-    global _category_cache
-    cached = _category_cache
-    if cached is not None and cached[0] > time.monotonic():
-        return list(cached[1])
+def _load_category_tree() -> list[Category]:
     categories = list(Category.objects.filter(is_active=True).select_related("parent"))
     by_parent: dict[int | None, list[Category]] = {}
     for category in categories:
@@ -107,19 +96,71 @@ def active_categories() -> list[Category]:
             walk(category.pk)
 
     walk(None)
-    _category_cache = (time.monotonic() + CATEGORY_CACHE_SECONDS, ordered)
-    return list(ordered)
+    return ordered
 
 
-def forget_categories(**_: object) -> None:
-    """Drop the cached tree (connected to Category's save and delete signals)."""
-    global _category_cache
-    _category_cache = None
+# Watched models are connected in TicketsConfig.ready().
+CATEGORY_TREE = ReferenceCache("category-tree", _load_category_tree)
+CANNED_REPLIES = ReferenceCache("canned-replies", lambda: list(CannedReply.objects.all()))
 
 
-def canned_replies_for(user: User) -> QuerySet[CannedReply]:
-    team_ids = _team_ids(user)
-    return CannedReply.objects.filter(Q(team__isnull=True) | Q(team_id__in=team_ids))
+@dataclass(frozen=True)
+class StaffMember:
+    """Who can be picked in the "assign" list: an active staff user and their teams."""
+
+    pk: int
+    public_id: str
+    email: str
+    team_ids: frozenset[int]
+
+
+def _load_staff() -> list[StaffMember]:
+    teams: dict[int, set[int]] = {}
+    for user_id, team_id in TeamMembership.objects.values_list("user_id", "team_id"):
+        teams.setdefault(user_id, set()).add(team_id)
+    rows = (
+        User.objects.filter(is_active=True, role__in=STAFF_ROLES)
+        .order_by("email")
+        .values_list("pk", "public_id", "email")
+    )
+    return [
+        StaffMember(pk, str(public_id), email, frozenset(teams.get(pk, ()))) for pk, public_id, email in rows
+    ]
+
+
+STAFF = ReferenceCache("staff", _load_staff)
+
+
+def active_categories() -> list[Category]:
+    """The tree as a flat list, parents before their children: one query, then kept for a
+    minute (every ticket form and agent view needs it; it changes when an admin edits it).
+    Treat the returned objects as read-only."""
+    return list(CATEGORY_TREE.get())
+
+
+def canned_replies_for(user: User) -> list[CannedReply]:
+    """The canned replies of the user's teams and those for everyone, by title."""
+    team_ids = set(_team_ids(user))
+    return [c for c in CANNED_REPLIES.get() if c.team_id is None or c.team_id in team_ids]
+
+
+def canned_replies_filled(user: User, *, language: str, name: str, case_number: str) -> list[dict[str, str]]:
+    """``{title, body}`` of the user's canned replies in ``language``, placeholders filled in."""
+    return [
+        {
+            "title": c.title,
+            "body": c.body_for(language).replace("{name}", name).replace("{case_number}", case_number),
+        }
+        for c in canned_replies_for(user)
+    ]
+
+
+def assignable_staff(team_id: int | None, *, limit: int = 100) -> list[StaffMember]:
+    """Active staff who can take a ticket of ``team_id`` (its members; anyone without a team)."""
+    staff = STAFF.get()
+    if team_id is not None:
+        staff = [m for m in staff if team_id in m.team_ids]
+    return staff[:limit]
 
 
 # --- keyset pages ---------------------------------------------------------------------------

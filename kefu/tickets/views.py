@@ -306,16 +306,13 @@ def workspace_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
         ),
         "escalate_form": EscalateForm(),
         "merge_form": MergeForm(),
-        "canned": [
-            {
-                "title": c.title,
-                "body": c.body_for(ticket.language)
-                .replace("{case_number}", ticket.case_number)
-                .replace("{name}", ticket.customer.display_name or ticket.customer.email),
-            }
-            for c in selectors.canned_replies_for(request.user)
-        ],
-        "members": _assignable(ticket, request.user),
+        "canned": selectors.canned_replies_filled(
+            request.user,
+            language=ticket.language,
+            name=ticket.customer.display_name or ticket.customer.email,
+            case_number=ticket.case_number,
+        ),
+        "members": selectors.assignable_staff(ticket.team_id),
         "other_tickets": list(
             selectors.tickets_visible_to(request.user)
             .filter(customer=ticket.customer)
@@ -327,13 +324,6 @@ def workspace_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
         "language": language,
     }
     return render(request, "tickets/workspace_ticket.html", context)
-
-
-def _assignable(ticket: Ticket, user: User) -> list[User]:
-    qs = User.objects.filter(is_active=True, role__in=["agent", "specialist", "supervisor", "admin"])
-    if ticket.team_id:
-        qs = qs.filter(teams=ticket.team_id)
-    return list(qs.order_by("email")[:100])
 
 
 @staff_required
