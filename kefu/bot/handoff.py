@@ -8,6 +8,7 @@ nobody answers the chat) and, when live chat is open, a chat too, with that tick
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.apps import apps
@@ -31,6 +32,26 @@ def transcript_text(conversation: BotConversation) -> str:
         who = _("Customer") if turn.sender == Sender.CUSTOMER else _("Bot")
         lines.append(f"[{turn.created_at:%H:%M}] {who}: {turn.text}")
     return "\n".join(lines)
+
+
+def ticket_fields(slots: dict[str, str]) -> dict[str, Any]:
+    """The ticket's structured fields (coin, network, amount, tx hash) from the bot's slots;
+    a value that does not fit its field is left out (it is in the transcript)."""
+
+    def text(name: str) -> str:
+        value = str(slots.get(name, "")).strip()
+        return value if len(value) <= Ticket._meta.get_field(name).max_length else ""
+
+    try:
+        amount = Decimal(str(slots["amount"]).replace(",", "")) if slots.get("amount") else None
+    except InvalidOperation:
+        amount = None
+    field = Ticket._meta.get_field("amount")
+    if amount is not None and (
+        not amount.is_finite() or amount < 0 or amount.adjusted() >= field.max_digits - field.decimal_places
+    ):
+        amount = None
+    return {"coin": text("coin"), "network": text("network"), "amount": amount, "tx_hash": text("tx_hash")}
 
 
 def create_handoff_ticket(
@@ -66,12 +87,6 @@ def create_handoff_ticket(
         if part
     )
     priority = Priority.URGENT if intent in URGENT_INTENTS else None
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        amount = Decimal(slots["amount"]) if slots.get("amount") else None
-    except InvalidOperation:
-        amount = None
     submission = check_create_ticket(
         customer=customer,
         category=category,
@@ -80,10 +95,7 @@ def create_handoff_ticket(
         channel=Channel.BOT,
         language=conversation.language,
         priority=priority,
-        coin=slots.get("coin", ""),
-        network=slots.get("network", ""),
-        amount=amount,
-        tx_hash=slots.get("tx_hash", ""),
+        **ticket_fields(slots),
         force_security=security or intent in URGENT_INTENTS,
         already_guarded=True,  # each customer turn passed the guard when it came in
     )

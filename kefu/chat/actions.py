@@ -223,6 +223,7 @@ def _apply_fast(post: FastPost) -> tuple[ChatMessage, bool] | None:
     _publish_message(conversation, message, origin=post.origin)
     return message, False
 
+
 def _system(conversation: ChatConversation, text: str, *, event: str, **extra: Any) -> ChatMessage:
     return _append(conversation, sender=Sender.SYSTEM, text=text, extra={"event": event, **extra})
 
@@ -920,7 +921,12 @@ def check_agent_message(
     """
     if try_fast:
         plan = plan_agent_message(
-            conversation=conversation, agent=agent, client_id=client_id, text=text, internal=internal, origin=origin
+            conversation=conversation,
+            agent=agent,
+            client_id=client_id,
+            text=text,
+            internal=internal,
+            origin=origin,
         )
         if plan is not None and (fast := do_post_fast([plan])[0]) is not None:
             return AgentPost(message=fast[0], duplicate=fast[1])
@@ -1186,6 +1192,7 @@ def do_close(*, conversation: ChatConversation, actor: User | None, reason: str)
 
 def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
     """Keep the chat on the customer's ticket history: the hand-off ticket, or a new one."""
+    from kefu.bot.handoff import ticket_fields
     from kefu.tickets.actions import TRANSITIONS, check_add_message, check_create_ticket, do_assign
     from kefu.tickets.models import Category, Channel, Status
     from kefu.tickets.models import MessageKind as TicketMessageKind
@@ -1220,6 +1227,8 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
                 priority=conversation.priority,
                 force_security=conversation.security,
                 actor=customer,
+                # What the bot collected before the hand-off: the agent need not ask again.
+                **ticket_fields(conversation.slots or {}),
             ).ticket
             conversation.ticket = ticket
             ChatConversation.objects.filter(pk=conversation.pk).update(ticket=ticket)

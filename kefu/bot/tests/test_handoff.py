@@ -6,8 +6,11 @@ transcript. The chat panel's path is tested in ``kefu/chat/tests/test_handoff.py
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
+from kefu.bot.handoff import ticket_fields
 from kefu.bot.models import ConversationStatus
 from kefu.bot.tests.support import Chat as Conversation
 from kefu.chat.actions import do_close, do_set_presence
@@ -62,6 +65,19 @@ def test_with_an_agent_online_the_hand_off_queues_one_chat_with_transcript_and_s
         "eta_seconds": 140,  # 420 s default handling time over the agent's 3 slots
     }
     assert talk.conversation.status == ConversationStatus.HANDED_OFF and talk.conversation.ticket is None
+
+    # When the chat ends, the ticket that keeps its transcript carries the collected details too.
+    do_close(conversation=chat, actor=alice, reason="customer")
+    ticket = Ticket.objects.get()
+    assert (ticket.coin, ticket.network, ticket.amount, ticket.tx_hash) == ("USDT", "TRC-20", 200, TX)
+
+
+def test_slots_that_do_not_fit_a_ticket_field_are_left_to_the_transcript():
+    fields = ticket_fields({"coin": "X" * 21, "network": "BEP-20", "amount": "1e40", "tx_hash": TX})
+    assert fields == {"coin": "", "network": "BEP-20", "amount": None, "tx_hash": TX}
+    assert ticket_fields({"amount": "1,250.5"})["amount"] == Decimal("1250.5")
+    assert ticket_fields({"amount": "NaN"})["amount"] is None
+    assert ticket_fields({"amount": "about 100"})["amount"] is None
 
 
 def test_after_a_chat_hand_off_further_messages_point_to_the_chat_and_never_queue_again(alice):
