@@ -16,6 +16,7 @@ from collections.abc import Sequence
 # Apps whose ``cli.py`` adds subcommands. Order is the order shown in ``kefu --help``.
 COMMAND_MODULES = (
     "kefu.core_cli",
+    "kefu.identity.cli",
     "kefu.bot.cli",
     "kefu.trust.cli",
     "kefu.wallet.cli",

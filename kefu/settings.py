@@ -46,6 +46,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Rotating the key: the old one goes here, so sessions, signed links and sealed staff TOTP
+# seeds made under it still open (seeds are re-sealed under the new key at re-enrolment).
+SECRET_KEY_FALLBACKS = _env_list("KEFU_SECRET_KEY_FALLBACKS", "")
 ALLOWED_HOSTS = _env_list("KEFU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 CSRF_TRUSTED_ORIGINS = _env_list("KEFU_CSRF_TRUSTED_ORIGINS", "")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -208,6 +208,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
                 return _complete_login(request, user, pending_data)
             request.session.pop(PENDING_SECRET_KEY, None)
             request.session[twofactor.SESSION_VERIFIED_KEY] = True
+            update_session_auth_hash(request, user)  # the new seed is part of the hash: stay signed in
             return redirect(settings.LOGIN_REDIRECT_URL)
     context = {
         "secret": _grouped(secret),

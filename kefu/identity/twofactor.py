@@ -20,6 +20,7 @@ from kefu.accounts.models import Role, User
 from kefu.audit.actions import do_record
 from kefu.identity import conf
 from kefu.identity.models import StaffTotp
+from kefu.identity.sealed import SealedValueError, seal, unseal
 
 SecondStep = Literal["verify", "setup"]
 SESSION_VERIFIED_KEY = "_kefu_2fa"
@@ -95,6 +96,10 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     if len(code) != 6 or not secret:
         return None
     try:
+        secret = unseal(secret)
+    except SealedValueError:
+        return None  # fail closed: a seed nobody can read accepts no code
+    try:
         return pyotp.TOTP(secret).verify_and_get_timecode(code, for_time=now, valid_window=1)
     except pyotp.exceptions.OTPVerificationError:
         return None
@@ -111,12 +116,24 @@ def do_enrol_totp(
         do_record(actor=user, action="auth.2fa_enrol_failed", ip_address=ip_address, **_target(user))
         raise TotpInvalid(_("That code is not correct. Check the time on your phone and try again."))
     with transaction.atomic():
-        user.totp_secret = secret
+        user.totp_secret = seal(secret)
         user.totp_enabled = True
         user.save(update_fields=["totp_secret", "totp_enabled"])
         StaffTotp.objects.update_or_create(user=user, defaults={"last_step": step, "enrolled_at": now})
         do_record(actor=user, action="auth.2fa_enrolled", ip_address=ip_address, **_target(user))
     ratelimit.reset("totp", str(user.pk))
+
+
+def do_reset_totp(*, user: User, actor: User | None = None, reason: str = "") -> None:
+    """Turn 2FA off for ``user`` (lost phone, or a seed sealed under a lost secret key). Their
+    signed-in sessions end (the seed is part of the session hash, see ``User``); who must use
+    2FA enrols again at the next sign-in."""
+    with transaction.atomic():
+        user.totp_secret = ""
+        user.totp_enabled = False
+        user.save(update_fields=["totp_secret", "totp_enabled"])
+        StaffTotp.objects.filter(user=user).delete()
+        do_record(actor=actor, action="auth.2fa_reset", data={"reason": reason[:200]}, **_target(user))
 
 
 def check_totp(*, user: User, code: str, ip_address: str | None = None, now: datetime | None = None) -> None:

@@ -14,6 +14,7 @@ from kefu.audit.models import AuditEvent
 from kefu.conftest import PASSWORD, login, make_user
 from kefu.identity import twofactor
 from kefu.identity.middleware import LAST_SEEN_KEY
+from kefu.identity.sealed import seal, unseal
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +41,15 @@ def admin(db):
 
 @pytest.fixture
 def agent_2fa(agent):
-    agent.totp_secret = pyotp.random_base32()
+    agent.totp_secret = seal(pyotp.random_base32())
     agent.totp_enabled = True
     agent.save()
     return agent
+
+
+def authenticator(user) -> pyotp.TOTP:
+    """The user's authenticator app: it holds the plain seed the server keeps sealed."""
+    return pyotp.TOTP(unseal(user.totp_secret))
 
 
 def password_step(client: Client, email: str, next_url: str = ""):
@@ -88,7 +94,8 @@ def test_an_admin_without_2fa_is_sent_to_enrol_and_is_not_signed_in_until_done(a
     assert done.status_code == 302 and done["Location"] == "/admin/"
     assert signed_in(client)
     admin.refresh_from_db()
-    assert admin.totp_enabled and admin.totp_secret == secret
+    assert admin.totp_enabled and unseal(admin.totp_secret) == secret
+    assert secret not in admin.totp_secret  # sealed at rest
     assert client.get("/admin/").status_code == 200
     assert actions_for(admin) == [
         "auth.password_ok",
@@ -105,7 +112,7 @@ def test_an_agent_with_2fa_must_pass_the_code(agent_2fa):
     assert not signed_in(client)
     assert client.get("/workspace/").status_code == 302
 
-    totp = pyotp.TOTP(agent_2fa.totp_secret)
+    totp = authenticator(agent_2fa)
     wrong = "000000" if totp.now() != "000000" else "111111"
     refused = client.post("/accounts/2fa/verify/", {"code": wrong})
     assert refused.status_code == 400 and not signed_in(client)
@@ -117,7 +124,7 @@ def test_an_agent_with_2fa_must_pass_the_code(agent_2fa):
 
 
 def test_a_code_cannot_be_used_twice(agent_2fa):
-    code = pyotp.TOTP(agent_2fa.totp_secret).now()
+    code = authenticator(agent_2fa).now()
     first = Client()
     password_step(first, agent_2fa.email)
     assert first.post("/accounts/2fa/verify/", {"code": code}).status_code == 302
@@ -132,7 +139,7 @@ def test_a_code_cannot_be_used_twice(agent_2fa):
 def test_totp_attempts_are_rate_limited(agent_2fa):
     client = Client()
     password_step(client, agent_2fa.email)
-    totp = pyotp.TOTP(agent_2fa.totp_secret)
+    totp = authenticator(agent_2fa)
     wrong = "000000" if totp.now() != "000000" else "111111"
     for _ in range(5):
         client.post("/accounts/2fa/verify/", {"code": wrong})
@@ -147,7 +154,7 @@ def test_the_pending_step_expires(agent_2fa):
     session = client.session
     session["_kefu_2fa_pending"]["since"] = time.time() - 600
     session.save()
-    response = client.post("/accounts/2fa/verify/", {"code": pyotp.TOTP(agent_2fa.totp_secret).now()})
+    response = client.post("/accounts/2fa/verify/", {"code": authenticator(agent_2fa).now()})
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
     assert not signed_in(client)
 
@@ -262,3 +269,22 @@ def test_the_session_rules_hold_under_asgi_too(admin, agent, settings):
     assert (first, fine, idle) == (302, 200, 302)
     assert first_to.startswith("/accounts/login/?next=") and idle_to.startswith("/accounts/login/")
     assert "auth.2fa_missing" in actions_for(admin) and "auth.session_expired" in actions_for(agent)
+
+
+def test_a_reset_ends_the_sessions_that_passed_the_old_factor_and_is_audited(agent_2fa, capsys):
+    client = Client()
+    password_step(client, agent_2fa.email)
+    assert client.post("/accounts/2fa/verify/", {"code": authenticator(agent_2fa).now()}).status_code == 302
+    assert client.get("/workspace/").status_code == 200
+
+    from kefu.cli import main
+
+    assert main(["2fa", "reset", agent_2fa.email, "--reason", "lost phone"]) == 0
+    assert "2FA reset" in capsys.readouterr().out
+    agent_2fa.refresh_from_db()
+    assert not agent_2fa.totp_enabled and agent_2fa.totp_secret == ""
+    assert client.get("/workspace/").status_code == 302  # signed out
+    reset = AuditEvent.objects.get(action="auth.2fa_reset", target_id=str(agent_2fa.public_id))
+    assert reset.actor is None and reset.data == {"reason": "lost phone"}
+    assert main(["2fa", "reset", "nobody@example.com"]) == 2
+
