@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from inspect import iscoroutinefunction
 
 import pytest
-from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 from django.conf import settings as django_settings
 from django.db import connection
@@ -61,7 +62,9 @@ def get(app, path: str) -> tuple[int, bytes]:
         await communicator.wait()
         return start["status"], body
 
-    return async_to_sync(run)()
+    # On a thread of its own: the browser tests leave an event loop registered on this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result(timeout=30)
 
 
 @pytest.mark.django_db(transaction=True)
