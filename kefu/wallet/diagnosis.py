@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from kefu.wallet.chain import (
     ChainUnavailable,
@@ -87,6 +88,33 @@ class Verdict(StrEnum):
     NO_WITHDRAWAL = "no_withdrawal"
 
 
+# Short names for the sidebar's badge (the code stays in its tooltip for runbooks).
+VERDICT_LABELS = {
+    Verdict.CONFIRMING: pgettext_lazy("diagnosis verdict", "Confirming"),
+    Verdict.CONFIRMED: pgettext_lazy("diagnosis verdict", "Confirmed on chain"),
+    Verdict.AWAITING_CREDIT: pgettext_lazy("diagnosis verdict", "Awaiting credit"),
+    Verdict.CREDITED: pgettext_lazy("diagnosis verdict", "Credited"),
+    Verdict.NOT_YOURS: pgettext_lazy("diagnosis verdict", "Not to this customer"),
+    Verdict.WRONG_NETWORK: pgettext_lazy("diagnosis verdict", "Wrong network"),
+    Verdict.MEMO_MISSING: pgettext_lazy("diagnosis verdict", "Memo/tag missing"),
+    Verdict.REVERTED: pgettext_lazy("diagnosis verdict", "Failed on chain"),
+    Verdict.HELD_FOR_REVIEW: pgettext_lazy("diagnosis verdict", "Held for review"),
+    Verdict.DEPOSIT_FAILED: pgettext_lazy("diagnosis verdict", "Deposit failed"),
+    Verdict.DEPOSITS_PAUSED: pgettext_lazy("diagnosis verdict", "Deposits paused"),
+    Verdict.WITHDRAWALS_PAUSED: pgettext_lazy("diagnosis verdict", "Withdrawals paused"),
+    Verdict.NOT_FOUND: pgettext_lazy("diagnosis verdict", "Not found"),
+    Verdict.CHAIN_UNAVAILABLE: pgettext_lazy("diagnosis verdict", "Chain unavailable"),
+    Verdict.INVALID_HASH: pgettext_lazy("diagnosis verdict", "Invalid hash"),
+    Verdict.UNSUPPORTED_NETWORK: pgettext_lazy("diagnosis verdict", "Unsupported network"),
+    Verdict.NEEDS_TX_HASH: pgettext_lazy("diagnosis verdict", "Needs a tx hash"),
+    Verdict.WITHDRAWAL_PENDING_INTERNAL: pgettext_lazy("diagnosis verdict", "Withdrawal processing"),
+    Verdict.WITHDRAWAL_BROADCAST: pgettext_lazy("diagnosis verdict", "Withdrawal broadcast"),
+    Verdict.WITHDRAWAL_COMPLETED: pgettext_lazy("diagnosis verdict", "Withdrawal completed"),
+    Verdict.WITHDRAWAL_FAILED: pgettext_lazy("diagnosis verdict", "Withdrawal failed"),
+    Verdict.NO_WITHDRAWAL: pgettext_lazy("diagnosis verdict", "No such withdrawal"),
+}
+
+
 # Verdicts an agent should act on (shown highlighted in the sidebar).
 ATTENTION_VERDICTS = frozenset(
     {
@@ -125,6 +153,10 @@ class Diagnosis:
     def chain_label(self) -> str:
         """The chain's display name ("Ethereum"), or "" when none was looked at."""
         return get_spec(self.chain).label if self.chain else ""
+
+    @property
+    def verdict_label(self) -> str:
+        return str(VERDICT_LABELS.get(self.verdict, self.verdict))
 
     @property
     def needs_attention(self) -> bool:

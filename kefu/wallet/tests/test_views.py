@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from kefu.conftest import login
 from kefu.tickets import actions
@@ -84,8 +85,20 @@ def test_a_withdrawal_ticket_without_a_hash_is_diagnosed_from_the_records(bob, a
     ).ticket
     data = login(agent).get(url(ticket, format="json")).json()
     assert (data["verdict"], data["kind"]) == ("held_for_review", "withdrawal")
+    html = login(agent).get(url(ticket), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '<span class="badge" title="held_for_review">审核中</span>' in html
 
 
 def test_the_answer_is_never_cached_by_the_browser(deposit_ticket, agent):
     response = login(agent).get(url(deposit_ticket))
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+def test_the_sidebar_names_the_verdict_in_the_agents_language():
+    from kefu.wallet.diagnosis import VERDICT_LABELS, Verdict
+
+    with translation.override("zh-hans"):
+        assert str(VERDICT_LABELS[Verdict.HELD_FOR_REVIEW]) == "审核中"
+    with translation.override("en"):
+        assert str(VERDICT_LABELS[Verdict.HELD_FOR_REVIEW]) == "Held for review"
+    assert set(VERDICT_LABELS) == set(Verdict)  # every verdict has a name
