@@ -167,6 +167,9 @@ def test_eval_prints_the_measures(tiny_model: Path) -> None:
         "errors by expected intent:",
     ):
         assert measure in result.stdout
+    blind = run_kefu("bot", "eval", "--model", str(tiny_model), "--set", "blind")
+    assert blind.returncode == 0, blind.stderr
+    assert "blind.yaml" in blind.stdout and "in-scope accuracy:" in blind.stdout
 
 
 def test_benchmark_banking77_on_a_small_copy(tmp_path: Path) -> None:

@@ -92,9 +92,13 @@ def test_every_intent_has_training_data_in_every_language() -> None:
     assert counts[OUT_OF_SCOPE] >= 100
 
 
-def test_heldout_set_is_separate_from_training() -> None:
-    """The evaluation set covers every intent and shares no message with the training data."""
-    heldout = evaluation_examples()
+BLIND_COINCIDENCES = 57
+
+
+@pytest.mark.parametrize("name", ["heldout", "blind"])
+def test_heldout_set_is_separate_from_training(name: str) -> None:
+    """Each evaluation set covers every intent and shares no message with the training data."""
+    heldout = evaluation_examples(name)
     per_intent: dict[str, int] = {}
     for example in heldout:
         per_intent[example.intent] = per_intent.get(example.intent, 0) + 1
@@ -102,7 +106,10 @@ def test_heldout_set_is_separate_from_training() -> None:
     assert min(per_intent.values()) >= 8
     training = {normalize_text(e.text) for e in training_examples()}
     overlap = [e.text for e in heldout if normalize_text(e.text) in training]
-    assert overlap == []
+    # The blind set's author never saw the training data, yet wrote 57 of the same short
+    # messages ("你好", "thanks", "转人工"); `kefu bot eval --set blind` also reports the set
+    # without them. More than that means lines were copied into the training data.
+    assert len(overlap) <= BLIND_COINCIDENCES if name == "blind" else overlap == []
 
 
 def test_data_mentions_no_real_company() -> None:
