@@ -9,4 +9,5 @@ urlpatterns = [
     path("token", views.token_sign_in, name="token"),
     path("sso/", views.sso, name="sso"),
     path("unfreeze/<str:case_number>/", views.unfreeze, name="unfreeze"),
+    path("account/<str:case_number>/", views.account_card, name="account_card"),
 ]

@@ -271,6 +271,31 @@ def sso(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@never_cache
+@require_http_methods(["GET"])
+def account_card(request: HttpRequest, case_number: str) -> HttpResponse:
+    """Staff: the ticket customer's wallet account state (and the unfreeze form for specialists),
+    as an HTML fragment the ticket view loads after it has shown."""
+    if not request.user.is_agent:
+        raise Http404
+    ticket = access_ticket(request.user, case_number)
+    state, wallet_error = None, False
+    try:
+        backend = get_wallet_backend()
+        uid = selectors.wallet_uid_for(ticket.customer, backend)
+        state = backend.account_state(uid) if uid else None
+    except WalletBackendError:
+        wallet_error = True
+    context = {
+        "ticket": ticket,
+        "account_state": state,
+        "wallet_error": wallet_error,
+        "can_unfreeze": request.user.tier >= 2 and state is not None and state.is_frozen,
+    }
+    return render(request, "identity/_account_state.html", context)
+
+
+@login_required
 @require_POST
 def unfreeze(request: HttpRequest, case_number: str) -> HttpResponse:
     """Staff: lift a freeze from the ticket's customer (specialists and above, after verification)."""

@@ -287,4 +287,3 @@ def test_a_reset_ends_the_sessions_that_passed_the_old_factor_and_is_audited(age
     reset = AuditEvent.objects.get(action="auth.2fa_reset", target_id=str(agent_2fa.public_id))
     assert reset.actor is None and reset.data == {"reason": "lost phone"}
     assert main(["2fa", "reset", "nobody@example.com"]) == 2
-

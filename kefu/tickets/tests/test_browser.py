@@ -36,6 +36,9 @@ def test_customer_submits_agent_replies_customer_sees_reply(browser, live_server
     agent_ctx, agent = browser_login(browser, live_server.url, "agent@example.com")
     agent.goto(f"{live_server.url}/workspace/?queue=team&team=assets")
     agent.click(f"text={case_number}")
+    # The sidebar's wallet account state arrives after the page (the demo wallet knows everyone).
+    agent.wait_for_selector("#identity-account .badge")
+    assert "钱包账户" in agent.inner_text("#identity-account")
     agent.fill("#agent-reply textarea[name=body]", "您好，已查到这笔交易，确认数达到后会自动到账。")
     agent.click("#agent-reply button[type=submit]")
     agent.wait_for_selector("text=已查到这笔交易")
