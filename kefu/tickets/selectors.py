@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -192,7 +193,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
 
 
 def page_of(lanes: QuerySet[Ticket] | list[QuerySet[Ticket]], *, cursor: str | None, size: int) -> Page:
-    """One page ordered by latest activity; queries = lanes (+1), whatever the page size.
+    """One page ordered by latest activity, whatever the page size: one query for one lane;
+    for several, two on PostgreSQL (the lanes' keys in one UNION ALL, then the winning rows),
+    lanes + 1 on SQLite.
 
     Several lanes are merged on (updated_at, id) keys first, so only the winning rows are
     loaded with their related objects.
@@ -209,12 +212,20 @@ def page_of(lanes: QuerySet[Ticket] | list[QuerySet[Ticket]], *, cursor: str | N
         return lane
 
     related = ("category", "team", "assignee", "customer")
-    if len(lanes) == 1:
+    if not lanes:
+        items = []
+    elif len(lanes) == 1:
         items = list(ordered(lanes[0]).select_related(*related)[: size + 1])
     else:
+        key_sets = [ordered(lane).values_list("updated_at", "id")[: size + 1] for lane in lanes]
         keys: set[tuple[datetime, int]] = set()
-        for lane in lanes:
-            keys.update(ordered(lane).values_list("updated_at", "id")[: size + 1])
+        if connection.features.supports_slicing_ordering_in_compound:
+            # PostgreSQL: one round trip, each lane still its own ordered index range.
+            merged = key_sets[0].union(*key_sets[1:], all=True).order_by("-updated_at", "-id")
+            keys.update(merged[: size + 1])
+        else:  # SQLite cannot LIMIT inside a UNION: one query per lane
+            for key_set in key_sets:
+                keys.update(key_set)
         winners = sorted(keys, reverse=True)[: size + 1]
         by_id = Ticket.objects.select_related(*related).in_bulk([pk for _, pk in winners])
         items = [by_id[pk] for _, pk in winners if pk in by_id]

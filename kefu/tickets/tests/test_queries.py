@@ -78,3 +78,26 @@ def test_ticket_detail_queries_do_not_grow_with_thread_length(alice, agent):
     for i in range(5):
         actions.check_add_message(ticket=ticket, author=alice, body=f"more {i}")
     assert count_queries(client, url) == before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="UNION ALL of LIMITed lanes: PostgreSQL")
+def test_on_postgresql_more_teams_do_not_mean_more_queries(alice):
+    from kefu.conftest import make_user
+    from kefu.tickets.selectors import page_of, queue_lanes
+
+    two = make_user("two-teams@example.com", "agent", ("assets", "accounts"))
+    many = make_user("many-teams@example.com", "agent", ("assets", "accounts", "general", "tech"))
+    categories = ["deposit-not-credited", "password-reset", "withdrawal-issue"]
+    for i in range(9):
+        actions.check_create_ticket(
+            customer=alice,
+            category=Category.objects.get(slug=categories[i % 3]),
+            title=f"t{i}",
+            description="d",
+        )
+    url = reverse("tickets:workspace") + "?queue=unassigned"
+    assert count_queries(login(two), url) == count_queries(login(many), url)
+    # ...and the merged page is still newest first across the lanes.
+    page = page_of(queue_lanes(many, queue="unassigned"), cursor=None, size=4)
+    stamps = [(t.updated_at, t.pk) for t in page.items]
+    assert stamps == sorted(stamps, reverse=True) and len(page.items) == 4 and page.next_cursor
