@@ -40,9 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--set",
         dest="eval_set",
-        choices=["heldout", "blind"],
+        choices=["heldout", "blind", "blind_hard"],
         default="heldout",
-        help="heldout: written beside the training data; blind: written without seeing it",
+        help="heldout: written beside the training data; blind, blind_hard: written without seeing it",
     )
     p.set_defaults(func=cmd_eval)
 

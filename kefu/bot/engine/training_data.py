@@ -80,6 +80,8 @@ EVALUATION_SETS = {
     "heldout": EVALUATION_FILE,
     # Written by someone who never saw the training data, from INTENTS.md and the seed stories.
     "blind": DATA_DIR / "evaluation" / "blind.yaml",
+    # The same, in the messiest register: rambling, typos, slang, emoji, indirect symptoms.
+    "blind_hard": DATA_DIR / "evaluation" / "blind_hard.yaml",
 }
 
 
