@@ -144,3 +144,15 @@ def browser_login(browser, base_url: str, email: str, password: str = PASSWORD, 
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
     return context, page
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _release_worker_thread_connections(django_db_setup, django_db_blocker):
+    """Close what asgiref's shared worker thread still holds (consumers' database calls ran
+    there) before the test database is dropped; otherwise PostgreSQL refuses to drop it."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
