@@ -7,6 +7,8 @@ never import an implementation directly.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -93,12 +95,38 @@ class WalletBackend(Protocol):
         ...
 
 
+# What a backend reads when it is built: a change of any of them builds a new one.
+_BACKEND_SETTINGS = (
+    "KEFU_WALLET_API_URL",
+    "KEFU_WALLET_API_TOKEN",
+    "KEFU_WALLET_API_TIMEOUT",
+    "KEFU_WALLET_DEMO_FILE",
+)
+_backends: dict[tuple[str, ...], WalletBackend] = {}
+_backends_lock = threading.Lock()
+
+
 def get_wallet_backend() -> WalletBackend:
-    """The backend named by ``settings.KEFU_WALLET_BACKEND`` (a dotted path to a class)."""
+    """The backend named by ``settings.KEFU_WALLET_BACKEND`` (a dotted path to a class).
+
+    One instance per process and configuration, so an HTTP backend keeps its connections to the
+    operator's wallet API open between requests (a new TLS connection per call cost more than
+    the call). Backends are therefore shared between threads and must be thread-safe.
+    """
     # Read at call time, not import time, so settings overrides in tests apply.
     path = getattr(settings, "KEFU_WALLET_BACKEND", None) or DEFAULT_BACKEND
-    backend_class = import_string(path)
-    backend = backend_class()
+    key = (
+        path,
+        str(getattr(settings, "DATA_DIR", "")),
+        *(str(getattr(settings, name, None) or os.environ.get(name, "")) for name in _BACKEND_SETTINGS),
+    )
+    backend = _backends.get(key)
+    if backend is not None:
+        return backend
+    backend = import_string(path)()
     if not isinstance(backend, WalletBackend):
         raise TypeError(f"{path} does not implement WalletBackend")
-    return backend
+    with _backends_lock:
+        if len(_backends) >= 16:  # configurations come and go in tests; keep it bounded
+            _backends.clear()
+        return _backends.setdefault(key, backend)

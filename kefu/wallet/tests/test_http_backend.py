@@ -196,3 +196,17 @@ def test_diagnosis_uses_the_http_backend_for_customer_and_records(api, eth, sett
     assert result.verdict == Verdict.CONFIRMING
     assert f"{mine} is your USDT deposit address on ERC-20." in result.evidence
     assert ("GET", f"/customers/{UID}/deposit-addresses") in api.requests
+
+
+def test_the_configured_backend_is_built_once_per_configuration(api, settings):
+    from kefu.wallet.backend import get_wallet_backend
+
+    settings.KEFU_WALLET_BACKEND = "kefu.wallet.http_backend.HttpWalletBackend"
+    settings.KEFU_WALLET_API_URL = api.url
+    settings.KEFU_WALLET_API_TOKEN = TOKEN
+    shared = get_wallet_backend()
+    assert get_wallet_backend() is shared  # one client, its connections kept between requests
+    assert shared.account_state(UID).kyc_level == 2
+    settings.KEFU_WALLET_API_TOKEN = "rotated-token"
+    rotated = get_wallet_backend()
+    assert rotated is not shared and rotated.token == "rotated-token"
