@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kefu.accounts.models import User
 from kefu.chat import actions
 from kefu.chat.actions import AgentPost, CustomerPost, FastPost
 from kefu.chat.dbcall import db
 from kefu.chat.models import ChatConversation
+
+T = TypeVar("T")
 
 MAX_BATCH = 64
 
@@ -75,24 +78,34 @@ def writer() -> GroupWriter:
     return found
 
 
-async def post_customer_message(
-    *, conversation: ChatConversation, customer: User | None, client_id: Any, text: Any, origin: str = ""
-) -> CustomerPost:
-    """:func:`actions.check_customer_message`, with the hot path group-committed."""
-    plan = actions.plan_customer_message(
-        conversation=conversation, customer=customer, client_id=client_id, text=text, origin=origin
-    )
+async def _group_committed(
+    plan: FastPost | None, done: Callable[[tuple[Any, bool]], T], general: Callable[..., T], **arguments: Any
+) -> T:
+    """Post ``plan`` in the next group commit; where there is no plan, or the batch hands it
+    back, run the general path (``general(**arguments, try_fast=False)``) in the database thread."""
     if plan is not None:
         fast = await writer().post(plan)
         if fast is not None:
-            return CustomerPost(message=fast[0], duplicate=fast[1], conversation=conversation)
-    return await db(actions.check_customer_message)(
-        conversation=conversation,
-        customer=customer,
-        client_id=client_id,
-        text=text,
-        origin=origin,
-        try_fast=False,
+            return done(fast)
+    return await db(general)(**arguments, try_fast=False)
+
+
+async def post_customer_message(
+    *, conversation: ChatConversation, customer: User, client_id: Any, text: Any, origin: str = ""
+) -> CustomerPost:
+    """:func:`actions.check_customer_message`, with the hot path group-committed."""
+    arguments = {
+        "conversation": conversation,
+        "customer": customer,
+        "client_id": client_id,
+        "text": text,
+        "origin": origin,
+    }
+    return await _group_committed(
+        actions.plan_customer_message(**arguments),
+        lambda fast: CustomerPost(message=fast[0], duplicate=fast[1], conversation=conversation),
+        actions.check_customer_message,
+        **arguments,
     )
 
 
@@ -106,24 +119,17 @@ async def post_agent_message(
     origin: str = "",
 ) -> AgentPost:
     """:func:`actions.check_agent_message`, with the hot path group-committed."""
-    plan = actions.plan_agent_message(
-        conversation=conversation,
-        agent=agent,
-        client_id=client_id,
-        text=text,
-        internal=internal,
-        origin=origin,
-    )
-    if plan is not None:
-        fast = await writer().post(plan)
-        if fast is not None:
-            return AgentPost(message=fast[0], duplicate=fast[1])
-    return await db(actions.check_agent_message)(
-        conversation=conversation,
-        agent=agent,
-        client_id=client_id,
-        text=text,
-        internal=internal,
-        origin=origin,
-        try_fast=False,
+    arguments = {
+        "conversation": conversation,
+        "agent": agent,
+        "client_id": client_id,
+        "text": text,
+        "internal": internal,
+        "origin": origin,
+    }
+    return await _group_committed(
+        actions.plan_agent_message(**arguments),
+        lambda fast: AgentPost(message=fast[0], duplicate=fast[1]),
+        actions.check_agent_message,
+        **arguments,
     )
