@@ -80,7 +80,21 @@ def cmd_manage(args: argparse.Namespace) -> int:
     return 0
 
 
+def local_base_url(host: str, port: int) -> str:
+    """The address a person on this machine opens for ``kefu serve --host H --port P``."""
+    if host in ("", "0.0.0.0", "::"):  # listening everywhere: this machine answers on loopback
+        host = "127.0.0.1"
+    elif ":" in host:  # an IPv6 literal needs brackets in a URL
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    # Links in mail and the demo's sign-in hint must name the port this server really listens
+    # on; an explicit KEFU_BASE_URL (the public address behind a proxy) still wins.
+    os.environ.setdefault("KEFU_BASE_URL", local_base_url(args.host, args.port))
     from kefu.cli import setup_django
 
     setup_django()

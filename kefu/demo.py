@@ -62,6 +62,10 @@ def load_demo_data() -> Iterator[str]:
         result = getattr(module, func_name)()
         if isinstance(result, list | tuple):
             yield from (str(line) for line in result)
-    yield "Demo data loaded. Sign in at http://127.0.0.1:8000/accounts/login/ with:"
+    from django.conf import settings
+    from django.urls import reverse
+
+    login_url = settings.KEFU_BASE_URL.rstrip("/") + reverse("accounts:login")
+    yield f"Demo data loaded. Sign in at {login_url} with:"
     for email, role, _name, _teams in DEMO_USERS:
         yield f"  {role:<11} {email:<26} password: {DEMO_PASSWORD}"
