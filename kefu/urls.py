@@ -3,10 +3,11 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from kefu.api import api
-from kefu.views import home
+from kefu.views import favicon, home
 
 urlpatterns = [
     path("", home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("help/", include("kefu.helpcenter.urls")),
     path("accounts/", include("kefu.accounts.urls")),
