@@ -18,6 +18,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -170,6 +171,10 @@ class _ChatConsumer(AsyncJsonWebsocketConsumer):
             with translation.override(self.ui_language()):
                 detail = _("Not allowed.")
             await self.send_error("forbidden", detail, client_id=content.get("client_id"))
+        except Http404:
+            with translation.override(self.ui_language()):
+                detail = _("No such chat.")
+            await self.send_error("not_found", detail, client_id=content.get("client_id"))
 
     def ui_language(self) -> str:
         return settings.LANGUAGE_CODE
@@ -435,9 +440,7 @@ class CustomerChatConsumer(_ChatConsumer):
             self.user is None or self.user.pk != self.conversation.customer_id
         ):
             raise PermissionDenied
-        await db(actions.do_close)(
-            conversation=self.conversation, actor=self.user, reason=CloseReason.CUSTOMER
-        )
+        await db(actions.check_customer_close)(conversation=self.conversation, customer=self.user)
 
     async def on_rate(self, content: dict[str, Any]) -> None:
         survey = await db(selectors.access_survey)(str(content.get("token") or ""))
@@ -631,7 +634,8 @@ class AgentChatConsumer(_ChatConsumer):
             return self.chats[cid]
         conversation = await db(selectors.access_staff_conversation)(self._me(), cid)
         if conversation is None:
-            raise PermissionDenied
+            # Not "forbidden": that would confirm that the chat exists.
+            raise Http404
         return conversation
 
     async def follow(self, conversation: ChatConversation) -> None:

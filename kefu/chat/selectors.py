@@ -152,7 +152,7 @@ def may_take(agent: User, conversation: ChatConversation) -> bool:
         return True
     if agent.tier < conversation.tier:
         return False
-    return conversation.team_id is None or agent.teams.filter(pk=conversation.team_id).exists()
+    return may_see(agent, conversation)
 
 
 # --- access ------------------------------------------------------------------------------------
@@ -188,21 +188,36 @@ def access_customer_conversation(
     return None
 
 
+def may_see(user: User, conversation: ChatConversation) -> bool:
+    """The one rule for which chats a member of staff may open, read, note on or mark read.
+
+    Supervisors see all; an agent sees the chats assigned to them and those in one of their
+    teams' queues. A chat with no team is a customer talking to the bot: it is nobody's until
+    it is handed off (then it waits in the shared queue every agent serves, see ``staff_queue``
+    and ``may_take``), so before that only supervisors may look.
+    """
+    if not user.is_authenticated or not user.is_active or not user.is_agent:
+        return False
+    if user.is_supervisor or conversation.assignee_id == user.pk:
+        return True
+    if conversation.team_id is not None:
+        from kefu.tickets.selectors import _team_ids
+
+        return conversation.team_id in _team_ids(user)
+    return conversation.queued_at is not None and conversation.status != ChatStatus.BOT
+
+
 def access_staff_conversation(user: User, public_id: Any) -> ChatConversation | None:
-    """A chat an agent may see: assigned to them or in one of their teams; supervisors see all."""
+    """A chat ``user`` may see (``may_see``), else None: callers answer "not found", never "forbidden"."""
     uid = _uuid_or_none(public_id)
     if uid is None or not user.is_authenticated or not user.is_agent:
         return None
     conversation = (
         ChatConversation.objects.select_related("team", "assignee", "customer").filter(public_id=uid).first()
     )
-    if conversation is None:
+    if conversation is None or not may_see(user, conversation):
         return None
-    if user.is_supervisor or conversation.assignee_id == user.pk:
-        return conversation
-    if conversation.team_id is None or user.teams.filter(pk=conversation.team_id).exists():
-        return conversation
-    return None
+    return conversation
 
 
 # --- messages and transcripts -------------------------------------------------------------------
@@ -687,11 +702,18 @@ def _verification(customer: User) -> dict[str, Any] | None:
         status = verification_status(customer)
     except Exception:  # a broken identity backend must not hide the chat
         return None
+    # One status line ("label"), shown under the heading "Identity": the state and, for a
+    # verification on file, its method and time (as the ticket view's identity card says it).
     if status is None:
         return {"verified": False, "label": _("Not verified")}
+    when = timezone.localtime(status.verified_at).strftime("%m-%d %H:%M")
+    if status.still_valid:
+        label = _("Verified ({method}, {when})").format(method=status.method_label, when=when)
+    else:
+        label = _("Verification expired ({method}, {when})").format(method=status.method_label, when=when)
     return {
         "verified": bool(status.still_valid),
-        "label": status.method_label,
+        "label": label,
         "verified_at": status.verified_at.isoformat(),
         "still_valid": bool(status.still_valid),
     }

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -13,8 +13,10 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja import Status as Reply
 
+from kefu import inputs
+from kefu.clientip import client_ip
 from kefu.tickets import actions, selectors
-from kefu.tickets.models import Category, Channel, Message, MessageKind, Status, Ticket
+from kefu.tickets.models import Category, Channel, Message, MessageKind, Priority, Status, Ticket
 
 router = Router(tags=["tickets"])
 
@@ -29,7 +31,12 @@ class TicketIn(Schema):
     category: str = Field(..., description="Category slug, see GET /categories")
     title: str
     description: str
-    priority: int | None = None
+    priority: int | None = Field(
+        None,
+        ge=min(Priority.values),
+        le=max(Priority.values),
+        description="Agents only (ignored for customers): 1 low, 2 normal, 3 high, 4 urgent",
+    )
     coin: str = ""
     network: str = ""
     amount: str | None = Field(None, description='Decimal amount as a string, e.g. "12.5"')
@@ -168,7 +175,9 @@ def list_categories(request: HttpRequest):
     ]
 
 
-@router.post("/tickets", response={201: TicketDetailOut, 400: ErrorOut}, summary="Submit a ticket")
+@router.post(
+    "/tickets", response={201: TicketDetailOut, 400: ErrorOut, 403: ErrorOut}, summary="Submit a ticket"
+)
 def create_ticket(request: HttpRequest, payload: TicketIn):
     user = request.user
     category = Category.objects.filter(slug=payload.category.strip(), is_active=True).first()
@@ -176,35 +185,39 @@ def create_ticket(request: HttpRequest, payload: TicketIn):
     if category is None:
         errors["category"] = [_("Unknown category “{slug}”.").format(slug=payload.category[:60])]
     amount = None
-    if payload.amount not in (None, ""):
-        try:
-            amount = Decimal(str(payload.amount))
-            if not amount.is_finite() or amount < 0:
-                raise InvalidOperation
-        except InvalidOperation:
-            errors["amount"] = [_("Enter a valid amount.")]
+    try:
+        amount = inputs.decimal_for(payload.amount, Ticket._meta.get_field("amount"))
+    except ValidationError as exc:
+        errors.update(_errors(exc))
     if errors:
         return Reply(400, {"detail": _("Invalid input."), "errors": errors})
+    if not selectors.may_file_in(user, category):
+        # Before anything is written: a refused request must leave nothing behind.
+        return Reply(403, {"detail": _("You can only file tickets in your teams' categories.")})
     try:
-        submission = actions.check_create_ticket(
-            customer=user,
-            category=category,
-            title=payload.title,
-            description=payload.description,
-            channel=Channel.API,
-            language=(get_language() or "zh-hans"),
-            priority=payload.priority if user.is_agent else None,
-            coin=payload.coin,
-            network=payload.network,
-            amount=amount,
-            tx_hash=payload.tx_hash,
-            order_number=payload.order_number,
-            ip_address=request.META.get("REMOTE_ADDR"),
-        )
+        # One transaction for the create and the answer: if shaping the answer fails, the
+        # ticket is not kept (a client that sees an error must be able to retry safely).
+        with transaction.atomic():
+            submission = actions.check_create_ticket(
+                customer=user,
+                category=category,
+                title=payload.title,
+                description=payload.description,
+                channel=Channel.API,
+                language=(get_language() or "zh-hans"),
+                priority=payload.priority if user.is_agent else None,
+                coin=payload.coin,
+                network=payload.network,
+                amount=amount,
+                tx_hash=payload.tx_hash,
+                order_number=payload.order_number,
+                ip_address=client_ip(request),
+            )
+            ticket = selectors.created_ticket(submission.ticket)
+            out = _detail(ticket, user, secret_warning=submission.secret_warning)
     except ValidationError as exc:
         return Reply(400, {"detail": _("Invalid input."), "errors": _errors(exc)})
-    ticket = selectors.access_ticket(user, submission.ticket.case_number)
-    return Reply(201, _detail(ticket, user, secret_warning=submission.secret_warning))
+    return Reply(201, out)
 
 
 def _detail(ticket: Ticket, user, *, secret_warning: str | None = None) -> dict:
@@ -258,7 +271,7 @@ def post_message(request: HttpRequest, case_number: str, payload: MessageIn):
             body=payload.body,
             kind=kind,
             channel=Channel.API,
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(request),
         )
     except ValidationError as exc:
         return Reply(400, {"detail": _("Invalid input."), "errors": _errors(exc)})

@@ -52,6 +52,29 @@ def tickets_visible_to(user: User) -> QuerySet[Ticket]:
     return qs.filter(customer=user)
 
 
+def may_file_in(user: User, category: Category) -> bool:
+    """May ``user`` file a ticket in ``category``, and so see it afterwards?
+
+    Asked before anything is written: an agent who files outside their teams would create a
+    ticket they cannot open (and, retrying, duplicates). Customers file anywhere, supervisors too.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if not user.is_agent or user.is_supervisor:
+        return True
+    team = category.routed_team()
+    return team is not None and team.pk in _team_ids(user)
+
+
+def created_ticket(ticket: Ticket) -> Ticket:
+    """A ticket just created, with what its response shows, for the one who filed it.
+
+    Not ``access_ticket``: the secret guard may have routed it to the security team, which its
+    author (an agent of another team) cannot open; the filing itself succeeded all the same.
+    """
+    return Ticket.objects.select_related("category", "team", "assignee", "customer").get(pk=ticket.pk)
+
+
 def access_ticket(user: User, case_number: str) -> Ticket:
     """The ticket if ``user`` may see it. Otherwise 404 — never 403, which would leak existence."""
     case_number = (case_number or "").strip().upper()

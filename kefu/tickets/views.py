@@ -17,8 +17,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from kefu.accounts.decorators import login_or_token_required
 from kefu.accounts.models import Team, User
 from kefu.audit.selectors import events_for
+from kefu.clientip import client_ip
 from kefu.tickets import actions, selectors
 from kefu.tickets.forms import (
     AgentReplyForm,
@@ -32,7 +34,7 @@ from kefu.tickets.models import Channel, MessageKind, Priority, Status, Ticket
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    return client_ip(request)
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -128,6 +130,8 @@ def portal(request: HttpRequest) -> HttpResponse:
 def portal_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = TicketForm(request.POST, request.FILES)
+        if form.is_valid() and not selectors.may_file_in(request.user, form.cleaned_data["category"]):
+            form.add_error("category", _("You can only file tickets in your teams' categories."))
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -223,7 +227,7 @@ def _survey_url(ticket: Ticket) -> str:
     return survey_url(survey) if survey is not None else ""
 
 
-@login_required
+@login_or_token_required
 def attachment(request: HttpRequest, public_id: str) -> FileResponse:
     """Serve evidence only to people who may see the ticket; never inline-render active content."""
     item = selectors.access_attachment(request.user, public_id)
