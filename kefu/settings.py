@@ -213,6 +213,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 KEFU_PAGE_SIZE = 25
 KEFU_BOT_RATE = (30, 60)  # messages per seconds, per user or IP
 KEFU_LOGIN_RATE = os.environ.get("KEFU_LOGIN_RATE", "10/300")  # attempts / seconds per account+IP
+# Staff two-factor sign-in: "admin" (admins must enrol) or "staff" (every agent must too).
+KEFU_STAFF_2FA_REQUIRED = os.environ.get("KEFU_STAFF_2FA_REQUIRED", "admin")
 
 # Mail: KEFU_EMAIL_URL=smtp+tls://user:pass@host:587 (smtps:// for SSL) sends ticket mail.
 # Unset, nothing is queued for customers and one-off mail (verification codes) is printed to

@@ -210,9 +210,11 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             request.session[twofactor.SESSION_VERIFIED_KEY] = True
             update_session_auth_hash(request, user)  # the new seed is part of the hash: stay signed in
             return redirect(settings.LOGIN_REDIRECT_URL)
+    uri = twofactor.provisioning_uri(user, secret)
     context = {
         "secret": _grouped(secret),
-        "uri": twofactor.provisioning_uri(user, secret),
+        "uri": uri,
+        "qr_svg": twofactor.provisioning_qr_svg(uri),
         "forced": pending_data is not None,
         "error": error,
     }

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from kefu.accounts.actions import do_ensure_user
 from kefu.accounts.models import Role, User
 from kefu.audit.actions import do_record
-from kefu.identity import conf
+from kefu.identity import conf, selectors
 from kefu.identity.contacts import mask_email, mask_phone
 from kefu.identity.exceptions import (
     ChallengeInvalid,
@@ -51,18 +51,24 @@ from kefu.identity.models import (
     VerificationState,
     WalletLink,
 )
-from kefu.identity.selectors import phone_e164, require_verified, valid_verification, wallet_uid_for
+from kefu.identity.selectors import (
+    open_freeze_ticket,
+    phone_e164,
+    require_verified,
+    valid_verification,
+    wallet_uid_for,
+)
 from kefu.identity.sms import SmsError, get_sms_sender
 from kefu.identity.tokens import decode_identity_token
 from kefu.tickets.actions import check_add_message, check_create_ticket
-from kefu.tickets.models import ACTIVE_STATUSES, Category, MessageKind, Priority, Ticket
+from kefu.tickets.models import Category, MessageKind, Priority, Ticket
 from kefu.tickets.models import Channel as TicketChannel
 from kefu.trust import guard
 from kefu.wallet.backend import AccountStatus, FreezeResult, WalletBackendError, get_wallet_backend
 
 logger = logging.getLogger(__name__)
 
-FREEZE_CATEGORY_SLUG = "account-compromised"
+FREEZE_CATEGORY_SLUG = selectors.FREEZE_CATEGORY_SLUG
 FREEZE_FALLBACK_CATEGORY_SLUG = "security"
 
 METHOD_FOR_CHANNEL = {Channel.EMAIL: Method.EMAIL_CODE, Channel.SMS: Method.SMS_CODE}
@@ -552,13 +558,7 @@ def do_request_freeze(
     frozen = result is not None and result.status == AccountStatus.FROZEN
 
     if result is not None and not result.changed:
-        existing = (
-            Ticket.objects.filter(
-                customer=customer, category__slug=FREEZE_CATEGORY_SLUG, status__in=ACTIVE_STATUSES
-            )
-            .order_by("-created_at")
-            .first()
-        )
+        existing = open_freeze_ticket(customer)
         if existing is not None:
             return FreezeOutcome(ticket=existing, frozen=frozen, created=False, frozen_at=result.at)
 

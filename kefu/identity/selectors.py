@@ -13,6 +13,7 @@ from kefu.identity.contacts import mask_email, mask_phone, to_e164
 from kefu.identity.exceptions import VerificationRequired
 from kefu.identity.models import Channel, IdentityVerification, Method, VerificationState, WalletLink
 from kefu.identity.sms import get_sms_sender
+from kefu.tickets.models import ACTIVE_STATUSES, Ticket
 from kefu.wallet.backend import WalletBackend, get_wallet_backend
 
 
@@ -107,6 +108,28 @@ def available_channels(user: User) -> list[ChannelOption]:
     if number and get_sms_sender() is not None:
         options.append(ChannelOption(Channel.SMS, str(Channel.SMS.label), mask_phone(number)))
     return options
+
+
+def codes_reach_only_the_console() -> bool:
+    """Demo mode: no mail server configured, so a code mail is printed in the server's console
+    (Django's console backend) and SMS is not offered at all. The page must say where to look."""
+    from django.conf import settings
+
+    return settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+
+
+FREEZE_CATEGORY_SLUG = "account-compromised"
+
+
+def open_freeze_ticket(customer: User) -> Ticket | None:
+    """The customer's newest unresolved emergency-freeze case, if any: where unfreezing happens."""
+    return (
+        Ticket.objects.filter(
+            customer=customer, category__slug=FREEZE_CATEGORY_SLUG, status__in=ACTIVE_STATUSES
+        )
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def wallet_uid_for(user: User, backend: WalletBackend | None = None) -> str | None:

@@ -151,6 +151,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             return redirect(next_url or reverse("identity:verify"))
     context = {
         "channels": selectors.available_channels(user),
+        "codes_on_console": selectors.codes_reach_only_the_console(),
         "status": selectors.verification_status(user),
         "locked_seconds": selectors.lock_remaining(user),
         "challenge": _open_challenge(request, challenge_id),
@@ -196,6 +197,8 @@ def freeze(request: HttpRequest) -> HttpResponse:
     context = {
         "fresh": fresh,
         "account_frozen": account_frozen,
+        # Once frozen, the page explains how to unfreeze instead of offering to freeze again.
+        "freeze_ticket": selectors.open_freeze_ticket(user) if account_frozen else None,
         "error": error,
         "verify_url": f"{reverse('identity:verify')}?{urlencode({'next': reverse('identity:freeze')})}",
     }

@@ -117,6 +117,18 @@ def test_the_verify_page_sends_and_checks_a_code(alice):
     assert IdentityVerification.objects.filter(user=alice).exists()
 
 
+def test_in_demo_mode_the_verify_page_says_codes_are_in_the_server_console(alice, settings):
+    """With no mail server configured a code mail only reaches the console: the page says so."""
+    client = login(alice)
+    assert 'id="identity-demo-codes"' not in client.get("/identity/verify/").content.decode()
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    en = client.get("/identity/verify/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="identity-demo-codes"' in en and "printed in the console" in en
+    zh = client.get("/identity/verify/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'id="identity-demo-codes"' in zh and "printed in the console" not in zh
+
+
 def test_the_verify_page_shows_the_lock_out(alice):
     client = login(alice)
     sent = client.post("/identity/verify/", {"action": "send", "channel": "email"})

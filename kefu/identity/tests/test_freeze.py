@@ -121,6 +121,23 @@ def test_the_freeze_page_asks_to_verify_then_confirms(alice):
     assert 'id="freeze-already"' in client.get("/identity/freeze/").content.decode()
 
 
+def test_once_frozen_the_page_explains_how_to_unfreeze_and_offers_no_second_freeze(alice):
+    """A frozen customer (still freshly verified) sees the frozen state, their case and the way
+    back; not the form or the "freeze now" button."""
+    client = login(alice)
+    verify(alice)
+    client.post("/identity/freeze/", {"confirm": "yes", "reason": "stolen"})
+    ticket = Ticket.objects.get()
+
+    html = client.get("/identity/freeze/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="freeze-already"' in html and "How to unfreeze" in html
+    assert f'href="/portal/tickets/{ticket.case_number}/"' in html
+    assert 'id="freeze-form"' not in html and "Freeze my account now" not in html
+    assert 'id="freeze-verify"' not in html
+    zh = client.get("/identity/freeze/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "How to unfreeze" not in zh
+
+
 def test_the_freeze_api(alice):
     client = bearer(alice, language="en")
     refused = client.post("/api/v1/identity/freeze", {"confirm": True}, content_type="application/json")

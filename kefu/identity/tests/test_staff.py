@@ -6,6 +6,8 @@ import time
 
 import pyotp
 import pytest
+import segno
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -103,6 +105,19 @@ def test_an_admin_without_2fa_is_sent_to_enrol_and_is_not_signed_in_until_done(a
         "auth.2fa_enrolled",
         "auth.login",
     ]
+
+
+def test_enrolment_shows_a_scannable_qr_code_of_the_setup_link(admin):
+    """The setup page draws the otpauth:// link as an inline SVG QR code (no external image)."""
+    client = Client()
+    password_step(client, admin.email)
+    html = client.get("/accounts/2fa/setup/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    secret = client.session["_kefu_2fa_secret"]
+    uri = pyotp.TOTP(secret).provisioning_uri(name=admin.email, issuer_name=settings.KEFU_BRAND_NAME)
+    expected = segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+    figure = html.split('id="totp-qr"', 1)[1].split("</figure>", 1)[0]
+    assert expected in figure
+    assert "<img" not in figure and "http" not in figure.replace("http://www.w3.org", "")
 
 
 def test_an_agent_with_2fa_must_pass_the_code(agent_2fa):
