@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "kefu.identity.middleware.StaffSessionTimeoutMiddleware",
+    "kefu.accounts.throttle.DeviceCookieMiddleware",
     "kefu.identity.middleware.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -174,6 +175,9 @@ AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+# Password checks go through the sign-in limiter (kefu.accounts.throttle). The only backend: a
+# second one would re-check a refused password without the limiter.
+AUTHENTICATION_BACKENDS = ["kefu.accounts.backends.EmailBackend"]
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
@@ -212,12 +216,21 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 KEFU_PAGE_SIZE = 25
 KEFU_BOT_RATE = (30, 60)  # messages per seconds, per user or IP
-KEFU_LOGIN_RATE = os.environ.get("KEFU_LOGIN_RATE", "10/300")  # attempts / seconds per account+IP
+# Sign-in limiter (kefu.accounts.throttle): "failures/seconds" before back-off starts, the back-off
+# doubling up to the seconds. Per account and client (device cookie or IP); per account from
+# untrusted clients only; per client IP across accounts (high: NATs share addresses).
+KEFU_LOGIN_RATE = os.environ.get("KEFU_LOGIN_RATE", "10/300")
+KEFU_LOGIN_ACCOUNT_RATE = os.environ.get("KEFU_LOGIN_ACCOUNT_RATE", "30/900")
+KEFU_LOGIN_IP_RATE = os.environ.get("KEFU_LOGIN_IP_RATE", "100/900")
+KEFU_TOTP_RATE = os.environ.get("KEFU_TOTP_RATE", "5/300")
 # Staff two-factor sign-in: "admin" (admins must enrol) or "staff" (every agent must too).
 KEFU_STAFF_2FA_REQUIRED = os.environ.get("KEFU_STAFF_2FA_REQUIRED", "admin")
 
 # Mail: KEFU_EMAIL_URL=smtp+tls://user:pass@host:587 (smtps:// for SSL) sends ticket mail.
 # Unset, nothing is queued for customers and one-off mail (verification codes) is printed to
+# Our own reverse proxies (comma-separated IPs or CIDRs): only behind them is X-Forwarded-For
+# read, its rightmost address that is not one of them taken as the client (kefu.clientip).
+KEFU_TRUSTED_PROXIES = os.environ.get("KEFU_TRUSTED_PROXIES", "")
 # the server console so a demo can read it; set it in production.
 from kefu.mail.mailurl import email_backend_settings  # noqa: E402
 

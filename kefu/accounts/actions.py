@@ -8,7 +8,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from kefu.accounts.models import ApiToken, Role, Team, TeamMembership, User
+from kefu.accounts.models import ApiToken, Role, Team, TeamMembership, User, canonical_email
 
 TOKEN_PREFIX = "kefu_"
 
@@ -42,7 +42,7 @@ def do_ensure_user(
     *, email: str, role: str = Role.CUSTOMER, password: str | None = None, display_name: str = ""
 ) -> User:
     """Fetch a user by email or create one with the given role (idempotent)."""
-    email = email.strip().lower()
+    email = canonical_email(email)
     user = User.objects.filter(email=email).first()
     if user is None:
         user = User.objects.create_user(email, password, role=role, display_name=display_name)

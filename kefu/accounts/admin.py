@@ -3,6 +3,11 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import ApiToken, Team, TeamMembership, User
+from kefu.accounts.views import AdminLoginForm
+
+# The admin's password check runs through the same limiter as /accounts/login/ (the backend);
+# this form only words the refusal and audits failures the same way.
+admin.site.login_form = AdminLoginForm
 
 
 class MembershipInline(admin.TabularInline):

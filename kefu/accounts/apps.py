@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "kefu.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from kefu.accounts import backends  # noqa: F401  (connects the sign-in signal receiver)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -23,14 +24,28 @@ STAFF_ROLES = (Role.AGENT, Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN)
 ROLE_TIER = {Role.AGENT: 1, Role.SPECIALIST: 2, Role.SUPERVISOR: 3, Role.ADMIN: 3}
 
 
+def canonical_email(value: str) -> str:
+    """The one form of a sign-in address: stored, looked up and rate-limited under it.
+
+    NFKC folds compatibility characters (full-width ``ｓ`` is ``s``, as Django's login form
+    already does), casefold makes the match case-insensitive. Every place that stores, finds
+    or counts an account by its address uses this, so no spelling of the address gets a
+    fresh attempt counter or a second account.
+    """
+    return unicodedata.normalize("NFKC", value or "").strip().casefold()
+
+
 class KefuUserManager(UserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **extra):  # type: ignore[override]
-        email = self.normalize_email(email).lower()
+        email = canonical_email(email)
         extra.setdefault("username", email)
         user = self.model(email=email, **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email=canonical_email(username or ""))
 
     def create_superuser(self, email: str, password: str | None = None, **extra):  # type: ignore[override]
         extra.update(is_staff=True, is_superuser=True, role=Role.ADMIN)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -20,9 +21,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from kefu.accounts import ratelimit
-from kefu.accounts.models import User
+from kefu.accounts.backends import THROTTLED_ATTR
+from kefu.accounts.models import User, canonical_email
 from kefu.audit.actions import do_record
+from kefu.clientip import client_ip
 from kefu.identity import twofactor
 
 # Between password and code the user is not signed in: only this marker is in the session.
@@ -32,44 +34,45 @@ PENDING_SECONDS = 300
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_ip(request)
 
 
-class LoginForm(AuthenticationForm):
-    """Email + password with a per-account and per-IP attempt limit."""
+class ThrottledLoginMixin:
+    """Say "too many attempts" (not "wrong password") when the limiter refused the check, and
+    audit failures with the canonical account and the real client IP."""
+
+    request: HttpRequest | None
+
+    def clean(self):
+        try:
+            return super().clean()  # type: ignore[misc]
+        except ValidationError:
+            request = self.request
+            if request is not None and getattr(request, THROTTLED_ATTR, None):
+                raise ValidationError(
+                    _("Too many sign-in attempts. Please wait a few minutes and try again."),
+                    code="throttled",
+                ) from None
+            do_record(
+                actor=None,
+                action="auth.login_failed",
+                target_type="user",
+                target_id=canonical_email(self.data.get("username") or "")[:64],  # type: ignore[attr-defined]
+                ip_address=client_ip(request) if request is not None else None,
+            )
+            raise
+
+
+class LoginForm(ThrottledLoginMixin, AuthenticationForm):
+    """Email + password; the limiter sits in the backend (kefu.accounts.backends)."""
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = gettext_lazy("Email")
 
-    def clean(self):
-        limit, window = ratelimit.parse_rate(settings.KEFU_LOGIN_RATE)
-        email = (self.data.get("username") or "").strip().lower()
-        ip = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
-        within = ratelimit.hit("login-account", email, limit=limit, window=window)
-        within = ratelimit.hit("login-ip", ip, limit=limit * 5, window=window) and within
-        if not within:
-            do_record(
-                actor=None,
-                action="auth.login_throttled",
-                target_type="user",
-                target_id=email[:64],
-                ip_address=ip or None,
-            )
-            raise ValidationError(_("Too many sign-in attempts. Please wait a few minutes and try again."))
-        try:
-            data = super().clean()
-        except ValidationError:
-            do_record(
-                actor=None,
-                action="auth.login_failed",
-                target_type="user",
-                target_id=email[:64],
-                ip_address=ip or None,
-            )
-            raise
-        ratelimit.reset("login-account", email)
-        return data
+
+class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The Django admin's login form with the same messages and audit."""
 
 
 class LoginView(auth_views.LoginView):

@@ -13,6 +13,7 @@ from ninja.utils import check_csrf
 from kefu.accounts import ratelimit
 from kefu.accounts.actions import authenticate_api_token
 from kefu.bot.actions import access_conversation, do_handle_message
+from kefu.clientip import client_ip
 
 router = Router(tags=["bot"])
 
@@ -81,7 +82,7 @@ def post_message(request: HttpRequest, payload: BotMessageIn):
         return Reply(401, {"detail": _("Authentication required.")})
     if not by_token and check_csrf(request) is not None:
         return Reply(403, {"detail": _("Missing or invalid CSRF token.")})
-    ident = f"user:{user.pk}" if user else f"ip:{request.META.get('REMOTE_ADDR', '')}"
+    ident = f"user:{user.pk}" if user else f"ip:{client_ip(request) or ''}"
     if not ratelimit.hit(
         "bot-message", ident, limit=settings.KEFU_BOT_RATE[0], window=settings.KEFU_BOT_RATE[1]
     ):

@@ -127,7 +127,7 @@ def prepare(*, clients: int, agents: int) -> People:
             key = get_random_string(32)
             data = {
                 SESSION_KEY: str(user.pk),
-                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                BACKEND_SESSION_KEY: "kefu.accounts.backends.EmailBackend",
                 HASH_SESSION_KEY: user.get_session_auth_hash(),
             }
             rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expires))

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts import ratelimit
+from kefu.clientip import client_ip
 from kefu.helpcenter import actions, selectors
 from kefu.helpcenter.models import Announcement, Article
 from kefu.helpcenter.rendering import rendered_html
@@ -124,7 +125,7 @@ def feedback(request: HttpRequest, slug: str) -> HttpResponse:
     target = reverse("helpcenter:article", args=[item.slug]) + "#feedback"
     limit, window = FEEDBACK_RATE
     if not ratelimit.hit(
-        "helpcenter-feedback", request.META.get("REMOTE_ADDR") or "", limit=limit, window=window
+        "helpcenter-feedback", client_ip(request) or "", limit=limit, window=window
     ):
         messages.error(request, _("Too many votes from your network. Please try again later."))
         return redirect(target)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja import Status as Reply
 
+from kefu.clientip import client_ip
 from kefu.identity import actions, selectors
 from kefu.identity.exceptions import (
     ChallengeNotFound,
@@ -73,7 +74,7 @@ class FreezeOut(Schema):
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_ip(request)
 
 
 def _refusal(exc: IdentityError, response: HttpResponse) -> Reply:

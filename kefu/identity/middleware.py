@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.audit.actions import do_record
+from kefu.clientip import client_ip
 from kefu.identity import conf
 from kefu.identity.twofactor import SESSION_VERIFIED_KEY, is_staff_user, requires_second_factor
 
@@ -105,7 +106,7 @@ class StaffSessionTimeoutMiddleware(_SyncAndAsync):
                     target_type="user",
                     target_id=str(user.public_id),
                     data={"idle_seconds": int(now - last_seen)},
-                    ip_address=request.META.get("REMOTE_ADDR"),
+                    ip_address=client_ip(request),
                 )
                 logout(request)
                 # The request goes on anonymous: pages redirect to sign-in, the API answers 401.
@@ -136,7 +137,7 @@ class StaffTwoFactorMiddleware(_SyncAndAsync):
                 action="auth.2fa_missing",
                 target_type="user",
                 target_id=str(user.public_id),
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
             )
             logout(request)
             if request.method == "GET" and not request.path.startswith("/api/"):

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from kefu.accounts import ratelimit
-from kefu.accounts.models import Role, User
+from kefu.accounts import throttle
+from kefu.accounts.models import Role, User, canonical_email
 from kefu.audit.actions import do_record
 from kefu.identity import conf
 from kefu.identity.models import StaffTotp
@@ -94,11 +94,14 @@ def _target(user: User) -> dict[str, str]:
     return {"target_type": "user", "target_id": str(user.public_id)}
 
 
-def _throttle(user: User, ip_address: str | None) -> None:
-    limit, window = conf.totp_rate()
-    if not ratelimit.hit("totp", str(user.pk), limit=limit, window=window):
+def _throttle(user: User, ip_address: str | None) -> throttle.Gate:
+    """The sign-in limiter for codes: per (account, IP) with back-off, account-wide and per IP
+    for untrusted clients (only someone who already has the password gets this far)."""
+    gate = throttle.attempt("totp", canonical_email(user.email), ip=ip_address)
+    if not gate.admitted:
         do_record(actor=user, action="auth.2fa_throttled", ip_address=ip_address, **_target(user))
         raise TotpThrottled(_("Too many attempts. Please wait a few minutes and try again."))
+    return gate
 
 
 def _matching_step(secret: str, code: str, now: datetime) -> int | None:
@@ -120,7 +123,7 @@ def do_enrol_totp(
 ) -> None:
     """Turn on 2FA with ``secret`` once the user proves their app has it by entering a current code."""
     now = now or timezone.now()
-    _throttle(user, ip_address)
+    gate = _throttle(user, ip_address)
     step = _matching_step(secret, code, now)
     if step is None:
         do_record(actor=user, action="auth.2fa_enrol_failed", ip_address=ip_address, **_target(user))
@@ -131,7 +134,7 @@ def do_enrol_totp(
         user.save(update_fields=["totp_secret", "totp_enabled"])
         StaffTotp.objects.update_or_create(user=user, defaults={"last_step": step, "enrolled_at": now})
         do_record(actor=user, action="auth.2fa_enrolled", ip_address=ip_address, **_target(user))
-    ratelimit.reset("totp", str(user.pk))
+    gate.succeeded()
 
 
 def do_reset_totp(*, user: User, actor: User | None = None, reason: str = "") -> None:
@@ -149,7 +152,7 @@ def do_reset_totp(*, user: User, actor: User | None = None, reason: str = "") ->
 def check_totp(*, user: User, code: str, ip_address: str | None = None, now: datetime | None = None) -> None:
     """Accept a current code from the user's authenticator once; raise TotpError otherwise."""
     now = now or timezone.now()
-    _throttle(user, ip_address)
+    gate = _throttle(user, ip_address)
     step = _matching_step(user.totp_secret, code, now) if user.totp_enabled else None
     if step is None:
         do_record(actor=user, action="auth.2fa_failed", ip_address=ip_address, **_target(user))
@@ -172,4 +175,4 @@ def check_totp(*, user: User, code: str, ip_address: str | None = None, now: dat
             do_record(actor=user, action="auth.2fa_ok", ip_address=ip_address, **_target(user))
     if reused:
         raise TotpReused(_("That code was already used. Wait for the next code and enter it."))
-    ratelimit.reset("totp", str(user.pk))
+    gate.succeeded()

@@ -25,6 +25,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.accounts import ratelimit
+from kefu.clientip import client_ip
 from kefu.identity import actions, conf, selectors
 from kefu.identity.exceptions import (
     IdentityError,
@@ -37,12 +38,12 @@ from kefu.identity.models import Delivery, VerificationChallenge
 from kefu.tickets.selectors import access_ticket
 from kefu.wallet.backend import WalletBackendError, get_wallet_backend
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "kefu.accounts.backends.EmailBackend"
 TOKEN_RATE = (30, 60)  # wallet sign-ins per IP per minute: a replay or brute-force brake
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_ip(request)
 
 
 def _safe_next(request: HttpRequest, default: str = "") -> str:
