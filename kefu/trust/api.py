@@ -15,6 +15,8 @@ class ChannelCheckOut(Schema):
     normalized: str
     lookalike_of: str | None
     matched: str | None
+    # The Unicode form of an internationalised (xn--) domain, as browsers show it; "" otherwise.
+    unicode: str = ""
     advice: str
 
 
@@ -32,6 +34,7 @@ def check_payload(*, kind: str, value: str) -> dict:
         "normalized": result.normalized,
         "lookalike_of": result.lookalike_of,
         "matched": result.matched,
+        "unicode": result.unicode,
         "advice": advice_for(result),
     }
 

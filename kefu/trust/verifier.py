@@ -99,6 +99,9 @@ class CheckResult:
     normalized: str
     lookalike_of: str | None
     matched: str | None
+    # How a browser or mail client shows an internationalised (``xn--``) name; "" when it
+    # reads the same as ``normalized``.
+    unicode: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,11 +179,66 @@ def normalize_host(value: str) -> str:
     try:
         ascii_host = idna.encode(host, uts46=True, std3_rules=True, transitional=False).decode("ascii")
     except (idna.IDNAError, UnicodeError, ValueError) as exc:
-        raise error from exc
+        # Pasted punycode whose label IDNA 2008 refuses (a mapped or disallowed character such
+        # as "ⅼ", a soft hyphen or a symbol): it is still a name someone shows a customer, so
+        # judge it as written. It can never be ours: registered channels pass the strict rules.
+        ascii_host = _raw_punycode_host(host)
+        if ascii_host is None:
+            raise error from exc
     labels = ascii_host.split(".")
     if len(labels) < 2 or labels[-1].isdigit() or len(ascii_host) > 253:
         raise error
     return ascii_host
+
+
+_LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _raw_punycode_host(host: str) -> str | None:
+    """``host`` if it is plain ASCII letters, digits and hyphens with at least one ``xn--`` label
+    that decodes as punycode; else None."""
+    labels = host.split(".")
+    if not any(label.startswith("xn--") for label in labels):
+        return None
+    for label in labels:
+        if not _LDH_LABEL.fullmatch(label):
+            return None
+        if label.startswith("xn--") and _decode_punycode_label(label) is None:
+            return None
+    return host
+
+
+def _decode_punycode_label(label: str) -> str | None:
+    try:
+        return idna.decode(label)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        pass
+    try:
+        decoded = label[4:].encode("ascii").decode("punycode")
+    except (UnicodeError, ValueError):
+        return None
+    return decoded if decoded and all(c.isprintable() or c in "\u00ad\u200c\u200d" for c in decoded) else None
+
+
+def unicode_host(host: str) -> str:
+    """How a browser shows ``host``: each ``xn--`` label decoded (leniently, label by label)."""
+    labels = []
+    for label in host.split("."):
+        decoded = _decode_punycode_label(label) if label.startswith("xn--") else None
+        labels.append(decoded if decoded is not None else label)
+    return ".".join(labels)
+
+
+def unicode_form(kind: str, normalized: str) -> str:
+    """The Unicode form of a website or email address with an internationalised domain, else ""."""
+    if kind == "website":
+        shown = unicode_host(normalized)
+    elif kind == "email":
+        local, at, domain = normalized.rpartition("@")
+        shown = f"{local}{at}{unicode_host(domain)}"
+    else:
+        return ""
+    return shown if shown != normalized else ""
 
 
 def _userinfo(raw: str) -> str:
@@ -303,10 +361,7 @@ def _brand_label(host: str) -> str:
 
 
 def _unicode_host(host: str) -> str:
-    try:
-        return idna.decode(host)
-    except (idna.IDNAError, UnicodeError, ValueError):
-        return host
+    return unicode_host(host)
 
 
 def skeleton(text: str) -> str:
@@ -391,16 +446,19 @@ def evaluate(
 ) -> CheckResult:
     """Compare a normalised value with the registry's ``(kind, normalized)`` pairs (no I/O)."""
     registry = [_Official(k, v) for k, v in officials]
+    shown = unicode_form(kind, normalized)
     matched = _official_match(kind, normalized, registry)
     if matched is not None:
         return CheckResult(
-            official=True, kind=kind, normalized=normalized, lookalike_of=None, matched=matched
+            official=True, kind=kind, normalized=normalized, lookalike_of=None, matched=matched, unicode=shown
         )
     lookalike = _lookalike_of(kind, normalized, registry)
     if lookalike is None and decoy:
         # https://lumenwallet.example@evil.example/ shows the brand but goes to evil.example.
         lookalike = _domain_lookalike(decoy.partition(":")[0].rstrip("."), registry, prefer=kind)
-    return CheckResult(official=False, kind=kind, normalized=normalized, lookalike_of=lookalike, matched=None)
+    return CheckResult(
+        official=False, kind=kind, normalized=normalized, lookalike_of=lookalike, matched=None, unicode=shown
+    )
 
 
 def _official_match(kind: str, normalized: str, registry: list[_Official]) -> str | None:
@@ -431,7 +489,9 @@ def _lookalike_of(kind: str, normalized: str, registry: list[_Official]) -> str 
     if kind in ("telegram", "x"):
         if _TELEGRAM_ID.fullmatch(normalized) or normalized.startswith("+"):
             return None
-        return _name_lookalike(normalized, kind, registry, exact_kind_only=False)
+        # A handle is answered only with a registered handle of its own network: "it imitates
+        # support@…" would send a customer to compare a Telegram name with an email address.
+        return _name_lookalike(normalized, kind, registry, exact_kind_only=False, same_kind_answer=True)
     if kind == "phone":
         return _phone_lookalike(normalized, registry)
     return _name_lookalike(normalized, kind, registry, exact_kind_only=True)
@@ -475,7 +535,14 @@ def _domain_lookalike(host: str, registry: list[_Official], *, prefer: str) -> s
     return _pick(hits, prefer, registry)
 
 
-def _name_lookalike(name: str, kind: str, registry: list[_Official], *, exact_kind_only: bool) -> str | None:
+def _name_lookalike(
+    name: str,
+    kind: str,
+    registry: list[_Official],
+    *,
+    exact_kind_only: bool,
+    same_kind_answer: bool = False,
+) -> str | None:
     hits: list[_Official] = []
     for official in registry:
         if official.kind == kind and kind in ("telegram", "x", "other"):
@@ -488,6 +555,8 @@ def _name_lookalike(name: str, kind: str, registry: list[_Official], *, exact_ki
             if _contains_brand(name, token) or (len(token) >= 5 and _close(name, token)):
                 hits.append(official)
                 break
+    if same_kind_answer and not any(official.kind == kind for official in registry):
+        return None
     return _pick(hits, kind, registry)
 
 

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from kefu.trust.forms import VerifyChannelForm
+from kefu.trust.selectors import official_channel_groups
 from kefu.trust.verifier import InvalidChannelValue, advice_for, check_channel
 
 
@@ -18,5 +19,10 @@ def verify(request: HttpRequest) -> HttpResponse:
             result = check_channel(kind=form.cleaned_data["kind"], value=form.cleaned_data["value"])
         except InvalidChannelValue as exc:
             form.add_error("value", str(exc))
-    context = {"form": form, "result": result, "advice": advice_for(result) if result else None}
+    context = {
+        "form": form,
+        "result": result,
+        "advice": advice_for(result) if result else None,
+        "official_groups": official_channel_groups(),
+    }
     return render(request, "trust/verify.html", context)

@@ -111,3 +111,27 @@ def test_verify_page_shows_a_form_error_for_bad_input(client: Client) -> None:
 def test_verify_page_escapes_what_it_shows(client: Client) -> None:
     response = client.get(PAGE, {"kind": "x", "value": "<script>"})
     assert b"<script>" not in response.content
+
+
+def test_verify_page_lists_the_official_channels_by_kind(client: Client, demo_channels: None) -> None:
+    """Customers see what is official, not only what is not."""
+    content = client.get(PAGE, headers={"accept-language": "en"}).content.decode()
+    listing = content.split('id="official-channels"', 1)[1].split("</dl>", 1)[0]
+    assert "<dt>Website</dt>" in listing and "lumenwallet.example" in listing
+    assert "<dt>Email</dt>" in listing and "support@lumenwallet.example" in listing
+    assert "<dt>X (Twitter)</dt>" in listing and "@lumenwallet" in listing
+    assert "Telegram" not in listing and "Phone" not in listing  # none registered: none listed
+    assert listing.index("Website") < listing.index("Email")  # ChannelKind's order
+    zh = client.get(PAGE, headers={"accept-language": "zh-hans"}).content.decode()
+    assert "<dt>Website</dt>" not in zh and "support@lumenwallet.example" in zh
+
+
+def test_pasted_punycode_is_judged_and_shown_in_unicode(client: Client, demo_channels: None) -> None:
+    pasted = "xn--umenwallet-329e.example"  # "ⅼumenwallet.example", a label IDNA 2008 refuses
+    content = client.get(
+        PAGE, {"kind": "website", "value": pasted}, headers={"accept-language": "en"}
+    ).content.decode()
+    assert 'data-result="lookalike"' in content and "has-error" not in content
+    assert 'id="verify-unicode">ⅼumenwallet.example<' in content
+    body = client.get(API, {"kind": "website", "value": pasted}).json()
+    assert body["unicode"] == "ⅼumenwallet.example" and body["lookalike_of"] == "lumenwallet.example"

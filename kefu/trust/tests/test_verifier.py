@@ -286,3 +286,56 @@ def test_skeleton_and_edit_distance() -> None:
     assert edit_distance("lumenwallet", "lumenwalet") == 1
     assert edit_distance("lumenwallet", "lumenwallte") == 1
     assert edit_distance("abc", "xyz", limit=1) == 2
+
+
+def punycode(host: str) -> str:
+    """The xn-- form a scammer pastes, label by label, without IDNA's validity checks."""
+    return ".".join(
+        "xn--" + label.encode("punycode").decode() if not label.isascii() else label
+        for label in host.split(".")
+    )
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        "ⅼumenwallet.example",  # ROMAN NUMERAL FIFTY for l: IDNA 2008 refuses the label
+        "lumen\u00adwallet.example",  # a soft hyphen hides in the name
+        "lumenwallet✓.example",  # a symbol
+        "lumenwаllet.example",  # Cyrillic а (valid IDNA: decoded the strict way)
+    ],
+)
+def test_pasted_punycode_is_decoded_and_judged(shown: str) -> None:
+    """A pasted xn-- name is read, shown in its Unicode form and called a look-alike."""
+    pasted = punycode(shown)
+    assert pasted.startswith("xn--")
+    result = check("website", f"https://{pasted.upper()}/login")
+    assert result.normalized == pasted.lower()
+    assert result.unicode == shown
+    assert not result.official and result.lookalike_of == "lumenwallet.example"
+    email = check("email", f"support@{pasted}")
+    assert email.unicode == f"support@{shown}" and email.lookalike_of == "support@lumenwallet.example"
+
+
+def test_plain_ascii_names_have_no_unicode_form_and_broken_punycode_is_refused() -> None:
+    assert check("website", "lumenwallet.example").unicode == ""
+    for bad in ("xn--.example", "xn--a-.example", "xn--ab_c.example"):
+        with pytest.raises(InvalidChannelValue):
+            normalize("website", bad)
+
+
+def test_a_telegram_handle_is_compared_with_telegram_handles_only() -> None:
+    """With no Telegram account registered, a handle using the brand is not official, and never
+    "an imitation of" the support email or website."""
+    registry = [
+        ("website", "lumenwallet.example"),
+        ("email", "support@lumenwallet.example"),
+        ("x", "lumenwallet"),
+    ]
+    for handle in ("lumenwallet_support", "lumenwallet", "support"):
+        n = normalize("telegram", handle)
+        result = evaluate(n.kind, n.value, registry)
+        assert not result.official and result.lookalike_of is None, (handle, result)
+    n = normalize("telegram", "lumenwallet_support")
+    with_telegram = evaluate(n.kind, n.value, [*registry, ("telegram", "lumenwallet")])
+    assert with_telegram.lookalike_of == "lumenwallet"
