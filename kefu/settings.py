@@ -226,6 +226,13 @@ KEFU_TOTP_RATE = os.environ.get("KEFU_TOTP_RATE", "5/300")
 # Staff two-factor sign-in: "admin" (admins must enrol) or "staff" (every agent must too).
 KEFU_STAFF_2FA_REQUIRED = os.environ.get("KEFU_STAFF_2FA_REQUIRED", "admin")
 
+# What one customer may create ("count/seconds"), kefu.accounts.ratelimit.check_creation; per
+# client IP KEFU_CREATE_IP_FACTOR times as much. Staff are not limited.
+KEFU_TICKET_CREATE_RATE = os.environ.get("KEFU_TICKET_CREATE_RATE", "10/600")
+KEFU_TICKET_REPLY_RATE = os.environ.get("KEFU_TICKET_REPLY_RATE", "60/600")
+KEFU_CHAT_START_RATE = os.environ.get("KEFU_CHAT_START_RATE", "10/600")
+KEFU_CHAT_MESSAGE_RATE = os.environ.get("KEFU_CHAT_MESSAGE_RATE", "60/60")
+KEFU_CREATE_IP_FACTOR = int(os.environ.get("KEFU_CREATE_IP_FACTOR", 5))
 # Mail: KEFU_EMAIL_URL=smtp+tls://user:pass@host:587 (smtps:// for SSL) sends ticket mail.
 # Unset, nothing is queued for customers and one-off mail (verification codes) is printed to
 # Our own reverse proxies (comma-separated IPs or CIDRs): only behind them is X-Forwarded-For

@@ -22,10 +22,12 @@ from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from kefu.accounts import ratelimit
 from kefu.accounts.models import Team, User
 from kefu.chat import actions, events, selectors, writer
 from kefu.chat.dbcall import db
 from kefu.chat.models import ChatConversation, ChatStatus, CloseReason
+from kefu.clientip import client_ip_from_scope
 from kefu.identity.middleware import staff_session_ok, touch_staff_session
 
 logger = logging.getLogger(__name__)
@@ -348,10 +350,22 @@ class CustomerChatConsumer(_ChatConsumer):
         client_id = content.get("client_id")
         if not self.bucket.take():
             await self.send_error(
-                "rate_limited", "You are sending messages too quickly.", client_id=client_id
+                "rate_limited",
+                _("You are sending messages too quickly. Please wait a moment."),
+                client_id=client_id,
             )
             return
-        if self.conversation is None or self.status == ChatStatus.CLOSED:
+        starting = self.conversation is None or self.status == ChatStatus.CLOSED
+        try:
+            # Per customer and per client IP across all their sockets (the bucket is per socket).
+            ip = client_ip_from_scope(self.scope)
+            if starting:
+                await db(ratelimit.check_creation)("chat", user=self.user, ip=ip)
+            await db(ratelimit.check_creation)("chat-message", user=self.user, ip=ip)
+        except ratelimit.RateLimited as exc:
+            await self.send_error("rate_limited", exc.message, client_id=client_id)
+            return
+        if starting:
             conversation = await db(actions.do_start_conversation)(customer=self.user, language=self.language)
             await self.attach(conversation)
             self.last_seq = 0

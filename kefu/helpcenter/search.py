@@ -8,8 +8,12 @@ length-normalised per field, weighted (title > keywords > summary/key steps > bo
 saturated with ``k1`` and multiplied by the term's IDF. Answering a query is then a sum of a
 few matrix columns — one per query term — and a partial sort, with no per-article work.
 
-The requested language is searched first; articles from the other language fill the
-remaining places (a Chinese query on the English site still finds the Chinese article).
+The query's own language is searched first: Chinese characters mean Chinese, English words
+mean English, and a query of only codes and acronyms ("USDT", "KYC") takes the reader's
+language. Articles in the other language are added only when the first language has no hit,
+or when they match about as strongly as its best one: a Chinese query is not padded with
+English articles that merely share a synonym (a Chinese query on the English site still finds
+the Chinese article).
 
 Freshness
 ---------
@@ -69,11 +73,26 @@ SNIPPET_CHARS = 160
 # Hits scoring below this share of the best one matched only on incidental words ("提现"
 # mentioned in passing): listing twenty of them buries the answer rather than helping.
 MIN_RELATIVE_SCORE = 0.2
+# An article in the other language joins the results only when it scores at least this share of
+# the best hit in the query's language (or that language has none).
+OTHER_LANGUAGE_MIN_SCORE = 0.5
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_ENGLISH_WORD = re.compile(r"[a-z]{3,}")
 
 
 def normalize_language(language: str | None) -> str:
     """``en``, ``en-us`` → ``en``; every Chinese variant (and anything else) → ``zh-hans``."""
     return Language.EN.value if (language or "").lower().startswith("en") else Language.ZH_HANS.value
+
+
+def query_language(query: str, *, reader_language: str | None) -> str:
+    """The language a query is written in: Chinese characters → Chinese; an English word (three
+    lower-case letters or more) → English; codes and acronyms alone → the reader's language."""
+    if _CJK.search(query):
+        return Language.ZH_HANS.value
+    if _ENGLISH_WORD.search(query):
+        return Language.EN.value
+    return normalize_language(reader_language)
 
 
 def other_language(language: str) -> str:
@@ -207,22 +226,26 @@ class SearchIndex:
         return sum(len(index.docs) for index in self.languages.values())
 
     def search(self, query: str, *, language: str, limit: int = 10) -> list[SearchHit]:
-        """Best ``limit`` articles for ``query``: the requested language first, then the other."""
+        """Best ``limit`` articles for ``query``: the query's language first, then strong matches
+        in the other (all of them when the first has none)."""
         query = (query or "").strip()[:MAX_QUERY_CHARS]
         if not query or limit <= 0:
             return []
         terms = analysis.analyze(query)
         if not terms:
             return []
-        primary = normalize_language(language)
+        primary = query_language(query, reader_language=language)
         hits: list[SearchHit] = []
         seen: set[str] = set()
         for lang in (primary, other_language(primary)):
             index = self.languages.get(lang)
             if index is None or len(hits) >= limit:
                 continue
+            floor = hits[0].score * OTHER_LANGUAGE_MIN_SCORE if hits else 0.0
             # Ask for more than the free places: some may be translations already listed.
             for position, score in index.top(terms, limit + len(seen)):
+                if score < floor:
+                    break  # best first: the rest are weaker still
                 doc = index.docs[position]
                 if doc.slug in seen:
                     continue

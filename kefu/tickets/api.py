@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -14,6 +14,7 @@ from ninja import Field, Router, Schema
 from ninja import Status as Reply
 
 from kefu import inputs
+from kefu.accounts import ratelimit
 from kefu.clientip import client_ip
 from kefu.tickets import actions, selectors
 from kefu.tickets.models import Category, Channel, Message, MessageKind, Priority, Status, Ticket
@@ -176,7 +177,9 @@ def list_categories(request: HttpRequest):
 
 
 @router.post(
-    "/tickets", response={201: TicketDetailOut, 400: ErrorOut, 403: ErrorOut}, summary="Submit a ticket"
+    "/tickets",
+    response={201: TicketDetailOut, 400: ErrorOut, 403: ErrorOut, 429: ErrorOut},
+    summary="Submit a ticket",
 )
 def create_ticket(request: HttpRequest, payload: TicketIn):
     user = request.user
@@ -194,6 +197,10 @@ def create_ticket(request: HttpRequest, payload: TicketIn):
     if not selectors.may_file_in(user, category):
         # Before anything is written: a refused request must leave nothing behind.
         return Reply(403, {"detail": _("You can only file tickets in your teams' categories.")})
+    try:
+        ratelimit.check_creation("ticket", user=user, ip=client_ip(request))
+    except ratelimit.RateLimited as exc:
+        return _too_many(exc)
     try:
         # One transaction for the create and the answer: if shaping the answer fails, the
         # ticket is not kept (a client that sees an error must be able to retry safely).
@@ -218,6 +225,13 @@ def create_ticket(request: HttpRequest, payload: TicketIn):
     except ValidationError as exc:
         return Reply(400, {"detail": _("Invalid input."), "errors": _errors(exc)})
     return Reply(201, out)
+
+
+def _too_many(exc: ratelimit.RateLimited) -> HttpResponse:
+    """429 with the translated reason and when to retry (the JSON shape of every other error)."""
+    response = JsonResponse({"detail": exc.message}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _detail(ticket: Ticket, user, *, secret_warning: str | None = None) -> dict:
@@ -257,12 +271,16 @@ def get_ticket(request: HttpRequest, case_number: str):
 
 @router.post(
     "/tickets/{case_number}/messages",
-    response={201: MessageCreatedOut, 400: ErrorOut, 403: ErrorOut},
+    response={201: MessageCreatedOut, 400: ErrorOut, 403: ErrorOut, 429: ErrorOut},
     summary="Reply (customers) or reply / add an internal note (agents)",
 )
 def post_message(request: HttpRequest, case_number: str, payload: MessageIn):
     user = request.user
     ticket = selectors.access_ticket(user, case_number)
+    try:
+        ratelimit.check_creation("reply", user=user, ip=client_ip(request))
+    except ratelimit.RateLimited as exc:
+        return _too_many(exc)
     kind = MessageKind.INTERNAL if payload.internal else MessageKind.PUBLIC
     try:
         submission = actions.check_add_message(

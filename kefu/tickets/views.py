@@ -17,6 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from kefu.accounts import ratelimit
 from kefu.accounts.decorators import login_or_token_required
 from kefu.accounts.models import Team, User
 from kefu.audit.selectors import events_for
@@ -135,6 +136,7 @@ def portal_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
+                ratelimit.check_creation("ticket", user=request.user, ip=_ip(request))
                 submission = actions.check_create_ticket(
                     customer=request.user,
                     category=data["category"],
@@ -152,6 +154,8 @@ def portal_new(request: HttpRequest) -> HttpResponse:
                 )
             except ValidationError as exc:
                 _add_errors(form, exc)
+            except ratelimit.RateLimited as exc:
+                form.add_error(None, exc.message)
             else:
                 if submission.secret_warning:
                     messages.warning(request, submission.secret_warning)
@@ -204,6 +208,7 @@ def portal_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
                 if submission.secret_warning:
                     messages.warning(request, submission.secret_warning)
                 return redirect("tickets:portal_ticket", case_number=ticket.case_number)
+                ratelimit.check_creation("reply", user=request.user, ip=_ip(request))
     return render(
         request,
         "tickets/portal_ticket.html",
@@ -214,6 +219,8 @@ def portal_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
             "can_reopen": ticket.status in (Status.RESOLVED, Status.CLOSED) and not ticket.merged_into_id,
             "survey_url": _survey_url(ticket),
         },
+            except ratelimit.RateLimited as exc:
+                form.add_error(None, exc.message)
     )
 
 

@@ -73,6 +73,40 @@ def test_requested_language_comes_first_and_the_other_fills_in(articles):
     assert len({hit.slug for hit in search_articles("withdrawal", language="en", limit=10)}) == 10
 
 
+def test_a_chinese_query_is_not_padded_with_loosely_related_english_articles(articles):
+    """忘记密码 has good Chinese answers: English articles sharing a synonym stay out, whatever
+    the reader's site language."""
+    for site in ("zh-hans", "en"):
+        hits = search_articles("忘记密码", language=site, limit=10)
+        assert hits and hits[0].slug == "reset-password"
+        assert {hit.language for hit in hits} == {"zh-hans"}, [(h.slug, h.language) for h in hits]
+
+
+def test_the_query_language_leads_and_codes_take_the_readers_language(articles):
+    assert {hit.language for hit in search_articles("cold wallet", language="zh-hans")} == {"en"}
+    assert search_articles("KYC", language="zh-hans")[0].language == "zh-hans"
+    assert search_articles("KYC", language="en")[0].language == "en"
+
+
+def mixed(*items: tuple[int, str, str, str, str]) -> SearchIndex:
+    return SearchIndex.build(
+        IndexSource(article_id=i, slug=slug, language=lang, title=title, summary="", body_markdown=body)
+        for i, slug, lang, title, body in items
+    )
+
+
+def test_other_language_articles_join_only_when_strong_or_alone():
+    index = mixed(
+        (1, "weak-zh", "zh-hans", "账户设置", "在这里可以修改昵称。偶尔提到冷钱包。" + "其他内容。" * 30),
+        (2, "strong-en", "en", "冷钱包 cold storage guide", "冷钱包 冷钱包 keeps keys offline."),
+        (3, "loose-en", "en", "Fees", "Fees explained. " * 20 + "冷钱包"),
+    )
+    slugs = [hit.slug for hit in index.search("冷钱包", language="zh-hans")]
+    assert slugs[:2] == ["weak-zh", "strong-en"] and "loose-en" not in slugs
+    only_en = mixed((2, "strong-en", "en", "冷钱包 guide", "冷钱包"), (3, "loose-en", "en", "Fees", "冷钱包"))
+    assert {hit.slug for hit in only_en.search("冷钱包", language="zh-hans")} == {"strong-en", "loose-en"}
+
+
 def test_empty_and_oversized_queries():
     assert search_articles("", language="zh-hans") == []
     assert search_articles("   ", language="en") == []
