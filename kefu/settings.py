@@ -84,9 +84,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kefu.accounts.throttle.DeviceCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "kefu.identity.middleware.StaffSessionTimeoutMiddleware",
-    "kefu.accounts.throttle.DeviceCookieMiddleware",
     "kefu.identity.middleware.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -172,12 +172,12 @@ else:
     }
 
 AUTH_USER_MODEL = "accounts.User"
-PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 # Password checks go through the sign-in limiter (kefu.accounts.throttle). The only backend: a
 # second one would re-check a refused password without the limiter.
 AUTHENTICATION_BACKENDS = ["kefu.accounts.backends.EmailBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
@@ -223,9 +223,6 @@ KEFU_LOGIN_RATE = os.environ.get("KEFU_LOGIN_RATE", "10/300")
 KEFU_LOGIN_ACCOUNT_RATE = os.environ.get("KEFU_LOGIN_ACCOUNT_RATE", "30/900")
 KEFU_LOGIN_IP_RATE = os.environ.get("KEFU_LOGIN_IP_RATE", "100/900")
 KEFU_TOTP_RATE = os.environ.get("KEFU_TOTP_RATE", "5/300")
-# Staff two-factor sign-in: "admin" (admins must enrol) or "staff" (every agent must too).
-KEFU_STAFF_2FA_REQUIRED = os.environ.get("KEFU_STAFF_2FA_REQUIRED", "admin")
-
 # What one customer may create ("count/seconds"), kefu.accounts.ratelimit.check_creation; per
 # client IP KEFU_CREATE_IP_FACTOR times as much. Staff are not limited.
 KEFU_TICKET_CREATE_RATE = os.environ.get("KEFU_TICKET_CREATE_RATE", "10/600")
@@ -233,11 +230,14 @@ KEFU_TICKET_REPLY_RATE = os.environ.get("KEFU_TICKET_REPLY_RATE", "60/600")
 KEFU_CHAT_START_RATE = os.environ.get("KEFU_CHAT_START_RATE", "10/600")
 KEFU_CHAT_MESSAGE_RATE = os.environ.get("KEFU_CHAT_MESSAGE_RATE", "60/60")
 KEFU_CREATE_IP_FACTOR = int(os.environ.get("KEFU_CREATE_IP_FACTOR", 5))
-# Mail: KEFU_EMAIL_URL=smtp+tls://user:pass@host:587 (smtps:// for SSL) sends ticket mail.
-# Unset, nothing is queued for customers and one-off mail (verification codes) is printed to
+# Staff two-factor sign-in: "admin" (admins must enrol) or "staff" (every agent must too).
+KEFU_STAFF_2FA_REQUIRED = os.environ.get("KEFU_STAFF_2FA_REQUIRED", "admin")
 # Our own reverse proxies (comma-separated IPs or CIDRs): only behind them is X-Forwarded-For
 # read, its rightmost address that is not one of them taken as the client (kefu.clientip).
 KEFU_TRUSTED_PROXIES = os.environ.get("KEFU_TRUSTED_PROXIES", "")
+
+# Mail: KEFU_EMAIL_URL=smtp+tls://user:pass@host:587 (smtps:// for SSL) sends ticket mail.
+# Unset, nothing is queued for customers and one-off mail (verification codes) is printed to
 # the server console so a demo can read it; set it in production.
 from kefu.mail.mailurl import email_backend_settings  # noqa: E402
 

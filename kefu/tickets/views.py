@@ -194,6 +194,7 @@ def portal_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
         form = ReplyForm(request.POST, request.FILES)
         if form.is_valid():
             try:
+                ratelimit.check_creation("reply", user=request.user, ip=_ip(request))
                 submission = actions.check_add_message(
                     ticket=ticket,
                     author=request.user,
@@ -204,11 +205,12 @@ def portal_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
                 )
             except ValidationError as exc:
                 _add_errors(form, exc)
+            except ratelimit.RateLimited as exc:
+                form.add_error(None, exc.message)
             else:
                 if submission.secret_warning:
                     messages.warning(request, submission.secret_warning)
                 return redirect("tickets:portal_ticket", case_number=ticket.case_number)
-                ratelimit.check_creation("reply", user=request.user, ip=_ip(request))
     return render(
         request,
         "tickets/portal_ticket.html",
@@ -219,8 +221,6 @@ def portal_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
             "can_reopen": ticket.status in (Status.RESOLVED, Status.CLOSED) and not ticket.merged_into_id,
             "survey_url": _survey_url(ticket),
         },
-            except ratelimit.RateLimited as exc:
-                form.add_error(None, exc.message)
     )
 
 
