@@ -30,7 +30,23 @@ def uvicorn_options(*, log_level: str = "info") -> dict[str, Any]:
         # Chat frames are a few hundred bytes: compressing each costs more CPU than it saves.
         "ws_per_message_deflate": False,
         "lifespan": "off",
+        "log_config": uvicorn_log_config(),
     }
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """Uvicorn's own logging set-up with the secret guard on every handler: access lines keep
+    paths and parameter names but no query values, and every line is screened for secrets
+    (see :mod:`kefu.trust.logguard`)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"secrets": {"()": "kefu.trust.logguard.SecretFilter"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["secrets"]
+    return config
 
 
 def run_server(*, host: str, port: int, workers: int = 1) -> None:

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # NUL in paths, query strings and form fields; HEAD answered wherever GET is (kefu.inputs).
+    "kefu.inputs.boundary_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -107,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "kefu.context_processors.brand",
+                "kefu.context_processors.chat_panel",
             ],
         },
     },
@@ -255,8 +258,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line passes the secret guard (kefu.trust.logguard; the trust app also screens each
+    # record where it is made, so handlers configured elsewhere are covered too).
+    "filters": {"secrets": {"()": "kefu.trust.logguard.SecretFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secrets"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "INFO")},
     # aiosmtpd logs every SMTP command (with addresses) at INFO.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "mail.log": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "mail.log": {"level": "WARNING"},
+        # Django's defaults give these their own unscreened handlers (the development server's
+        # request lines; a console copy under DEBUG): send them through ours instead.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

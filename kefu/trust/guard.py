@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_left
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
@@ -175,6 +175,29 @@ def _english_typo(token: str) -> bool:
     return False
 
 
+def _english_corrections(token: str) -> tuple[int, ...]:
+    """List indices of the words one edit from ``token`` (lower case, not itself a list word)."""
+    if len(token) < TYPO_MIN_LENGTH:
+        return ()
+    words = _english().index
+    deletes = _english_deletes()
+    found: set[str] = set(deletes.get(token, ()))  # a letter was dropped
+    for shorter in _deletes(token):
+        if shorter in words:  # a letter was added
+            found.add(shorter)
+        for word in deletes.get(shorter, ()):  # a letter was replaced or two were swapped
+            if len(word) == len(token):
+                diff = [i for i in range(len(word)) if word[i] != token[i]]
+                if len(diff) == 1 or (
+                    len(diff) == 2
+                    and diff[1] == diff[0] + 1
+                    and word[diff[0]] == token[diff[1]]
+                    and word[diff[1]] == token[diff[0]]
+                ):
+                    found.add(word)
+    return tuple(sorted(words[w] for w in found))
+
+
 def _checksum_ok(indices: Sequence[int]) -> bool:
     """BIP-39: the last ``n/3`` bits are the first bits of SHA-256 of the entropy."""
     n = len(indices)
@@ -186,6 +209,93 @@ def _checksum_ok(indices: Sequence[int]) -> bool:
     checksum_bits = n // 3
     entropy = (bits >> checksum_bits).to_bytes((n * 11 - checksum_bits) // 8, "big")
     return hashlib.sha256(entropy).digest()[0] >> (8 - checksum_bits) == bits & ((1 << checksum_bits) - 1)
+
+
+# List words next to a checksum-valid phrase that may stay visible: on each side, and in all.
+MAX_TRIMMED_NEIGHBOURS = 3
+MAX_TRIMMED_TOTAL = 4
+
+
+def _exact_phrase(choices: Sequence[Sequence[int]]) -> tuple[int, int] | None:
+    """Where the phrase lies in a run of list words: ``(first, last)`` token, or None if unsure.
+
+    ``choices[k]``: the list indices token k may stand for (one for a list word, the
+    corrections of a typo, none for a word outside the list). See :func:`_phrase_span`.
+    """
+    return _phrase_span(len(choices), _valid_windows(choices))
+
+
+def _phrase_span(n: int, windows: Sequence[tuple[int, int]]) -> tuple[int, int] | None:
+    """The phrase among the checksum-valid ``windows`` ``(start, end)`` of a run of ``n`` list
+    words, as ``(first, last)``; None to hide the whole run.
+
+    Ordinary words that happen to be list words ("hello", "value", "seed", 是, 的) often stand
+    next to a pasted phrase, so a run is longer than its phrase. Any window of L words passes
+    the checksum by chance once in 2^(L/3) (12 words: 1 in 16; 24 words: 1 in 256), so the
+    longest valid window is the likeliest phrase: it is kept with every valid window of the
+    same length that overlaps it (nothing tells two shifted 12-word windows apart — one
+    neighbour more is hidden, never a phrase word less). A shorter valid window is dropped
+    when it sticks out of a longer one by at most 3 words (chance), kept otherwise (a second
+    phrase). Neighbours stay visible up to 3 on a side and 4 in all; a longer remainder may
+    be most of a mistyped 15–24-word phrase (a word changed into another list word) whose
+    inner window passed by chance, so then the whole run is hidden. Of a mistyped phrase at
+    most 4 words can show this way; at least 12 always stay hidden.
+    """
+    chosen = _likely_windows(windows)
+    if not chosen:
+        return None
+    lo, hi = min(s for s, _ in chosen), max(e for _, e in chosen) - 1
+    before, after = lo, n - 1 - hi
+    if max(before, after) > MAX_TRIMMED_NEIGHBOURS or before + after > MAX_TRIMMED_TOTAL:
+        return None
+    return lo, hi
+
+
+def _likely_windows(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The valid windows that may be a phrase: longest first, dropping a shorter one that
+    sticks out of a longer one by at most 3 words (see :func:`_phrase_span`)."""
+    chosen: list[tuple[int, int]] = []
+    for start, end in sorted(set(windows), key=lambda w: (w[0] - w[1], w[0])):  # longest first
+        length = end - start
+        if any(
+            e - s > length and start < e and end > s and max(0, s - start) + max(0, end - e) <= 3
+            for s, e in chosen
+        ):
+            continue
+        chosen.append((start, end))
+    return chosen
+
+
+def _valid_windows(choices: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
+    """The checksum-valid windows ``(start, end)`` of a phrase length in a run of list words."""
+    n = len(choices)
+    if n <= MIN_RUN or n > 96:  # nothing to trim, or no single pasted phrase
+        return []
+    return [
+        (start, start + length)
+        for length in VALID_PHRASE_LENGTHS
+        for start in range(0, n - length + 1)
+        if all(choices[start : start + length]) and _any_checksum_ok(choices[start : start + length])
+    ]
+
+
+def _any_checksum_ok(window: Sequence[Sequence[int]]) -> bool:
+    fixed = [c[0] for c in window]
+    open_positions = [k for k, c in enumerate(window) if len(c) > 1]
+    if not open_positions:
+        return _checksum_ok(fixed)
+    if len(open_positions) > 2:  # more typos than a phrase may hold: no verdict from the checksum
+        return False
+
+    def tries(k: int) -> Iterator[list[int]]:
+        if k == len(open_positions):
+            yield fixed
+            return
+        for index in window[open_positions[k]]:
+            fixed[open_positions[k]] = index
+            yield from tries(k + 1)
+
+    return any(_checksum_ok(candidate) for candidate in tries(0))
 
 
 # --------------------------------------------------------------------------- patterns
@@ -501,6 +611,16 @@ def _find_english_phrases(text: str, context: list[tuple[int, int]]) -> Iterator
             phrase = [t for _, _, t in tokens[first : last + 1]]
             # Wallets draw words at random, so repeats are rare; prose and code repeat words.
             if len(phrase) - len(set(phrase)) <= max(1, len(phrase) // 12) or _has_checksum_window(phrase):
+                exact = _exact_phrase(
+                    [
+                        (words[t],) if c == 0 else _english_corrections(t) if c == 1 else ()
+                        for (_, _, t), c in zip(
+                            tokens[first : last + 1], classes[first : last + 1], strict=True
+                        )
+                    ]
+                )
+                if exact is not None:
+                    first, last = first + exact[0], first + exact[1]
                 yield tokens[first][0], tokens[last][1], "mnemonic"
 
 
@@ -626,15 +746,29 @@ def _find_spaced_chinese_phrases(text: str, context: list[tuple[int, int]]) -> I
         chars = "".join(text[p] for p in positions)
         near = _near_context(context, run.start(), run.end())
         outside = sum(1 for c in chars if c not in chars_in_list)
-        if near and len(chars) >= MIN_RUN_WITH_CONTEXT and outside <= len(chars) // 12:
-            yield run.start(), run.end(), "mnemonic"
-            continue
-        if outside == 0 and len(chars) in VALID_PHRASE_LENGTHS:
-            yield run.start(), run.end(), "mnemonic"
+        if (near and len(chars) >= MIN_RUN_WITH_CONTEXT and outside <= len(chars) // 12) or (
+            outside == 0 and len(chars) in VALID_PHRASE_LENGTHS
+        ):
+            exact = _exact_chinese_phrase(chars)
+            if exact is None:
+                yield run.start(), run.end(), "mnemonic"
+            else:
+                yield positions[exact[0]], positions[exact[1]] + 1, "mnemonic"
             continue
         if MIN_RUN <= len(chars) <= 96:  # longer walls of single characters are no phrase
-            for start, end in _chinese_phrase_windows(chars, [True] * len(chars), prose_filter=False):
+            windows = _chinese_phrase_windows(chars, [True] * len(chars), prose_filter=False)
+            for start, end in _likely_windows(windows):
                 yield positions[start], positions[end - 1] + 1, "mnemonic"
+
+
+def _exact_chinese_phrase(chars: str) -> tuple[int, int] | None:
+    """:func:`_exact_phrase` for a run of spaced Chinese characters, in either list."""
+    windows = [
+        window
+        for word_list in _chinese()
+        for window in _valid_windows([(word_list.index[c],) if c in word_list.index else () for c in chars])
+    ]
+    return _phrase_span(len(chars), windows)
 
 
 def _find_unspaced_chinese_phrases(text: str, context: list[tuple[int, int]]) -> Iterator[_Span]:

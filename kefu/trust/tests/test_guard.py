@@ -175,6 +175,126 @@ def test_long_spaced_chinese_run_is_hidden_by_checksum_window() -> None:
     assert_words_hidden(result, phrase, allowed="的")
 
 
+def seeded_phrase(language: str, length: int, seed: int) -> list[str]:
+    return Mnemonic(language).to_mnemonic(random.Random(seed).randbytes(STRENGTHS[length] // 8)).split()
+
+
+def assert_exact_almost_always(
+    language: str, length: int, template: str, joiner: str, *, zh: bool, min_exact: int = 11
+) -> None:
+    """Over 16 phrases: each is hidden whole and at most a few neighbouring words with it, and
+    in most the neighbours all survive. A list word next to a phrase goes with it only when
+    that shifted window passes the checksum too (1 in 16 for a 12-word phrase, per reading of
+    the word: a word one letter from several list words has several): nothing tells which
+    window is the phrase then, and the guard hides both."""
+    exact = 0
+    for seed in range(16):
+        phrase = joiner.join(seeded_phrase(language, length, seed))
+        text = template.format(p=phrase)
+        result = guard.scan(text, language="zh-hans" if zh else "en")
+        assert len(result.findings) == 1, (text, result.findings)
+        finding = result.findings[0]
+        start = text.index(phrase)
+        assert finding.start <= start and finding.end >= start + len(phrase), (text, result.redacted)
+        # At most a few neighbouring words go with it, never the text further away.
+        assert finding.start >= start - 12 and finding.end <= start + len(phrase) + 12, (
+            text,
+            result.redacted,
+        )
+        exact += (finding.start, finding.end) == (start, start + len(phrase))
+    assert exact >= min_exact, exact
+
+
+@pytest.mark.parametrize("length", sorted(STRENGTHS))
+@pytest.mark.parametrize(
+    "template, joiner",
+    [
+        ("hello my words are {p} thanks bye", " "),  # "hello", "words", "thanks": list words or one off
+        ("bad value {p}", " "),
+        ("seed: {p}. Thanks!", " "),
+        ("你好，我的钱包是 {p} 谢谢你们", " "),
+        ("hello, {p}; thank you", ", "),
+        ("please help\n{p}\nhello again", "\n"),
+    ],
+)
+def test_words_next_to_a_phrase_survive(length: int, template: str, joiner: str) -> None:
+    """Redaction is exact: ordinary words next to a phrase stay, even when they are list words."""
+    assert_exact_almost_always("english", length, template, joiner, zh=False)
+
+
+@pytest.mark.parametrize("length", sorted(STRENGTHS))
+def test_words_next_to_a_phrase_split_over_lines_survive(length: int) -> None:
+    # "line" is one letter from six list words (fine, life, like ...) and "thanks" from "thank":
+    # each reading is one more chance for a shifted window to pass, hence the lower bar.
+    template = "my seed words, one per line:\n{p}\nthanks bye"
+    assert_exact_almost_always("english", length, template, "\n", zh=False, min_exact=8)
+
+
+@pytest.mark.parametrize("length", sorted(STRENGTHS))
+@pytest.mark.parametrize(
+    "template, joiner",
+    [
+        ("你好 是 {p} 的 谢谢", " "),  # 是 and 的 are list characters
+        ("我的助记词：{p}。谢谢", "，"),
+        ("助记词 是\n{p}\n好 的", "\n"),
+        ("hello {p} thanks", " "),
+    ],
+)
+@pytest.mark.parametrize("language", ["chinese_simplified", "chinese_traditional"])
+def test_characters_next_to_a_chinese_phrase_survive(
+    language: str, length: int, template: str, joiner: str
+) -> None:
+    assert_exact_almost_always(language, length, template, joiner, zh=True)
+
+
+def test_a_phrase_is_cut_exactly() -> None:
+    """This phrase's shifted windows fail the checksum: exactly the phrase goes."""
+    phrase = " ".join(seeded_phrase("english", 12, seed=0))
+    assert_exactly_hidden(f"hello my words are {phrase} thanks bye", phrase)
+    assert_exactly_hidden(f"bad value: {phrase}, thank you", phrase)
+
+
+def test_a_mistyped_phrase_is_cut_exactly_too() -> None:
+    """One typo inside the phrase: the corrected word completes the checksum, so the
+    neighbours still survive (and the mistyped word is hidden with the rest)."""
+    phrase = seeded_phrase("english", 12, seed=5)
+    word = next(w for w in phrase[1:-1] if 5 <= len(w) <= 7)
+    typo = word[:-1] + ("x" if word[-1] != "x" else "q")
+    text = " ".join(typo if w == word else w for w in phrase)
+    assert_exactly_hidden(f"hello you {text} one day", text)  # hello, you, one: list words
+
+
+def test_neighbours_survive_random_phrases_almost_always() -> None:
+    """The phrase is always hidden whole; a list word next to it goes with it only when the
+    shifted window happens to pass the checksum too (about 1 in 16 for 12 words): the guard
+    never guesses which of two valid windows is the phrase."""
+    rng = random.Random(11)
+    kept = 0
+    for _ in range(200):
+        phrase = " ".join(Mnemonic("english").to_mnemonic(rng.randbytes(16)).split())
+        result = guard.scan(f"hello {phrase} thanks", language="en")
+        assert phrase not in result.redacted and len(result.findings) == 1
+        assert not (set(without_placeholders(result.redacted).split()) - {"hello", "thanks"}), result.redacted
+        kept += result.redacted == f"hello {SEED_PLACEHOLDER_EN} thanks"
+    assert kept >= 150, kept
+
+
+def test_a_long_mistyped_phrase_is_not_cut_to_a_chance_window() -> None:
+    """A 24-word phrase with one word changed into another list word fails its checksum; an
+    inner 12-word window may pass by chance, but cutting to it would leave 12 words visible.
+    At most 4 words (3 + 21 or 1 + 3 around a window of 18 that passed by chance) may show."""
+    rng = random.Random(5)
+    english = Mnemonic("english").wordlist
+    for _ in range(200):
+        phrase = Mnemonic("english").to_mnemonic(rng.randbytes(32)).split()
+        phrase[rng.randrange(24)] = rng.choice(english)
+        text = " ".join(phrase)
+        result = guard.scan(f"hi {text} ok", language="en")
+        assert result.secret
+        visible = without_placeholders(result.redacted).split()
+        assert len(visible) <= 2 + 4, result.redacted  # "hi", "ok" and at most 4 phrase words
+
+
 def test_finding_offsets_point_at_the_secret() -> None:
     phrase = " ".join(words("english", 12))
     key = secrets.token_hex(32)
