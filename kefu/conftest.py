@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import pytest
@@ -90,11 +91,16 @@ def png_bytes(size: tuple[int, int] = (8, 8)) -> bytes:
     return buffer.getvalue()
 
 
+@functools.cache
 def pdf_bytes() -> bytes:
-    return (
-        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-        b"trailer<</Root 1 0 R>>\n%%EOF\n"
-    )
+    """A real one-page PDF (uploads are parsed, not only sniffed); the same bytes on every call."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 # --- headless Chromium (Debian's package, driven by Playwright; never a browser download) ----

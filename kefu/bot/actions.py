@@ -76,11 +76,58 @@ def do_start_conversation(*, customer: User | None, language: str) -> BotConvers
     return BotConversation.objects.create(customer=customer, language=language, state={})
 
 
-def do_handle_message(
-    *, conversation: BotConversation | None, customer: User | None, text: str, language: str
-) -> BotReply:
-    """Answer one customer message; creates the conversation on the first one."""
+@dataclass
+class Prepared:
+    """The slow, side-effect-free part of answering a message, worked out before any lock.
+
+    On SQLite a write transaction locks the whole database: guarding the text, loading or
+    training the intent model (seconds, at start-up), predicting and searching articles inside
+    it made every other writer — chat, tickets, the SMTP receiver — wait and then fail with
+    "database is locked". The dialogue looks here first and computes only what it misses (a
+    message of the same conversation changed its state meanwhile).
+    """
+
+    guards: dict[tuple[str, bool], guard.ScanResult] = field(default_factory=dict)
+    predictions: dict[str, Any] = field(default_factory=dict)
+    articles: dict[str, list] = field(default_factory=dict)
+
+
+def prepare_message(conversation: BotConversation | None, *, text: str, language: str) -> Prepared:
+    """Guard, predict and look up articles for ``text`` with no transaction open (see ``Prepared``)."""
     text = (text or "").strip()[:MAX_TEXT]
+    prepared = Prepared()
+    if conversation is not None:
+        conversation = BotConversation.objects.filter(pk=conversation.pk).first() or conversation
+    state = (conversation.state if conversation is not None else None) or {}
+    language = (conversation.language if conversation is not None else "") or language
+    asking_tx_hash = state.get("asking") == "tx_hash"
+    with override(language):
+        scanned = _scan(text, asking_tx_hash=asking_tx_hash, language=language)
+        prepared.guards[(text, asking_tx_hash)] = scanned
+        if text and not scanned.secret:
+            prediction = _predict(scanned.redacted)
+            prepared.predictions[scanned.redacted] = prediction
+            if prediction.intent:
+                prepared.articles[prediction.intent] = _related_articles(prediction.intent, language)
+    return prepared
+
+
+def do_handle_message(
+    *,
+    conversation: BotConversation | None,
+    customer: User | None,
+    text: str,
+    language: str,
+    prepared: Prepared | None = None,
+) -> BotReply:
+    """Answer one customer message; creates the conversation on the first one.
+
+    Callers that hold a transaction already must pass ``prepared`` (``prepare_message``, called
+    before their transaction), or the slow work runs under their lock.
+    """
+    text = (text or "").strip()[:MAX_TEXT]
+    if prepared is None:
+        prepared = prepare_message(conversation, text=text, language=language)
     with transaction.atomic():
         if conversation is None:
             conversation = do_start_conversation(customer=customer, language=language)
@@ -89,15 +136,59 @@ def do_handle_message(
             if conversation.customer_id is None and customer is not None:
                 conversation.customer = customer  # signed in mid-conversation: adopt it
         with override(conversation.language or language):
-            reply = _Dialogue(conversation, customer).handle(text)
+            reply = _Dialogue(conversation, customer, prepared).handle(text)
         conversation.save()
     return reply
 
 
+def do_resume_handoff(*, conversation: BotConversation, customer: User) -> BotReply | None:
+    """A customer asked for a human while signed out, then signed in: hand off now.
+
+    The bot asked them to sign in first and kept the request (``pending_handoff``); without this
+    the request would wait for their next message, and the panel would still show "please sign
+    in". None when nothing is pending (call it freely when a signed-in customer comes back).
+    """
+    with transaction.atomic():
+        conversation = BotConversation.objects.select_for_update().get(pk=conversation.pk)
+        if not (conversation.state or {}).get("pending_handoff"):
+            return None
+        if conversation.customer_id is None:
+            conversation.customer = customer
+        elif conversation.customer_id != customer.pk:
+            return None
+        with override(conversation.language):
+            reply = _Dialogue(conversation, customer)._handoff(reason="requested")
+        conversation.save()
+    return reply
+
+
+def _scan(text: str, *, asking_tx_hash: bool, language: str) -> guard.ScanResult:
+    if asking_tx_hash:  # we just asked for a transaction hash: that is the context
+        return guard.scan_answer(text, asked="txid:", language=language)
+    return guard.scan(text, language=language)
+
+
+def _predict(text: str):
+    from kefu.bot.engine import default_engine
+
+    return default_engine().predict(text)
+
+
+def _related_articles(intent: str, language: str) -> list:
+    try:
+        from kefu.helpcenter.search import related_articles_for_intent
+    except ImportError:
+        return []
+    return list(related_articles_for_intent(intent, language=language, limit=3))
+
+
 class _Dialogue:
-    def __init__(self, conversation: BotConversation, customer: User | None) -> None:
+    def __init__(
+        self, conversation: BotConversation, customer: User | None, prepared: Prepared | None = None
+    ) -> None:
         self.conversation = conversation
         self.customer = customer
+        self.prepared = prepared or Prepared()
         self.state: dict[str, Any] = conversation.state or {}
         self.conversation.state = self.state
 
@@ -439,21 +530,18 @@ class _Dialogue:
     # --- helpers -----------------------------------------------------------------------
 
     def _guard(self, text: str, *, asking_tx_hash: bool) -> guard.ScanResult:
-        if asking_tx_hash:  # we just asked for a transaction hash: that is the context
-            return guard.scan_answer(text, asked="txid:", language=self.conversation.language)
-        return guard.scan(text, language=self.conversation.language)
+        found = self.prepared.guards.get((text, asking_tx_hash))
+        if found is None:
+            found = _scan(text, asking_tx_hash=asking_tx_hash, language=self.conversation.language)
+        return found
 
     def _predict(self, text: str):
-        from kefu.bot.engine import default_engine
-
-        return default_engine().predict(text)
+        found = self.prepared.predictions.get(text)
+        return found if found is not None else _predict(text)
 
     def _articles(self, intent: str) -> list:
-        try:
-            from kefu.helpcenter.search import related_articles_for_intent
-        except ImportError:
-            return []
-        return list(related_articles_for_intent(intent, language=self.conversation.language, limit=3))
+        found = self.prepared.articles.get(intent)
+        return list(found) if found is not None else _related_articles(intent, self.conversation.language)
 
     def _link(self, article) -> ArticleLink:
         return ArticleLink(

@@ -262,27 +262,44 @@ class _Files:
     refused: list[tuple[str, str]]
 
 
-def _attachments(parsed: parsing.ParsedMail, ticket: Ticket | None) -> _Files:
-    """Attachments checked like portal uploads; files already on the ticket (signature logos,
+def _check_attachments(parsed: parsing.ParsedMail) -> list[tuple[str, CheckedFile | None, str]]:
+    """Each attachment checked like a portal upload: (name, file or None, refusal reason).
+
+    Decoding and verifying images and PDFs is slow: done before the write transaction."""
+    checked: list[tuple[str, CheckedFile | None, str]] = []
+    for attachment in parsed.attachments:
+        if attachment.refused:
+            checked.append((attachment.filename, None, attachment.refused))
+            continue
+        try:
+            checked.append(
+                (
+                    attachment.filename,
+                    check_upload(SimpleUploadedFile(attachment.filename, attachment.content)),
+                    "",
+                )
+            )
+        except ValidationError:
+            checked.append((attachment.filename, None, "type"))
+    return checked
+
+
+def _attachments(checked_files: list[tuple[str, CheckedFile | None, str]], ticket: Ticket | None) -> _Files:
+    """The checked attachments to keep; files already on the ticket (signature logos,
     re-sent screenshots) are skipped quietly."""
     known: set[str] = set()
     if ticket is not None:
         known = set(Attachment.objects.filter(ticket=ticket).values_list("sha256", flat=True))
     files = _Files(kept=[], refused=[])
-    for attachment in parsed.attachments:
-        if attachment.refused:
-            files.refused.append((attachment.filename, attachment.refused))
-            continue
-        try:
-            checked = check_upload(SimpleUploadedFile(attachment.filename, attachment.content))
-        except ValidationError:
-            files.refused.append((attachment.filename, "type"))
+    for filename, checked, refused in checked_files:
+        if checked is None:
+            files.refused.append((filename, refused))
             continue
         if checked.sha256 in known:
             continue
         known.add(checked.sha256)
         if len(files.kept) >= settings.KEFU_ATTACHMENTS_PER_MESSAGE:
-            files.refused.append((attachment.filename, "count"))
+            files.refused.append((filename, "count"))
             continue
         files.kept.append(checked)
     return files
@@ -340,6 +357,16 @@ def do_process_inbound(inbound: InboundMail) -> InboundMail:
     visible = parsing.visible_text(parsed.text)
     language = parsing.guess_language(f"{parsed.subject}\n{visible or parsed.full_text}")
     kinds = [kind for kind in inbound.secret_kinds.split(",") if kind]
+    # The slow work before the write transaction, which on SQLite locks the whole database:
+    # checking attachments, and the intent model's guess of a category (at start-up the model
+    # may still be training). Decided again under the lock; the guess is used if still needed.
+    checked_files = _check_attachments(parsed)
+    new_body = visible or parsed.full_text or _("(The email contained no text.)")
+    guess_text = f"{parsing.clean_subject(parsed.subject)}\n{new_body}"
+    guessed = None
+    if existing is None or _thread_target(parsed, existing) is None:
+        with translation.override(language):
+            guessed = _guess_category(guess_text)
     # Attachment files written by the ticket actions are removed if this whole block rolls back.
     with ticket_actions.files_removed_on_failure():
         with translation.override(language), transaction.atomic():
@@ -347,12 +374,12 @@ def do_process_inbound(inbound: InboundMail) -> InboundMail:
                 email=parsed.from_addr, display_name=guard.redact(parsed.from_name, language=language)[:100]
             )
             ticket = _thread_target(parsed, customer)
-            files = _attachments(parsed, ticket)
+            files = _attachments(checked_files, ticket)
             created = ticket is None
             if ticket is None:
                 # Nothing above the quote: the quoted or forwarded mail is what they sent us.
-                body = visible or parsed.full_text or _("(The email contained no text.)")
-                category = _guess_category(f"{parsing.clean_subject(parsed.subject)}\n{body}")
+                body = new_body
+                category = guessed if guessed is not None else _guess_category(guess_text)
                 submission = ticket_actions.check_create_ticket(
                     customer=customer,
                     category=category,

@@ -55,6 +55,27 @@ def sniff(content: bytes) -> tuple[str, set[str]] | None:
     return _IMAGE_FORMATS.get(fmt or "")
 
 
+def _check_pdf(name: str, content: bytes) -> None:
+    """Beyond the first bytes: the whole structure, and no scripts, actions or embedded files."""
+    from kefu.tickets.pdfcheck import PdfRefused, inspect_pdf
+
+    try:
+        inspect_pdf(content)
+    except PdfRefused as exc:
+        if exc.reason == "active":
+            raise ValidationError(
+                _(
+                    "“{name}” is not allowed: PDF files with scripts, automatic actions or embedded "
+                    "files cannot be attached. Print it to a new PDF or attach a screenshot."
+                ).format(name=name)
+            ) from exc
+        raise ValidationError(
+            _("“{name}” is not a valid PDF file. Attach the original document or a screenshot.").format(
+                name=name
+            )
+        ) from exc
+
+
 def check_upload(upload: UploadedFile) -> CheckedFile:
     """Read and validate one upload; raises ValidationError in the active language."""
     limit = settings.KEFU_ATTACHMENT_MAX_BYTES
@@ -82,6 +103,8 @@ def check_upload(upload: UploadedFile) -> CheckedFile:
             ).format(name=name)
         )
     content_type, extensions = sniffed
+    if content_type == _PDF[0]:
+        _check_pdf(name, content)
     stem, dot, ext = name.rpartition(".")
     if not dot or f".{ext.lower()}" not in extensions:
         # The content decides; the name is made to agree so that downloads open correctly.
