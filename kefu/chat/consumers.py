@@ -617,6 +617,7 @@ class AgentChatConsumer(_ChatConsumer):
         self.last_touch = 0.0
         self.chats: dict[str, ChatConversation] = {}
         self.dashboard = False
+        self.dashboard_language: str | None = None
         self.staff_refresh: asyncio.Task[Any] | None = None
         self.presence_refresh: asyncio.Task[Any] | None = None
         self.dashboard_task: asyncio.Task[Any] | None = None
@@ -879,6 +880,9 @@ class AgentChatConsumer(_ChatConsumer):
         if not self._me().is_supervisor:
             raise PermissionDenied
         self.dashboard = True
+        # The page's language: the live tables replace what the page rendered in it.
+        if content.get("language"):
+            self.dashboard_language = _language(content.get("language"))
         await self.send_dashboard()
         if self.dashboard_task is None or self.dashboard_task.done():
             self.dashboard_task = self.spawn(self._dashboard_ticker())
@@ -889,7 +893,8 @@ class AgentChatConsumer(_ChatConsumer):
             await self.send_dashboard()
 
     async def send_dashboard(self) -> None:
-        data = await db(selectors.dashboard)(language=self._me().language)
+        language = self.dashboard_language or _language(self._me().language)
+        data = await db(selectors.dashboard)(language=language)
         await self.send_json({"type": "dashboard", **data})
 
     async def on_reassign(self, content: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kefu.accounts.models import ROLE_TIER, STAFF_ROLES, Team, TeamMembership, User
@@ -32,6 +32,7 @@ from kefu.chat.models import (
     ServiceCalendar,
     ServiceChannel,
 )
+from kefu.durations import format_duration
 
 FALLBACK_CATEGORY = "service-info"
 SECURITY_TEAM_SLUG = "security"
@@ -573,8 +574,9 @@ def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
     return None if moment is None else max(int((now - moment).total_seconds()), 0)
 
 
-def conversation_summary(conversation: ChatConversation) -> dict[str, Any]:
-    """One chat as the agent workspace lists it."""
+def conversation_summary(conversation: ChatConversation, *, language: str | None = None) -> dict[str, Any]:
+    """One chat as the agent workspace lists it; the team named in ``language`` (the reader's)
+    when given, else in the chat's."""
     from kefu.bot.intents import INTENT_LABELS
 
     now = timezone.now()
@@ -585,7 +587,7 @@ def conversation_summary(conversation: ChatConversation) -> dict[str, Any]:
         "status": conversation.status,
         "customer": (customer.display_name or customer.email) if customer else _("Visitor"),
         "customer_email": customer.email if customer else "",
-        "team": team.localized_name(conversation.language) if team else "",
+        "team": team.localized_name(language or conversation.language) if team else "",
         "team_slug": team.slug if team else "",
         "intent": str(INTENT_LABELS.get(conversation.intent, conversation.intent))
         if conversation.intent
@@ -749,7 +751,16 @@ def transfer_targets(user: User) -> dict[str, list[dict[str, str]]]:
 
 
 def dashboard(*, language: str) -> dict[str, Any]:
-    """The supervisor's live view: queues, agents' load, chats in progress, call-backs, CSAT."""
+    """The supervisor's live view: queues, agents' load, chats in progress, call-backs, CSAT.
+
+    Names, statuses and durations come in ``language`` (the supervisor's page), also when the
+    socket's worker thread has no language of its own.
+    """
+    with translation.override(language):
+        return _dashboard(language=language)
+
+
+def _dashboard(*, language: str) -> dict[str, Any]:
     now = timezone.now()
     teams = []
     for team in Team.objects.all():
@@ -757,19 +768,22 @@ def dashboard(*, language: str) -> dict[str, Any]:
         oldest = queued.order_by("queued_at").values_list("queued_at", flat=True).first()
         inputs = wait_inputs(team_id=team.pk, language="", tier=1)
         waiting = queued.count()
+        longest = _seconds_since(oldest, now)
+        next_eta = _round(estimate_wait(position=1, slots=inputs.slots, handle_seconds=inputs.handle_seconds))
         teams.append(
             {
                 "slug": team.slug,
                 "name": team.localized_name(language),
                 "waiting": waiting,
-                "longest_wait_seconds": _seconds_since(oldest, now),
-                "next_eta_seconds": _round(
-                    estimate_wait(position=1, slots=inputs.slots, handle_seconds=inputs.handle_seconds)
-                ),
+                "longest_wait_seconds": longest,
+                "longest_wait": format_duration(longest),
+                "next_eta_seconds": next_eta,
+                "next_eta": format_duration(next_eta),
                 "agents_online": inputs.agents_online,
                 "slots": inputs.slots,
                 "active": ChatConversation.objects.filter(status=ChatStatus.ACTIVE, team=team).count(),
                 "handle_seconds": int(inputs.handle_seconds),
+                "handle_time": format_duration(inputs.handle_seconds),
             }
         )
     presences = AgentPresence.objects.select_related("user").order_by(
@@ -780,14 +794,16 @@ def dashboard(*, language: str) -> dict[str, Any]:
             "id": str(p.user.public_id),
             "name": p.user.display_name or p.user.email,
             "status": p.status,
+            "status_label": _presence_label(p.status),
             "active": p.active_chats,
             "capacity": p.capacity,
             "last_assigned_seconds": _seconds_since(p.last_assigned_at, now),
+            "since_last_chat": format_duration(_seconds_since(p.last_assigned_at, now)),
         }
         for p in presences
     ]
     chats = [
-        conversation_summary(c)
+        _dashboard_chat(conversation_summary(c, language=language))
         for c in ChatConversation.objects.filter(status__in=[ChatStatus.ACTIVE, ChatStatus.QUEUED])
         .select_related("team", "customer", "assignee", "ticket")
         .order_by("status", "queued_at")[:200]
@@ -797,6 +813,21 @@ def dashboard(*, language: str) -> dict[str, Any]:
         "agents": agents,
         "chats": chats,
         "callbacks": CallbackRequest.objects.filter(status=CallbackStatus.PENDING).count(),
+    }
+
+
+def _presence_label(status: str) -> str:
+    return str(PresenceStatus(status).label) if status in PresenceStatus.values else status
+
+
+def _dashboard_chat(summary: dict[str, Any]) -> dict[str, Any]:
+    """A chat row of the supervisor's view: its status and the time that matters, for people."""
+    queued = summary["status"] == ChatStatus.QUEUED
+    seconds = summary["waited_seconds"] if queued else summary["assigned_seconds"]
+    return {
+        **summary,
+        "status_label": _("Waiting") if queued else _("With an agent"),
+        "elapsed": format_duration(seconds),
     }
 
 

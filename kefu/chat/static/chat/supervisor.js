@@ -19,7 +19,8 @@
 
   function connect() {
     ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.dataset.ws);
-    ws.onopen = function () { failures = 0; ws.send(JSON.stringify({ type: "dashboard" })); };
+    // The dashboard comes in the page's language (names, statuses, durations).
+    ws.onopen = function () { failures = 0; ws.send(JSON.stringify({ type: "dashboard", language: document.documentElement.lang })); };
     ws.onmessage = function (e) {
       var f = JSON.parse(e.data);
       if (f.type === "dashboard") render(f);
@@ -38,7 +39,7 @@
     d.teams.forEach(function (tm) {
       var r = el("tr");
       cell(r, tm.name);
-      [tm.waiting, tm.longest_wait_seconds, tm.next_eta_seconds, tm.agents_online, tm.slots, tm.active, tm.handle_seconds]
+      [tm.waiting, tm.longest_wait, tm.next_eta, tm.agents_online, tm.slots, tm.active, tm.handle_time]
         .forEach(function (v) { cell(r, v, "num"); });
       teams.appendChild(r);
     });
@@ -48,9 +49,9 @@
       var r = el("tr");
       cell(r, a.name);
       var s = el("td");
-      s.appendChild(el("span", "status status-" + a.status, a.status));
+      s.appendChild(el("span", "status status-" + a.status, a.status_label));
       r.appendChild(s);
-      [a.active, a.capacity, a.last_assigned_seconds].forEach(function (v) { cell(r, v, "num"); });
+      [a.active, a.capacity, a.since_last_chat].forEach(function (v) { cell(r, v, "num"); });
       rows.appendChild(r);
     });
     var chats = document.querySelector("#sv-chats tbody");
@@ -61,9 +62,9 @@
       cell(r, c.customer);
       cell(r, c.team);
       cell(r, c.intent);
-      cell(r, c.status === "queued" ? t.waiting : t.active);
+      cell(r, c.status_label);
       cell(r, c.agent);
-      cell(r, c.waited_seconds !== null ? c.waited_seconds : c.assigned_seconds, "num");
+      cell(r, c.elapsed, "num");
       var td = el("td");
       var select = el("select");
       select.setAttribute("aria-label", t.to_agent);
