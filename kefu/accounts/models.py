@@ -108,7 +108,7 @@ class User(AbstractUser):
 class Team(models.Model):
     """A queue owner such as 账户组 or 安全团队."""
 
-    slug = models.SlugField(unique=True)
+    slug = models.SlugField(verbose_name=_("slug"), unique=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
     members = models.ManyToManyField(User, related_name="teams", blank=True, through="TeamMembership")
@@ -140,12 +140,14 @@ class TeamMembership(models.Model):
 class ApiToken(models.Model):
     """A bearer token for the REST API. Only a SHA-256 digest is stored."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, blank=True)
-    prefix = models.CharField(max_length=12, db_index=True)
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(verbose_name=_("name"), max_length=100, blank=True)
+    prefix = models.CharField(verbose_name=_("prefix"), max_length=12, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(verbose_name=_("last used at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("API token")

@@ -9,15 +9,20 @@ from django.utils.translation import gettext_lazy as _
 
 class AuditEvent(models.Model):
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     action = models.CharField(_("action"), max_length=64)
     # The object changed, e.g. ("ticket", "KF-20261122-12345678"); a string so any app can log.
-    target_type = models.CharField(max_length=32)
-    target_id = models.CharField(max_length=64)
+    target_type = models.CharField(verbose_name=_("target type"), max_length=32)
+    target_id = models.CharField(verbose_name=_("target ID"), max_length=64)
     data = models.JSONField(default=dict, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    ip_address = models.GenericIPAddressField(verbose_name=_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("audit event")

@@ -31,19 +31,22 @@ class AgentPresence(models.Model):
     """
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_presence"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="chat_presence",
     )
     status = models.CharField(
         _("status"), max_length=10, choices=PresenceStatus.choices, default=PresenceStatus.OFFLINE
     )
     capacity = models.PositiveSmallIntegerField(_("concurrent chats"), default=3)
-    active_chats = models.PositiveIntegerField(default=0)
+    active_chats = models.PositiveIntegerField(verbose_name=_("active chats"), default=0)
     # Space-separated language codes the agent chats in; empty means any language.
     languages = models.CharField(_("languages"), max_length=100, blank=True)
     # Ties between equally loaded agents go to the one who waited longest for a chat.
     last_assigned_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(verbose_name=_("last seen at"), null=True, blank=True)
     connections = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,11 +85,16 @@ class CloseReason(models.TextChoices):
 class ChatConversation(models.Model):
     """One chat: bot first, then (after hand-off) the queue of a team, then an agent."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(verbose_name=_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     # Lets an anonymous visitor resume their conversation; signed-in customers are matched by id.
     resume_key = models.CharField(max_length=64, default=new_secret, editable=False)
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="chats"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="chats",
     )
     bot_conversation = models.OneToOneField(
         "bot.BotConversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="chat"
@@ -99,13 +107,19 @@ class ChatConversation(models.Model):
         "tickets.Category", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="chats"
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="chats",
     )
     priority = models.PositiveSmallIntegerField(_("priority"), default=2)
     tier = models.PositiveSmallIntegerField(_("support tier"), default=1)
     security = models.BooleanField(_("security flag"), default=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -119,7 +133,7 @@ class ChatConversation(models.Model):
     last_seq = models.PositiveIntegerField(default=0)
     customer_read_seq = models.PositiveIntegerField(default=0)
     agent_read_seq = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
@@ -214,7 +228,12 @@ class ServiceCalendar(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="service_calendars"
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="service_calendars",
     )
     channel = models.CharField(_("channel"), max_length=10, choices=ServiceChannel.choices)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
@@ -285,25 +304,43 @@ class CsatSurvey(models.Model):
 
     token = models.CharField(max_length=64, unique=True, default=new_secret, editable=False)
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="csat_surveys"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="csat_surveys",
     )
     conversation = models.OneToOneField(
         ChatConversation, null=True, blank=True, on_delete=models.CASCADE, related_name="survey"
     )
     ticket = models.ForeignKey(
-        "tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "tickets.Ticket",
+        verbose_name=_("ticket"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
-    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(verbose_name=_("answered at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("satisfaction survey")
@@ -322,14 +359,26 @@ class CallbackStatus(models.TextChoices):
 class CallbackRequest(models.Model):
     """The customer chose to be called back instead of waiting in the queue."""
 
-    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
     conversation = models.ForeignKey(ChatConversation, null=True, blank=True, on_delete=models.SET_NULL)
     ticket = models.ForeignKey(
-        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "tickets.Ticket",
+        verbose_name=_("ticket"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     phone = models.CharField(_("phone number"), max_length=32)
-    status = models.CharField(max_length=10, choices=CallbackStatus.choices, default=CallbackStatus.PENDING)
-    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        verbose_name=_("status"),
+        max_length=10,
+        choices=CallbackStatus.choices,
+        default=CallbackStatus.PENDING,
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("call-back request")

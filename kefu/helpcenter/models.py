@@ -44,7 +44,7 @@ class Article(models.Model):
     # row whose fields still hash to this value, i.e. one no admin has edited since.
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("article")

@@ -35,18 +35,23 @@ class VerificationChallenge(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verification_challenges"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="verification_challenges",
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     destination = models.CharField(_("sent to"), max_length=64, help_text=_("Masked for display."))
     code_hash = models.CharField(max_length=64)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
-    delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.PENDING)
+    delivery = models.CharField(
+        verbose_name=_("delivery"), max_length=8, choices=Delivery.choices, default=Delivery.PENDING
+    )
     provider_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(db_index=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(verbose_name=_("created at"), db_index=True)
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    used_at = models.DateTimeField(verbose_name=_("used at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(verbose_name=_("attempts"), default=0)
 
     class Meta:
         verbose_name = _("verification code")
@@ -69,13 +74,17 @@ class VerificationState(models.Model):
     """
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
     )
-    failures = models.PositiveSmallIntegerField(default=0)
+    failures = models.PositiveSmallIntegerField(verbose_name=_("failures"), default=0)
     # How many lock-outs so far: each one lasts twice as long as the one before.
-    lockouts = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    lockouts = models.PositiveSmallIntegerField(verbose_name=_("lockouts"), default=0)
+    locked_until = models.DateTimeField(verbose_name=_("locked until"), null=True, blank=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("verification state")
@@ -89,7 +98,10 @@ class IdentityVerification(models.Model):
     """The customer proved who they are: how, when, and until when it counts."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identity_verifications"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="identity_verifications",
     )
     method = models.CharField(_("method"), max_length=16, choices=Method.choices)
     detail = models.CharField(
@@ -97,7 +109,7 @@ class IdentityVerification(models.Model):
     )
     verified_at = models.DateTimeField(_("verified at"))
     expires_at = models.DateTimeField(_("valid until"))
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(verbose_name=_("IP address"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("identity verification")
@@ -113,10 +125,10 @@ class WalletLink(models.Model):
     """Which wallet account (the token's ``sub``) a Kefu customer is."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallet_link"
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="wallet_link"
     )
     wallet_uid = models.CharField(_("wallet account id"), max_length=128, unique=True)
-    linked_at = models.DateTimeField(auto_now_add=True)
+    linked_at = models.DateTimeField(verbose_name=_("linked at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("wallet link")

@@ -53,7 +53,12 @@ class InboundMail(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     ticket = models.ForeignKey(
-        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_mails"
+        Ticket,
+        verbose_name=_("ticket"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_mails",
     )
 
     class Meta:
@@ -87,7 +92,9 @@ class OutboundMail(models.Model):
     """The outbox: a row per mail to send. Subject and bodies are rendered at the first attempt."""
 
     kind = models.CharField(_("kind"), max_length=16, choices=OutboundKind.choices)
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="outbound_mails")
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="outbound_mails"
+    )
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound_mails"
     )
@@ -107,7 +114,7 @@ class OutboundMail(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -130,10 +137,12 @@ class ThreadMessageId(models.Model):
     # sha256 of the Message-ID: ids may be longer than an index allows.
     digest = models.CharField(max_length=64, unique=True)
     rfc_message_id = models.CharField(_("Message-ID"), max_length=998)
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="mail_ids")
-    direction = models.CharField(max_length=3, choices=Direction.choices)
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="mail_ids"
+    )
+    direction = models.CharField(verbose_name=_("direction"), max_length=3, choices=Direction.choices)
     # When the mail was received or queued: the order of the thread for In-Reply-To/References.
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("mail thread id")

@@ -15,14 +15,20 @@ from kefu.accounts.models import Team
 class Category(models.Model):
     """A node of the category tree; a ticket's category decides the team queue it lands in."""
 
-    slug = models.SlugField(unique=True)
+    slug = models.SlugField(verbose_name=_("slug"), unique=True)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     name_zh = models.CharField(_("name (Chinese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
     team = models.ForeignKey(
         Team,
+        verbose_name=_("team"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -31,8 +37,8 @@ class Category(models.Model):
     intents = models.JSONField(
         default=list, blank=True, help_text=_("Bot intents filed under this category.")
     )
-    position = models.PositiveIntegerField(default=0)
-    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(verbose_name=_("position"), default=0)
+    is_active = models.BooleanField(verbose_name=_("is active"), default=True)
 
     class Meta:
         verbose_name = _("category")
@@ -90,9 +96,12 @@ class Ticket(models.Model):
     case_number = models.CharField(_("case number"), max_length=32, unique=True, editable=False)
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets")
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="tickets")
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -118,7 +127,7 @@ class Ticket(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
@@ -199,17 +208,19 @@ def _attachment_path(instance: Attachment, filename: str) -> str:
 
 class Attachment(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="attachments"
+    )
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
     )
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     file = models.FileField(upload_to=_attachment_path, storage=attachment_storage)
-    original_name = models.CharField(max_length=200)
-    content_type = models.CharField(max_length=64)
-    size = models.PositiveIntegerField()
+    original_name = models.CharField(verbose_name=_("original name"), max_length=200)
+    content_type = models.CharField(verbose_name=_("content type"), max_length=64)
+    size = models.PositiveIntegerField(verbose_name=_("size"))
     sha256 = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("attachment")
@@ -227,7 +238,12 @@ class CannedReply(models.Model):
     body_zh = models.TextField(_("text (Chinese)"))
     body_en = models.TextField(_("text (English)"))
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.CASCADE, help_text=_("Empty: all teams.")
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        help_text=_("Empty: all teams."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
