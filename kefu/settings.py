@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kefu.csp.ContentSecurityPolicyMiddleware",
     # NUL in paths, query strings and form fields; HEAD answered wherever GET is (kefu.inputs).
     "kefu.inputs.boundary_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -109,6 +110,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "kefu.context_processors.brand",
+                "kefu.csp.context",
                 "kefu.context_processors.chat_panel",
             ],
         },
@@ -194,6 +196,16 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Behind HTTPS (docs/deploy.md). Secure cookies travel only over HTTPS (the session, CSRF and
+# device cookies); HSTS tells browsers to use nothing else for this host for that many seconds.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_bool("KEFU_SECURE_COOKIES", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("KEFU_HSTS_SECONDS", 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("KEFU_HSTS_INCLUDE_SUBDOMAINS", False)
+# The header a TLS-terminating proxy sets to "https" (e.g. X-Forwarded-Proto): only then is a
+# request it forwards treated as secure. Unset, request.is_secure() is the connection's own.
+KEFU_PROXY_SSL_HEADER = os.environ.get("KEFU_PROXY_SSL_HEADER", "").strip()
+if KEFU_PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + KEFU_PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
 X_FRAME_OPTIONS = "DENY"
 
 LANGUAGE_CODE = "zh-hans"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -63,7 +64,11 @@ def access_conversation(conversation_id: str | None, *, customer: User | None) -
     """A customer's own conversation (or an anonymous one they hold the id of), else None."""
     if not conversation_id:
         return None
-    conversation = BotConversation.objects.filter(public_id=conversation_id).first()
+    try:
+        public_id = uuid.UUID(str(conversation_id))
+    except ValueError:  # not an id we ever issued
+        return None
+    conversation = BotConversation.objects.filter(public_id=public_id).first()
     if conversation is None:
         return None
     if conversation.customer_id is not None and (customer is None or conversation.customer_id != customer.pk):

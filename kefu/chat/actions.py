@@ -351,6 +351,25 @@ def do_adopt_conversation(*, conversation: ChatConversation, customer: User) -> 
     return conversation
 
 
+def do_resume_pending_handoff(*, conversation: ChatConversation, customer: User) -> ChatMessage | None:
+    """The customer asked the bot for a human before signing in: now signed in, the hand-off goes
+    ahead (the chat is queued, or a ticket filed) with the bot's answer in the chat. None when no
+    hand-off was waiting for the sign-in."""
+    from kefu.bot.actions import do_resume_handoff
+    from kefu.bot.models import BotConversation
+
+    if conversation.status != ChatStatus.BOT or conversation.bot_conversation_id is None:
+        return None
+    if conversation.customer_id != customer.pk:
+        return None
+    bot_conversation = BotConversation.objects.filter(pk=conversation.bot_conversation_id).first()
+    if bot_conversation is None or not (bot_conversation.state or {}).get("pending_handoff"):
+        return None
+    with transaction.atomic():  # the answer before the dispatch, as in _ask_bot
+        reply = do_resume_handoff(conversation=bot_conversation, customer=customer)
+        return _store_bot_reply(conversation, reply) if reply is not None else None
+
+
 @dataclass
 class CustomerPost:
     """The outcome of a customer's message: the stored (guarded) message and what followed."""
@@ -437,6 +456,7 @@ def check_customer_message(
             asking_tx_hash = bool(state and (state[0] or {}).get("asking") == "tx_hash")
         scanned = _guard(text, language=conversation.language, asking_tx_hash=asking_tx_hash)
         update: dict[str, Any] = {"customer_message_at": now, "customer_seen_at": now, "reminded_at": None}
+        warning = guard.warning_for(scanned, language=conversation.language) if scanned.secret else None
         if scanned.secret:
             update["security"] = True
         message = _append(
@@ -445,12 +465,14 @@ def check_customer_message(
             text=scanned.redacted,
             author=customer,
             client_id=client_id,
+            # The warning belongs to the message that held the secret: shown once, under it,
+            # on every device and after a reload (the bot's answer does not repeat it).
+            extra={"secret_warning": warning} if warning else None,
             also=update,
             origin=origin,
         )
         if scanned.secret:
             _flag_secret(conversation, kinds=[f.kind for f in scanned.findings], actor=customer)
-    warning = guard.warning_for(scanned, language=conversation.language) if scanned.secret else None
     post = CustomerPost(message=message, secret_warning=warning, conversation=conversation)
     if conversation.status == ChatStatus.BOT:
         # The bot gets the text as typed: it guards it itself, with the same context rules, and
@@ -490,14 +512,27 @@ def _flag_secret(conversation: ChatConversation, *, kinds: list[str], actor: Use
 def _ask_bot(conversation: ChatConversation, *, customer: User | None, text: str) -> list[ChatMessage]:
     """One bot turn. A hand-off to a human is the bot's: it queues this same conversation
     (``enqueue_from_bot``) or files a ticket; nothing is queued here."""
-    from kefu.bot.actions import do_handle_message
+    from kefu.bot.actions import do_handle_message, prepare_message
 
-    reply = do_handle_message(
-        conversation=_bot_conversation_of(conversation, customer=customer),
-        customer=customer,
-        text=text,
-        language=conversation.language,
-    )
+    bot_conversation = _bot_conversation_of(conversation, customer=customer)
+    # The model's prediction and the article search before the transaction below, which on
+    # SQLite holds the database's one write lock (see ``kefu.bot.actions.Prepared``).
+    prepared = prepare_message(bot_conversation, text=text, language=conversation.language)
+    # The bot's turn and its answer in one transaction: a hand-off dispatches on commit, so the
+    # answer ("an agent will join the chat in a moment") is stored before the agent joins, not
+    # after. Locks: the bot conversation, then the chat (the hand-off's order).
+    with transaction.atomic():
+        reply = do_handle_message(
+            conversation=bot_conversation,
+            customer=customer,
+            text=text,
+            language=conversation.language,
+            prepared=prepared,
+        )
+        return [_store_bot_reply(conversation, reply)]
+
+
+def _store_bot_reply(conversation: ChatConversation, reply: Any) -> ChatMessage:
     extra: dict[str, Any] = {}
     if reply.quick_replies:
         extra["quick_replies"] = reply.quick_replies
@@ -505,14 +540,13 @@ def _ask_bot(conversation: ChatConversation, *, customer: User | None, text: str
         extra["articles"] = [{"slug": a.slug, "title": a.title, "url": a.url} for a in reply.articles]
     if reply.needs_sign_in:
         extra["needs_sign_in"] = True
-    if reply.secret_warning:
-        extra["secret_warning"] = reply.secret_warning
+    # reply.secret_warning is left out: the customer's message carries the same warning already
+    # (check_customer_message), and the panel would show it twice.
     if reply.handoff:
         extra["handoff"] = reply.handoff
     with transaction.atomic():
         conversation = _lock(conversation)
-        message = _append(conversation, sender=Sender.BOT, text=reply.text, extra=extra)
-    return [message]
+        return _append(conversation, sender=Sender.BOT, text=reply.text, extra=extra)
 
 
 def _bot_conversation_of(conversation: ChatConversation, *, customer: User | None) -> Any:
@@ -1190,10 +1224,19 @@ def do_close(*, conversation: ChatConversation, actor: User | None, reason: str)
     return conversation
 
 
+def check_customer_close(*, conversation: ChatConversation, customer: User | None) -> ChatConversation:
+    """The customer ends their chat with a human (waiting or talking). A conversation with the bot
+    only has nothing to end: it stays as it is (the panel offers no "end chat" then)."""
+    status = ChatConversation.objects.filter(pk=conversation.pk).values_list("status", flat=True).first()
+    if status not in (ChatStatus.QUEUED, ChatStatus.ACTIVE):
+        raise ValidationError(_("There is no chat with an agent to end."))
+    return do_close(conversation=conversation, actor=customer, reason=CloseReason.CUSTOMER)
+
+
 def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
     """Keep the chat on the customer's ticket history: the hand-off ticket, or a new one."""
     from kefu.bot.handoff import ticket_fields
-    from kefu.tickets.actions import TRANSITIONS, check_add_message, check_create_ticket, do_assign
+    from kefu.tickets.actions import TRANSITIONS, check_add_message, check_create_ticket
     from kefu.tickets.models import Category, Channel, Status
     from kefu.tickets.models import MessageKind as TicketMessageKind
 
@@ -1233,8 +1276,7 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
             conversation.ticket = ticket
             ChatConversation.objects.filter(pk=conversation.pk).update(ticket=ticket)
             if agent is not None:
-                if reason == CloseReason.TICKET:
-                    do_assign(ticket=ticket, actor=agent, assignee=agent)
+                _assign_to_handler(ticket, agent)
                 if wanted is not None and wanted in TRANSITIONS.get(ticket.status, set()):
                     check_add_message(
                         ticket=ticket,
@@ -1245,6 +1287,8 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
                         new_status=wanted,
                     )
         else:
+            if agent is not None and ticket.assignee_id is None:
+                _assign_to_handler(ticket, agent)
             author = agent or customer
             status = (
                 wanted if wanted is not None and wanted in TRANSITIONS.get(ticket.status, set()) else None
@@ -1265,6 +1309,19 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
                 kind=TicketMessageKind.INTERNAL,
                 channel=Channel.CHAT,
             )
+
+
+def _assign_to_handler(ticket: Any, agent: User) -> None:
+    """The agent who handled the chat keeps its ticket: follow-ups reach the person who knows the
+    case. Where the ticket's team rules them out (a chat transferred across teams), it stays with
+    the team's queue; the transcript is filed either way."""
+    from kefu.tickets.actions import do_assign
+
+    try:
+        with transaction.atomic():
+            do_assign(ticket=ticket, actor=agent, assignee=agent)
+    except (ValidationError, PermissionDenied):
+        logger.info("chat ticket %s left unassigned: %s is not in its team", ticket.case_number, agent.pk)
 
 
 def _last_agent(conversation: ChatConversation) -> User | None:
@@ -1402,15 +1459,7 @@ def do_create_ticket_survey(*, ticket: Any) -> CsatSurvey:
     Returns the survey of this resolution if there is one (answered or not), else a still
     open one from an earlier resolution (one rating is enough), else a new one.
     """
-    current = Q(answered_at__isnull=True, expires_at__gt=timezone.now())
-    if ticket.resolved_at is not None:
-        current |= Q(created_at__gte=ticket.resolved_at)
-    existing = (
-        CsatSurvey.objects.filter(ticket=ticket, conversation__isnull=True)
-        .filter(current)
-        .order_by("-created_at")
-        .first()
-    )
+    existing = selectors.ticket_survey(ticket)
     if existing is not None:
         return existing
     return CsatSurvey.objects.create(
@@ -1420,6 +1469,20 @@ def do_create_ticket_survey(*, ticket: Any) -> CsatSurvey:
         team=ticket.team,
         expires_at=timezone.now() + timedelta(days=float(chat_setting("KEFU_CHAT_CSAT_DAYS"))),
     )
+
+
+def check_rate_ticket(*, ticket: Any, customer: User, rating: Any, comment: str = "") -> CsatSurvey:
+    """The customer rates their solved ticket on its page: the survey the resolution mail links
+    to (created here when no mail was sent), answered under the same rules."""
+    if ticket.customer_id != customer.pk:
+        raise PermissionDenied
+    state = selectors.ticket_rating(ticket)
+    if state is None:
+        raise ValidationError({"rating": [_("Only a solved ticket can be rated.")]})
+    if not state.open:
+        raise ValidationError({"rating": [_("This survey link has expired.")]})
+    survey = state.survey or do_create_ticket_survey(ticket=ticket)
+    return check_answer_survey(survey=survey, rating=rating, comment=comment)
 
 
 def check_answer_survey(*, survey: CsatSurvey, rating: Any, comment: str = "") -> CsatSurvey:

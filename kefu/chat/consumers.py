@@ -8,7 +8,6 @@ forwarded to the browser, filtered for who is connected (customers never see int
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -22,6 +21,7 @@ from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from kefu import inputs
 from kefu.accounts import ratelimit
 from kefu.accounts.models import Team, User
 from kefu.chat import actions, events, selectors, writer
@@ -112,6 +112,22 @@ def _user(scope: dict[str, Any]) -> User | None:
     return user if user is not None and user.is_authenticated and user.is_active else None
 
 
+# Message numbers are small; a larger one (or 1e400, or text) from a client means "from the start"
+# or "nothing newer", never an overflow in the database.
+MAX_SEQ = 2**53
+
+
+def _seq(value: Any, default: Any = 0) -> Any:
+    """A count from a frame: a non-negative integer, clamped to ``MAX_SEQ``; else ``default``."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        value = int(value)
+    if not isinstance(value, int):
+        return default
+    return min(max(value, 0), MAX_SEQ)
+
+
 def _language(value: Any) -> str:
     codes = [code for code, _name in settings.LANGUAGES]
     if isinstance(value, str):
@@ -146,14 +162,16 @@ class _ChatConsumer(AsyncJsonWebsocketConsumer):
         await super().websocket_connect(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        try:
-            content = json.loads(text_data or "")
-        except ValueError:
-            await self.send_error("bad_json", "Frames must be JSON objects.")
-            return
-        if not isinstance(content, dict):
-            await self.send_error("bad_json", "Frames must be JSON objects.")
-            return
+        with translation.override(self.ui_language()):
+            try:
+                # NUL stripped, depth and numbers bounded, lone surrogates refused: as for the API.
+                content = inputs.loads(text_data or "")
+            except inputs.BadInput as exc:
+                await self.send_error("bad_json", exc.message)
+                return
+            if not isinstance(content, dict):
+                await self.send_error("bad_json", _("Frames must be JSON objects."))
+                return
         await self.receive_json(content)
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
@@ -177,6 +195,13 @@ class _ChatConsumer(AsyncJsonWebsocketConsumer):
             with translation.override(self.ui_language()):
                 detail = _("No such chat.")
             await self.send_error("not_found", detail, client_id=content.get("client_id"))
+        except (TypeError, ValueError, OverflowError):
+            # A value of the wrong shape that a handler did not check: an error frame for the
+            # client and the traceback in the log, but the socket (and its other chats) stays.
+            logger.exception("chat frame %r could not be handled", kind)
+            with translation.override(self.ui_language()):
+                detail = _("Invalid input.")
+            await self.send_error("invalid", detail, client_id=content.get("client_id"))
 
     def ui_language(self) -> str:
         return settings.LANGUAGE_CODE
@@ -275,10 +300,12 @@ class CustomerChatConsumer(_ChatConsumer):
                 conversation = await db(actions.do_adopt_conversation)(
                     conversation=conversation, customer=self.user
                 )
-        try:
-            after = max(int(content.get("last_seq") or 0), 0)
-        except (TypeError, ValueError):
-            after = 0
+        asked = conversation.pk if conversation is not None else None
+        if self.user is not None:
+            conversation = await db(self._resume_signed_in)(conversation)
+        after = _seq(content.get("last_seq"))
+        if conversation is not None and conversation.pk != asked:
+            after = 0  # another conversation than the browser asked for: all of its history
         if conversation is not None and (
             conversation.status != ChatStatus.CLOSED or after < conversation.last_seq
         ):
@@ -289,6 +316,18 @@ class CustomerChatConsumer(_ChatConsumer):
         await self.send_json(welcome)
         if self.status == ChatStatus.QUEUED:
             self.start_queue_updates()
+
+    def _resume_signed_in(self, conversation: ChatConversation | None) -> ChatConversation | None:
+        """A signed-in customer's conversation: a hand-off that waited for the sign-in goes ahead
+        now, and their open chat with a human (started in another tab or on another device) wins
+        over a conversation with the bot or one that has ended."""
+        assert self.user is not None
+        if conversation is not None:
+            if actions.do_resume_pending_handoff(conversation=conversation, customer=self.user) is not None:
+                conversation = ChatConversation.objects.get(pk=conversation.pk)
+            if conversation.status in (ChatStatus.QUEUED, ChatStatus.ACTIVE):
+                return conversation
+        return selectors.open_chat_of(self.user) or conversation
 
     def _conversation_payload(self, conversation: ChatConversation) -> dict[str, Any]:
         return {
@@ -414,16 +453,13 @@ class CustomerChatConsumer(_ChatConsumer):
     async def on_read(self, content: dict[str, Any]) -> None:
         if self.conversation is not None:
             await db(actions.do_mark_read)(
-                conversation=self.conversation, by_customer=True, seq=content.get("seq")
+                conversation=self.conversation, by_customer=True, seq=_seq(content.get("seq"))
             )
 
     async def on_sync(self, content: dict[str, Any]) -> None:
         if self.conversation is None:
             return
-        try:
-            after = max(int(content.get("after") or 0), 0)
-        except (TypeError, ValueError):
-            after = 0
+        after = _seq(content.get("after"))
         messages, truncated = await db(selectors.history)(self.conversation, after=after)
         await self.send_json(
             {
@@ -712,10 +748,7 @@ class AgentChatConsumer(_ChatConsumer):
         me = self._me()
 
         def after(conversation: ChatConversation) -> int:
-            try:
-                return max(int(seen.get(conversation.public_id.hex) or 0), 0)
-            except (TypeError, ValueError):
-                return 0
+            return int(_seq(seen.get(conversation.public_id.hex)))
 
         from kefu.chat.models import AgentPresence
 
@@ -745,7 +778,7 @@ class AgentChatConsumer(_ChatConsumer):
         presence = await db(actions.do_set_presence)(
             agent=self._me(),
             status=content.get("status"),
-            capacity=int(capacity) if isinstance(capacity, int | str) and str(capacity).isdigit() else None,
+            capacity=_seq(capacity, None),
             languages=content.get("languages") if isinstance(content.get("languages"), str) else None,
         )
         await self.send_json({"type": "presence", **selectors.presence_payload(presence)})
@@ -794,7 +827,7 @@ class AgentChatConsumer(_ChatConsumer):
 
     async def on_read(self, content: dict[str, Any]) -> None:
         conversation = await self.conversation(content)
-        await db(actions.do_mark_read)(conversation=conversation, by_customer=False, seq=content.get("seq"))
+        await db(actions.do_mark_read)(conversation=conversation, by_customer=False, seq=_seq(content.get("seq")))
 
     async def on_accept(self, content: dict[str, Any]) -> None:
         conversation = await self.conversation(content)
@@ -804,10 +837,7 @@ class AgentChatConsumer(_ChatConsumer):
         """Look at a chat without taking it (a waiting chat, or a colleague's for a supervisor)."""
         conversation = await self.conversation(content)
         await self.follow(conversation)
-        try:
-            after = max(int(content.get("last_seq") or 0), 0)
-        except (TypeError, ValueError):
-            after = 0
+        after = _seq(content.get("last_seq"))
         await self.send_json({"type": "chat", "chat": await db(self._chat_payload)(conversation, after)})
 
     async def on_context(self, content: dict[str, Any]) -> None:
@@ -820,7 +850,7 @@ class AgentChatConsumer(_ChatConsumer):
             "type": "context",
             "conversation_id": conversation.public_id.hex,
             **selectors.customer_context(conversation, viewer=self._me()),
-            "canned": selectors.canned_for(self._me(), conversation),
+            "canned": selectors.canned_for(self._me(), conversation, agent_language=self.ui_language()),
         }
 
     async def on_transfer(self, content: dict[str, Any]) -> None:

@@ -184,9 +184,22 @@ def access_customer_conversation(
         return None
     import secrets
 
-    if resume_key and secrets.compare_digest(str(resume_key), conversation.resume_key):
+    # Bytes: compare_digest refuses non-ASCII text, and a client may send any.
+    if resume_key and secrets.compare_digest(str(resume_key).encode(), conversation.resume_key.encode()):
         return conversation
     return None
+
+
+def open_chat_of(customer: User | None) -> ChatConversation | None:
+    """The signed-in customer's chat with a human that is still open (waiting or with an agent),
+    the newest if several: it follows them to every tab and device. One indexed query."""
+    if customer is None or not customer.is_authenticated:
+        return None
+    return (
+        ChatConversation.objects.filter(customer=customer, status__in=(ChatStatus.QUEUED, ChatStatus.ACTIVE))
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def may_see(user: User, conversation: ChatConversation) -> bool:
@@ -728,7 +741,9 @@ def _workspace_ticket_url(case_number: str) -> str:
         return ""
 
 
-def canned_for(user: User, conversation: ChatConversation) -> list[dict[str, str]]:
+def canned_for(
+    user: User, conversation: ChatConversation, *, agent_language: str | None = None
+) -> list[dict[str, str]]:
     from kefu.tickets.selectors import canned_replies_filled
 
     customer = conversation.customer if conversation.customer_id else None
@@ -737,6 +752,7 @@ def canned_for(user: User, conversation: ChatConversation) -> list[dict[str, str
         language=conversation.language,
         name=(customer.display_name or customer.email) if customer else "",
         case_number=conversation.ticket.case_number if conversation.ticket_id else "",
+        agent_language=agent_language,
     )
 
 
@@ -876,18 +892,41 @@ def access_survey(token: str) -> CsatSurvey | None:
     return CsatSurvey.objects.select_related("agent", "ticket", "conversation").filter(token=token).first()
 
 
-def open_ticket_survey(ticket: Any) -> CsatSurvey | None:
-    """The ticket's survey that can still be answered (the latest resolution's), if any.
-
-    One query on the survey's ticket index; for the customer's page of a resolved ticket.
-    """
+def ticket_survey(ticket: Any) -> CsatSurvey | None:
+    """The survey that rates the ticket's current resolution: this resolution's (answered or
+    not), else a still open one from an earlier resolution (one rating is enough)."""
+    current = Q(answered_at__isnull=True, expires_at__gt=timezone.now())
+    if ticket.resolved_at is not None:
+        current |= Q(created_at__gte=ticket.resolved_at)
     return (
-        CsatSurvey.objects.filter(
-            ticket=ticket, conversation__isnull=True, answered_at__isnull=True, expires_at__gt=timezone.now()
-        )
+        CsatSurvey.objects.filter(ticket=ticket, conversation__isnull=True)
+        .filter(current)
         .order_by("-created_at")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class TicketRating:
+    """What the customer's page of a solved ticket offers: the survey so far, and whether it can
+    still be answered (the mail's link and the page share the survey and the rules)."""
+
+    survey: CsatSurvey | None
+    open: bool
+
+
+def ticket_rating(ticket: Any) -> TicketRating | None:
+    """None unless the ticket is solved (resolved); a rating window of ``KEFU_CHAT_CSAT_DAYS``."""
+    from kefu.tickets.models import Status
+
+    if ticket.status != Status.RESOLVED:
+        return None
+    now = timezone.now()
+    survey = ticket_survey(ticket)
+    if survey is not None:
+        return TicketRating(survey=survey, open=survey.expires_at > now)
+    window = timedelta(days=float(chat_setting("KEFU_CHAT_CSAT_DAYS")))
+    return TicketRating(survey=None, open=ticket.resolved_at is None or ticket.resolved_at + window > now)
 
 
 def survey_url(survey: CsatSurvey) -> str:

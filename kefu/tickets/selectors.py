@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -168,15 +169,56 @@ def canned_replies_for(user: User) -> list[CannedReply]:
     return [c for c in CANNED_REPLIES.get() if c.team_id is None or c.team_id in team_ids]
 
 
-def canned_replies_filled(user: User, *, language: str, name: str, case_number: str) -> list[dict[str, str]]:
-    """``{title, body}`` of the user's canned replies in ``language``, placeholders filled in."""
+def canned_replies_filled(
+    user: User, *, language: str, name: str, case_number: str, agent_language: str | None = None
+) -> list[dict[str, str]]:
+    """``{title, body}`` of the user's canned replies: the body in ``language`` (the customer's),
+    placeholders filled in; the title in ``agent_language`` (the agent's page), else ``language``."""
     return [
         {
-            "title": c.title,
-            "body": c.body_for(language).replace("{name}", name).replace("{case_number}", case_number),
+            "title": c.title_for(agent_language or language),
+            "body": fill_placeholders(c.body_for(language), name=name, case_number=case_number),
         }
         for c in canned_replies_for(user)
     ]
+
+
+# A clause ends at Chinese or Latin punctuation (a Latin period or comma only before a space or the
+# end, so "1.5" stays whole) or at a line break.
+_CLAUSE_END = re.compile(r"[，。；！？;!?\n]|[,.](?=\s|$)")
+_SENTENCE_END = "。！？.!?"
+
+
+def fill_placeholders(body: str, *, name: str, case_number: str) -> str:
+    """A canned reply with ``{name}`` and ``{case_number}`` filled in.
+
+    A placeholder with nothing to fill (a chat before any case exists, an anonymous visitor) is
+    dropped cleanly, never left as a blank: without a name the greeting loses just the name
+    ("您好，" / "Hello,"); without a case number the clause that gives it goes ("…，我们已收到您的工单
+    {case_number}，正在为您处理。" → "…，正在为您处理。").
+    """
+    if case_number:
+        body = body.replace("{case_number}", case_number)
+    else:
+        while (at := body.find("{case_number}")) >= 0:
+            body = _drop_clause(body, at)
+    if name:
+        return body.replace("{name}", name)
+    return re.sub(r"[ \t]*\{name\}", "", body)
+
+
+def _drop_clause(text: str, at: int) -> str:
+    start = 0
+    for match in _CLAUSE_END.finditer(text, 0, at):
+        start = match.end()
+    end_match = _CLAUSE_END.search(text, at)
+    end = end_match.end() if end_match else len(text)
+    ending = text[end - 1] if end_match else ""
+    before, after = text[:start].rstrip(" \t"), text[end:].lstrip(" \t")
+    if not after.strip() and ending in _SENTENCE_END and before[-1:] in "，,;；":
+        before = before[:-1] + ending  # the sentence now ends where the dropped clause ended it
+    joiner = " " if before and after and before[-1:] in ".!?,;" else ""
+    return (before + joiner + after).strip() if before or after else ""
 
 
 def assignable_staff(team_id: int | None, *, limit: int = 100) -> list[StaffMember]:

@@ -191,6 +191,20 @@ def portal_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
             return redirect("tickets:portal_ticket", case_number=ticket.case_number)
+        if "rate" in request.POST and apps.is_installed("kefu.chat"):
+            from kefu.chat.actions import check_rate_ticket
+
+            try:
+                check_rate_ticket(
+                    ticket=ticket,
+                    customer=request.user,
+                    rating=request.POST.get("rating"),
+                    comment=request.POST.get("comment", ""),
+                )
+                messages.success(request, _("Thank you for your feedback!"))
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            return redirect("tickets:portal_ticket", case_number=ticket.case_number)
         form = ReplyForm(request.POST, request.FILES)
         if form.is_valid():
             try:
@@ -219,19 +233,19 @@ def portal_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
             "thread": selectors.thread_for(ticket, user=request.user),
             "form": form,
             "can_reopen": ticket.status in (Status.RESOLVED, Status.CLOSED) and not ticket.merged_into_id,
-            "survey_url": _survey_url(ticket),
+            "rating": _rating(ticket),
+            "stars": range(1, 6),
         },
     )
 
 
-def _survey_url(ticket: Ticket) -> str:
-    """A resolved ticket's rating link, while its survey is open (one indexed query)."""
+def _rating(ticket: Ticket) -> object | None:
+    """A solved ticket's rating form (the survey the resolution mail links to; one indexed query)."""
     if ticket.status != Status.RESOLVED or not apps.is_installed("kefu.chat"):
-        return ""
-    from kefu.chat.selectors import open_ticket_survey, survey_url
+        return None
+    from kefu.chat.selectors import ticket_rating
 
-    survey = open_ticket_survey(ticket)
-    return survey_url(survey) if survey is not None else ""
+    return ticket_rating(ticket)
 
 
 @login_or_token_required
@@ -322,6 +336,7 @@ def workspace_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
             language=ticket.language,
             name=ticket.customer.display_name or ticket.customer.email,
             case_number=ticket.case_number,
+            agent_language=get_language(),
         ),
         "members": selectors.assignable_staff(ticket.team_id),
         "other_tickets": list(

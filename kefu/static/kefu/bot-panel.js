@@ -21,7 +21,8 @@
       "#kefu-bot .primary{background:#2f5bea;border-color:#2f5bea;color:#fff}",
       "#kefu-bot .bot-toggle{background:#2f5bea;color:#fff;border:0;border-radius:22px;padding:10px 18px;box-shadow:0 4px 14px rgba(0,0,0,.15)}",
       "#kefu-bot .bot-panel{position:fixed;right:20px;bottom:72px;width:380px;max-width:calc(100vw - 40px);height:560px;max-height:calc(100vh - 100px);background:#fff;border:1px solid #e4e7ec;border-radius:12px;display:flex;flex-direction:column;box-shadow:0 10px 30px rgba(0,0,0,.18)}",
-      "#kefu-bot .bot-panel[hidden]{display:none}",
+      // The hidden attribute always hides, whatever a host page's or our own rules say about display.
+      "#kefu-bot [hidden]{display:none !important}",
       "#kefu-bot .bot-head{padding:10px 14px;border-bottom:1px solid #e4e7ec;font-weight:600;display:flex;gap:8px;align-items:center}",
       "#kefu-bot .bot-head .bot-title{flex:1}",
       "#kefu-bot .bot-close{border:0;background:none;font-size:20px;line-height:1;padding:0 4px}",
@@ -42,7 +43,6 @@
       "#kefu-bot .bot-articles{margin:6px 0 0;padding-left:18px}",
       "#kefu-bot .bot-warning{background:#fef3f2;color:#c4320a;padding:6px 8px;border-radius:6px;margin:6px 0 0}",
       "#kefu-bot .bot-queue{margin:0 12px 8px;padding:10px 12px;border:1px solid #fedf89;background:#fffaeb;border-radius:8px;font-size:13px}",
-      "#kefu-bot .bot-queue[hidden],#kefu-bot .bot-typing[hidden],#kefu-bot .bot-rating[hidden]{display:none}",
       "#kefu-bot .bot-queue p{margin:2px 0}",
       "#kefu-bot .bot-queue .bot-offer{margin-top:6px;display:flex;flex-wrap:wrap;gap:6px}",
       "#kefu-bot .bot-queue input{width:100%;padding:6px 8px;border:1px solid #cfd4dc;border-radius:6px;font:inherit}",
@@ -155,8 +155,11 @@
       go.href = base() + handoff.url;
       li.appendChild(go);
     }
-    if (data.needs_sign_in) {
-      var signin = el("a", "button primary", t.signin);
+    if (data.needs_sign_in && !signedIn) {
+      // Remembered: once signed in, the panel reconnects on its own and the hand-off goes ahead.
+      state.signin = true;
+      save();
+      var signin = el("a", "button primary bot-signin", t.signin);
       signin.href = root.dataset.login + "?next=" + encodeURIComponent(window.location.pathname);
       li.appendChild(signin);
     }
@@ -183,6 +186,11 @@
   // the server shows it only to its own customer.
   var linked = /[?&]kefu_chat=([0-9a-f]{32})(?:&|$)/.exec(window.location.search);
   if (linked && linked[1] !== state.id) state = { id: linked[1], key: null, status: "queued", outbox: [] };
+  // The signed-in customer's open chat with a human (the page says which): it follows them to
+  // every tab and device, whatever this browser remembered.
+  var signedIn = root.dataset.signedIn === "1";
+  var openChat = root.dataset.openChat;
+  if (openChat && openChat !== state.id) state = { id: openChat, key: null, status: "queued", outbox: state.outbox || [] };
   var ws = null;
   var greeted = false;
   var welcomedOnce = false;
@@ -212,7 +220,8 @@
   function save() {
     try {
       window.localStorage.setItem(STORE, JSON.stringify({
-        id: state.id || null, key: state.key || null, status: status, outbox: state.outbox || []
+        id: state.id || null, key: state.key || null, status: status, outbox: state.outbox || [],
+        signin: !!state.signin
       }));
     } catch (e) { /* private mode: the conversation lasts as long as the page */ }
   }
@@ -286,6 +295,9 @@
         welcomedOnce = true;
         failures = 0;
         line.textContent = "";
+        var wasOpen = status === "queued" || status === "active";
+        if (f.signed_in) { signedIn = true; state.signin = false; hideSignIn(); }
+        if (f.conversation && state.id && f.conversation.id !== state.id) clearLog();
         if (f.conversation) {
           adopt(f.conversation);
         } else if (state.id) {
@@ -294,6 +306,8 @@
         (f.history || []).forEach(function (m) { show(m, null); });
         if (f.conversation) lastVisible = Math.max(lastVisible, f.conversation.last_seq || 0);
         if (f.conversation) applyStatus(f.conversation);
+        // Handed off at sign-in, or an open chat found for this customer: show it.
+        if (!wasOpen && (status === "queued" || status === "active")) panel.hidden = false;
         renderQueue(f.queue, f.hours);
         if (!log.children.length) add("bot", t.welcome);
         flushOutbox();
@@ -348,6 +362,17 @@
         }
         break;
     }
+  }
+
+  function clearLog() {
+    // Another conversation than the one shown (the customer's open chat from another tab or
+    // device): its history replaces what is on screen; unsent messages are sent to it.
+    log.textContent = "";
+    rendered = {}; pending = {}; lastVisible = 0; agentRead = 0; seenClientIds = {};
+  }
+
+  function hideSignIn() {
+    Array.prototype.forEach.call(log.querySelectorAll(".bot-signin"), function (a) { a.parentNode.removeChild(a); });
   }
 
   function adopt(conversation) {
@@ -622,10 +647,32 @@
   close.addEventListener("click", function () { panel.hidden = true; });
   endButton.addEventListener("click", function () { frame({ type: "close" }); });
   form.addEventListener("submit", function (e) { e.preventDefault(); ask(input.value); });
+  // Enter sends (the form's submit); an Enter that confirms an input method's composition
+  // (Chinese pinyin...) only ends the composition and must not send the half-typed text.
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && (e.isComposing || e.keyCode === 229)) e.preventDefault();
+  });
 
   // A chat in progress follows the customer from page to page.
   if (state.id && (status === "queued" || status === "active")) {
     panel.hidden = false;
     connect();
+  } else if (state.id && state.signin && signedIn) {
+    // Asked for a human, was told to sign in, has signed in: reconnect so the hand-off goes ahead.
+    connect();
   }
+
+  // Another tab of this browser started or resumed a chat with a human: show it here too.
+  window.addEventListener("storage", function (e) {
+    if (e.key !== STORE) return;
+    var other = load();
+    if (!other.id || other.id === state.id || (other.status !== "queued" && other.status !== "active")) return;
+    state = other;
+    status = other.status;
+    clearLog();
+    panel.hidden = false;
+    if (ws) { ws.onclose = null; ws.close(); ws = null; greeted = false; }
+    if (httpMode) return;
+    connect();
+  });
 })();

@@ -290,7 +290,8 @@
     function row(label, value) { dl.appendChild(el("dt", "", label)); var dd = el("dd"); if (value instanceof Node) dd.appendChild(value); else dd.textContent = value; dl.appendChild(dd); }
     if (f.customer) {
       row(t.customer, f.customer.email + (f.customer.name ? " (" + f.customer.name + ")" : ""));
-      if (f.verification) row(f.verification.verified ? t.verified : t.not_verified, f.verification.label || "");
+      // One line under one heading: "Identity: Verified (SMS, 12-07 10:00)" or "Identity: Not verified".
+      if (f.verification) row(t.identity, f.verification.label || (f.verification.verified ? t.verified : t.not_verified));
       row(t.previous_chats.replace("{n}", ""), String(f.previous_chats));
     } else {
       row(t.customer, t.visitor);
@@ -342,6 +343,13 @@
     send(frame);
     typingSent = 0;
     send({ type: "typing", conversation_id: current, active: false });
+  });
+  // Enter sends, Shift+Enter starts a new line. An Enter that confirms an input method's
+  // composition (Chinese pinyin, Japanese...) only ends the composition: it must never send.
+  $("cc-text").addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing || e.keyCode === 229) return;
+    e.preventDefault();
+    $("cc-compose").requestSubmit();
   });
   $("cc-text").addEventListener("input", function () {
     if (!current || $("cc-internal").checked) return;
