@@ -30,7 +30,7 @@ class TicketAdmin(admin.ModelAdmin):
 
 @admin.register(CannedReply)
 class CannedReplyAdmin(admin.ModelAdmin):
-    list_display = ["title", "team"]
+    list_display = ["title", "title_en", "team"]
 
 
 @admin.register(Attachment)

@@ -10,13 +10,15 @@ from kefu.tickets.models import CannedReply, Category, Channel, Ticket
 
 CANNED = [
     (
-        "问候 / Greeting",
+        "问候",
+        "Greeting",
         None,
         "您好 {name}，感谢您联系客服，我们已收到您的工单 {case_number}，正在为您处理。",
         "Hello {name}, thank you for contacting us. We have received your ticket {case_number} and are on it.",
     ),
     (
-        "请提供交易哈希 / Ask for tx hash",
+        "请提供交易哈希",
+        "Ask for tx hash",
         "assets",
         "为了帮您核实，请提供：币种、网络（如 ERC-20/TRC-20）、金额、大致时间和交易哈希（TxID）。"
         "请勿发送助记词或私钥，客服绝不会索要。",
@@ -25,14 +27,16 @@ CANNED = [
         "we will never ask for it.",
     ),
     (
-        "确认数不足 / Waiting for confirmations",
+        "确认数不足",
+        "Waiting for confirmations",
         "assets",
         "您的充值已在链上找到，目前确认数尚未达到入账要求，达到后会自动到账，请耐心等待。",
         "We found your deposit on chain. It has not reached the required number of confirmations yet and "
         "will be credited automatically once it does.",
     ),
     (
-        "账户安全 / Secure your account",
+        "账户安全",
+        "Secure your account",
         "security",
         "我们已为您的账户启动安全流程。请立即修改登录密码、重新绑定双重验证，并检查登录设备。",
         "We have started the security process for your account. Please change your password at once, "
@@ -66,10 +70,15 @@ DEMO_TICKETS = [
 
 
 def load() -> list[str]:
-    for title, team_slug, zh, en in CANNED:
+    for title, title_en, team_slug, zh, en in CANNED:
         CannedReply.objects.get_or_create(
             title=title,
-            defaults={"body_zh": zh, "body_en": en, "team": Team.objects.filter(slug=team_slug).first()},
+            defaults={
+                "title_en": title_en,
+                "body_zh": zh,
+                "body_en": en,
+                "team": Team.objects.filter(slug=team_slug).first(),
+            },
         )
     lines = []
     for email, category_slug, title, description, extra in DEMO_TICKETS:

@@ -234,7 +234,10 @@ class Attachment(models.Model):
 class CannedReply(models.Model):
     """A reusable answer. ``{name}`` and ``{case_number}`` are filled in when inserted."""
 
-    title = models.CharField(_("title"), max_length=120)
+    title = models.CharField(_("title (Chinese)"), max_length=120)
+    title_en = models.CharField(
+        _("title (English)"), max_length=120, blank=True, help_text=_("Empty: the Chinese title.")
+    )
     body_zh = models.TextField(_("text (Chinese)"))
     body_en = models.TextField(_("text (English)"))
     team = models.ForeignKey(
@@ -257,3 +260,7 @@ class CannedReply(models.Model):
 
     def body_for(self, language: str) -> str:
         return self.body_en if language.startswith("en") else self.body_zh
+
+    def title_for(self, language: str) -> str:
+        """The title in the agent's language (English falls back to the Chinese title)."""
+        return (self.title_en or self.title) if language.startswith("en") else self.title
