@@ -26,7 +26,6 @@ import json
 import os
 import smtplib
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -81,9 +81,15 @@ def test_files_that_only_start_like_a_pdf_are_refused(content):
     "content",
     [
         with_catalog(b"/OpenAction 4 0 R", b"<< /Type /Action /S /JavaScript /JS (app.alert(1)) >>"),
-        with_catalog(b"/OpenAction << /S /JavaScript /JS 4 0 R >>", b"<< /Length 10 >>\nstream\napp.alert()\nendstream"),
+        with_catalog(
+            b"/OpenAction << /S /JavaScript /JS 4 0 R >>", b"<< /Length 10 >>\nstream\napp.alert()\nendstream"
+        ),
         with_catalog(b"/OpenAction << /S /Launch /F (calc.exe) >>"),
-        with_catalog(b"/Names << /EmbeddedFiles 4 0 R >>", b"<< /Names [(a.exe) 5 0 R] >>", b"<< /Type /Filespec /F (a.exe) >>"),
+        with_catalog(
+            b"/Names << /EmbeddedFiles 4 0 R >>",
+            b"<< /Names [(a.exe) 5 0 R] >>",
+            b"<< /Type /Filespec /F (a.exe) >>",
+        ),
         with_catalog(b"/AA << /O << /S /J#61vaScript /J#53 (x) >> >>"),  # #-escaped names
         with_catalog(b"/AcroForm << /Fields [] /XFA 4 0 R >>", b"<< /Length 0 >>\nstream\n\nendstream"),
     ],
