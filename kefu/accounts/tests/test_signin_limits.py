@@ -52,7 +52,11 @@ def small_limits(settings):
 def test_a_full_width_or_upper_case_address_counts_against_the_same_account(specialist, settings):
     settings.KEFU_LOGIN_RATE = "10/300"
     client = fail(10, "specialist@example.com", "198.51.100.7")
-    for variant in ("ｓpecialist@example.com", "SPECIALIST@Example.COM", " ｓｐｅｃｉａｌｉｓｔ＠ｅｘａｍｐｌｅ.ｃｏｍ"):
+    for variant in (
+        "ｓpecialist@example.com",
+        "SPECIALIST@Example.COM",
+        " ｓｐｅｃｉａｌｉｓｔ＠ｅｘａｍｐｌｅ.ｃｏｍ",
+    ):
         response = sign_in(client, variant)
         assert THROTTLED in response.content.decode() and not signed_in(client)
 

@@ -20,7 +20,7 @@ def test_customer_asks_the_assistant_and_gets_a_case_number(browser, live_server
         answered = page.locator(".bot-bot").count()
         page.fill(".bot-form input", text)
         page.press(".bot-form input", "Enter")
-        page.wait_for_function(f"document.querySelectorAll('.bot-bot').length > {answered}")
+        page.wait_for_function(f"() => document.querySelectorAll('.bot-bot').length > {answered}")
 
     ask("你好")
     assert "Lumen Wallet" in page.locator(".bot-bot").last.inner_text()

@@ -34,7 +34,7 @@ def test_bot_then_queue_then_agent_then_rating(browser, asgi_server):
 
     customer.fill("#kefu-bot input[name=text]", "你好")
     customer.press("#kefu-bot input[name=text]", "Enter")
-    customer.wait_for_function("document.querySelectorAll('#kefu-bot .bot-bot').length >= 2", timeout=30000)
+    customer.wait_for_function("() => document.querySelectorAll('#kefu-bot .bot-bot').length >= 2", timeout=30000)
 
     customer.fill("#kefu-bot input[name=text]", "转人工")
     customer.press("#kefu-bot input[name=text]", "Enter")

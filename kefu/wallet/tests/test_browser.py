@@ -50,7 +50,7 @@ def test_the_card_shows_the_diagnosis_and_refresh_fetches_new_confirmations(
 
     page.click("#wallet-diagnosis .wallet-refresh")
     page.wait_for_function(
-        "document.querySelector('#wallet-diagnosis .wallet-confirmations').textContent.includes('5/64')"
+        "() => document.querySelector('#wallet-diagnosis .wallet-confirmations').textContent.includes('5/64')"
     )
     assert page.is_enabled("#wallet-diagnosis .wallet-refresh")
     context.close()
