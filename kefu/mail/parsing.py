@@ -88,8 +88,21 @@ def _unescape_8bit(value: str) -> str:
     return value
 
 
-def decode_header_value(raw: str) -> str:
-    """An RFC 2047 (or raw 8-bit) header value as text, whatever the charsets involved."""
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+
+
+def decode_header_value(raw: str, *, keep_word_gaps: bool = False) -> str:
+    """An RFC 2047 (or raw 8-bit) header value as text, whatever the charsets involved.
+
+    ``keep_word_gaps``: keep the whitespace between adjacent encoded words, which RFC 2047
+    says to drop. Encoders split long values at spaces, so the space between two words of a
+    seed phrase can vanish in decoding ("栽 缘" → "栽缘"); the secret guard reads both forms.
+    """
+    if keep_word_gaps:
+        return "".join(
+            decode_header_value(piece) if _ENCODED_WORD.fullmatch(piece) else piece
+            for piece in re.split(f"({_ENCODED_WORD.pattern})", _FOLD.sub("", raw or ""))
+        ).strip()
     value = _unescape_8bit(_FOLD.sub("", raw or ""))
     out: list[str] = []
     for chunk, charset in decode_header(value):
@@ -117,8 +130,19 @@ def header_text(msg: Message, name: str) -> str:
 
 def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
     """(display name, lower-case address) pairs of an address header such as From or To."""
-    values = [_unescape_8bit(_FOLD.sub("", value)) for value in raw_headers(msg, name)]
-    return [(decode_header_value(display), addr.strip().lower()) for display, addr in getaddresses(values)]
+    return [pair for value in raw_headers(msg, name) for pair in address_pairs(value)]
+
+
+def address_pairs(raw: str, *, keep_word_gaps: bool = False) -> list[tuple[str, str]]:
+    """(decoded display name, lower-case address) pairs of one raw address header value.
+
+    Split before decoding: an encoded name may decode to a comma or quote of its own.
+    """
+    value = _unescape_8bit(_FOLD.sub("", raw or ""))
+    return [
+        (decode_header_value(display, keep_word_gaps=keep_word_gaps), addr.strip().lower())
+        for display, addr in getaddresses([value])
+    ]
 
 
 _MSGID = re.compile(r"<([^<>\s]+)>")

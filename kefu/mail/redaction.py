@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, Message
-from email.utils import formatdate
+from email.utils import formataddr, formatdate
 
 from django.conf import settings
 
@@ -81,12 +81,28 @@ class _Redactor:
         self.kinds.extend(finding.kind for finding in result.findings)
         return result.redacted
 
+    def scan_header(self, raw: str) -> str | None:
+        """:meth:`scan` for a raw header value, decoded both ways (see ``keep_word_gaps``)."""
+        text = parsing.decode_header_value(raw)
+        redacted = self.scan(text)
+        if redacted is None:
+            spaced = parsing.decode_header_value(raw, keep_word_gaps=True)
+            if spaced != text:
+                redacted = self.scan(spaced)
+        return redacted
+
     def headers(self, part: Message) -> bool:
         items = list(part.raw_items())
         replaced: dict[int, str] = {}
-        for index, (_name, value) in enumerate(items):
-            redacted = self.scan(parsing.decode_header_value(str(value)))
-            if redacted is not None:
+        for index, (name, value) in enumerate(items):
+            redacted = self.scan_header(str(value))
+            if redacted is None:
+                continue
+            if name.lower() in ADDRESS_HEADERS:
+                # Redacting the whole value would break the addresses (a placeholder's
+                # brackets and colon are address syntax): hide the names, keep the addresses.
+                replaced[index] = redacted_address_header(str(value), language=self.language)
+            else:
                 replaced[index] = " ".join(redacted.split())
         if not replaced:
             return False
@@ -124,6 +140,49 @@ class _Redactor:
                 setattr(part, attribute, None)
                 changed = True
         return changed
+
+
+# Headers that hold addresses, which must stay parseable when a display name is redacted.
+ADDRESS_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "reply-to",
+        "sender",
+        "resent-from",
+        "resent-to",
+        "resent-cc",
+        "resent-bcc",
+        "resent-sender",
+        "disposition-notification-to",
+    }
+)
+
+
+def redacted_address_header(raw: str, *, language: str) -> str:
+    """An address header with secrets hidden in its display names and its addresses kept.
+
+    ``"<seed phrase>" <a@b.example>`` becomes ``"[hidden: possible seed phrase]" <a@b.example>``
+    (non-ASCII names RFC 2047-encoded), so the sender can still be read and answered. An address
+    that is itself a secret is dropped; if a secret spans several names, every name is dropped.
+    """
+    pairs = []
+    for (display, addr), (spaced, _addr) in zip(
+        parsing.address_pairs(raw), parsing.address_pairs(raw, keep_word_gaps=True), strict=True
+    ):
+        found = guard.scan(spaced, language=language)  # the encoder's gaps kept (see parsing)
+        name = found.redacted if found.secret else guard.redact(display, language=language)
+        name = " ".join(name.split())
+        if guard.scan(addr, language=language).secret:
+            addr = ""
+        if addr or name:
+            pairs.append((name, addr))
+    value = ", ".join(formataddr((name, addr), charset="utf-8") for name, addr in pairs)
+    if _Redactor(language).scan_header(value) is not None:
+        value = ", ".join(addr for _name, addr in pairs if addr)
+    return value
 
 
 def _replace_with_text(part: Message, text: str) -> None:
@@ -194,7 +253,7 @@ def _still_secret(raw: bytes, language: str) -> bool:
     msg = parsing.parse_bytes(raw)
     for part in msg.walk():
         for _name, value in part.raw_items():
-            if probe.scan(parsing.decode_header_value(str(value))) is not None:
+            if probe.scan_header(str(value)) is not None:
                 return True
         if part.is_multipart() and any(
             probe.scan(str(getattr(part, a, None) or "")) is not None for a in ("preamble", "epilogue")
@@ -215,9 +274,15 @@ def _rebuild(msg: EmailMessage, language: str) -> bytes:
     """A plain mail from the redacted pieces of ``msg``: the last resort before refusing it."""
     out = EmailMessage(policy=_STORE_POLICY)
     for name in ("From", "To", "Cc", "Date", "Message-ID", "In-Reply-To", "References", "Subject"):
-        value = parsing.header_text(msg, name)
+        if name.lower() in ADDRESS_HEADERS:
+            raw = ", ".join(parsing.raw_headers(msg, name))
+            value = redacted_address_header(raw, language=language) if raw else ""
+        else:
+            raw = ", ".join(parsing.raw_headers(msg, name)[:1])
+            redacted = _Redactor(language).scan_header(raw)
+            value = " ".join((redacted if redacted is not None else parsing.header_text(msg, name)).split())
         if value:
-            out[name] = " ".join(guard.redact(value, language=language).split())
+            out[name] = value
     if "Date" not in out:
         out["Date"] = formatdate(localtime=True)
     parsed_texts = [
