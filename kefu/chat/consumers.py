@@ -1000,6 +1000,9 @@ class AgentChatConsumer(_ChatConsumer):
         # channel fill up, and a full channel drops events.
         cid = event["conversation"]
         if cid in self.chats:
+            # Followed already: a waiting chat this agent opened to look at, and has now taken.
+            # The console must hear that it is theirs (its controls, "my chats").
+            self.spawn(self._send_assigned(self.chats[cid]))
             return
         stub = ChatConversation(
             pk=event["id"], public_id=uuid.UUID(cid), language=event["language"], status=ChatStatus.ACTIVE

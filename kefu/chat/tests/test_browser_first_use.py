@@ -11,6 +11,7 @@ import json
 
 import pytest
 from mnemonic import Mnemonic
+from playwright.sync_api import expect
 
 from kefu.chat.models import ChatConversation
 from kefu.chat.tests.conftest import queued_chat, set_online
@@ -57,11 +58,12 @@ def test_hidden_controls_enter_to_send_one_warning_and_one_identity_status(brows
     agent.click("#cc-queue li:has-text('alice@example.com') span")  # look before taking it
     agent.wait_for_selector("#cc-accept", state="visible")
     agent.click("#cc-accept")
-    agent.wait_for_selector("#cc-mine li:has-text('alice@example.com')")
-    agent.click("#cc-mine li:has-text('alice@example.com')")
-    agent.wait_for_selector("#cc-log .cc-customer:has-text('转人工')")
-    # Already theirs: no Accept button any more.
+    # Already theirs: no Accept button any more, and the chat's controls are theirs.
     agent.wait_for_selector("#cc-accept", state="hidden")
+    expect(agent.locator("#cc-close")).to_be_enabled()
+    expect(agent.locator("#cc-convert")).to_be_enabled()
+    agent.wait_for_selector("#cc-mine li:has-text('alice@example.com')")
+    agent.wait_for_selector("#cc-log .cc-customer:has-text('转人工')")
     agent.wait_for_function("() => document.querySelectorAll('#cc-queue .cc-accept').length === 0")
 
     # One identity status, under one heading.

@@ -86,6 +86,7 @@
         merge(f.chat, true);
         renderMine();
         if (!current || (chats[current] && chats[current].summary.status !== "active")) select(f.chat.id);
+        else if (current === f.chat.id) renderChat(); // taken from the chat on screen: now theirs
         break;
       case "chat":
         merge(f.chat, chats[f.chat.id] ? chats[f.chat.id].mine : false);
