@@ -168,9 +168,8 @@ def do_resume_handoff(*, conversation: BotConversation, customer: User) -> BotRe
 
 
 def _scan(text: str, *, asking_tx_hash: bool, language: str) -> guard.ScanResult:
-    if asking_tx_hash:  # we just asked for a transaction hash: that is the context
-        return guard.scan_answer(text, asked="txid:", language=language)
-    return guard.scan(text, language=language)
+    # We just asked for a transaction hash: the answer is that field (guard.scan_field).
+    return guard.scan_field(text, field="tx_hash" if asking_tx_hash else "text", language=language)
 
 
 def _predict(text: str):
@@ -460,8 +459,15 @@ class _Dialogue:
             )
             reply.needs_sign_in = True
             return reply
+        from kefu.accounts import ratelimit
         from kefu.bot.handoff import do_handoff
 
+        try:
+            # Each hand-off files a ticket or opens a chat: the same allowance as the portal's
+            # (a new bot conversation per message would otherwise file tickets unlimited).
+            ratelimit.check_creation("ticket", user=self.customer, ip=None)
+        except ratelimit.RateLimited as exc:
+            return self._say(exc.message, intent=intent)
         result = do_handoff(
             conversation=self.conversation,
             customer=self.customer,

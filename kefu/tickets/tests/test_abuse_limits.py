@@ -80,3 +80,16 @@ def test_replies_are_limited_for_customers_not_for_staff(alice, agent):
     for _ in range(6):
         assert staff.post(url, {"body": "on it"}, content_type="application/json").status_code == 201
     assert Message.objects.filter(ticket__case_number=ticket["case_number"], author=agent).count() == 6
+
+
+def test_bot_hand_offs_count_against_the_ticket_allowance(alice, settings):
+    """A fresh bot conversation per message used to file a ticket every time."""
+    settings.KEFU_TICKET_CREATE_RATE = "2/600"
+    client = bearer(alice, "en")
+    answers = [
+        client.post("/api/v1/bot/messages", {"text": "转人工"}, content_type="application/json").json()
+        for _ in range(3)
+    ]
+    assert [a["handoff"]["kind"] if a.get("handoff") else None for a in answers] == ["ticket", "ticket", None]
+    assert "many tickets" in answers[2]["reply"]
+    assert Ticket.objects.filter(customer=alice).count() == 2
