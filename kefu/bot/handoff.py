@@ -8,13 +8,14 @@ nobody answers the chat) and, when live chat is open, a chat too, with that tick
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from kefu import inputs
 from kefu.accounts.models import User
 from kefu.bot.flows import slot_label
 from kefu.bot.intents import INTENT_LABELS, URGENT_INTENTS
@@ -43,13 +44,12 @@ def ticket_fields(slots: dict[str, str]) -> dict[str, Any]:
         return value if len(value) <= Ticket._meta.get_field(name).max_length else ""
 
     try:
-        amount = Decimal(str(slots["amount"]).replace(",", "")) if slots.get("amount") else None
-    except InvalidOperation:
-        amount = None
-    field = Ticket._meta.get_field("amount")
-    if amount is not None and (
-        not amount.is_finite() or amount < 0 or amount.adjusted() >= field.max_digits - field.decimal_places
-    ):
+        # The one rule for amounts (kefu.inputs), which the ticket action applies again.
+        amount = inputs.decimal_for(
+            str(slots["amount"]).replace(",", "") if slots.get("amount") else None,
+            Ticket._meta.get_field("amount"),
+        )
+    except ValidationError:
         amount = None
     return {"coin": text("coin"), "network": text("network"), "amount": amount, "tx_hash": text("tx_hash")}
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from kefu import inputs
 from kefu.accounts.models import Team, User
 from kefu.audit.actions import do_record
 from kefu.mail.outbound import notify_agent_reply, notify_resolved, notify_ticket_created
@@ -66,6 +67,7 @@ def guard_texts(texts: dict[str, str], *, language: str) -> Guarded:
     """Redact secrets from every field; the result is what may be stored, logged or shown."""
     out = Guarded(texts={})
     for key, value in texts.items():
+        value = inputs.strip_nul(value or "")  # mail and the bot reach here without a form
         if key == "tx_hash":  # the field says what it holds: a bare 64-hex here is a hash
             result = guard.scan_answer(value or "", asked="txid:", language=language)
         else:
@@ -189,6 +191,13 @@ def check_create_ticket(
         errors.setdefault("description", []).append(_("The description can be at most 20,000 characters."))
     if not category.is_active:
         errors.setdefault("category", []).append(_("This category is not available."))
+    if priority is not None and priority not in Priority.values:
+        errors.setdefault("priority", []).append(_("Choose a priority from 1 (low) to 4 (urgent)."))
+    try:
+        # Whatever the entry point: a number the column cannot hold must never reach the insert.
+        amount = inputs.decimal_for(amount, Ticket._meta.get_field("amount"))
+    except ValidationError as exc:
+        errors.setdefault("amount", []).extend(exc.message_dict["amount"])
     if errors:
         raise ValidationError(errors)
     return do_create_ticket(
@@ -240,7 +249,10 @@ def do_create_ticket(
         "tx_hash": tx_hash,
         "order_number": order_number,
     }
-    guarded = Guarded(texts=fields) if already_guarded else guard_texts(fields, language=language)
+    if already_guarded:
+        guarded = Guarded(texts={key: inputs.strip_nul(value or "") for key, value in fields.items()})
+    else:
+        guarded = guard_texts(fields, language=language)
     t = guarded.texts
     team = category.routed_team()
     security = guarded.secret_found or force_security

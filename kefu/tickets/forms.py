@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import flatatt
@@ -7,8 +9,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from kefu import inputs
 from kefu.tickets.attachments import CheckedFile, check_uploads
-from kefu.tickets.models import Category, Priority, Status
+from kefu.tickets.models import Category, Priority, Status, Ticket
 from kefu.tickets.selectors import active_categories
 
 
@@ -87,6 +90,13 @@ class TicketForm(forms.Form):
     attachments = MultipleFileField(
         label=_("Screenshots or documents"), help_text=_("Images or PDF, up to 10 MB each, at most 5 files.")
     )
+
+    def clean_amount(self) -> Decimal | None:
+        # The one rule for amounts (kefu.inputs): what the column holds the same on both databases.
+        try:
+            return inputs.decimal_for(self.cleaned_data.get("amount"), Ticket._meta.get_field("amount"))
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["amount"]) from None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
