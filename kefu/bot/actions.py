@@ -168,9 +168,8 @@ def do_resume_handoff(*, conversation: BotConversation, customer: User) -> BotRe
 
 
 def _scan(text: str, *, asking_tx_hash: bool, language: str) -> guard.ScanResult:
-    if asking_tx_hash:  # we just asked for a transaction hash: that is the context
-        return guard.scan_answer(text, asked="txid:", language=language)
-    return guard.scan(text, language=language)
+    # We just asked for a transaction hash: the answer is that field (guard.scan_field).
+    return guard.scan_field(text, field="tx_hash" if asking_tx_hash else "text", language=language)
 
 
 def _predict(text: str):

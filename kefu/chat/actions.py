@@ -259,18 +259,9 @@ def _dispatch_on_commit(team_ids: Collection[int | None] | None = None) -> None:
 
 
 def _guard(text: str, *, language: str, asking_tx_hash: bool = False) -> guard.ScanResult:
-    if asking_tx_hash:
-        # The bot just asked for a transaction hash: the context a bare 64-hex needs (as the bot does).
-        prefix = "txid: "
-        result = guard.scan(prefix + text, language=language)
-        return guard.ScanResult(
-            secret=result.secret,
-            redacted=result.redacted[len(prefix) :],
-            findings=[
-                guard.Finding(f.kind, f.start - len(prefix), f.end - len(prefix)) for f in result.findings
-            ],
-        )
-    return guard.scan(text, language=language)
+    # The bot just asked for a transaction hash: the message answers that field, the same rule
+    # as the bot and the ticket form (guard.scan_field).
+    return guard.scan_field(text, field="tx_hash" if asking_tx_hash else "text", language=language)
 
 
 def _clean_text(text: Any) -> str:

@@ -68,10 +68,10 @@ def guard_texts(texts: dict[str, str], *, language: str) -> Guarded:
     out = Guarded(texts={})
     for key, value in texts.items():
         value = inputs.strip_nul(value or "")  # mail and the bot reach here without a form
-        if key == "tx_hash":  # the field says what it holds: a bare 64-hex here is a hash
-            result = guard.scan_answer(value or "", asked="txid:", language=language)
-        else:
-            result = guard.scan(value or "", language=language)
+        # The field says what it holds: a bare 64-hex in the tx-hash field is a hash (guard.scan_field).
+        result = guard.scan_field(
+            value or "", field="tx_hash" if key == "tx_hash" else "text", language=language
+        )
         out.texts[key] = result.redacted
         if result.secret:
             out.secret_found = True

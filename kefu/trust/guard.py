@@ -43,6 +43,7 @@ from typing import Literal
 import base58
 
 __all__ = [
+    "FieldKind",
     "Finding",
     "HexCandidate",
     "ScanResult",
@@ -51,6 +52,7 @@ __all__ = [
     "redact",
     "scan",
     "scan_answer",
+    "scan_field",
     "scan_with_chain_facts",
     "warning_for",
 ]
@@ -497,6 +499,30 @@ def scan_answer(text: str, *, asked: str, language: str = "zh-hans") -> ScanResu
         redacted=result.redacted[shift:] if result.redacted.startswith(prefix) else result.redacted,
         findings=[Finding(f.kind, max(f.start - shift, 0), f.end - shift) for f in result.findings],
     )
+
+
+FieldKind = Literal["text", "tx_hash"]
+
+
+def scan_field(text: str, *, field: FieldKind = "text", language: str = "zh-hans") -> ScanResult:
+    """:func:`scan` for the value of a field whose kind is known: the one rule every entry point
+    (ticket form and API, the bot's slots, the chat after the bot asked, mail) uses.
+
+    A transaction hash and a private key are both 32 bytes, written as 64 hex digits: nothing in
+    the string tells them apart, so the field's declared kind is the context a bare value lacks.
+
+    * ``"tx_hash"`` (a field that asks for a transaction hash): a 64-hex value is a hash and is
+      kept, with or without ``0x`` — unless the value's own words call it a key
+      (``"private key: …"``, ``"… 私钥"``), which always hides it. Everything else in the value
+      (a phrase, a WIF key, an xprv) is hidden as anywhere.
+    * ``"text"`` (every other field and free text: descriptions, order numbers, titles,
+      messages): :func:`scan`'s rules — a bare 64-hex with no telling words nearby is hidden as a
+      possible key, a ``0x`` one kept as a likely EVM transaction hash.
+    """
+    if field == "tx_hash":
+        kept = [c.value for c in hex_candidates(text) if c.verdict == "ambiguous"]
+        return scan_with_chain_facts(text, language=language, tx_hashes=kept)
+    return scan(text, language=language)
 
 
 def redact(text: str, *, language: str = "zh-hans") -> str:

@@ -620,3 +620,35 @@ def test_placeholders_and_warnings_follow_the_language() -> None:
 def test_short_and_empty_texts() -> None:
     assert guard.scan("") == guard.ScanResult(secret=False, redacted="", findings=[])
     assert not guard.scan("hi").secret
+
+
+# --------------------------------------------------------------------------- fields
+
+
+FIELD_HEX = "9c" * 8 + "4c0883a69102937d6231471b5dbb6204fe5129617082792a"
+
+
+@pytest.mark.parametrize(
+    ("value", "in_tx_field", "in_text"),
+    [
+        (FIELD_HEX, "kept", "hidden"),  # nothing but the digits: the field decides
+        ("0x" + FIELD_HEX, "kept", "kept"),
+        (f"txid {FIELD_HEX}", "kept", "kept"),
+        (f"private key {FIELD_HEX}", "hidden", "hidden"),  # the value's own words decide
+        (f"{FIELD_HEX} is my private key", "hidden", "hidden"),
+        (f"0x{FIELD_HEX} 私钥", "hidden", "hidden"),
+        (f"https://etherscan.io/tx/0x{FIELD_HEX}", "kept", "kept"),
+    ],
+)
+def test_scan_field_decides_a_64_hex_by_the_fields_kind(value: str, in_tx_field: str, in_text: str) -> None:
+    for field, expected in (("tx_hash", in_tx_field), ("text", in_text)):
+        result = guard.scan_field(value, field=field, language="en")
+        assert (FIELD_HEX in result.redacted) == (expected == "kept"), (field, value, result.redacted)
+        assert result.secret == (expected == "hidden")
+
+
+def test_scan_field_hides_every_other_secret_in_a_tx_hash_field() -> None:
+    phrase = " ".join(words("english", 12))
+    result = guard.scan_field(f"{phrase} 0x{FIELD_HEX}", field="tx_hash", language="en")
+    assert phrase not in result.redacted and FIELD_HEX in result.redacted
+    assert [f.kind for f in result.findings] == ["mnemonic"]
