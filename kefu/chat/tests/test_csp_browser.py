@@ -63,7 +63,11 @@ def test_main_pages_run_under_the_policy_without_violations(browser, asgi_server
     watch(page, problems)
     visit(page, f"{url}/", problems)
     visit(page, f"{url}/help/a/{article.slug}/", problems)
+    visit(page, f"{url}/help/search/?q=充值没到账", problems)
+    visit(page, f"{url}/help/announcements/", problems)
+    visit(page, f"{url}/chat/hours/", problems)
     visit(page, f"{url}/verify/", problems)
+    visit(page, f"{url}/accounts/login/", problems)
     visit(page, f"{url}/admin/login/", problems)
     anonymous.close()
 
@@ -83,6 +87,7 @@ def test_main_pages_run_under_the_policy_without_violations(browser, asgi_server
     visit(customer, f"{url}/portal/new/", problems)
     visit(customer, f"{url}/portal/tickets/{ticket.case_number}/", problems)
     visit(customer, f"{url}/identity/verify/", problems)
+    visit(customer, f"{url}/identity/freeze/", problems)
     customer_ctx.close()
 
     agent_ctx, agent = browser_login(browser, url, "agent.li@example.com")
@@ -96,7 +101,14 @@ def test_main_pages_run_under_the_policy_without_violations(browser, asgi_server
 
     visit(agent, f"{url}/workspace/tickets/{ticket.case_number}/", problems, then=use_canned_and_status)
     visit(agent, f"{url}/chat/workspace/", problems)
+    visit(agent, f"{url}/accounts/2fa/setup/", problems)  # the QR code is inline SVG
     agent_ctx.close()
+
+    make_user("supervisor@example.com", Role.SUPERVISOR)
+    supervisor_ctx, supervisor = browser_login(browser, url, "supervisor@example.com")
+    watch(supervisor, problems)
+    visit(supervisor, f"{url}/chat/supervisor/", problems)
+    supervisor_ctx.close()
 
     admin_ctx, admin_page = browser_login(browser, url, admin.email)
     watch(admin_page, problems)
@@ -115,6 +127,8 @@ def test_an_injected_inline_script_is_blocked(browser, asgi_server):
     """What the policy is for: markup that slips into a page cannot run script."""
     context = browser.new_context()
     page = context.new_page()
+    problems: list[str] = []
+    watch(page, problems)
     page.goto(f"{asgi_server.url}/")
     result = page.evaluate(
         """() => new Promise((resolve) => {
@@ -127,4 +141,6 @@ def test_an_injected_inline_script_is_blocked(browser, asgi_server):
         document.body.appendChild(d); })"""
     )
     assert result == [None, None]
+    # ...and the browser reported it, as the page test above would catch it.
+    assert any("Content Security Policy" in problem for problem in problems), problems
     context.close()
