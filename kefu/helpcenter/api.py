@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema
 from kefu.helpcenter import selectors
 from kefu.helpcenter.rendering import rendered_html
 from kefu.helpcenter.search import MAX_QUERY_CHARS, normalize_language, search_articles
+from kefu.trust import guard
 
 router = Router(tags=["helpcenter"])
 
@@ -64,7 +65,8 @@ def _language(lang: str | None) -> str:
     summary="Search help-centre articles (Chinese, traditional or simplified, and English)",
 )
 def search(request: HttpRequest, q: str = "", lang: str | None = None, limit: int = 10):
-    hits = search_articles(q[:MAX_QUERY_CHARS], language=_language(lang), limit=max(1, min(limit, 50)))
+    query = guard.redact(q, language=_language(lang))[:MAX_QUERY_CHARS]  # a pasted phrase is no search term
+    hits = search_articles(query, language=_language(lang), limit=max(1, min(limit, 50)))
     return [
         {
             "slug": hit.slug,

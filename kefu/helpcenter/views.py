@@ -24,6 +24,7 @@ from kefu.helpcenter import actions, selectors
 from kefu.helpcenter.models import Announcement, Article
 from kefu.helpcenter.rendering import rendered_html
 from kefu.helpcenter.search import MAX_QUERY_CHARS, normalize_language, search_articles
+from kefu.trust import guard
 
 SEARCH_RESULTS = 20
 # Votes per IP and hour: enough for a family behind one router, not for a script that mints
@@ -85,13 +86,21 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    query = (request.GET.get("q") or "").strip()[:MAX_QUERY_CHARS]
     language = get_language()
+    # People paste seed phrases into search boxes too: search with (and show) the redacted text,
+    # and warn the way the chat does. The placeholder itself finds the seed-phrase articles.
+    scanned = guard.scan((request.GET.get("q") or "").strip(), language=language)
+    query = scanned.redacted[:MAX_QUERY_CHARS]
     hits = search_articles(query, language=language, limit=SEARCH_RESULTS) if query else []
     return render(
         request,
         "helpcenter/search.html",
-        {"query": query, "hits": hits, "reader_language": normalize_language(language)},
+        {
+            "query": query,
+            "hits": hits,
+            "reader_language": normalize_language(language),
+            "secret_warning": guard.warning_for(scanned, language=language),
+        },
     )
 
 
