@@ -31,6 +31,10 @@ def uvicorn_options(*, log_level: str = "info") -> dict[str, Any]:
         "ws_per_message_deflate": False,
         "lifespan": "off",
         "log_config": uvicorn_log_config(),
+        # X-Forwarded-For/-Proto are read by Kefu alone (kefu.clientip behind
+        # KEFU_TRUSTED_PROXIES, KEFU_PROXY_SSL_HEADER): uvicorn's own handling would trust
+        # 127.0.0.1 whatever those say, so a local client could pick its address.
+        "proxy_headers": False,
     }
 
 

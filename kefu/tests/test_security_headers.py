@@ -97,3 +97,34 @@ def test_no_template_has_an_inline_handler_or_an_inline_script_without_the_nonce
         for pattern in (INLINE_HANDLER, INLINE_SCRIPT):
             offenders += [f"{path.relative_to(KEFU)}: {m.group(0)[:80]}" for m in pattern.finditer(text)]
     assert offenders == []
+
+
+def test_kefu_serve_leaves_x_forwarded_for_to_kefu(settings):
+    """uvicorn (as ``kefu serve`` runs it) passes the real peer; kefu.clientip alone decides."""
+    import asyncio
+
+    import uvicorn
+
+    from kefu.clientip import client_ip_from_scope
+    from kefu.serve import uvicorn_options
+
+    seen: dict = {}
+
+    async def app(scope, receive, send):
+        seen.update(scope)
+
+    options = {k: v for k, v in uvicorn_options().items() if k != "log_config"}
+    config = uvicorn.Config(app, **options)
+    config.load()
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "client": ("127.0.0.1", 5000),
+        "headers": [(b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-proto", b"https")],
+    }
+    asyncio.run(config.loaded_app(scope, None, None))
+    assert seen["client"] == ("127.0.0.1", 5000) and seen["scheme"] == "http"
+    settings.KEFU_TRUSTED_PROXIES = ""
+    assert client_ip_from_scope(seen) == "127.0.0.1"  # a local client cannot choose its address
+    settings.KEFU_TRUSTED_PROXIES = "127.0.0.1"
+    assert client_ip_from_scope(seen) == "6.6.6.6"  # behind our own proxy: its word
