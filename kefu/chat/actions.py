@@ -1065,7 +1065,8 @@ def do_transfer(
         raise PermissionDenied
     if (to_agent is None) == (to_team is None):
         raise ValidationError(_("Choose an agent or a team."))
-    note = guard.redact((note or "").strip()[:MAX_TEXT], language=conversation.language)
+    # Redact before cutting: a cut can leave too little of a phrase for the guard to see.
+    note = guard.redact((note or "").strip(), language=conversation.language)[:MAX_TEXT]
     with transaction.atomic():
         conversation = _lock(conversation)
         if conversation.status not in (ChatStatus.ACTIVE, ChatStatus.QUEUED):
@@ -1126,7 +1127,7 @@ def do_escalate(*, conversation: ChatConversation, actor: User, reason: str) -> 
     """升级: the chat goes back to its team's queue for the next tier, with the reason as a note."""
     if not actor.is_agent:
         raise PermissionDenied
-    reason = guard.redact((reason or "").strip()[:MAX_TEXT], language=conversation.language)
+    reason = guard.redact((reason or "").strip(), language=conversation.language)[:MAX_TEXT]
     if not reason:
         raise ValidationError({"reason": [_("Please give a reason for the escalation.")]})
     with transaction.atomic():
@@ -1417,7 +1418,7 @@ def check_customer_choice(
 
 
 def _clean_phone(phone: str, *, customer: User) -> str:
-    raw = guard.redact((phone or customer.phone or "").strip()[:40])
+    raw = guard.redact((phone or customer.phone or "").strip())[:40]  # redact, then cut
     try:
         parsed = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException:
@@ -1486,7 +1487,7 @@ def check_answer_survey(*, survey: CsatSurvey, rating: Any, comment: str = "") -
         raise ValidationError({"rating": [_("Please choose a rating from 1 to 5.")]})
     if survey.expires_at <= timezone.now():
         raise ValidationError({"rating": [_("This survey link has expired.")]})
-    comment = guard.redact((comment or "").strip()[:2000])
+    comment = guard.redact((comment or "").strip())[:2000]  # redact, then cut
     CsatSurvey.objects.filter(pk=survey.pk).update(rating=value, comment=comment, answered_at=timezone.now())
     survey.rating, survey.comment = value, comment
     return survey
