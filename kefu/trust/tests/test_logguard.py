@@ -234,3 +234,17 @@ def test_a_record_that_cannot_be_screened_is_withheld():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s %s", (PHRASE, Unprintable()), None)
     logguard.screen_record(record)
     assert record.getMessage() == "[log text withheld: the secret guard failed on it]"
+
+
+def test_websocket_handshake_lines_drop_query_values_too():
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", f"/ws/chat/?resume_key=abc&note={quote(PHRASE)}"),
+        None,
+    )
+    logguard.screen_record(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "WebSocket /ws/chat/?resume_key=…&note=…" [accepted]'
