@@ -177,9 +177,11 @@ else:
     }
 
 AUTH_USER_MODEL = "accounts.User"
-# Password checks go through the sign-in limiter (kefu.accounts.throttle). The only backend: a
-# second one would re-check a refused password without the limiter.
-AUTHENTICATION_BACKENDS = ["kefu.accounts.backends.EmailBackend"]
+# Password checks go through the sign-in limiter (kefu.accounts.throttle): EmailBackend answers
+# every one itself (a wrong or refused password raises PermissionDenied, which ends the search,
+# so no later backend re-checks it). ModelBackend stays listed only so that sessions signed in
+# under it before stay valid.
+AUTHENTICATION_BACKENDS = ["kefu.accounts.backends.EmailBackend", "django.contrib.auth.backends.ModelBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

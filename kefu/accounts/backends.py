@@ -50,8 +50,9 @@ class EmailBackend(ModelBackend):
             # Stops authenticate() here: no other backend may check this password.
             raise PermissionDenied
         user = super().authenticate(request, username=account, password=password, **kwargs)
-        if user is not None:
-            gate.succeeded()
+        if user is None:
+            raise PermissionDenied  # wrong: no other backend may check it again
+        gate.succeeded()
         return user
 
 

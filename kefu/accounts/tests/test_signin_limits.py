@@ -210,3 +210,23 @@ def test_behind_a_proxy_the_limiter_and_audit_see_the_real_client(alice, setting
         HTTP_X_FORWARDED_FOR="198.51.100.78",
     )
     assert signed_in(other)
+
+
+def test_sessions_signed_in_before_the_limiter_stay_valid(alice):
+    client = Client()
+    client.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")
+    assert client.get("/portal/").status_code == 200
+
+
+def test_authenticate_itself_is_limited(alice, settings):
+    """Any caller of authenticate() with a request, not only the two login forms."""
+    from django.contrib.auth import authenticate
+    from django.http import HttpRequest
+
+    settings.KEFU_LOGIN_RATE = "2/300"
+    request = HttpRequest()
+    request.META["REMOTE_ADDR"] = "203.0.113.77"
+    assert authenticate(request, username=alice.email, password="wrong-one") is None
+    assert authenticate(request, username=alice.email, password="wrong-two") is None
+    assert authenticate(request, username=alice.email, password=PASSWORD) is None  # waits now
+    assert getattr(request, "kefu_throttled", 0) > 0
