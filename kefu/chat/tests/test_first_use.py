@@ -146,6 +146,17 @@ def test_an_open_chat_follows_the_customer_to_another_device(alice):
     page = login(alice).get("/portal/")
     assert f'data-open-chat="{waiting.public_id.hex}"'.encode() in page.content
 
+    # Nobody else is offered it: not another customer, not with its id.
+    bob = make_user("carol@example.com")
+    assert b'data-open-chat=""' in login(bob).get("/portal/").content
+
+    async def hello_as_carol():
+        async with ws_client("/ws/chat/", bob) as ws:
+            await ws.send_json_to({"type": "hello", "conversation_id": waiting.public_id.hex})
+            return await receive_until(ws, of_type("welcome"))
+
+    assert run_async(hello_as_carol)["conversation"] is None
+
 
 # --- item 13: ticket CSAT in the portal, the handler keeps the ticket, canned placeholders -------
 
