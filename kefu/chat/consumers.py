@@ -710,7 +710,8 @@ class AgentChatConsumer(_ChatConsumer):
         self.seqs[cid] = max([self.seqs.get(cid, 0), conversation.last_seq, *(m["seq"] for m in messages)])
         if cid in self.chats:
             self.chats[cid].status = conversation.status
-        return {**selectors.conversation_summary(conversation), "history": messages, "truncated": truncated}
+        summary = selectors.conversation_summary(conversation, language=self.ui_language())
+        return {**summary, "history": messages, "truncated": truncated}
 
     # --- frames from the browser ---
 
@@ -762,7 +763,7 @@ class AgentChatConsumer(_ChatConsumer):
             },
             "presence": selectors.presence_payload(presence),
             "chats": [self._chat_payload(c, after(c)) for c in chats],
-            "queue": selectors.staff_queue(me),
+            "queue": selectors.staff_queue(me, language=self.ui_language()),
             "targets": selectors.transfer_targets(me),
         }
 
@@ -1044,7 +1045,7 @@ class AgentChatConsumer(_ChatConsumer):
 
     async def _staff_refresh(self) -> None:
         await asyncio.sleep(STAFF_DEBOUNCE)
-        queue = await db(selectors.staff_queue)(self._me())
+        queue = await db(selectors.staff_queue)(self._me(), language=self.ui_language())
         await self.send_json({"type": "queue", **queue})
         if self.dashboard:
             await self.send_dashboard()

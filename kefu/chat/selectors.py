@@ -622,8 +622,9 @@ def conversation_summary(conversation: ChatConversation, *, language: str | None
     }
 
 
-def staff_queue(user: User, *, limit: int = 50) -> dict[str, Any]:
-    """Waiting chats the agent may take (supervisors: all), and per-team counts."""
+def staff_queue(user: User, *, limit: int = 50, language: str | None = None) -> dict[str, Any]:
+    """Waiting chats the agent may take (supervisors: all), and per-team counts; team names in
+    ``language`` (the agent's)."""
     qs = ChatConversation.objects.filter(status=ChatStatus.QUEUED)
     if not user.is_supervisor:
         team_ids = list(user.teams.values_list("pk", flat=True))
@@ -633,7 +634,7 @@ def staff_queue(user: User, *, limit: int = 50) -> dict[str, Any]:
     )
     counts = qs.values("team__slug").annotate(n=Count("id")).order_by("team__slug")
     return {
-        "items": [conversation_summary(c) for c in items],
+        "items": [conversation_summary(c, language=language) for c in items],
         "waiting": {row["team__slug"] or "": row["n"] for row in counts},
     }
 

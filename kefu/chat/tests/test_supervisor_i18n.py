@@ -87,3 +87,24 @@ async def _live_dashboard(supervisor):
     labels = {a["name"]: a["status_label"] for a in frame["agents"]}
     assert "Offline" in labels.values() and "offline" not in labels.values()
     assert all(not t["longest_wait"].isdigit() for t in frame["teams"])
+
+
+def test_the_agent_console_names_teams_in_the_agents_language(alice):
+    """A Chinese customer's chat in an English agent's queue and chat list: the English team name."""
+    run_async(_agent_console_team_names, alice)
+
+
+async def _agent_console_team_names(alice):
+    agent = await database_sync_to_async(make_user)("en-agent@example.com", "agent", ("assets",))
+    agent.language = "en"
+    await database_sync_to_async(agent.save)(update_fields=["language"])
+    chat = await database_sync_to_async(queued_chat)(alice, language="zh-hans")
+    team = await database_sync_to_async(Team.objects.get)(slug="assets")
+    async with ws_client("/ws/chat/agent/", agent) as console:
+        await console.send_json_to({"type": "hello"})
+        welcome = await receive_until(console, of_type("welcome"))
+        [item] = [i for i in welcome["queue"]["items"] if i["id"] == chat.public_id.hex]
+        assert item["team"] == team.name_en
+        await console.send_json_to({"type": "open", "conversation_id": chat.public_id.hex})
+        opened = await receive_until(console, of_type("chat"))
+    assert opened["chat"]["team"] == team.name_en
