@@ -588,11 +588,19 @@ def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
 
 
 def conversation_summary(conversation: ChatConversation, *, language: str | None = None) -> dict[str, Any]:
-    """One chat as the agent workspace lists it; the team named in ``language`` (the reader's)
-    when given, else in the chat's."""
+    """One chat as the agent workspace lists it: team, topic and waiting time in ``language``
+    (the reader's) when given; else the team in the chat's language."""
+    if language:
+        with translation.override(language):
+            return _conversation_summary(conversation, language=language)
+    return _conversation_summary(conversation, language=None)
+
+
+def _conversation_summary(conversation: ChatConversation, *, language: str | None) -> dict[str, Any]:
     from kefu.bot.intents import INTENT_LABELS
 
     now = timezone.now()
+    waited = _seconds_since(conversation.queued_at, now) if conversation.status == ChatStatus.QUEUED else None
     customer = conversation.customer if conversation.customer_id else None
     team = conversation.team if conversation.team_id else None
     return {
@@ -611,9 +619,8 @@ def conversation_summary(conversation: ChatConversation, *, language: str | None
         "tier": conversation.tier,
         "agent": agent_public_name(conversation.assignee) if conversation.assignee_id else "",
         "agent_id": conversation.assignee_id,
-        "waited_seconds": _seconds_since(conversation.queued_at, now)
-        if conversation.status == ChatStatus.QUEUED
-        else None,
+        "waited_seconds": waited,
+        "waited_text": format_duration(waited, empty=""),
         "assigned_seconds": _seconds_since(conversation.assigned_at, now),
         "last_seq": conversation.last_seq,
         "customer_read_seq": conversation.customer_read_seq,

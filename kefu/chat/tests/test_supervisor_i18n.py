@@ -105,6 +105,9 @@ async def _agent_console_team_names(alice):
         welcome = await receive_until(console, of_type("welcome"))
         [item] = [i for i in welcome["queue"]["items"] if i["id"] == chat.public_id.hex]
         assert item["team"] == team.name_en
+        # Topic and waiting time in English too (the waiting time from the one duration helper).
+        assert item["intent"] and not re.search(r"[\u4e00-\u9fff]", item["intent"])
+        assert re.fullmatch(r"\d+ s|\d+ min( \d+ s)?", item["waited_text"]), item["waited_text"]
         await console.send_json_to({"type": "open", "conversation_id": chat.public_id.hex})
         opened = await receive_until(console, of_type("chat"))
     assert opened["chat"]["team"] == team.name_en

@@ -28,11 +28,6 @@
     return e;
   }
   function fmt(s, v) { return s.replace(/\{(\w+)\}/g, function (m, k) { return v[k] !== undefined ? v[k] : m; }); }
-  function duration(seconds) {
-    if (seconds === null || seconds === undefined) return "";
-    if (seconds < 60) return seconds + "s";
-    return Math.floor(seconds / 60) + "m" + (seconds % 60 ? " " + (seconds % 60) + "s" : "");
-  }
   function newId() {
     return "a-" + (window.crypto && crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2));
   }
@@ -204,7 +199,7 @@
     queueItems.forEach(function (item) {
       var li = el("li", item.security ? "security" : "");
       li.dataset.id = item.id;
-      var label = el("span", "", item.customer + " · " + (item.intent || item.team) + " · " + fmt(t.waited, { t: duration(item.waited_seconds) }));
+      var label = el("span", "", item.customer + " · " + (item.intent || item.team) + " · " + fmt(t.waited, { t: item.waited_text }));
       var accept = el("button", "primary cc-accept", t.accept);
       accept.type = "button";
       accept.addEventListener("click", function (e) { e.stopPropagation(); send({ type: "accept", conversation_id: item.id }); });
