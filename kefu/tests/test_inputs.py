@@ -17,7 +17,11 @@ from kefu.tickets.models import Category, Message, Ticket
 
 pytestmark = pytest.mark.django_db
 
-NEW_TICKET = {"category": "deposit-not-credited", "title": "USDT not credited", "description": "Sent 100 USDT."}
+NEW_TICKET = {
+    "category": "deposit-not-credited",
+    "title": "USDT not credited",
+    "description": "Sent 100 USDT.",
+}
 
 
 def post_json(client: Client, path: str, body: object | str):
@@ -28,7 +32,9 @@ def post_json(client: Client, path: str, body: object | str):
 # --- numbers (issue 11, item 1) -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("amount", ["1e999999", "9" * 5000, "1e19", "99999999999999999999.5", "0.0000000000000000001", "NaN", "-1"])
+@pytest.mark.parametrize(
+    "amount", ["1e999999", "9" * 5000, "1e19", "99999999999999999999.5", "0.0000000000000000001", "NaN", "-1"]
+)
 def test_an_amount_the_column_cannot_hold_is_a_400_and_nothing_is_stored(alice, amount):
     client = bearer(alice, "en")
     response = post_json(client, "/api/v1/tickets", {**NEW_TICKET, "amount": amount})
@@ -109,7 +115,9 @@ def test_nul_is_stripped_from_ticket_text_and_replies(alice):
     assert response.status_code == 201, response.content
     ticket = Ticket.objects.get()
     assert ticket.title == "USDT lost" and ticket.description == "ab"
-    reply = post_json(client, f"/api/v1/tickets/{ticket.case_number}/messages", {"body": "still\u0000 waiting"})
+    reply = post_json(
+        client, f"/api/v1/tickets/{ticket.case_number}/messages", {"body": "still\u0000 waiting"}
+    )
     assert reply.status_code == 201, reply.content
     assert Message.objects.filter(ticket=ticket).last().body == "still waiting"
 
@@ -138,7 +146,11 @@ def test_a_path_with_nul_is_a_404(alice, path):
 
 @pytest.mark.parametrize(
     "path",
-    ["/help/search/?q=usdt%00", "/api/v1/articles/search?q=usdt%00", "/api/v1/tickets?status=open%00&cursor=%00"],
+    [
+        "/help/search/?q=usdt%00",
+        "/api/v1/articles/search?q=usdt%00",
+        "/api/v1/tickets?status=open%00&cursor=%00",
+    ],
 )
 def test_nul_in_a_query_string_is_stripped(alice, path):
     assert bearer(alice, "en").get(path).status_code == 200
@@ -148,7 +160,9 @@ def test_nul_in_a_query_string_is_stripped(alice, path):
 
 
 def test_a_bot_conversation_id_that_is_not_a_uuid_is_a_404(alice):
-    response = post_json(bearer(alice, "en"), "/api/v1/bot/messages", {"conversation_id": "xyz", "text": "hi"})
+    response = post_json(
+        bearer(alice, "en"), "/api/v1/bot/messages", {"conversation_id": "xyz", "text": "hi"}
+    )
     assert response.status_code == 404 and response.json()["detail"] == "No such conversation."
 
 
@@ -179,7 +193,9 @@ def test_deeply_nested_json_on_the_token_sign_in_is_a_400():
     assert not User.objects.exists()
 
 
-@pytest.mark.parametrize("body", ['{"text": 1e400}', '{"text": NaN}', '{"text": "a", "n": ' + "9" * 5000 + "}"])
+@pytest.mark.parametrize(
+    "body", ['{"text": 1e400}', '{"text": NaN}', '{"text": "a", "n": ' + "9" * 5000 + "}"]
+)
 def test_numbers_json_cannot_represent_are_a_400(alice, body):
     response = post_json(bearer(alice, "en"), "/api/v1/bot/messages", body)
     assert response.status_code == 400

@@ -34,7 +34,12 @@ def _fuzz_settings(settings):
     settings.ALLOWED_HOSTS = ["*"]
     # Creation limits guard production; here they would turn most requests into 429s and hide
     # whatever a request gets past them (429 is documented and tested on its own).
-    for name in ("KEFU_TICKET_CREATE_RATE", "KEFU_TICKET_REPLY_RATE", "KEFU_CHAT_START_RATE"):
+    for name in (
+        "KEFU_TICKET_CREATE_RATE",
+        "KEFU_TICKET_REPLY_RATE",
+        "KEFU_CHAT_START_RATE",
+        "KEFU_CHAT_MESSAGE_RATE",
+    ):
         setattr(settings, name, "100000/60")
     settings.KEFU_BOT_RATE = (100000, 60)
     # As Django's test client does: a request must not close the test's connection (on

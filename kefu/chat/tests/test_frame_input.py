@@ -76,7 +76,9 @@ async def _nul_in_a_chat_message(alice):
     async with ws_client("/ws/chat/", alice) as customer:
         await customer.send_json_to({"type": "hello", "language": "en"})
         await receive_until(customer, of_type("welcome"))
-        await customer.send_text_to('{"type": "message", "client_id": "c1", "text": "my USDT\\u0000 is missing"}')
+        await customer.send_text_to(
+            '{"type": "message", "client_id": "c1", "text": "my USDT\\u0000 is missing"}'
+        )
         ack = await receive_until(customer, of_type("ack", client_id="c1"))
         assert ack["seq"] == 1
         await still_open(customer)
