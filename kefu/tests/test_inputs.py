@@ -223,3 +223,24 @@ def test_a_bot_slot_amount_the_column_cannot_hold_stays_in_the_transcript():
     assert ticket_fields({"amount": "9" * 20})["amount"] is None
     assert ticket_fields({"amount": "1e999999"})["amount"] is None
     assert ticket_fields({"amount": "12.5"})["amount"] == Decimal("12.5")
+
+
+def _cursor(raw: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0001-01-01T00:00:00|-99999999999999999999",
+        "9999-12-31T23:59:59.999999+00:00|99999999999999999999999",
+        "2020-01-01|5",
+    ],
+)
+def test_a_forged_page_cursor_starts_from_the_first_page(alice, agent, raw):
+    cursor = _cursor(raw)
+    assert bearer(alice, "en").get(f"/api/v1/tickets?cursor={cursor}").status_code == 200
+    assert login(alice).get(f"/portal/?cursor={cursor}").status_code == 200
+    assert login(agent).get(f"/workspace/?cursor={cursor}").status_code == 200

@@ -252,9 +252,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, pk = raw.split("|", 1)
-        return datetime.fromisoformat(stamp), int(pk)
+        moment, number = datetime.fromisoformat(stamp), int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
+    # Only what encode_cursor writes: an aware time and a row id in the column's range. A forged
+    # naive year-1 time overflowed when made aware; a 20-digit id overflowed SQLite's integers.
+    if moment.tzinfo is None or not 0 <= number < 2**63:
+        return None
+    return moment, number
 
 
 def page_of(lanes: QuerySet[Ticket] | list[QuerySet[Ticket]], *, cursor: str | None, size: int) -> Page:
