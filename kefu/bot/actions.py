@@ -106,8 +106,10 @@ def prepare_message(conversation: BotConversation | None, *, text: str, language
     state = (conversation.state if conversation is not None else None) or {}
     language = (conversation.language if conversation is not None else "") or language
     asking_tx_hash = state.get("asking") == "tx_hash"
+    # Wallet records and a chain lookup settle a bare 64-hex (guard.scan_field): slow, so here.
+    facts = _hex_facts(conversation, text=text, asking_tx_hash=asking_tx_hash, state=state)
     with override(language):
-        scanned = _scan(text, asking_tx_hash=asking_tx_hash, language=language)
+        scanned = _scan(text, asking_tx_hash=asking_tx_hash, language=language, facts=facts)
         prepared.guards[(text, asking_tx_hash)] = scanned
         if text and not scanned.secret:
             prediction = _predict(scanned.redacted)
@@ -167,9 +169,30 @@ def do_resume_handoff(*, conversation: BotConversation, customer: User) -> BotRe
     return reply
 
 
-def _scan(text: str, *, asking_tx_hash: bool, language: str) -> guard.ScanResult:
+def _scan(
+    text: str, *, asking_tx_hash: bool, language: str, facts: guard.HexFacts | None = None
+) -> guard.ScanResult:
     # We just asked for a transaction hash: the answer is that field (guard.scan_field).
-    return guard.scan_field(text, field="tx_hash" if asking_tx_hash else "text", language=language)
+    # Without facts (under a lock) an unsettled bare 64-hex is hidden: the safe side.
+    return guard.scan_field(
+        text, field="tx_hash" if asking_tx_hash else "text", language=language, facts=facts
+    )
+
+
+def _hex_facts(
+    conversation: BotConversation | None, *, text: str, asking_tx_hash: bool, state: dict[str, Any]
+) -> guard.HexFacts | None:
+    if not guard.hex_candidates(text):
+        return None
+    from kefu.tickets.actions import hex_facts_for
+
+    slots = state.get("slots") or {}
+    return hex_facts_for(
+        customer=conversation.customer if conversation is not None else None,
+        network=str(slots.get("network") or ""),
+        tx_hash=text if asking_tx_hash else "",
+        texts=() if asking_tx_hash else (text,),
+    )
 
 
 def _predict(text: str):

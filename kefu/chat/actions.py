@@ -258,10 +258,42 @@ def _dispatch_on_commit(team_ids: Collection[int | None] | None = None) -> None:
     transaction.on_commit(run)
 
 
-def _guard(text: str, *, language: str, asking_tx_hash: bool = False) -> guard.ScanResult:
+def _guard(
+    text: str, *, language: str, asking_tx_hash: bool = False, facts: guard.HexFacts | None = None
+) -> guard.ScanResult:
     # The bot just asked for a transaction hash: the message answers that field, the same rule
-    # as the bot and the ticket form (guard.scan_field).
-    return guard.scan_field(text, field="tx_hash" if asking_tx_hash else "text", language=language)
+    # as the bot and the ticket form (guard.scan_field); ``facts`` settle a bare 64-hex.
+    return guard.scan_field(
+        text, field="tx_hash" if asking_tx_hash else "text", language=language, facts=facts
+    )
+
+
+def _bot_state(conversation: ChatConversation) -> dict[str, Any]:
+    """The state of the chat's bot conversation while the bot talks (read from the database: the
+    caller's copy may predate the bot's conversation)."""
+    from kefu.bot.models import BotConversation
+
+    state = BotConversation.objects.filter(
+        chat__pk=conversation.pk, chat__status=ChatStatus.BOT
+    ).values_list("state", flat=True)
+    return (state[0] if state else None) or {}
+
+
+def _hex_facts(conversation: ChatConversation, *, customer: User | None, text: str) -> guard.HexFacts | None:
+    """What settles a 64-hex in a customer's message (wallet records, a chain lookup): slow, so
+    gathered before the message's transaction, from the bot's state as it was then."""
+    if not guard.hex_candidates(text):
+        return None
+    from kefu.tickets.actions import hex_facts_for
+
+    state = _bot_state(conversation)
+    asking_tx_hash = state.get("asking") == "tx_hash"
+    return hex_facts_for(
+        customer=customer,
+        network=str((state.get("slots") or {}).get("network") or ""),
+        tx_hash=text if asking_tx_hash else "",
+        texts=() if asking_tx_hash else (text,),
+    )
 
 
 def _clean_text(text: Any) -> str:
@@ -424,6 +456,7 @@ def check_customer_message(
             return CustomerPost(message=fast[0], duplicate=fast[1], conversation=conversation)
     text = _clean_text(text)
     client_id = _clean_client_id(client_id)
+    facts = _hex_facts(conversation, customer=customer, text=text)
     now = timezone.now()
     with transaction.atomic():
         # Decide on the locked row: the caller's copy may be stale (hand-off, close, transfer).
@@ -437,15 +470,8 @@ def check_customer_message(
             return CustomerPost(message=existing, duplicate=True, conversation=conversation)
         if conversation.status == ChatStatus.CLOSED:
             raise ValidationError({"text": [_("This chat has ended. Start a new one to continue.")]})
-        asking_tx_hash = False
-        if conversation.status == ChatStatus.BOT and conversation.bot_conversation_id:
-            from kefu.bot.models import BotConversation
-
-            state = BotConversation.objects.filter(pk=conversation.bot_conversation_id).values_list(
-                "state", flat=True
-            )
-            asking_tx_hash = bool(state and (state[0] or {}).get("asking") == "tx_hash")
-        scanned = _guard(text, language=conversation.language, asking_tx_hash=asking_tx_hash)
+        asking_tx_hash = _bot_state(conversation).get("asking") == "tx_hash"
+        scanned = _guard(text, language=conversation.language, asking_tx_hash=asking_tx_hash, facts=facts)
         update: dict[str, Any] = {"customer_message_at": now, "customer_seen_at": now, "reminded_at": None}
         warning = guard.warning_for(scanned, language=conversation.language) if scanned.secret else None
         if scanned.secret:
@@ -1252,6 +1278,7 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
                 logger.warning("no category to file chat %s under", conversation.public_id)
                 return
             title = _("Chat: {topic}").format(topic=selectors.topic(conversation))
+            fields = ticket_fields(conversation.slots or {})
             ticket = check_create_ticket(
                 customer=customer,
                 category=category,
@@ -1263,7 +1290,12 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
                 force_security=conversation.security,
                 actor=customer,
                 # What the bot collected before the hand-off: the agent need not ask again.
-                **ticket_fields(conversation.slots or {}),
+                **fields,
+                # The bot's guard settled the tx hash when the customer typed it (a bare one is
+                # in the slots only if a chain or their records knew it): no lookup under this lock.
+                hex_facts=guard.HexFacts(
+                    tx_hashes=frozenset(c.value for c in guard.hex_candidates(fields.get("tx_hash") or ""))
+                ),
             ).ticket
             conversation.ticket = ticket
             ChatConversation.objects.filter(pk=conversation.pk).update(ticket=ticket)

@@ -7,7 +7,7 @@ the same transaction.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -61,23 +61,48 @@ class Guarded:
     secret_found: bool = False
     warning: str | None = None
     kinds: list[str] = field(default_factory=list)
+    leaked_key: bool = False  # a hidden value is the private key of the customer's own address
 
 
-def guard_texts(texts: dict[str, str], *, language: str) -> Guarded:
-    """Redact secrets from every field; the result is what may be stored, logged or shown."""
+def guard_texts(texts: dict[str, str], *, language: str, facts: guard.HexFacts | None = None) -> Guarded:
+    """Redact secrets from every field; the result is what may be stored, logged or shown.
+
+    ``facts`` settle 64-hex strings (``kefu.wallet.settle.hex_facts``, gathered before any
+    transaction); without them a bare 64-hex in the tx-hash field is hidden as unsettled.
+    """
     out = Guarded(texts={})
+    exposed: str | None = None  # a secret was hidden: treat it as exposed
+    notice: str | None = None  # only an unsettled 64-hex: how to send a hash that is kept
     for key, value in texts.items():
         value = inputs.strip_nul(value or "")  # mail and the bot reach here without a form
-        # The field says what it holds: a bare 64-hex in the tx-hash field is a hash (guard.scan_field).
+        # The field says what it holds; the facts settle a bare 64-hex in it (guard.scan_field).
         result = guard.scan_field(
-            value or "", field="tx_hash" if key == "tx_hash" else "text", language=language
+            value or "", field="tx_hash" if key == "tx_hash" else "text", language=language, facts=facts
         )
         out.texts[key] = result.redacted
         if result.secret:
             out.secret_found = True
+            out.leaked_key = out.leaked_key or result.leaked_key
             out.kinds.extend(f.kind for f in result.findings)
-            out.warning = out.warning or guard.warning_for(result, language=language)
+            said = guard.warning_for(result, language=language)
+            if result.unsettled_hex:
+                notice = notice or said
+            else:
+                exposed = exposed or said
+    out.warning = exposed or notice
     return out
+
+
+def hex_facts_for(
+    *, customer: User | None, network: str = "", tx_hash: str = "", texts: Iterable[str] = ()
+) -> guard.HexFacts:
+    """Settle the 64-hex strings of a submission (``kefu.wallet.settle.hex_facts``).
+
+    Slow (wallet records, a chain node): entry points call it before opening a transaction.
+    """
+    from kefu.wallet.settle import hex_facts
+
+    return hex_facts(tx_hash=tx_hash, texts=texts, customer=customer, network=network)
 
 
 @dataclass
@@ -172,8 +197,12 @@ def check_create_ticket(
     ip_address: str | None = None,
     force_security: bool = False,
     already_guarded: bool = False,
+    hex_facts: guard.HexFacts | None = None,
 ) -> Submission:
     """Validate, guard and create a ticket with its first message.
+
+    ``hex_facts``: what settles a 64-hex in the fields (:func:`hex_facts_for`, called by the
+    entry point before its transaction); without them an unsettled bare one is hidden.
 
     ``force_security`` routes it to the security team even when this text holds no secret
     (the bot saw one earlier, or the topic is a stolen account or a scam).
@@ -218,6 +247,7 @@ def check_create_ticket(
         ip_address=ip_address,
         force_security=force_security,
         already_guarded=already_guarded,
+        hex_facts=hex_facts,
     )
 
 
@@ -240,6 +270,7 @@ def do_create_ticket(
     ip_address: str | None,
     force_security: bool = False,
     already_guarded: bool = False,
+    hex_facts: guard.HexFacts | None = None,
 ) -> Submission:
     fields = {
         "title": title,
@@ -252,13 +283,13 @@ def do_create_ticket(
     if already_guarded:
         guarded = Guarded(texts={key: inputs.strip_nul(value or "") for key, value in fields.items()})
     else:
-        guarded = guard_texts(fields, language=language)
+        guarded = guard_texts(fields, language=language, facts=hex_facts)
     t = guarded.texts
     team = category.routed_team()
     security = guarded.secret_found or force_security
     if security:
         team = _security_team() or team
-        priority = max(priority or Priority.NORMAL, Priority.HIGH)
+        priority = max(priority or Priority.NORMAL, Priority.URGENT if guarded.leaked_key else Priority.HIGH)
     with files_removed_on_failure() as written, transaction.atomic():
         for _attempt in range(5):
             try:
@@ -301,17 +332,30 @@ def do_create_ticket(
             ip_address=ip_address,
         )
         if guarded.secret_found:
-            do_flag_secret(ticket=ticket, actor=actor, kinds=guarded.kinds, ip_address=ip_address)
+            do_flag_secret(
+                ticket=ticket,
+                actor=actor,
+                kinds=guarded.kinds,
+                ip_address=ip_address,
+                leaked_key=guarded.leaked_key,
+            )
         notify_ticket_created(ticket, secret_warning=guarded.warning or "")
     return Submission(ticket=ticket, message=message, secret_warning=guarded.warning)
 
 
 def do_flag_secret(
-    *, ticket: Ticket, actor: User | None, kinds: list[str], ip_address: str | None = None
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    kinds: list[str],
+    ip_address: str | None = None,
+    leaked_key: bool = False,
 ) -> Ticket:
     """A secret was hidden from this ticket: flag it, route it to security, tell the agents.
 
     Callers redact first (the guard runs before anything is stored); this records the fact.
+    ``leaked_key``: the hidden value is certainly the private key of the customer's own
+    deposit address (it derives it): urgent, and the note says so.
     """
     fields = []
     if not ticket.security_flag:
@@ -322,8 +366,9 @@ def do_flag_secret(
         ticket.team = team
         ticket.assignee = None
         fields += ["team", "assignee"]
-    if ticket.priority < Priority.HIGH:
-        ticket.priority = Priority.HIGH
+    wanted = Priority.URGENT if leaked_key else Priority.HIGH
+    if ticket.priority < wanted:
+        ticket.priority = wanted
         fields.append("priority")
     if fields:
         ticket.save(update_fields=[*fields, "updated_at"])
@@ -332,13 +377,22 @@ def do_flag_secret(
             "The secret guard hid a possible seed phrase or private key in this ticket. "
             "Advise the customer to move their funds to a new wallet; never ask for the secret."
         )
+        if leaked_key:
+            note = _(
+                "The secret guard hid the private key of this customer's own deposit address: "
+                "their wallet is compromised. Tell them to move their funds to a new wallet now; "
+                "never ask for the key."
+            )
     do_add_system_note(ticket=ticket, body=note)
+    data: dict[str, object] = {"kinds": sorted(set(kinds))}
+    if leaked_key:
+        data["own_key"] = True
     do_record(
         actor=actor,
         action="ticket.secret_redacted",
         target_type="ticket",
         target_id=ticket.case_number,
-        data={"kinds": sorted(set(kinds))},
+        data=data,
         ip_address=ip_address,
     )
     return ticket

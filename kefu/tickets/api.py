@@ -201,6 +201,13 @@ def create_ticket(request: HttpRequest, payload: TicketIn):
         ratelimit.check_creation("ticket", user=user, ip=client_ip(request))
     except ratelimit.RateLimited as exc:
         return _too_many(exc)
+    # Wallet records and a chain lookup settle a bare 64-hex: before the transaction below.
+    facts = actions.hex_facts_for(
+        customer=user,
+        network=payload.network,
+        tx_hash=payload.tx_hash,
+        texts=(payload.title, payload.description, payload.order_number, payload.coin),
+    )
     try:
         # One transaction for the create and the answer: if shaping the answer fails, the
         # ticket is not kept (a client that sees an error must be able to retry safely).
@@ -219,6 +226,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn):
                 tx_hash=payload.tx_hash,
                 order_number=payload.order_number,
                 ip_address=client_ip(request),
+                hex_facts=facts,
             )
             ticket = selectors.created_ticket(submission.ticket)
             out = _detail(ticket, user, secret_warning=submission.secret_warning)

@@ -137,6 +137,12 @@ def portal_new(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 ratelimit.check_creation("ticket", user=request.user, ip=_ip(request))
+                facts = actions.hex_facts_for(
+                    customer=request.user,
+                    network=data["network"],
+                    tx_hash=data["tx_hash"],
+                    texts=(data["title"], data["description"], data["order_number"]),
+                )
                 submission = actions.check_create_ticket(
                     customer=request.user,
                     category=data["category"],
@@ -151,6 +157,7 @@ def portal_new(request: HttpRequest) -> HttpResponse:
                     order_number=data["order_number"],
                     files=data["attachments"],
                     ip_address=_ip(request),
+                    hex_facts=facts,
                 )
             except ValidationError as exc:
                 _add_errors(form, exc)

@@ -46,6 +46,7 @@ __all__ = [
     "FieldKind",
     "Finding",
     "HexCandidate",
+    "HexFacts",
     "ScanResult",
     "SECRET_KINDS",
     "hex_candidates",
@@ -74,6 +75,25 @@ class ScanResult:
     secret: bool
     redacted: str
     findings: list[Finding]
+    # Set by scan_field only. ``leaked_key``: a hidden value is the customer's own private key
+    # (HexFacts.keys). ``unsettled_hex``: everything hidden is a bare 64-hex from a tx-hash
+    # field that nothing settled — perhaps a hash, so the customer is told how to send one.
+    leaked_key: bool = False
+    unsettled_hex: bool = False
+
+
+@dataclass(frozen=True)
+class HexFacts:
+    """What was learned about 64-hex strings outside the guard, for :func:`scan_field`.
+
+    The guard never reaches a chain or the wallet itself (it stays pure and fast); callers
+    gather these before any database transaction (``kefu.wallet.settle.hex_facts``). Values
+    are lower-case without ``0x``.
+    """
+
+    tx_hashes: frozenset[str] = frozenset()  # a chain (or the customer's records) knows it
+    not_tx_hashes: frozenset[str] = frozenset()  # the ticket's chain was asked and does not
+    keys: frozenset[str] = frozenset()  # derives the customer's own deposit address
 
 
 @dataclass(frozen=True)
@@ -410,12 +430,18 @@ _WARNINGS = {
         "这组助记词应视为已经泄露：请立即创建一个新钱包，并把资产全部转移过去。",
         "key": "您的消息中似乎包含私钥，我们已自动将其隐藏。客服人员永远不会向您索要私钥或助记词。"
         "这个私钥应视为已经泄露：请立即创建一个新钱包，并把资产全部转移过去。",
+        "unsettled_hex": "我们隐藏了一串 64 位十六进制字符，因为它可能是私钥。如果它是交易哈希，"
+        "请改为粘贴该交易在区块浏览器中的链接；以太坊等 EVM 链也可以填写带 0x 前缀的形式。"
+        "如果它是您的私钥，请视为已经泄露：立即创建一个新钱包并把资产全部转移过去。",
     },
     "zh-hant": {
         "mnemonic": "您的訊息中似乎包含助記詞，我們已自動將其隱藏。客服人員永遠不會向您索取助記詞或私鑰。"
         "這組助記詞應視為已經洩露：請立即建立一個新錢包，並把資產全部轉移過去。",
         "key": "您的訊息中似乎包含私鑰，我們已自動將其隱藏。客服人員永遠不會向您索取私鑰或助記詞。"
         "這個私鑰應視為已經洩露：請立即建立一個新錢包，並把資產全部轉移過去。",
+        "unsettled_hex": "我們隱藏了一串 64 位十六進位字元，因為它可能是私鑰。如果它是交易雜湊，"
+        "請改為貼上該交易在區塊瀏覽器中的連結；以太坊等 EVM 鏈也可以填寫帶 0x 前綴的形式。"
+        "如果它是您的私鑰，請視為已經洩露：立即建立一個新錢包並把資產全部轉移過去。",
     },
     "en": {
         "mnemonic": "Your message seemed to contain a seed phrase, so we hid it. Nobody from support will "
@@ -424,6 +450,10 @@ _WARNINGS = {
         "key": "Your message seemed to contain a private key, so we hid it. Nobody from support will "
         "ever ask for your private key or seed phrase. Treat this key as exposed: create a new "
         "wallet and move all your funds to it right away.",
+        "unsettled_hex": "We hid a 64-character hex string because it could be a private key. If it is "
+        "a transaction hash, paste the transaction's block-explorer link instead, or on Ethereum "
+        "and other EVM chains its 0x form. If it is your private key, treat it as exposed: create "
+        "a new wallet and move all your funds to it right away.",
     },
 }
 
@@ -504,25 +534,76 @@ def scan_answer(text: str, *, asked: str, language: str = "zh-hans") -> ScanResu
 FieldKind = Literal["text", "tx_hash"]
 
 
-def scan_field(text: str, *, field: FieldKind = "text", language: str = "zh-hans") -> ScanResult:
+def scan_field(
+    text: str, *, field: FieldKind = "text", language: str = "zh-hans", facts: HexFacts | None = None
+) -> ScanResult:
     """:func:`scan` for the value of a field whose kind is known: the one rule every entry point
     (ticket form and API, the bot's slots, the chat after the bot asked, mail) uses.
 
     A transaction hash and a private key are both 32 bytes, written as 64 hex digits: nothing in
-    the string tells them apart, so the field's declared kind is the context a bare value lacks.
+    the string tells them apart. ``facts`` (gathered by the caller, outside the guard) settle it.
 
-    * ``"tx_hash"`` (a field that asks for a transaction hash): a 64-hex value is a hash and is
-      kept, with or without ``0x`` — unless the value's own words call it a key
-      (``"private key: …"``, ``"… 私钥"``), which always hides it. Everything else in the value
-      (a phrase, a WIF key, an xprv) is hidden as anywhere.
+    * ``"tx_hash"`` (a field that asks for a transaction hash): a ``0x`` value or one inside an
+      explorer URL is a hash and kept. A **bare** 64-hex is ambiguous — wallets export raw keys
+      that way, and Bitcoin/TRON txids look the same — so it is kept only when ``facts`` found
+      it as a transaction; not found, or not looked up at all, it is hidden
+      (``unsettled_hex`` when nothing else was: :func:`warning_for` then tells the customer how
+      to send a hash that survives). Key words in the value (``"private key: …"``, ``"… 私钥"``)
+      always hide it.
     * ``"text"`` (every other field and free text: descriptions, order numbers, titles,
       messages): :func:`scan`'s rules — a bare 64-hex with no telling words nearby is hidden as a
-      possible key, a ``0x`` one kept as a likely EVM transaction hash.
+      possible key, a ``0x`` one kept as a likely EVM transaction hash. No lookup keeps one.
+
+    In either, a value in ``facts.keys`` (it derives the customer's own address) is hidden
+    whatever its form or words, and reported as ``leaked_key``.
     """
+    facts = facts or HexFacts()
+    candidates = hex_candidates(text)
+    keys = [c for c in candidates if c.value in facts.keys]
+    found: list[str] = []
+    unsettled: list[HexCandidate] = []
     if field == "tx_hash":
-        kept = [c.value for c in hex_candidates(text) if c.verdict == "ambiguous"]
-        return scan_with_chain_facts(text, language=language, tx_hashes=kept)
-    return scan(text, language=language)
+        for c in candidates:
+            if c.value in facts.keys or c.prefixed or c.verdict == "private_key":
+                continue
+            if _in_explorer_url(text, c.start):
+                continue
+            if c.value in facts.tx_hashes:
+                found.append(c.value)
+            else:
+                unsettled.append(c)
+    # Unsettled bare values are hidden, whatever words like "txid" say: the field already said
+    # "hash", and a pasted key looks the same.
+    not_found = [*(c.value for c in unsettled), *(c.value for c in keys)]
+    result = scan_with_chain_facts(text, language=language, tx_hashes=found, not_tx_hashes=not_found)
+    forced = [
+        Finding(kind="private_key_hex", start=c.start, end=c.end)
+        for c in [*keys, *(u for u in unsettled if u.verdict == "tx_hash")]
+        if not any(f.start <= c.start and c.end <= f.end for f in result.findings)
+    ]
+    if forced:
+        result = _hide_more(text, result, forced, language=language)
+    spans = {(c.start, c.end) for c in unsettled}
+    return ScanResult(
+        secret=result.secret,
+        redacted=result.redacted,
+        findings=result.findings,
+        leaked_key=bool(keys),
+        unsettled_hex=bool(result.findings) and all((f.start, f.end) in spans for f in result.findings),
+    )
+
+
+def _hide_more(text: str, result: ScanResult, extra: list[Finding], *, language: str) -> ScanResult:
+    """``result`` with the ``extra`` spans hidden as well (whole 64-hex tokens it kept)."""
+    findings = sorted([*result.findings, *extra], key=lambda f: f.start)
+    parts: list[str] = []
+    last = 0
+    for finding in findings:
+        parts.append(text[last : finding.start])
+        parts.append(_placeholder(finding.kind, language))
+        last = finding.end
+    parts.append(text[last:])
+    return ScanResult(secret=True, redacted="".join(parts), findings=findings)
 
 
 def redact(text: str, *, language: str = "zh-hans") -> str:
@@ -535,6 +616,8 @@ def warning_for(result: ScanResult, *, language: str) -> str | None:
     if not result.secret:
         return None
     table = _WARNINGS[_language_key(language)]
+    if result.unsettled_hex and not result.leaked_key:
+        return table["unsettled_hex"]
     if any(f.kind == "mnemonic" for f in result.findings):
         return table["mnemonic"]
     return table["key"]

@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from kefu.trust import guard
 from kefu.trust.guard import Finding, ScanResult
-from kefu.wallet.chain import ChainUnavailable, InvalidTxHash, configured_chains, lookup_transaction
+from kefu.wallet.chain import (
+    ChainUnavailable,
+    InvalidTxHash,
+    RetryPolicy,
+    chain_for_network,
+    configured_chains,
+    lookup_transaction,
+)
+from kefu.wallet.chain.specs import retry_policy
 from kefu.wallet.records import WalletRecords, get_wallet_records
 
 logger = logging.getLogger("kefu.wallet.settle")
@@ -73,6 +82,87 @@ def settle_hex(value: str, *, customer_uid: str | None, records: WalletRecords |
         except (InvalidTxHash, ChainUnavailable):
             continue
     return "unknown"
+
+
+# A bare 64-hex in a tx-hash field waits on this lookup before the customer's submission is
+# stored: one try, briefly. Unanswered, the value stays unsettled and is hidden (safe side).
+GUARD_LOOKUP_TIMEOUT = 3.0
+
+
+def hex_facts(
+    *, tx_hash: str = "", texts: Iterable[str] = (), customer: Any = None, network: str | None = ""
+) -> guard.HexFacts:
+    """What settles the 64-hex strings of one submission, for :func:`kefu.trust.guard.scan_field`.
+
+    ``tx_hash`` is the value of the tx-hash field (a ticket's, or the answer to the bot's
+    question); ``texts`` every other field. In order, as in :func:`settle_hex`:
+
+    1. a value (any field, any form) deriving one of ``customer``'s deposit addresses is their
+       leaked private key (local and certain, so no chain is asked about it);
+    2. a bare value of the tx-hash field in the customer's records is a transaction;
+    3. a bare value of the tx-hash field is looked up on the chain of ``network`` (every
+       configured chain when no network is named) with a short timeout: found or not found.
+
+    Slow (wallet records, a node): call it before any database transaction — on SQLite a write
+    transaction holds the one write lock. Whatever cannot be settled is left out, and the guard
+    hides it.
+    """
+    field_candidates = guard.hex_candidates(tx_hash or "")
+    other = [c for text in texts for c in guard.hex_candidates(text or "")]
+    if not field_candidates and not other:
+        return guard.HexFacts()
+    keys: set[str] = set()
+    found: set[str] = set()
+    missing: set[str] = set()
+    bare = {
+        c.value
+        for c in field_candidates
+        if not c.prefixed and c.verdict != "private_key" and not guard._in_explorer_url(tx_hash, c.start)
+    }
+    uid = _uid_of(customer)
+    if uid:
+        from kefu.wallet.backend import WalletBackendError
+
+        try:
+            source = get_wallet_records()
+            own = {a.address.lower() for a in source.deposit_addresses(uid)}
+            for value in {c.value for c in [*field_candidates, *other]}:
+                derived = evm_address_of_key(value) if own else None
+                if derived and derived.lower() in own:
+                    keys.add(value)
+            for value in bare - keys:
+                if source.deposits(uid, tx_hash=value) or source.withdrawals(uid, tx_hash=value):
+                    found.add(value)
+        except WalletBackendError:
+            logger.warning("wallet records unavailable while settling a hex string", exc_info=True)
+    pending = bare - keys - found
+    if pending:
+        chain = chain_for_network(network) if network else None
+        configured = configured_chains()
+        chains = ([chain] if chain in configured else []) if network else configured
+        policy = RetryPolicy(attempts=1, backoff=0, timeout=min(retry_policy().timeout, GUARD_LOOKUP_TIMEOUT))
+        for value in pending:
+            answers = []
+            for name in chains:
+                try:
+                    answers.append(lookup_transaction(name, value, policy=policy).found)
+                except (InvalidTxHash, ChainUnavailable):
+                    continue
+            if any(answers):
+                found.add(value)
+            elif answers and len(answers) == len(chains):
+                missing.add(value)  # every chain asked answered "no such transaction"
+    return guard.HexFacts(tx_hashes=frozenset(found), not_tx_hashes=frozenset(missing), keys=frozenset(keys))
+
+
+def _uid_of(customer: Any) -> str | None:
+    if customer is None:
+        return None
+    if isinstance(customer, str):
+        return customer or None
+    from kefu.wallet.diagnosis import uid_for
+
+    return uid_for(customer)
 
 
 @dataclass(frozen=True)

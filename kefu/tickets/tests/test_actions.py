@@ -178,10 +178,15 @@ def test_a_seed_phrase_in_a_ticket_is_never_stored_and_routes_to_security(alice)
         assert phrase not in stored and phrase.split()[3] + " " + phrase.split()[4] not in stored
 
 
-def test_a_bare_txid_in_the_tx_hash_field_is_kept(alice):
-    """A bare 64-hex (Bitcoin/TRON style) typed into the tx-hash field is a hash, not a key."""
+def test_a_bare_txid_in_the_tx_hash_field_is_kept_only_once_settled(alice):
+    """A bare 64-hex (Bitcoin/TRON style) in the tx-hash field may be a pasted private key: it is
+    kept when the entry point's facts say a chain knows it, hidden otherwise (test_field_guard)."""
+    from kefu.trust.guard import HexFacts
+
     txid = "9f" * 32
     ticket = create(alice, tx_hash=txid)
+    assert txid not in ticket.tx_hash and ticket.security_flag
+    ticket = create(alice, tx_hash=txid, hex_facts=HexFacts(tx_hashes=frozenset({txid})))
     assert ticket.tx_hash == txid and not ticket.security_flag
 
 

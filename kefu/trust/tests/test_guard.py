@@ -631,9 +631,9 @@ FIELD_HEX = "9c" * 8 + "4c0883a69102937d6231471b5dbb6204fe5129617082792a"
 @pytest.mark.parametrize(
     ("value", "in_tx_field", "in_text"),
     [
-        (FIELD_HEX, "kept", "hidden"),  # nothing but the digits: the field decides
+        (FIELD_HEX, "hidden", "hidden"),  # bare and unsettled: could be a pasted key
         ("0x" + FIELD_HEX, "kept", "kept"),
-        (f"txid {FIELD_HEX}", "kept", "kept"),
+        (f"txid {FIELD_HEX}", "hidden", "kept"),  # the field says "hash" already: still bare
         (f"private key {FIELD_HEX}", "hidden", "hidden"),  # the value's own words decide
         (f"{FIELD_HEX} is my private key", "hidden", "hidden"),
         (f"0x{FIELD_HEX} 私钥", "hidden", "hidden"),
@@ -645,6 +645,25 @@ def test_scan_field_decides_a_64_hex_by_the_fields_kind(value: str, in_tx_field:
         result = guard.scan_field(value, field=field, language="en")
         assert (FIELD_HEX in result.redacted) == (expected == "kept"), (field, value, result.redacted)
         assert result.secret == (expected == "hidden")
+
+
+def test_scan_field_settles_a_bare_64_hex_in_a_tx_hash_field_with_facts() -> None:
+    found = guard.HexFacts(tx_hashes=frozenset({FIELD_HEX}))
+    missing = guard.HexFacts(not_tx_hashes=frozenset({FIELD_HEX}))
+    own_key = guard.HexFacts(keys=frozenset({FIELD_HEX}), tx_hashes=frozenset({FIELD_HEX}))
+    assert guard.scan_field(FIELD_HEX.upper(), field="tx_hash", facts=found).redacted == FIELD_HEX.upper()
+    assert not guard.scan_field(FIELD_HEX, field="text", facts=found).redacted.startswith(FIELD_HEX)
+    hidden = guard.scan_field(FIELD_HEX, field="tx_hash", language="en", facts=missing)
+    assert hidden.secret and hidden.unsettled_hex
+    unsettled = guard.scan_field(FIELD_HEX, field="tx_hash", language="en")
+    assert guard.warning_for(unsettled, language="en").startswith("We hid a 64-character hex string")
+    for value in (FIELD_HEX, "0x" + FIELD_HEX, f"txid {FIELD_HEX}", f"https://etherscan.io/tx/0x{FIELD_HEX}"):
+        for field in ("tx_hash", "text"):
+            result = guard.scan_field(value, field=field, language="en", facts=own_key)
+            assert FIELD_HEX not in result.redacted and result.leaked_key and not result.unsettled_hex
+            assert guard.warning_for(result, language="en").startswith(
+                "Your message seemed to contain a private key"
+            )
 
 
 def test_scan_field_hides_every_other_secret_in_a_tx_hash_field() -> None:

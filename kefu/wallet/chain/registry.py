@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from django.core.cache import cache
 
-from kefu.wallet.chain.base import ChainClient, ChainUnavailable, TxInfo, check_hex64
+from kefu.wallet.chain.base import ChainClient, ChainUnavailable, RetryPolicy, TxInfo, check_hex64
 from kefu.wallet.chain.specs import (
     cache_seconds,
     chain_url,
@@ -55,15 +55,18 @@ def has_override(chain: str) -> bool:
     return chain in _overrides
 
 
-def client_for(chain: str) -> ChainClient:
-    """The client for ``chain``; raises :class:`ChainNotConfigured` if it has no node."""
+def client_for(chain: str, *, policy: RetryPolicy | None = None) -> ChainClient:
+    """The client for ``chain``; raises :class:`ChainNotConfigured` if it has no node.
+
+    ``policy`` overrides the configured timeouts and retries (an installed client keeps its own).
+    """
     spec = get_spec(chain)
     if chain in _overrides:
         return _overrides[chain]
     url = chain_url(chain)
     if not url:
         raise ChainNotConfigured(chain)
-    policy = retry_policy()
+    policy = policy or retry_policy()
     if spec.family == "evm":
         from kefu.wallet.chain.evm import EvmChainClient
 
@@ -86,9 +89,12 @@ def _cache_key(chain: str, tx_hash: str) -> str:
     return f"kefu:wallet:tx:v{CACHE_VERSION}:{chain}:{tx_hash}"
 
 
-def lookup_transaction(chain: str, tx_hash: str, *, refresh: bool = False) -> TxInfo:
+def lookup_transaction(
+    chain: str, tx_hash: str, *, refresh: bool = False, policy: RetryPolicy | None = None
+) -> TxInfo:
     """What ``chain`` says about ``tx_hash``, cached briefly; ``refresh`` skips the cache.
 
+    ``policy``: timeouts and retries for this lookup (the secret guard's is short).
     Raises InvalidTxHash (before any network call) or ChainUnavailable.
     """
     canonical = normalize_hash(chain, tx_hash)
@@ -97,7 +103,7 @@ def lookup_transaction(chain: str, tx_hash: str, *, refresh: bool = False) -> Tx
         cached = cache.get(key)
         if isinstance(cached, TxInfo):
             return cached
-    info = client_for(chain).get_transaction(canonical)
+    info = client_for(chain, policy=policy).get_transaction(canonical)
     final = (
         info.found
         and not info.pending
