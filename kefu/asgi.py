@@ -32,8 +32,28 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 
 from kefu.routing import websocket_urlpatterns  # noqa: E402
 
+
+async def lifespan(scope, receive, send):  # type: ignore[no-untyped-def]
+    """The ASGI lifespan: start-up work for each serving process (uvicorn runs it in every
+    worker it spawns under ``kefu serve --workers N``, not only in its supervisor)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            import sys
+
+            from kefu.serve import SWITCH_INTERVAL, warm_up
+
+            sys.setswitchinterval(SWITCH_INTERVAL)  # a spawned worker does not inherit it
+            warm_up()  # search index and intent model, in a thread; settles memory afterwards
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 application = ProtocolTypeRouter(
     {
+        "lifespan": lifespan,
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }

@@ -19,6 +19,28 @@ def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "uploads"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_job_queue(tmp_path_factory):
+    """The job queue as installed (Huey on a SQLite file), but a file of this test run's own, so
+    runs side by side (SQLite and PostgreSQL, several checkouts) never take each other's jobs.
+    Jobs queued by tests wait there; only tests that start a consumer or drain it run them."""
+    from huey.storage import SqliteStorage
+
+    from kefu.jobs.engine import QUEUE_NAME, huey
+
+    huey.storage = SqliteStorage(QUEUE_NAME, filename=str(tmp_path_factory.mktemp("jobs") / "jobs.sqlite3"))
+
+
+@pytest.fixture
+def job_queue():
+    """The job queue, empty before and after the test."""
+    from kefu.jobs.engine import huey
+
+    huey.flush()
+    yield huey
+    huey.flush()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache

@@ -1,4 +1,4 @@
-"""Core subcommands: serve, migrate, demo, token."""
+"""Core subcommands: serve, worker, migrate, demo, token."""
 
 from __future__ import annotations
 
@@ -12,6 +12,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--no-demo", action="store_true", help="do not load demo data into an empty database")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "worker",
+        help="run background jobs (mail, chat sweep, reconcile); needed when KEFU_REDIS_URL is set",
+    )
+    p.add_argument(
+        "--concurrency", type=int, default=None, help="job threads (default: KEFU_WORKER_CONCURRENCY, 2)"
+    )
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("migrate", help="apply database migrations")
     p.set_defaults(func=cmd_migrate)
@@ -38,6 +47,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=1)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from kefu.cli import setup_django
+
+    setup_django()
+    from django.conf import settings
+
+    from kefu.jobs.engine import consumes_in_serve, run_worker
+
+    threads = args.concurrency or settings.KEFU_WORKER_CONCURRENCY
+    where = "the SQLite queue in the data directory" if consumes_in_serve() else "Redis (KEFU_REDIS_URL)"
+    print(f"Kefu worker: {threads} job threads, taking jobs from {where} (Ctrl+C to stop)", flush=True)
+    run_worker(threads)
     return 0
 
 

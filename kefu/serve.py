@@ -1,4 +1,5 @@
-"""Run the ASGI application (HTTP and WebSocket) under uvicorn, with in-process side services."""
+"""Run the ASGI application (HTTP and WebSocket) under uvicorn, with the SMTP receiver and,
+without Redis, the job consumer in the same process."""
 
 from __future__ import annotations
 
@@ -22,14 +23,18 @@ def settle_memory() -> None:
     gc.freeze()
 
 
-def uvicorn_options(*, log_level: str = "info") -> dict[str, Any]:
-    """How Kefu runs under uvicorn (``kefu serve`` and the chat benchmark's servers)."""
+def uvicorn_options(*, log_level: str = "info", warm_up: bool = False) -> dict[str, Any]:
+    """How Kefu runs under uvicorn (``kefu serve`` and the chat benchmark's servers).
+
+    ``warm_up``: turn on the ASGI lifespan, whose start-up (kefu.asgi) builds the search index
+    and loads the bot's model in each serving process; off for servers started by tests.
+    """
     return {
         "log_level": log_level,
         "ws": "websockets-sansio",
         # Chat frames are a few hundred bytes: compressing each costs more CPU than it saves.
         "ws_per_message_deflate": False,
-        "lifespan": "off",
+        "lifespan": "on" if warm_up else "off",
         "log_config": uvicorn_log_config(),
         # X-Forwarded-For/-Proto are read by Kefu alone (kefu.clientip behind
         # KEFU_TRUSTED_PROXIES, KEFU_PROXY_SSL_HEADER): uvicorn's own handling would trust
@@ -54,18 +59,35 @@ def uvicorn_log_config() -> dict[str, Any]:
 
 
 def run_server(*, host: str, port: int, workers: int = 1) -> None:
-    from kefu.chat.tasks import start_background_tasks
-    from kefu.mail.worker import start_mail_services
+    from django.conf import settings
 
-    mail = start_mail_services()  # outbox sender, pending inbound mail, SMTP/IMAP when configured
-    start_background_tasks()  # chat: idle reminders and closes, abandoned queues, backlog dispatch
-    _warm_up()
+    from kefu.jobs.engine import consumes_in_serve, start_embedded_consumer
+    from kefu.mail import conf as mail_conf
+    from kefu.mail.smtp import start_smtp_receiver
+
+    # Without Redis the job queue is a file in the data directory and this process (the one
+    # uvicorn supervisor, whatever --workers says) runs its consumer: one command starts
+    # everything. With Redis, `kefu worker` processes run the jobs; every serving process only
+    # enqueues, so all of them behave the same.
+    consumer = start_embedded_consumer() if consumes_in_serve() else None
+    listen = mail_conf.smtp_listen()
+    # Each stored mail enqueues its own job after commit (kefu.mail.actions.do_accept_inbound).
+    receiver = start_smtp_receiver(listen) if listen else None
+    if not mail_conf.notifications_enabled():
+        print("KEFU_EMAIL_URL is not set: no acknowledgements or replies will be mailed", flush=True)
+    if consumer is not None:
+        print(f"Background jobs run in this process ({settings.KEFU_WORKER_CONCURRENCY} threads)", flush=True)
+    else:
+        print("Background jobs run in `kefu worker` processes (KEFU_REDIS_URL is set)", flush=True)
     settle_memory()
     print(f"Kefu is serving on http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
     try:
         _run(host=host, port=port, workers=workers)
     finally:
-        mail.stop()
+        if receiver is not None:
+            receiver.stop()
+        if consumer is not None:
+            consumer.stop(graceful=True)
 
 
 def warm_up_search() -> int:
@@ -81,22 +103,25 @@ def warm_up_search() -> int:
         connection.close()  # this thread's connection; requests use their own
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Build the search index and load (or, on a fresh install, train) the intent model now,
-    not on the first customer. Searches that arrive meanwhile wait for the one build."""
+    not on the first customer; in a thread, so the server answers meanwhile (searches that
+    arrive wait for the one build). Called by each serving process's ASGI start-up."""
     import threading
 
-    from kefu.bot.engine import default_engine
+    def run() -> None:
+        from kefu.bot.engine import default_engine
 
-    def warm_up() -> None:
         count = warm_up_search()
         print(f"Help-centre search index ready ({count} articles)", flush=True)
         default_engine()
         settle_memory()  # the index, the model and the dictionary are there for good now
 
-    threading.Thread(target=warm_up, name="kefu-bot-warm-up", daemon=True).start()
+    threading.Thread(target=run, name="kefu-bot-warm-up", daemon=True).start()
 
 
 def _run(*, host: str, port: int, workers: int) -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
-    uvicorn.run("kefu.asgi:application", host=host, port=port, workers=workers, **uvicorn_options())
+    uvicorn.run(
+        "kefu.asgi:application", host=host, port=port, workers=workers, **uvicorn_options(warm_up=True)
+    )

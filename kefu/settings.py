@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "kefu.wallet",
     "kefu.mail",
     "kefu.chat",
+    "kefu.jobs",
 ]
 
 MIDDLEWARE = [
@@ -266,6 +267,9 @@ KEFU_IMAP_INTERVAL = int(os.environ.get("KEFU_IMAP_INTERVAL", 60))
 KEFU_MAIL_MAX_BYTES = int(os.environ.get("KEFU_MAIL_MAX_BYTES", 25 * 1024 * 1024))
 KEFU_MAIL_SENDER_RATE = os.environ.get("KEFU_MAIL_SENDER_RATE", "20/3600")
 KEFU_MAIL_INBOUND_ADDRESSES = os.environ.get("KEFU_MAIL_INBOUND_ADDRESSES", "")
+# Background jobs (kefu.jobs.engine): threads of one `kefu worker` (and of the consumer inside
+# `kefu serve` when there is no KEFU_REDIS_URL).
+KEFU_WORKER_CONCURRENCY = int(os.environ.get("KEFU_WORKER_CONCURRENCY", 2))
 DEFAULT_FROM_EMAIL = os.environ.get("KEFU_EMAIL_FROM", f"{KEFU_BRAND_NAME} <{KEFU_SUPPORT_EMAIL}>")
 
 LOGGING = {
@@ -281,6 +285,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "mail.log": {"level": "WARNING"},
+        # A line per job run (ids only) is noise; the consumer's start and failures stay.
+        "huey": {"level": "WARNING"},
+        "huey.consumer": {"level": "INFO"},
         # Django's defaults give these their own unscreened handlers (the development server's
         # request lines; a console copy under DEBUG): send them through ours instead.
         "django": {"handlers": [], "level": "INFO"},

@@ -513,18 +513,18 @@ def main(*, clients: int, seconds: float, url: str | None, interval: float, agen
 
 def serve(port: int) -> None:
     """One bench server: the ASGI app under uvicorn with ``kefu serve``'s settings (per-message
-    deflate off, 1 ms GIL switch interval: see kefu/serve.py), with the chat sweep."""
+    deflate off, 1 ms GIL switch interval: see kefu/serve.py), with a job consumer (chat sweep)."""
     _raise_file_limit()
     from kefu.cli import setup_django
 
     setup_django()
     import uvicorn
 
-    from kefu.chat.tasks import start_background_tasks
+    from kefu.jobs.engine import start_embedded_consumer
     from kefu.serve import SWITCH_INTERVAL, settle_memory, uvicorn_options
 
     sys.setswitchinterval(SWITCH_INTERVAL)
-    start_background_tasks()
+    start_embedded_consumer()  # the chat sweep (each bench server runs jobs: no `kefu worker`)
     settle_memory()
     uvicorn.run("kefu.asgi:application", host="127.0.0.1", port=port, **uvicorn_options(log_level="warning"))
 

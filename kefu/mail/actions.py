@@ -24,7 +24,7 @@ from kefu.accounts.actions import do_ensure_user
 from kefu.accounts.models import User
 from kefu.audit.actions import do_record
 from kefu.mail import conf, parsing
-from kefu.mail.jobs import claim, digest, error_text, wake_worker
+from kefu.mail.jobs import claim, digest, enqueue_inbound, error_text
 from kefu.mail.loops import automatic_reason
 from kefu.mail.models import (
     Direction,
@@ -116,7 +116,8 @@ def do_accept_inbound(
     except IntegrityError:
         # Delivered twice at the same moment: the other delivery stored it.
         return Accepted(InboundMail.objects.get(dedupe_key=intake.dedupe_key), created=False)
-    transaction.on_commit(wake_worker)
+    if not ignore_reason:
+        enqueue_inbound(row.pk)  # committed above: the job is queued at once
     return Accepted(row, created=True)
 
 
@@ -149,32 +150,54 @@ def do_record_unstorable(*, raw_digest: str, error: BaseException, source: str =
 def process_pending_mail(*, limit: int = 100) -> int:
     """Process due pending inbound mail (oldest first); returns how many rows were handled.
 
-    Called by the mail worker at start-up and whenever it wakes; safe to call from tests and
-    from several processes at once.
+    ``kefu mail process`` and tests; the jobs take one row each (:func:`process_inbound_mail`).
+    Safe to call from several processes at once.
     """
+    handled = 0
+    for pk in due_inbound_ids(limit=limit):
+        handled += process_inbound_mail(pk)
+    return handled
+
+
+def due_inbound_ids(*, limit: int) -> list[int]:
+    """Pending inbound rows whose next attempt is due, oldest first."""
     now = timezone.now()
-    due = list(
+    return list(
         InboundMail.objects.filter(status=InboundStatus.PENDING)
         .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
         .order_by("id")
-        .values_list("pk", "attempts")[:limit]
+        .values_list("pk", flat=True)[:limit]
     )
-    handled = 0
-    for pk, attempts in due:
-        if not claim(InboundMail, pk, attempts, InboundStatus.PENDING):
-            continue
-        inbound = InboundMail.objects.get(pk=pk)
-        try:
-            do_process_inbound(inbound)
-        except Exception as exc:
-            logger.exception("inbound mail %s failed (attempt %s)", pk, inbound.attempts)
-            failed = inbound.attempts >= conf.max_attempts()
-            InboundMail.objects.filter(pk=pk).update(
-                status=InboundStatus.FAILED if failed else InboundStatus.PENDING,
-                last_error=error_text(exc),
-            )
-        handled += 1
-    return handled
+
+
+def process_inbound_mail(pk: int) -> bool:
+    """Process one inbound row if it is pending, due, and this caller wins the claim.
+
+    What the ``process_inbound`` job runs: running it twice, or in two workers at once, handles
+    the mail once (the claim is one conditional UPDATE). A failure is recorded on the row and
+    retried after the back-off (by the reconcile), failed for good after
+    ``KEFU_MAIL_MAX_ATTEMPTS``. Returns whether this call handled the row.
+    """
+    now = timezone.now()
+    attempts = (
+        InboundMail.objects.filter(pk=pk, status=InboundStatus.PENDING)
+        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+        .values_list("attempts", flat=True)
+        .first()
+    )
+    if attempts is None or not claim(InboundMail, pk, attempts, InboundStatus.PENDING):
+        return False
+    inbound = InboundMail.objects.get(pk=pk)
+    try:
+        do_process_inbound(inbound)
+    except Exception as exc:
+        logger.exception("inbound mail %s failed (attempt %s)", pk, inbound.attempts)
+        failed = inbound.attempts >= conf.max_attempts()
+        InboundMail.objects.filter(pk=pk).update(
+            status=InboundStatus.FAILED if failed else InboundStatus.PENDING,
+            last_error=error_text(exc),
+        )
+    return True
 
 
 def _ignore(inbound: InboundMail, reason: str) -> InboundMail:
@@ -467,5 +490,5 @@ def do_retry_inbound(ids: Iterable[int], *, actor: User | None = None) -> int:
             do_record(
                 actor=actor, action="mail.inbound_retried", target_type="inbound_mail", target_id=str(pk)
             )
-    transaction.on_commit(wake_worker)
+            enqueue_inbound(pk)
     return count

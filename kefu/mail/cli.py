@@ -1,11 +1,9 @@
-"""``kefu mail …``: run the mail worker, take mail from a pipe, poll IMAP, process, send."""
+"""``kefu mail …``: run a worker with the SMTP receiver, take mail from a pipe, poll IMAP, process, send."""
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 # sysexits.h: what an MTA's pipe transport understands (75: try again later; 65: bounce).
 EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75
@@ -15,7 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("mail", help="email channel: receiver, IMAP poller, outbox")
     mail_sub = p.add_subparsers(dest="mail_command", metavar="ACTION", required=True)
 
-    mp = mail_sub.add_parser("worker", help="run the mail worker (and the SMTP receiver if KEFU_SMTP_LISTEN)")
+    mp = mail_sub.add_parser(
+        "worker", help="run background jobs like `kefu worker`, plus the SMTP receiver if KEFU_SMTP_LISTEN"
+    )
     mp.add_argument(
         "--listen", default=None, help="host:port for the SMTP receiver (overrides KEFU_SMTP_LISTEN)"
     )
@@ -43,20 +43,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from kefu.cli import setup_django
 
     setup_django()
-    from kefu.mail.worker import start_mail_services
+    from kefu.jobs.engine import run_worker
+    from kefu.mail import conf
+    from kefu.mail.smtp import start_smtp_receiver
 
-    services = start_mail_services(smtp_listen=args.listen)
-    if services.receiver is not None:
-        print(f"SMTP receiver on {services.receiver.host}:{services.receiver.port}", flush=True)
-    print("mail worker running (Ctrl+C to stop)", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    listen = conf.smtp_listen() if args.listen is None else args.listen
+    receiver = start_smtp_receiver(listen) if listen else None
+    if receiver is not None:
+        print(f"SMTP receiver on {receiver.host}:{receiver.port}", flush=True)
+    print("worker running (Ctrl+C to stop)", flush=True)
     try:
-        while not stopped.wait(1.0):
-            pass
-    except KeyboardInterrupt:
-        pass
-    services.stop()
+        run_worker()
+    finally:
+        if receiver is not None:
+            receiver.stop()
     return 0
 
 

@@ -1,4 +1,4 @@
-"""What the inbound and outbound queues share: ids, back-off, claiming a row, waking the worker."""
+"""What the inbound and outbound queues share: ids, back-off, claiming a row, enqueueing its job."""
 
 from __future__ import annotations
 
@@ -26,10 +26,24 @@ def error_text(exc: BaseException) -> str:
     return guard.redact(f"{type(exc).__name__}: {exc}", language="en")[:2000]
 
 
-def wake_worker() -> None:
-    from kefu.mail.worker import wake_mail_worker
+def enqueue_inbound(pk: int) -> None:
+    """Queue the job that processes this inbound row once the current transaction commits.
 
-    wake_mail_worker()
+    A lost enqueue (a crash right after commit, the queue unreachable) is repaired by the
+    periodic reconcile (:func:`kefu.mail.tasks.reconcile`): the row is the truth.
+    """
+    from kefu.jobs.engine import enqueue_on_commit
+    from kefu.mail.tasks import process_inbound
+
+    enqueue_on_commit(process_inbound, pk)
+
+
+def enqueue_outbound(pk: int) -> None:
+    """Queue the job that sends this outbox row once the current transaction commits."""
+    from kefu.jobs.engine import enqueue_on_commit
+    from kefu.mail.tasks import send_outbound
+
+    enqueue_on_commit(send_outbound, pk)
 
 
 def claim(model: type[models.Model], pk: int, attempts: int, status: str) -> bool:

@@ -2,8 +2,8 @@
 
 The ``notify_*`` functions are what ticket actions call. They insert an :class:`OutboundMail`
 row in the caller's transaction (so the mail exists exactly when the change it announces was
-committed) and wake the worker after commit; :func:`send_pending_mail` renders, sends and
-retries. Nothing here talks to an SMTP server inside a request.
+committed) and enqueue its job after commit; :func:`send_outbound_mail` (the job) renders,
+sends and retries. Nothing here talks to an SMTP server inside a request.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.utils import timezone
 from kefu.accounts.models import User
 from kefu.audit.actions import do_record
 from kefu.mail import conf, parsing
-from kefu.mail.jobs import claim, digest, error_text, wake_worker
+from kefu.mail.jobs import claim, digest, enqueue_outbound, error_text
 from kefu.mail.models import (
     Direction,
     OutboundKind,
@@ -103,7 +103,7 @@ def queue_outbound(
         if dedupe_key:
             return OutboundMail.objects.filter(dedupe_key=dedupe_key).first()
         raise
-    transaction.on_commit(wake_worker)
+    enqueue_outbound(mail.pk)
     return mail
 
 
@@ -242,48 +242,71 @@ def _render_into(mail: OutboundMail) -> None:
 def send_pending_mail(*, limit: int = 50) -> int:
     """Send due outbox rows over one SMTP connection; returns how many were sent.
 
-    A row is rendered at its first attempt (so sending never runs inside a request) and the
-    rendering is kept, so a retry sends the same mail. Failures are retried with exponential
-    back-off and marked failed after ``KEFU_MAIL_MAX_ATTEMPTS``.
+    ``kefu mail send`` and tests; the jobs send one row each (:func:`send_outbound_mail`).
     """
-    now = timezone.now()
-    due = list(
-        OutboundMail.objects.filter(status=OutboundStatus.QUEUED)
-        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
-        .order_by("id")
-        .values_list("pk", "attempts")[:limit]
-    )
+    due = due_outbound_ids(limit=limit)
     if not due:
         return 0
     connection = get_connection(fail_silently=False)
-    sent = 0
     try:
-        for pk, attempts in due:
-            if not claim(OutboundMail, pk, attempts, OutboundStatus.QUEUED):
-                continue
-            mail = OutboundMail.objects.select_related("ticket", "ticket__customer", "message").get(pk=pk)
-            try:
-                if not mail.body_text:
-                    _render_into(mail)
-                connection.send_messages([build_email(mail, connection)])
-            except Exception as exc:
-                logger.warning(
-                    "outbound mail %s failed (attempt %s): %s", pk, mail.attempts, type(exc).__name__
-                )
-                connection.close()  # a broken session must not poison the rest of the batch
-                failed = mail.attempts >= conf.max_attempts()
-                OutboundMail.objects.filter(pk=pk).update(
-                    status=OutboundStatus.FAILED if failed else OutboundStatus.QUEUED,
-                    last_error=error_text(exc),
-                )
-                continue
-            OutboundMail.objects.filter(pk=pk).update(
-                status=OutboundStatus.SENT, sent_at=timezone.now(), last_error=""
-            )
-            sent += 1
+        return sum(send_outbound_mail(pk, connection=connection) for pk in due)
     finally:
         connection.close()
-    return sent
+
+
+def due_outbound_ids(*, limit: int) -> list[int]:
+    """Queued outbox rows whose next attempt is due, oldest first."""
+    now = timezone.now()
+    return list(
+        OutboundMail.objects.filter(status=OutboundStatus.QUEUED)
+        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def send_outbound_mail(pk: int, *, connection: object | None = None) -> bool:
+    """Send one outbox row if it is queued, due, and this caller wins the claim; True if sent.
+
+    What the ``send_outbound`` job runs. A row is rendered at its first attempt (so sending
+    never runs inside a request) and the rendering is kept, so a retry sends the same mail.
+    The claim (one conditional UPDATE that also schedules the next attempt) makes a second run
+    of the same job, here or in another worker, a no-op: the mail goes out once. Failures are
+    retried with exponential back-off (the reconcile enqueues the row when it is due again)
+    and marked failed after ``KEFU_MAIL_MAX_ATTEMPTS``.
+    """
+    now = timezone.now()
+    attempts = (
+        OutboundMail.objects.filter(pk=pk, status=OutboundStatus.QUEUED)
+        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+        .values_list("attempts", flat=True)
+        .first()
+    )
+    if attempts is None or not claim(OutboundMail, pk, attempts, OutboundStatus.QUEUED):
+        return False
+    own_connection = connection is None
+    smtp = get_connection(fail_silently=False) if connection is None else connection
+    mail = OutboundMail.objects.select_related("ticket", "ticket__customer", "message").get(pk=pk)
+    try:
+        if not mail.body_text:
+            _render_into(mail)
+        smtp.send_messages([build_email(mail, smtp)])  # type: ignore[attr-defined]
+    except Exception as exc:
+        logger.warning("outbound mail %s failed (attempt %s): %s", pk, mail.attempts, type(exc).__name__)
+        smtp.close()  # type: ignore[attr-defined]  # a broken session must not poison the rest of a batch
+        failed = mail.attempts >= conf.max_attempts()
+        OutboundMail.objects.filter(pk=pk).update(
+            status=OutboundStatus.FAILED if failed else OutboundStatus.QUEUED,
+            last_error=error_text(exc),
+        )
+        return False
+    finally:
+        if own_connection:
+            smtp.close()  # type: ignore[attr-defined]
+    OutboundMail.objects.filter(pk=pk).update(
+        status=OutboundStatus.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return True
 
 
 def do_retry_outbound(ids: Iterable[int], *, actor: User | None = None) -> int:
@@ -297,5 +320,5 @@ def do_retry_outbound(ids: Iterable[int], *, actor: User | None = None) -> int:
             do_record(
                 actor=actor, action="mail.outbound_retried", target_type="outbound_mail", target_id=str(pk)
             )
-    transaction.on_commit(wake_worker)
+            enqueue_outbound(pk)
     return count

@@ -14,7 +14,6 @@ from kefu.mail.models import InboundMail, InboundStatus
 from kefu.mail.outbound import send_pending_mail
 from kefu.mail.smtp import start_smtp_receiver
 from kefu.mail.tests.conftest import SUPPORT, load
-from kefu.mail.worker import start_mail_services
 from kefu.tickets.models import Ticket
 
 # The receiver stores mail from its own thread, so the test database must really commit.
@@ -119,13 +118,18 @@ def test_null_sender_mail_is_ignored(receiver):
     )
 
 
-def test_serve_wiring_processes_and_acknowledges_by_itself(mail_settings, smtp_sink):
-    """start_mail_services (what ``kefu serve`` calls): receiver + worker, no manual sweeps."""
-    services = start_mail_services(smtp_listen="127.0.0.1:0", imap_url="", interval=60)
+def test_serve_wiring_processes_and_acknowledges_by_itself(mail_settings, smtp_sink, job_queue):
+    """What ``kefu serve`` starts without Redis: the receiver and a job consumer in-process;
+    the mail becomes a ticket and is acknowledged with no manual sweeps."""
+    from kefu.jobs.engine import start_embedded_consumer
+
+    receiver = start_smtp_receiver("127.0.0.1:0")
+    consumer = start_embedded_consumer(workers=2)
     try:
-        send(services.receiver, load("big5.eml"), sender="dawen.chen@twmail.example")
+        send(receiver, load("big5.eml"), sender="dawen.chen@twmail.example")
         [ack] = smtp_sink.wait_for(1)
     finally:
-        services.stop()
+        receiver.stop()
+        consumer.stop(graceful=True)
     ticket = Ticket.objects.get()
     assert ticket.case_number in ack["Subject"] and ack["To"] == "dawen.chen@twmail.example"

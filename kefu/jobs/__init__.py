@@ -1,0 +1,1 @@
+"""Background jobs on Huey: the engine (``engine``), failed-job records for admins (``models``)."""
