@@ -233,6 +233,15 @@ class _Dialogue:
         if guarded.secret:
             self.state["secret_seen"] = True
             self._log_customer(guarded.redacted)
+            if guarded.unsettled_hex and asking == "tx_hash":
+                # Perhaps a hash nothing could check (e.g. TRON): the warning says why it was hidden;
+                # the question stays open for the explorer link or the 0x form.
+                reply = self._say(
+                    _("Please send the transaction's block-explorer link instead, or skip this question."),
+                    quick_replies=[_("I don't know"), _("Talk to a human")],
+                )
+                reply.secret_warning = guard.warning_for(guarded, language=self.conversation.language)
+                return reply
             reply = self._say(
                 _(
                     "I have hidden what looked like a seed phrase or private key from your message. "

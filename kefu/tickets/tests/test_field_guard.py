@@ -156,7 +156,11 @@ def test_the_bots_tx_hash_question_hides_an_unsettled_bare_value_with_the_notice
     chat.say("两个小时前")
     reply = chat.say(HEX)
     assert reply.secret_warning and reply.secret_warning.startswith(NOTICE_ZH)
+    assert "浏览器" in reply.text  # the question stays open: send the explorer link instead
     assert not any(HEX in t for t in chat.conversation.turns.values_list("text", flat=True))
+    link = f"https://tronscan.org/#/transaction/{HEX}"
+    reply = chat.say(link)
+    assert reply.secret_warning is None and chat.conversation.state["slots"]["tx_hash"] in (HEX, link)
 
 
 @pytest.mark.parametrize(
