@@ -243,3 +243,40 @@ def test_a_hash_the_live_chat_settled_on_chain_reaches_the_ticket_filed_from_it(
     ticket = ChatConversation.objects.get(pk=chat.pk).ticket
     # (The transcript in its description follows the free-text rule: the bare line is hidden there.)
     assert ticket is not None and ticket.tx_hash == sent
+
+
+class _WatchedClient:
+    """The real eth-tester client, noting whether each lookup ran inside a database transaction."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.chain, self.in_transaction = inner, inner.chain, []
+
+    def normalize_hash(self, tx_hash: str) -> str:
+        return self.inner.normalize_hash(tx_hash)
+
+    def get_transaction(self, tx_hash: str):
+        from django.db import connection
+
+        self.in_transaction.append(connection.in_atomic_block)
+        return self.inner.get_transaction(tx_hash)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chain_lookups_run_outside_any_write_transaction(eth):  # noqa: F811
+    """SQLite has one write lock: the API, the bot and the live chat look up before they write."""
+    from kefu.chat import actions as chat_actions
+    from kefu.conftest import make_user
+    from kefu.wallet.chain import client_for, use_client
+
+    customer = make_user("carol@example.com")
+    watched = _WatchedClient(client_for("ethereum"))
+    sent = eth.chain.send_eth(eth.accounts[0], eth.accounts[1], 1).removeprefix("0x")
+    with use_client("ethereum", watched):
+        assert api_ticket(customer, tx_hash=sent, network="ERC-20").tx_hash == sent
+        chat = _chat_to_the_hash_question(customer, "ERC20")
+        other = eth.chain.send_eth(eth.accounts[0], eth.accounts[2], 1).removeprefix("0x")
+        post = chat_actions.check_customer_message(
+            conversation=chat, customer=customer, client_id="h", text=other
+        )
+        assert post.message.text == other
+    assert watched.in_transaction and not any(watched.in_transaction)
