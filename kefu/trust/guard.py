@@ -519,8 +519,9 @@ def scan_with_chain_facts(
 
 
 def scan_answer(text: str, *, asked: str, language: str = "zh-hans") -> ScanResult:
-    """:func:`scan` for the answer to a question: ``asked`` (e.g. ``"txid:"``) is the context a
-    bare value lacks — a 64-hex typed into a "transaction hash" field is a hash, not a key."""
+    """:func:`scan` for the answer to a question: ``asked`` (e.g. ``"seed phrase:"``) is the
+    context a bare value lacks. Not for transaction hashes: a tx-hash field's bare 64-hex must be
+    settled first, which only :func:`scan_field` with ``HexFacts`` does."""
     prefix = asked.rstrip() + " "
     result = scan(prefix + text, language=language)
     shift = len(prefix)
