@@ -41,9 +41,14 @@ def do_record_failed_job(
 
 def do_retry_failed_jobs(ids: Iterable[int], *, actor: User | None = None) -> int:
     """Send failed jobs to the queue again (after commit); returns how many."""
-    from kefu.jobs.engine import enqueue_by_name
+    from kefu.jobs.engine import enqueue_by_name, is_registered
 
-    jobs = list(FailedJob.objects.filter(pk__in=list(ids), retried_at__isnull=True))
+    # A job whose code was renamed or removed since it failed cannot run again: left as it is.
+    jobs = [
+        failed
+        for failed in FailedJob.objects.filter(pk__in=list(ids), retried_at__isnull=True)
+        if is_registered(failed.task_name)
+    ]
     with transaction.atomic():
         for failed in jobs:
             failed.retried_at = timezone.now()

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connections, transaction
 from huey import Huey, RedisHuey, SqliteHuey
 from huey import signals as huey_signals
 from huey.api import TaskWrapper
@@ -62,16 +62,24 @@ def consumes_in_serve() -> bool:
 # --------------------------------------------------------------------------- declaring jobs
 
 
+def close_stale_connections() -> None:
+    """Django's ``close_old_connections``, except for a connection inside a transaction: a job
+    run by a caller that holds one (``drain()`` in a test) must not end it under them."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+
+
 def _with_fresh_connections(fn: Callable[..., Any]) -> Callable[..., Any]:
     # A worker thread lives for hours: a connection the database dropped meanwhile must not
     # fail the next job, and none is held idle between jobs.
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        close_old_connections()
+        close_stale_connections()
         try:
             return fn(*args, **kwargs)
         finally:
-            close_old_connections()
+            close_stale_connections()
 
     return run
 
@@ -138,6 +146,10 @@ def task_name(task: TaskWrapper) -> str:
     return huey._registry.task_to_string(task.task_class)
 
 
+def is_registered(name: str) -> bool:
+    return name in huey._registry._registry
+
+
 def enqueue_by_name(name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
     """Enqueue a registered job by its name (an admin's retry of a failed job)."""
     task_class = huey._registry.string_to_task(name)
@@ -171,7 +183,7 @@ def _record_failure(signal: str, task: Any, exc: BaseException | None = None) ->
     except Exception:
         logger.exception("could not record the failed job %s", task.id)
     finally:
-        close_old_connections()
+        close_stale_connections()
 
 
 _signals_connected = False

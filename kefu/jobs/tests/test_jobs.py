@@ -68,6 +68,13 @@ def test_a_job_that_fails_its_retries_is_kept_for_admins_who_can_run_it_again(jo
     failed.refresh_from_db()
     assert failed.retried_at is not None
 
+    # A job whose code is gone since it failed is left listed, not retried (nor a 500).
+    gone = FailedJob.objects.create(task_name="kefu.removed.tasks.old_job", args=[1], error="x")
+    answer = client.post(url, {"action": "retry", "_selected_action": [gone.pk]})
+    assert answer.status_code == 302 and drain() == 0
+    gone.refresh_from_db()
+    assert gone.retried_at is None
+
 
 @pytest.mark.django_db
 def test_a_job_that_succeeds_on_its_retry_leaves_no_record(job_queue, fragile_calls):
@@ -149,3 +156,18 @@ def test_kefu_worker_runs_a_job_another_process_enqueued(tmp_path: Path, storage
     assert status == "processed" and ticket_id is not None, output
     assert worker.returncode == 0, output
     assert "Kefu worker: 1 job threads" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_periodic_jobs_are_registered_and_run(job_queue):
+    from kefu.chat.tasks import sweep
+    from kefu.jobs.engine import huey, task_name
+    from kefu.mail.tasks import poll_imap, reconcile
+
+    periodic = {huey._registry.task_to_string(cls) for cls in huey._registry._periodic_tasks}
+    assert {task_name(sweep), task_name(reconcile), task_name(poll_imap)} <= periodic
+    sweep()
+    reconcile()
+    poll_imap()  # no KEFU_IMAP_URL: nothing to do
+    assert drain() == 3
+    assert not FailedJob.objects.exists()

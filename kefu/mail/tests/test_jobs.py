@@ -85,3 +85,16 @@ def test_a_failed_send_is_retried_by_the_reconcile_once_its_back_off_has_passed(
     drain()
     assert OutboundMail.objects.get().status == OutboundStatus.SENT
     assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_a_starting_consumer_reconciles_at_once(mail_settings, smtp_sink, job_queue):
+    """Mail stored while no consumer ran (and whose job was lost) is taken when one starts:
+    every periodic job fires at a consumer's start, the reconcile among them."""
+    accept()
+    job_queue.flush()
+    consumer = start_embedded_consumer(workers=1)
+    try:
+        [ack] = smtp_sink.wait_for(1)
+    finally:
+        consumer.stop(graceful=True)
+    assert Ticket.objects.get().case_number in ack["Subject"]
