@@ -62,6 +62,11 @@ class Guarded:
     warning: str | None = None
     kinds: list[str] = field(default_factory=list)
     leaked_key: bool = False  # a hidden value is the private key of the customer's own address
+    # A secret was hidden that must be treated as exposed (security team, flag). False when all
+    # that was hidden is a bare 64-hex nothing could settle in the tx-hash field: most are TRON or
+    # Bitcoin txids, and sending every such deposit question to the security team would bury the
+    # real leaks; the customer is told how to send the hash in a form that is kept.
+    exposed: bool = False
 
 
 def guard_texts(texts: dict[str, str], *, language: str, facts: guard.HexFacts | None = None) -> Guarded:
@@ -85,9 +90,10 @@ def guard_texts(texts: dict[str, str], *, language: str, facts: guard.HexFacts |
             out.leaked_key = out.leaked_key or result.leaked_key
             out.kinds.extend(f.kind for f in result.findings)
             said = guard.warning_for(result, language=language)
-            if result.unsettled_hex:
+            if result.unsettled_hex and not result.leaked_key:
                 notice = notice or said
             else:
+                out.exposed = True
                 exposed = exposed or said
     out.warning = exposed or notice
     return out
@@ -286,7 +292,7 @@ def do_create_ticket(
         guarded = guard_texts(fields, language=language, facts=hex_facts)
     t = guarded.texts
     team = category.routed_team()
-    security = guarded.secret_found or force_security
+    security = guarded.exposed or force_security
     if security:
         team = _security_team() or team
         priority = max(priority or Priority.NORMAL, Priority.URGENT if guarded.leaked_key else Priority.HIGH)
@@ -331,7 +337,7 @@ def do_create_ticket(
             data={"category": category.slug, "channel": channel, "team": team.slug if team else None},
             ip_address=ip_address,
         )
-        if guarded.secret_found:
+        if guarded.exposed:
             do_flag_secret(
                 ticket=ticket,
                 actor=actor,
@@ -496,7 +502,7 @@ def do_add_message(
             data={"message": str(message.public_id), "attachments": len(files)},
             ip_address=ip_address,
         )
-        if guarded.secret_found:
+        if guarded.exposed:
             do_flag_secret(ticket=ticket, actor=author, kinds=guarded.kinds, ip_address=ip_address)
         notify_agent_reply(message, requested_status=new_status)
     return Submission(ticket=ticket, message=message, secret_warning=guarded.warning)
