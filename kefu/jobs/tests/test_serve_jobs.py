@@ -92,3 +92,33 @@ def test_serve_with_redis_and_workers_warms_up_every_serving_process(tmp_path: P
     assert "Background jobs run in `kefu worker` processes" in output, output
     assert "Background jobs run in this process" not in output
     assert output.count("search index ready") == 2, output
+
+
+def test_kefu_mail_worker_receives_over_smtp_and_runs_the_job(tmp_path: Path) -> None:
+    """`kefu mail worker --listen`: a job consumer plus the SMTP receiver, for a mail-only node."""
+    import smtplib
+
+    env = _env(tmp_path, None)
+    subprocess.run([KEFU, "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True)
+    port = free_port()
+    worker = _start(["mail", "worker", "--listen", f"127.0.0.1:{port}"], env, tmp_path)
+    try:
+        output = _read_until(worker, lambda out: "worker running" in out)
+        assert f"SMTP receiver on 127.0.0.1:{port}" in output, output
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            client.sendmail(
+                "xiaoming.wang@webmail.example", ["support@lumenwallet.example"], MAIL.read_bytes()
+            )
+        deadline = threading.Event()
+        guard = threading.Timer(120, deadline.set)  # a deadline, not a timing check
+        guard.start()
+        try:
+            while not deadline.is_set() and _inbound_rows(tmp_path)[0][0] == "pending":
+                time.sleep(0.2)
+        finally:
+            guard.cancel()
+    finally:
+        _stop(worker)
+    [(status, ticket_id)] = _inbound_rows(tmp_path)
+    assert status == "processed" and ticket_id is not None
+    assert worker.returncode == 0
