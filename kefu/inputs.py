@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 from typing import Any
@@ -85,8 +86,33 @@ def clean_json(data: Any) -> Any:
     return root[0]
 
 
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _check_depth(raw: bytes) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH before the parser sees it.
+
+    The parser recurses in C once per level, bounded only by the interpreter's recursion limit,
+    which libraries may raise (py_ecc sets 100,000 at import): at that limit a 100,000-deep
+    body overflows a thread's C stack and the whole process dies instead of raising. So depth is
+    measured here, without recursion, and the parser never meets a deep document.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return  # cannot be deeper than that: the common case costs two C-speed counts
+    depth = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b"", raw)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise BadInput(_("The request is nested too deeply."))
+        else:
+            depth -= 1
+
+
 def loads(raw: bytes | str) -> Any:
     """``json.loads`` for untrusted input; raises :class:`BadInput` (a ``ValueError``)."""
+    _check_depth(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
     try:
         data = json.loads(raw, parse_float=_finite_float, parse_constant=_no_constants)
     except BadInput:

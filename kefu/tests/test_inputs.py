@@ -244,3 +244,49 @@ def test_a_forged_page_cursor_starts_from_the_first_page(alice, agent, raw):
     assert bearer(alice, "en").get(f"/api/v1/tickets?cursor={cursor}").status_code == 200
     assert login(alice).get(f"/portal/?cursor={cursor}").status_code == 200
     assert login(agent).get(f"/workspace/?cursor={cursor}").status_code == 200
+
+
+_DEEP_UNDER_A_RAISED_LIMIT = """
+import os, sys, threading
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
+import django
+django.setup()
+from kefu import inputs
+sys.setrecursionlimit(100_000)  # what importing py_ecc (web3, eth_account, eth-tester) does
+refused = []
+def parse():
+    for raw in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000):
+        try:
+            inputs.loads(raw)
+        except inputs.BadInput:
+            refused.append(raw[:1])
+worker = threading.Thread(target=parse)  # requests are parsed on worker threads
+worker.start()
+worker.join()
+print("refused", len(refused))
+"""
+
+
+def test_deep_json_is_refused_even_where_a_library_raised_the_recursion_limit(tmp_path):
+    """py_ecc raises the recursion limit to 100,000 when it is imported; the parser's C recursion
+    then overflowed a worker thread's stack and killed the server (a segfault, not a 400)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", _DEEP_UNDER_A_RAISED_LIMIT], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.strip().endswith("refused 2")
+
+
+def test_legitimate_json_with_many_brackets_still_parses():
+    """The depth check counts nesting, not brackets, and ignores brackets inside strings."""
+    from kefu import inputs
+
+    many = "[" + ",".join(['{"x": [1, {"y": "]]]]"}]}'] * 200) + "]"
+    assert len(inputs.loads(many)) == 200
+    assert inputs.loads('{"a": "' + "[" * 100 + '"}') == {"a": "[" * 100}
+    assert inputs.loads('{"a": "\\\\", "b": [[1]]}') == {"a": "\\", "b": [[1]]}

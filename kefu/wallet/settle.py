@@ -47,9 +47,12 @@ def evm_address_of_key(value: str) -> str | None:
     number = int(value.strip().lower().removeprefix("0x"), 16)
     if not 0 < number < _SECP256K1_N:
         return None
-    from eth_account import Account
+    # eth_keys, not eth_account: importing eth_account (through py_ecc) raises the interpreter's
+    # recursion limit to 100,000, which turns deeply nested input into a process crash
+    # (kefu.wallet.chain.evm.import_web3 explains).
+    from eth_keys import keys
 
-    return Account.from_key(number.to_bytes(32, "big")).address
+    return keys.PrivateKey(number.to_bytes(32, "big")).public_key.to_checksum_address()
 
 
 def settle_hex(value: str, *, customer_uid: str | None, records: WalletRecords | None = None) -> Settlement:

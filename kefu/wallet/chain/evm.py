@@ -9,6 +9,8 @@ and the logs (ERC-20 ``Transfer`` events), ``eth_blockNumber`` the tip for confi
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -48,6 +50,27 @@ def _address_from_word(word: Any) -> str:
     return to_checksum_address("0x" + _hex(word)[-40:])
 
 
+def import_web3() -> None:
+    """Import web3 without its side effect on the whole process.
+
+    py_ecc, which web3 imports, raises the interpreter's recursion limit to 100,000 at import.
+    In a server that turns deeply nested input (a JSON body, a token header) from a clean
+    RecursionError into a C stack overflow that kills the process: a 100,000-deep JSON body
+    crashed ``kefu serve`` once a chain lookup had imported web3. Kefu never runs the EVM, so the
+    limit is put back. Every web3 import in Kefu comes after this call.
+    """
+    if "web3" in sys.modules:
+        return
+    with _import_lock:
+        limit = sys.getrecursionlimit()
+        import web3  # noqa: F401
+
+        sys.setrecursionlimit(limit)
+
+
+_import_lock = threading.Lock()
+
+
 def _retryable(exc: Exception) -> bool:
     """Transport trouble and server errors are worth another try; a 4xx is not."""
     import requests
@@ -57,6 +80,7 @@ def _retryable(exc: Exception) -> bool:
         return status >= 500 or status == 429
     if isinstance(exc, requests.RequestException | OSError | TimeoutError):
         return True
+    import_web3()
     from web3.exceptions import Web3RPCError
 
     # A JSON-RPC error from the node (rate limit, "header not found" while syncing, ...).
@@ -78,6 +102,7 @@ class EvmChainClient:
         web3's own retry loop is switched off: :func:`with_retries` retries every call the
         same way, with back-off, and turns the final failure into ``ChainUnavailable``.
         """
+        import_web3()
         from web3 import HTTPProvider, Web3
 
         policy = policy or RetryPolicy()
@@ -93,6 +118,7 @@ class EvmChainClient:
         return with_retries(fn, chain=self.chain, policy=self.policy, retryable=_retryable)
 
     def get_transaction(self, tx_hash: str) -> TxInfo:
+        import_web3()
         from web3.exceptions import TransactionNotFound
 
         tx_hash = self.normalize_hash(tx_hash)

@@ -82,3 +82,29 @@ def test_scanning_hides_a_leaked_key_and_keeps_a_found_transaction(eth, alice_ui
     kept = scan_settled(f"here: {tx_hash}", customer_uid=alice_uid, language="en")
     assert not kept.leaked_private_key and kept.tx_hashes == (tx_hash,)
     assert tx_hash in kept.result.redacted and not kept.result.secret
+
+
+def test_key_and_chain_checks_leave_the_recursion_limit_alone(tmp_path):
+    """Importing web3 or eth_account raises the process's recursion limit to 100,000 (py_ecc),
+    which turns deeply nested input into a crash; Kefu's key check and chain client must not.
+    A fresh interpreter, since the test process has eth-tester loaded already."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'kefu.settings')\n"
+        "import django; django.setup()\n"
+        "before = sys.getrecursionlimit()\n"
+        "from kefu.wallet.settle import evm_address_of_key\n"
+        "assert evm_address_of_key('00' * 31 + '01') == '0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf'\n"
+        "from kefu.wallet.chain.evm import EvmChainClient\n"
+        "EvmChainClient.from_url('ethereum', 'http://127.0.0.1:9')\n"
+        "print(before, sys.getrecursionlimit())\n"
+    )
+    env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    before, after = done.stdout.split()
+    assert before == after
