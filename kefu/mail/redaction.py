@@ -29,7 +29,10 @@ from kefu.trust import guard
 
 logger = logging.getLogger(__name__)
 
-_STORE_POLICY = policy.default.clone(linesep="\r\n")
+# refold_source="none": headers kept or set raw are written as they are. Refolding re-parses
+# them, and the email package then drops the quotes around a display name that mixes a
+# "[hidden: …]" placeholder with an encoded word, so the From no longer parses.
+_STORE_POLICY = policy.default.clone(linesep="\r\n", refold_source="none")
 
 
 class UnsafeMail(Exception):
@@ -109,8 +112,14 @@ class _Redactor:
         for name in {name for name, _value in items}:
             del part[name]
         for index, (name, value) in enumerate(items):
-            if index in replaced:
+            if index in replaced and name.lower() not in ADDRESS_HEADERS:
                 part[name] = replaced[index]
+            elif index in replaced:
+                # Already encoded by formataddr. Set through the policy, the header would be
+                # re-parsed and refolded, and the email package drops the quotes around a name
+                # holding "[hidden: …]" next to an encoded word: the From no longer parsed and
+                # the mail was ignored as having no sender.
+                part.set_raw(name, replaced[index])
             else:
                 part.set_raw(name, value)
         return True
@@ -281,7 +290,9 @@ def _rebuild(msg: EmailMessage, language: str) -> bytes:
             raw = ", ".join(parsing.raw_headers(msg, name)[:1])
             redacted = _Redactor(language).scan_header(raw)
             value = " ".join((redacted if redacted is not None else parsing.header_text(msg, name)).split())
-        if value:
+        if value and name.lower() in ADDRESS_HEADERS:
+            out.set_raw(name, value)  # encoded by formataddr already (see _STORE_POLICY)
+        elif value:
             out[name] = value
     if "Date" not in out:
         out["Date"] = formatdate(localtime=True)

@@ -58,8 +58,14 @@ def send(receiver, raw: bytes, sender: str = "victim@mail.example") -> dict:
         (f"{PHRASE} <victim@mail.example>", PHRASE),  # unquoted words
         (Address(ZH_PHRASE, "victim", "mail.example"), ZH_PHRASE),  # RFC 2047 encoded
         (Address(f"key {KEY}", "victim", "mail.example"), KEY),
+        # One encoded word holding an English phrase and Chinese text: the redacted name mixes a
+        # placeholder's brackets and colon with non-ASCII (the header used to lose its quotes).
+        (
+            "=?utf-8?b?" + base64.b64encode(f"{PHRASE} 备份".encode()).decode() + "?= <victim@mail.example>",
+            PHRASE,
+        ),
     ],
-    ids=["quoted", "bare-words", "chinese-encoded", "hex-key"],
+    ids=["quoted", "bare-words", "chinese-encoded", "hex-key", "encoded-phrase-and-chinese"],
 )
 def test_a_secret_in_the_senders_name_is_hidden_and_the_mail_becomes_a_ticket(receiver, sender, secret):
     assert send(receiver, compose(sender)) == {}  # accepted: 250
