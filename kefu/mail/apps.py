@@ -6,3 +6,8 @@ class MailConfig(AppConfig):
     name = "kefu.mail"
     label = "mail"
     verbose_name = _("Email")
+
+    def ready(self) -> None:
+        from kefu.mail import subscribers
+
+        subscribers.register()

@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from kefu import inputs
+from kefu import events, inputs
 from kefu.accounts.models import Team, User
 from kefu.audit.actions import do_record
-from kefu.mail.outbound import notify_agent_reply, notify_resolved, notify_ticket_created
+from kefu.events import MessageAdded, TicketAssigned, TicketCreated, TicketStatusChanged
 from kefu.tickets.attachments import CheckedFile
 from kefu.tickets.models import (
     ACTIVE_STATUSES,
@@ -345,7 +345,7 @@ def do_create_ticket(
                 ip_address=ip_address,
                 leaked_key=guarded.leaked_key,
             )
-        notify_ticket_created(ticket, secret_warning=guarded.warning or "")
+        events.publish(TicketCreated(ticket=ticket, message=message, secret_warning=guarded.warning or ""))
     return Submission(ticket=ticket, message=message, secret_warning=guarded.warning)
 
 
@@ -475,6 +475,7 @@ def do_add_message(
             written=written,
         )
         fields = ["updated_at"]
+        previous_status = ticket.status
         from_customer = author.pk == ticket.customer_id
         if from_customer and ticket.status != Status.OPEN and ticket.status != Status.NEW:
             # A customer's reply puts the ticket back in front of agents, even once resolved.
@@ -504,7 +505,19 @@ def do_add_message(
         )
         if guarded.exposed:
             do_flag_secret(ticket=ticket, actor=author, kinds=guarded.kinds, ip_address=ip_address)
-        notify_agent_reply(message, requested_status=new_status)
+        if ticket.status != previous_status:
+            _publish_status_changed(
+                ticket, previous_status, actor=author, reason=_status_reason(from_customer, kind), message=message
+            )
+        events.publish(
+            MessageAdded(
+                ticket=ticket,
+                message=message,
+                kind=kind,
+                author_role="customer" if from_customer else ("agent" if author.is_agent else "system"),
+                requested_status=new_status,
+            )
+        )
     return Submission(ticket=ticket, message=message, secret_warning=guarded.warning)
 
 
@@ -519,6 +532,22 @@ def _check_transition(current: str, target: str) -> None:
                 ]
             }
         )
+
+
+def _status_reason(from_customer: bool, kind: str) -> str:
+    if from_customer:
+        return "customer_reply"
+    return "agent_reply" if kind == MessageKind.PUBLIC else "agent_note"
+
+
+def _publish_status_changed(
+    ticket: Ticket, previous: str, *, actor: User | None, reason: str, message: Message | None = None
+) -> None:
+    events.publish(
+        TicketStatusChanged(
+            ticket=ticket, previous=previous, status=ticket.status, actor=actor, reason=reason, message=message
+        )
+    )
 
 
 def _set_status(
@@ -548,9 +577,10 @@ def do_change_status(*, ticket: Ticket, actor: User, status: str, ip_address: st
         return ticket
     _check_transition(ticket.status, status)
     with transaction.atomic():
+        previous = ticket.status
         _set_status(ticket, status, actor=actor, ip_address=ip_address, reason="manual")
         ticket.save(update_fields=["status", "resolved_at", "updated_at"])
-        notify_resolved(ticket)
+        _publish_status_changed(ticket, previous, actor=actor, reason="manual")
     return ticket
 
 
@@ -561,8 +591,10 @@ def do_reopen(*, ticket: Ticket, actor: User, ip_address: str | None = None) -> 
     if ticket.merged_into_id is not None:
         raise ValidationError({"status": [_("A merged ticket cannot be reopened.")]})
     with transaction.atomic():
+        previous = ticket.status
         _set_status(ticket, Status.OPEN, actor=actor, ip_address=ip_address, reason="reopened")
         ticket.save(update_fields=["status", "resolved_at", "updated_at"])
+        _publish_status_changed(ticket, previous, actor=actor, reason="reopened")
     return ticket
 
 
@@ -644,12 +676,20 @@ def do_assign(*, ticket: Ticket, actor: User, assignee: User | None, ip_address:
             },
             ip_address=ip_address,
         )
+        previous_assignee_id, previous_status = ticket.assignee_id, ticket.status
         ticket.assignee = assignee
         fields = ["assignee", "updated_at"]
         if assignee is not None and ticket.status == Status.NEW:
             ticket.status = Status.OPEN
             fields.append("status")
         ticket.save(update_fields=fields)
+        if ticket.status != previous_status:
+            _publish_status_changed(ticket, previous_status, actor=actor, reason="assigned")
+        events.publish(
+            TicketAssigned(
+                ticket=ticket, previous_assignee_id=previous_assignee_id, assignee=assignee, actor=actor
+            )
+        )
     return ticket
 
 
@@ -664,12 +704,18 @@ def do_escalate(*, ticket: Ticket, actor: User, reason: str, ip_address: str | N
         raise ValidationError({"reason": [_("This ticket is already at the highest tier.")]})
     reason = guard.redact(reason, language=ticket.language)
     with transaction.atomic():
-        previous = ticket.tier
+        previous, previous_status, previous_assignee_id = ticket.tier, ticket.status, ticket.assignee_id
         ticket.tier = previous + 1
         ticket.assignee = None  # the next tier picks it up from the escalated queue
         if ticket.status in (Status.NEW, Status.PENDING_CUSTOMER, Status.ON_HOLD):
             ticket.status = Status.OPEN
         ticket.save(update_fields=["tier", "assignee", "status", "updated_at"])
+        if ticket.status != previous_status:
+            _publish_status_changed(ticket, previous_status, actor=actor, reason="escalated")
+        if previous_assignee_id is not None:
+            events.publish(
+                TicketAssigned(ticket=ticket, previous_assignee_id=previous_assignee_id, assignee=None, actor=actor)
+            )
         with override(ticket.language):
             body = _("Escalated from tier {old} to tier {new}: {reason}").format(
                 old=previous, new=ticket.tier, reason=reason
@@ -709,6 +755,7 @@ def do_merge(*, source: Ticket, target: Ticket, actor: User, ip_address: str | N
         Message.objects.create(
             ticket=target, author=actor, kind=MessageKind.SYSTEM, body=note, channel=Channel.AGENT
         )
+        source_status, target_status = source.status, target.status
         if source.status in ACTIVE_STATUSES and target.status not in ACTIVE_STATUSES:
             target.status = Status.OPEN
         source.merged_into = target
@@ -716,6 +763,9 @@ def do_merge(*, source: Ticket, target: Ticket, actor: User, ip_address: str | N
         source.save(update_fields=["merged_into", "status", "updated_at"])
         target.security_flag = target.security_flag or source.security_flag
         target.save(update_fields=["security_flag", "status", "updated_at"])
+        for changed, previous in ((source, source_status), (target, target_status)):
+            if changed.status != previous:
+                _publish_status_changed(changed, previous, actor=actor, reason="merged")
         for case, role in ((source.case_number, "source"), (target.case_number, "target")):
             do_record(
                 actor=actor,
