@@ -16,6 +16,7 @@ from collections.abc import Sequence
 # Apps whose ``cli.py`` adds subcommands. Order is the order shown in ``kefu --help``.
 COMMAND_MODULES = (
     "kefu.core_cli",
+    "kefu.config_cli",
     "kefu.identity.cli",
     "kefu.bot.cli",
     "kefu.trust.cli",
@@ -56,7 +57,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    result = func(args)
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        result = func(args)
+    except ImproperlyConfigured as exc:
+        # A malformed KEFU_* value (kefu.conf): one line naming it, not a traceback.
+        print(exc, file=sys.stderr)
+        return 2
     return int(result or 0)
 
 

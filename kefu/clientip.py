@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -34,7 +34,7 @@ def _networks(spec: str) -> tuple[IPNetwork, ...]:
 
 
 def trusted_proxies() -> tuple[IPNetwork, ...]:
-    spec = getattr(settings, "KEFU_TRUSTED_PROXIES", "")
+    spec = settings.KEFU_TRUSTED_PROXIES
     if not isinstance(spec, str):
         spec = ",".join(spec)
     return _networks(spec)
@@ -81,9 +81,8 @@ def resolve(remote_addr: str | None, forwarded_for: str | None) -> str | None:
 
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address for an HTTP request (``None`` when unknown, e.g. a bare test request)."""
-    cached = getattr(request, "_kefu_client_ip", False)
-    if cached is not False:
-        return cached
+    if hasattr(request, "_kefu_client_ip"):  # set below, possibly to None
+        return cast("str | None", request._kefu_client_ip)
     ip = resolve(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
     request._kefu_client_ip = ip  # type: ignore[attr-defined]
     return ip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -122,8 +123,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kefu.cli import setup_django
 
     setup_django()
+    from django.core.checks import run_checks
     from django.core.management import call_command
 
+    # Unknown KEFU_* variables and unsafe combinations (kefu.checks): printed, never fatal.
+    for issue in run_checks(tags=["kefu"]):
+        print(f"warning: {issue.msg}", file=sys.stderr, flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     if not args.no_demo:
         from kefu.demo import database_is_empty, load_demo_data

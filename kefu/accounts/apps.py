@@ -8,4 +8,5 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        from kefu import checks  # noqa: F401  (the settings registry's system checks)
         from kefu.accounts import backends  # noqa: F401  (connects the sign-in signal receiver)

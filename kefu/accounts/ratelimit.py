@@ -88,7 +88,7 @@ def check_creation(kind: str, *, user: Any, ip: str | None) -> None:
     if user is not None and getattr(user, "is_authenticated", False):
         keys.append((f"create-{kind}-user", str(user.pk), limit))
     if ip:
-        keys.append((f"create-{kind}-ip", ip, limit * int(getattr(settings, "KEFU_CREATE_IP_FACTOR", 5))))
+        keys.append((f"create-{kind}-ip", ip, limit * int(settings.KEFU_CREATE_IP_FACTOR)))
     for scope, ident, allowed in keys:
         if not hit(scope, ident, limit=allowed, window=window):
             raise RateLimited(str(message), window)

@@ -37,6 +37,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from kefu import conf
+
 CUSTOMER_PATH = "/ws/chat/"
 AGENT_PATH = "/ws/chat/agent/"
 CUSTOMERS_PER_AGENT = 40
@@ -446,11 +448,11 @@ def summary(result: Result) -> str:
 def main(*, clients: int, seconds: float, url: str | None, interval: float, agents: int, servers: int) -> int:
     _raise_file_limit()
     scratch = None
-    if url is None and not os.environ.get("KEFU_DATABASE_URL"):
+    if url is None and not conf.env_value("KEFU_DATABASE_URL"):
         # A throw-away SQLite database: the benchmark never writes into the real one.
         scratch = tempfile.mkdtemp(prefix="kefu-bench-")
         os.environ["KEFU_DATA_DIR"] = scratch
-    if url is None and servers > 1 and not os.environ.get("KEFU_REDIS_URL"):
+    if url is None and servers > 1 and not conf.env_value("KEFU_REDIS_URL"):
         print("error: several server processes share conversations only through Redis; set KEFU_REDIS_URL")
         return 2
     # Every simulated customer connects from 127.0.0.1: the per-IP creation limits

@@ -28,6 +28,8 @@ from kefu.chat import actions, events, selectors, writer
 from kefu.chat.dbcall import db
 from kefu.chat.models import ChatConversation, ChatStatus, CloseReason
 from kefu.clientip import client_ip_from_scope
+from kefu.csat import actions as csat_actions
+from kefu.csat import selectors as csat_selectors
 from kefu.identity.middleware import staff_session_ok, touch_staff_session
 
 logger = logging.getLogger(__name__)
@@ -261,7 +263,7 @@ class CustomerChatConsumer(_ChatConsumer):
         self.tier = 1
         self.language = settings.LANGUAGE_CODE
         self.greeted = False
-        rate, per = getattr(settings, "KEFU_BOT_RATE", (30, 60))
+        rate, per = settings.KEFU_BOT_RATE
         self.bucket = TokenBucket(rate, per)
         self.queue_refresh: asyncio.Task[Any] | None = None
         self.queue_ticker: asyncio.Task[Any] | None = None
@@ -493,10 +495,10 @@ class CustomerChatConsumer(_ChatConsumer):
         await db(actions.check_customer_close)(conversation=self.conversation, customer=self.user)
 
     async def on_rate(self, content: dict[str, Any]) -> None:
-        survey = await db(selectors.access_survey)(str(content.get("token") or ""))
+        survey = await db(csat_selectors.access_survey)(str(content.get("token") or ""))
         if survey is None or self.user is None or survey.customer_id != self.user.pk:
             raise PermissionDenied
-        await db(actions.check_answer_survey)(
+        await db(csat_actions.check_answer_survey)(
             survey=survey, rating=content.get("rating"), comment=str(content.get("comment") or "")
         )
         await self.send_json({"type": "rated", "rating": survey.rating})

@@ -1,7 +1,7 @@
-"""Mail settings, read at call time with defaults that need nothing configured.
+"""Mail settings, read at call time so that tests can override them with ``settings``.
 
-Every knob is a ``KEFU_...`` Django setting that settings.py fills from the environment; an
-absent setting falls back to the default here, so the app works before settings know of it.
+Every knob is a ``KEFU_...`` Django setting declared with its default in ``kefu.conf``;
+settings.py fills them all from the environment.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ from typing import Any
 from django.conf import settings
 
 
-def _get(name: str, default: Any) -> Any:
-    value = getattr(settings, name, None)
-    return default if value in (None, "") else value
+def _get(name: str) -> Any:
+    return getattr(settings, name)
 
 
 def support_address() -> str:
     """The address customers write to; sender and Reply-To of every outbound mail."""
-    return str(_get("KEFU_SUPPORT_EMAIL", "support@kefu.example")).strip().lower()
+    return str(_get("KEFU_SUPPORT_EMAIL")).strip().lower()
 
 
 def support_domain() -> str:
@@ -28,7 +27,7 @@ def support_domain() -> str:
 
 def inbound_addresses() -> set[str]:
     """Recipients the SMTP receiver accepts mail for (``KEFU_MAIL_INBOUND_ADDRESSES``, comma list)."""
-    configured = _get("KEFU_MAIL_INBOUND_ADDRESSES", "")
+    configured = _get("KEFU_MAIL_INBOUND_ADDRESSES")
     if isinstance(configured, str):
         configured = [item for item in configured.split(",") if item.strip()]
     addresses = {str(item).strip().lower() for item in configured}
@@ -41,16 +40,16 @@ def own_addresses() -> set[str]:
 
 
 def brand_name() -> str:
-    return str(_get("KEFU_BRAND_NAME", "Kefu"))
+    return str(_get("KEFU_BRAND_NAME"))
 
 
 def base_url() -> str:
-    return str(_get("KEFU_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
+    return str(_get("KEFU_BASE_URL")).rstrip("/")
 
 
 def max_bytes() -> int:
     """Largest mail accepted (SMTP ``SIZE`` and the IMAP fetch limit), 25 MB by default."""
-    return int(_get("KEFU_MAIL_MAX_BYTES", 25 * 1024 * 1024))
+    return int(_get("KEFU_MAIL_MAX_BYTES"))
 
 
 def notifications_enabled() -> bool:
@@ -60,46 +59,46 @@ def notifications_enabled() -> bool:
     ``KEFU_EMAIL_URL`` says where to send them, so an unconfigured install never piles up an
     outbox it cannot deliver.
     """
-    explicit = getattr(settings, "KEFU_MAIL_NOTIFICATIONS", None)
+    explicit = settings.KEFU_MAIL_NOTIFICATIONS
     if explicit is not None:
         return bool(explicit)
-    return bool(_get("KEFU_EMAIL_URL", ""))
+    return bool(_get("KEFU_EMAIL_URL"))
 
 
 def max_attempts() -> int:
     """Attempts before an inbound or outbound mail is marked failed for an admin to retry."""
-    return int(_get("KEFU_MAIL_MAX_ATTEMPTS", 8))
+    return int(_get("KEFU_MAIL_MAX_ATTEMPTS"))
 
 
 def retry_base_seconds() -> int:
-    return int(_get("KEFU_MAIL_RETRY_SECONDS", 30))
+    return int(_get("KEFU_MAIL_RETRY_SECONDS"))
 
 
 def sender_rate() -> tuple[int, int]:
     """Mails per sender per window (count, seconds) before further ones are ignored as a loop."""
-    count, _, seconds = str(_get("KEFU_MAIL_SENDER_RATE", "20/3600")).partition("/")
+    count, _, seconds = str(_get("KEFU_MAIL_SENDER_RATE")).partition("/")
     return int(count), int(seconds or 3600)
 
 
 def smtp_listen() -> str:
     """``host:port`` for the SMTP receiver; empty: no receiver."""
-    return str(_get("KEFU_SMTP_LISTEN", ""))
+    return str(_get("KEFU_SMTP_LISTEN"))
 
 
 def smtp_hostname() -> str:
     """The name the receiver greets with."""
-    return str(_get("KEFU_SMTP_HOSTNAME", support_domain()))
+    return str(_get("KEFU_SMTP_HOSTNAME") or support_domain())
 
 
 def imap_url() -> str:
     """``imaps://user:pass@host:993/INBOX``; empty: no poller."""
-    return str(_get("KEFU_IMAP_URL", ""))
+    return str(_get("KEFU_IMAP_URL"))
 
 
 def imap_interval() -> float:
-    return float(_get("KEFU_IMAP_INTERVAL", 60))
+    return float(_get("KEFU_IMAP_INTERVAL"))
 
 
 def worker_interval() -> float:
     """Seconds between sweeps of pending inbound mail and the outbox when nothing wakes the worker."""
-    return float(_get("KEFU_MAIL_WORKER_INTERVAL", 15))
+    return float(_get("KEFU_MAIL_WORKER_INTERVAL"))

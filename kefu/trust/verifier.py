@@ -182,9 +182,10 @@ def normalize_host(value: str) -> str:
         # Pasted punycode whose label IDNA 2008 refuses (a mapped or disallowed character such
         # as "ⅼ", a soft hyphen or a symbol): it is still a name someone shows a customer, so
         # judge it as written. It can never be ours: registered channels pass the strict rules.
-        ascii_host = _raw_punycode_host(host)
-        if ascii_host is None:
+        raw_host = _raw_punycode_host(host)
+        if raw_host is None:
             raise error from exc
+        ascii_host = raw_host
     labels = ascii_host.split(".")
     if len(labels) < 2 or labels[-1].isdigit() or len(ascii_host) > 253:
         raise error
@@ -272,7 +273,7 @@ def _email(raw: str) -> str:
 def default_phone_region() -> str:
     from django.conf import settings
 
-    return getattr(settings, "KEFU_PHONE_REGION", "CN") or "CN"
+    return settings.KEFU_PHONE_REGION or "CN"
 
 
 def _phone(raw: str, *, region: str | None) -> str:
@@ -601,7 +602,7 @@ def advice_for(result: CheckResult) -> str:
     """What the customer should do, in the active language."""
     from django.conf import settings
 
-    brand = getattr(settings, "KEFU_BRAND_NAME", "")
+    brand = settings.KEFU_BRAND_NAME
     if result.official:
         return _(
             "This is an official {brand} channel. Even so, nobody from support will ever ask for "

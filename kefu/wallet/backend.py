@@ -7,7 +7,6 @@ never import an implementation directly.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -106,6 +105,18 @@ _backends: dict[tuple[str, ...], WalletBackend] = {}
 _backends_lock = threading.Lock()
 
 
+# Short names for KEFU_WALLET_BACKEND; anything else is a dotted path to a class.
+BACKEND_ALIASES = {
+    "demo": DEFAULT_BACKEND,
+    "http": "kefu.wallet.http_backend.HttpWalletBackend",
+}
+
+
+def backend_path(name: str) -> str:
+    """The dotted class path a ``KEFU_WALLET_BACKEND`` value names."""
+    return BACKEND_ALIASES.get(name or "demo", name)
+
+
 def get_wallet_backend() -> WalletBackend:
     """The backend named by ``settings.KEFU_WALLET_BACKEND`` (a dotted path to a class).
 
@@ -114,11 +125,11 @@ def get_wallet_backend() -> WalletBackend:
     the call). Backends are therefore shared between threads and must be thread-safe.
     """
     # Read at call time, not import time, so settings overrides in tests apply.
-    path = getattr(settings, "KEFU_WALLET_BACKEND", None) or DEFAULT_BACKEND
+    path = backend_path(settings.KEFU_WALLET_BACKEND)
     key = (
         path,
         str(getattr(settings, "DATA_DIR", "")),
-        *(str(getattr(settings, name, None) or os.environ.get(name, "")) for name in _BACKEND_SETTINGS),
+        *(str(getattr(settings, name)) for name in _BACKEND_SETTINGS),
     )
     backend = _backends.get(key)
     if backend is not None:

@@ -42,7 +42,7 @@ class DemoWalletBackend:
     """Accounts as JSON: ``{"accounts": {uid: {...}}}``; writes are atomic and file-locked."""
 
     def __init__(self, path: Path | str | None = None) -> None:
-        configured = path or getattr(settings, "KEFU_WALLET_DEMO_FILE", None)
+        configured = path or settings.KEFU_WALLET_DEMO_FILE
         self.path = Path(configured) if configured else Path(settings.DATA_DIR) / "wallet-demo.json"
 
     # --- storage ---------------------------------------------------------------------------

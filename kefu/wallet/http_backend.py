@@ -15,7 +15,6 @@ document — raises :class:`~kefu.wallet.backend.WalletBackendError` with a mess
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -45,8 +44,9 @@ OPENAPI_DOCUMENT = Path(__file__).resolve().parent / "openapi" / "wallet-backend
 _ATTEMPTS = 2  # one retry: enough for a blip, short enough for a chat reply
 
 
-def _setting(name: str, default: str = "") -> str:
-    return str(getattr(settings, name, None) or os.environ.get(name, default) or "")
+def _setting(name: str) -> str:
+    value = getattr(settings, name)
+    return "" if value is None else str(value)
 
 
 class HttpWalletBackend:
@@ -64,7 +64,7 @@ class HttpWalletBackend:
         if not self.base_url:
             raise WalletBackendError("KEFU_WALLET_API_URL is not set")
         self.token = token if token is not None else _setting("KEFU_WALLET_API_TOKEN")
-        self.timeout = timeout if timeout is not None else float(_setting("KEFU_WALLET_API_TIMEOUT", "5"))
+        self.timeout = timeout if timeout is not None else float(_setting("KEFU_WALLET_API_TIMEOUT"))
         self._transport = transport
         self._http: httpx.Client | None = None
 

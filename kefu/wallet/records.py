@@ -172,7 +172,7 @@ class DatabaseWalletRecords:
 
 def get_wallet_records() -> WalletRecords:
     """The configured records: ``KEFU_WALLET_RECORDS``, else the backend if it has records, else demo."""
-    path = getattr(settings, "KEFU_WALLET_RECORDS", None)
+    path = settings.KEFU_WALLET_RECORDS
     if not path:
         from kefu.wallet.backend import get_wallet_backend
 

@@ -88,22 +88,28 @@ def default_model_key() -> str:
 def model_cache_root() -> Path:
     """Where default models are cached.
 
-    ``settings.DATA_DIR / "models"`` when Django is configured (the server), else
-    ``$KEFU_MODEL_CACHE`` or the user cache directory (the command line, tests).
+    ``KEFU_MODEL_CACHE`` if set, else ``settings.DATA_DIR / "models"`` when Django is configured
+    (the server), else the user cache directory (the command line without settings).
     """
-    if env := os.environ.get("KEFU_MODEL_CACHE"):
-        return Path(env)
     from django.conf import settings
 
     # `settings.configured` stays False until something touches the lazy settings object, so a
     # process that names its settings module (the server, pytest-django) counts as configured too.
     if settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE"):
         try:
-            data_dir = getattr(settings, "DATA_DIR", None)
+            configured, data_dir = settings.KEFU_MODEL_CACHE, getattr(settings, "DATA_DIR", None)
         except Exception:  # broken or missing settings module: fall back to the user cache
-            data_dir = None
+            configured, data_dir = None, None
+        if configured:
+            return Path(configured)
         if data_dir is not None:
             return Path(data_dir) / "models"
+    else:
+        from kefu import conf
+
+        # No Django settings in this process: the registry reads the variable itself.
+        if configured := conf.env_value("KEFU_MODEL_CACHE"):
+            return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
     return Path(base) / "kefu" / "models"
 

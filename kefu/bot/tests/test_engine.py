@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from kefu.bot.engine import INTENTS, OUT_OF_SCOPE, IntentEngine, Prediction, default_engine
 from kefu.bot.engine.evaluation import evaluate
@@ -63,7 +64,11 @@ def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
     cache = tmp_path_factory.getbasetemp() / "kefu-model-cache"
     previous = os.environ.get("KEFU_MODEL_CACHE")
     os.environ["KEFU_MODEL_CACHE"] = str(cache)
+    # This process read its settings already: tell them too (the code reads settings only).
+    previous_setting = settings.KEFU_MODEL_CACHE
+    settings.KEFU_MODEL_CACHE = cache
     yield cache
+    settings.KEFU_MODEL_CACHE = previous_setting
     if previous is None:
         os.environ.pop("KEFU_MODEL_CACHE", None)
     else:

@@ -4,7 +4,7 @@ Settings (all optional, read at call time; see ``docs/wallet.md``):
 
 ``KEFU_CHAIN_URLS``
     ``{"ethereum": "https://rpc.example/...", "bitcoin": "https://esplora.example/api"}``.
-    A chain missing there falls back to its environment variable (``KEFU_ETH_RPC_URL``,
+    A chain missing there falls back to its own setting (``KEFU_ETH_RPC_URL``,
     ``KEFU_BSC_RPC_URL``, ``KEFU_POLYGON_RPC_URL``, ``KEFU_ARBITRUM_RPC_URL``,
     ``KEFU_OPTIMISM_RPC_URL``, ``KEFU_BTC_ESPLORA_URL``); a chain with neither is not checked.
 ``KEFU_CHAIN_CONFIRMATIONS``
@@ -17,7 +17,6 @@ Settings (all optional, read at call time; see ``docs/wallet.md``):
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -108,9 +107,9 @@ def get_spec(chain: str) -> ChainSpec:
 
 
 def chain_url(chain: str) -> str | None:
-    """The node URL configured for ``chain`` (settings first, then the environment), or None."""
-    urls = getattr(settings, "KEFU_CHAIN_URLS", None) or {}
-    url = urls.get(chain) or os.environ.get(get_spec(chain).env_var, "")
+    """The node URL configured for ``chain`` (``KEFU_CHAIN_URLS``, then its own setting), or None."""
+    urls = settings.KEFU_CHAIN_URLS or {}
+    url = urls.get(chain) or getattr(settings, get_spec(chain).env_var) or ""
     return url.strip() or None
 
 
@@ -123,21 +122,21 @@ def configured_chains() -> list[str]:
 
 def required_confirmations(chain: str) -> int:
     """Confirmations after which a deposit on ``chain`` counts as final."""
-    overrides = getattr(settings, "KEFU_CHAIN_CONFIRMATIONS", None) or {}
+    overrides = settings.KEFU_CHAIN_CONFIRMATIONS or {}
     return int(overrides.get(chain, get_spec(chain).required_confirmations))
 
 
 def retry_policy() -> RetryPolicy:
     """Timeouts and retries from settings."""
     return RetryPolicy(
-        attempts=int(getattr(settings, "KEFU_CHAIN_RETRIES", 3)),
-        backoff=float(getattr(settings, "KEFU_CHAIN_BACKOFF", 0.5)),
-        timeout=float(getattr(settings, "KEFU_CHAIN_TIMEOUT", 5.0)),
+        attempts=int(settings.KEFU_CHAIN_RETRIES),
+        backoff=float(settings.KEFU_CHAIN_BACKOFF),
+        timeout=float(settings.KEFU_CHAIN_TIMEOUT),
     )
 
 
 def cache_seconds(*, final: bool) -> int:
     """How long a lookup is cached: briefly while it can change, longer once final."""
     if final:
-        return int(getattr(settings, "KEFU_CHAIN_CACHE_FINAL", 300))
-    return int(getattr(settings, "KEFU_CHAIN_CACHE_PENDING", 15))
+        return int(settings.KEFU_CHAIN_CACHE_FINAL)
+    return int(settings.KEFU_CHAIN_CACHE_PENDING)

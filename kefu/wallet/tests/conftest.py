@@ -27,6 +27,7 @@ def _no_real_nodes(settings, monkeypatch, tmp_path):
     """Only the nodes a test installs answer; the demo wallet keeps its accounts in tmp_path."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+        setattr(settings, name, "")  # what settings.py read from a developer's environment
     # Users are made in most tests; Argon2 is slow by design and proves nothing here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.KEFU_CHAIN_URLS = {}

@@ -173,7 +173,7 @@ def test_a_json_rpc_error_makes_the_chain_unavailable(eth_http):
                 "error": {"code": -32005, "message": "limit"},
             }
 
-    eth_http.server.handle = Broken().handle  # type: ignore[method-assign]
+    eth_http.server.handle = Broken().handle
     with pytest.raises(ChainUnavailable):
         lookup_transaction("ethereum", "0x" + "ef" * 32)
 
@@ -186,12 +186,12 @@ def test_the_chain_is_not_configured_without_a_url():
     assert "KEFU_BSC_RPC_URL" in str(excinfo.value)
 
 
-def test_the_url_comes_from_the_environment_when_settings_have_none(eth_http, monkeypatch):
+def test_the_url_comes_from_the_environment_when_settings_have_none(eth_http, settings):
     """``KEFU_ETH_RPC_URL`` alone is enough (what the CLI contract promises)."""
     from kefu.wallet.chain import client_for
     from kefu.wallet.chain.registry import _overrides
 
-    monkeypatch.setenv("KEFU_ETH_RPC_URL", eth_http.server.url)
+    settings.KEFU_ETH_RPC_URL = eth_http.server.url  # as settings.py reads it from the environment
     installed = _overrides.pop("ethereum")
     try:
         client = client_for("ethereum")

@@ -20,11 +20,11 @@ def run(*argv: str) -> int:
 
 
 @pytest.fixture
-def rpc_env(eth_http, monkeypatch):
+def rpc_env(eth_http, settings):
     """The node reachable only through ``KEFU_ETH_RPC_URL``, as the contract says."""
     from kefu.wallet.chain.registry import _overrides
 
-    monkeypatch.setenv("KEFU_ETH_RPC_URL", eth_http.server.url)
+    settings.KEFU_ETH_RPC_URL = eth_http.server.url
     installed = _overrides.pop("ethereum")
     yield eth_http
     _overrides["ethereum"] = installed
@@ -83,8 +83,8 @@ def test_an_unknown_chain_exits_2(capsys):
 
 
 @pytest.mark.django_db
-def test_an_unreachable_node_prints_chain_unavailable_and_exits_3(monkeypatch, capsys):
-    monkeypatch.setenv("KEFU_ETH_RPC_URL", closed_port_url())
+def test_an_unreachable_node_prints_chain_unavailable_and_exits_3(settings, capsys):
+    settings.KEFU_ETH_RPC_URL = closed_port_url()
     assert run("diagnose", "--chain", "ethereum", "--tx", "0x" + "42" * 32) == 3
     data = json.loads(capsys.readouterr().out)
     assert data["verdict"] == "chain_unavailable" and data["found"] is False
