@@ -17,7 +17,7 @@ from kefu.accounts.actions import authenticate_api_token
 
 
 class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str):  # type: ignore[override]
+    def authenticate(self, request: HttpRequest, token: str):
         user = authenticate_api_token(token)
         if user is not None:
             request.user = user
@@ -58,7 +58,7 @@ class KefuAPI(NinjaAPI):
     """The schema documents the errors every operation can answer, from the handlers below, so
     that it matches what clients really get (checked by schemathesis in kefu/tests)."""
 
-    def get_openapi_schema(self, **kwargs: Any) -> Any:  # type: ignore[override]
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(**kwargs)
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
         for operations in schema.get("paths", {}).values():
@@ -76,7 +76,7 @@ class KefuAPI(NinjaAPI):
                     generic[404] = _error("Not found, or not yours to see")
                 for status, response in generic.items():
                     responses.setdefault(str(status), response)
-                    responses.setdefault(status, response)  # type: ignore[call-overload]
+                    responses.setdefault(status, response)
                 for key in [k for k in responses if isinstance(k, int)]:
                     responses[str(key)] = responses.pop(key)
         return schema

@@ -21,7 +21,7 @@ class SyncStackHandler(ASGIHandler):
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
 
-    async def get_response_async(self, request):  # type: ignore[override]
+    async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
 
@@ -33,7 +33,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from kefu.routing import websocket_urlpatterns  # noqa: E402
 
 
-async def lifespan(scope, receive, send):  # type: ignore[no-untyped-def]
+async def lifespan(scope, receive, send):
     """The ASGI lifespan: start-up work for each serving process (uvicorn runs it in every
     worker it spawns under ``kefu serve --workers N``, not only in its supervisor)."""
     while True:

@@ -18,12 +18,15 @@ import math
 import re
 from collections.abc import Callable
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from django.http.request import _ImmutableQueryDict
 
 # Deep enough for any real payload of Kefu's; Python's parser would recurse ~1,000 levels.
 MAX_JSON_DEPTH = 32
@@ -124,7 +127,7 @@ def loads(raw: bytes | str) -> Any:
     return clean_json(data)
 
 
-def decimal_for(value: Any, field: models.DecimalField, *, name: str | None = None) -> Decimal | None:
+def decimal_for(value: Any, field: models.DecimalField[Any, Any], *, name: str | None = None) -> Decimal | None:
     """A number that fits ``field`` exactly as typed (finite, not negative, within its digits),
     or a translated ``ValidationError``. Empty is ``None``."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -158,20 +161,23 @@ def decimal_for(value: Any, field: models.DecimalField, *, name: str | None = No
     return number
 
 
-def clean_querydict(data: QueryDict) -> QueryDict:
+def clean_querydict(data: _ImmutableQueryDict) -> _ImmutableQueryDict:
     if not any(NUL in k or any(NUL in v for v in data.getlist(k)) for k in data):
         return data
     cleaned = QueryDict(mutable=True, encoding=data.encoding)
     for key in data:
         cleaned.setlist(strip_nul(key), [strip_nul(v) for v in data.getlist(key)])
     cleaned._mutable = False
-    return cleaned
+    # Immutable again, like the QueryDict Django built (the stubs name that state as a type).
+    return cast("_ImmutableQueryDict", cleaned)
 
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def boundary_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
+def boundary_middleware(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
     """Before anything reads the request: 404 for a NUL in the path, NUL stripped from the query
     string and form fields. HEAD is answered wherever GET is (the server sends no body)."""
 

@@ -52,7 +52,7 @@ class ReferenceCache(Generic[T]):
             self._generation += 1
             self._value = None
 
-    def watch(self, *models: type, ignore_fields: set[str] = frozenset()) -> None:
+    def watch(self, *models: type, ignore_fields: frozenset[str] | set[str] = frozenset()) -> None:
         """Forget on save or delete of any of ``models``, and on many-to-many changes through
         them; a save that writes only ``ignore_fields`` (``save(update_fields=...)``) is not a
         change."""

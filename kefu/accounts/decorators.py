@@ -7,11 +7,12 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 
-def login_or_token_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def login_or_token_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Like ``login_required``, but an ``Authorization: Bearer`` API token also signs the request in.
 
     For the few plain URLs the API hands out (attachment downloads): an API client holds a token,
@@ -21,7 +22,7 @@ def login_or_token_required(view: Callable[..., HttpResponse]) -> Callable[..., 
     browser_view = login_required(view)
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         scheme, _sep, raw = header.partition(" ")
         if scheme.lower() != "bearer":

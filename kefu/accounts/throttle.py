@@ -90,7 +90,7 @@ class _Counter:
         if over < 0:
             return 0.0
         base = max(1.0, self.window / 20)
-        return min(float(self.window), base * 2 ** min(over, 32))
+        return min(float(self.window), base * float(2 ** min(over, 32)))
 
     def enter(self, now: float) -> float:
         """Count this attempt; 0 if admitted, else the seconds still to wait (not counted)."""

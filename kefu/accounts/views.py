@@ -80,7 +80,7 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
-    def form_valid(self, form: LoginForm) -> HttpResponse:
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:  # a LoginForm (authentication_form)
         user = form.get_user()
         email = user.email[:64]
         step = twofactor.second_step_for(user)
@@ -116,7 +116,8 @@ def _pending(request: HttpRequest) -> tuple[User, dict[str, Any]] | None:
     if not isinstance(data, dict) or time.time() - float(data.get("since", 0)) > PENDING_SECONDS:
         request.session.pop(PENDING_KEY, None)
         return None
-    user = User.objects.filter(pk=data.get("user"), is_active=True).first()
+    user_id = data.get("user")
+    user = User.objects.filter(pk=user_id, is_active=True).first() if isinstance(user_id, int) else None
     if user is None:
         request.session.pop(PENDING_KEY, None)
         return None

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -41,7 +42,9 @@ def ticket_fields(slots: dict[str, str]) -> dict[str, Any]:
 
     def text(name: str) -> str:
         value = str(slots.get(name, "")).strip()
-        return value if len(value) <= Ticket._meta.get_field(name).max_length else ""
+        field = Ticket._meta.get_field(name)
+        limit = field.max_length if isinstance(field, models.CharField) else None
+        return value if limit is None or len(value) <= limit else ""
 
     try:
         # The one rule for amounts (kefu.inputs), which the ticket action applies again.

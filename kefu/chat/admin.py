@@ -42,8 +42,7 @@ class AgentPresenceAdmin(admin.ModelAdmin):
 class ChatMessageInline(admin.TabularInline):
     model = ChatMessage
     extra = 0
-    fields = ["seq", "sender", "kind", "author", "text", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("seq", "sender", "kind", "author", "text", "created_at")
     can_delete = False
 
 

@@ -24,6 +24,7 @@ from kefu.accounts.models import Team, User
 from kefu.chat import actions, selectors
 from kefu.chat.hours import weekly_table
 from kefu.chat.models import ServiceCalendar, ServiceChannel
+from kefu.httptypes import AuthedRequest
 
 
 def _staff(request: HttpRequest) -> None:
@@ -39,7 +40,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def supervisor(request: HttpRequest) -> HttpResponse:
+def supervisor(request: AuthedRequest) -> HttpResponse:
     """Live queues, waiting times, agents' load, reassignment, and satisfaction results."""
     _staff(request)
     if not request.user.is_supervisor:
@@ -65,7 +66,7 @@ def supervisor(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def supervisor_reassign(request: HttpRequest) -> HttpResponse:
+def supervisor_reassign(request: AuthedRequest) -> HttpResponse:
     """Reassign a chat (the form behind the live view's buttons, for use without JavaScript)."""
     _staff(request)
     if not request.user.is_supervisor:

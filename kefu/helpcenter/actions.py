@@ -174,7 +174,9 @@ def do_record_feedback(
         user = None
     if user is None and not session_key:
         raise ValidationError(_("Your vote could not be recorded; please enable cookies."))
-    voter = {"user": user} if user is not None else {"user": None, "session_key": session_key}
+    voter: dict[str, User | str | None] = (
+        {"user": user} if user is not None else {"user": None, "session_key": session_key}
+    )
     try:
         with transaction.atomic():
             return _record_vote(article=article, helpful=helpful, voter=voter)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from kefu.helpcenter import actions
 from kefu.helpcenter.models import Announcement, Article
 from kefu.helpcenter.rendering import render_markdown
+from kefu.httptypes import user_or_none
 
 PREVIEW_MAX_CHARS = 100_000
 
@@ -116,7 +117,7 @@ class ArticleAdmin(admin.ModelAdmin):
     def _set_published(self, request: HttpRequest, queryset: QuerySet[Article], published: bool) -> None:
         # One action per article (not QuerySet.update) so the index refresh and audit happen.
         for article in queryset:
-            actions.do_set_article_published(article=article, published=published, actor=request.user)
+            actions.do_set_article_published(article=article, published=published, actor=user_or_none(request))
         self.message_user(
             request,
             gettext("{count} articles updated.").format(count=queryset.count()),

@@ -84,7 +84,7 @@ def article_digest(article: Article) -> str:
         keywords=article.keywords or [],
         key_steps=article.key_steps or [],
         intents=article.intents or [],
-        category_slug=article.category.slug if article.category_id else None,
+        category_slug=article.category.slug if article.category else None,
     )
 
 

@@ -24,6 +24,7 @@ from kefu.helpcenter import actions, selectors
 from kefu.helpcenter.models import Announcement, Article
 from kefu.helpcenter.rendering import rendered_html
 from kefu.helpcenter.search import MAX_QUERY_CHARS, normalize_language, search_articles
+from kefu.httptypes import user_or_none
 from kefu.trust import guard
 
 SEARCH_RESULTS = 20
@@ -118,7 +119,7 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
             "category_name": item.category.localized_name(language) if item.category else "",
             "is_fallback": item.language != normalize_language(language),
             "related": selectors.related_articles(item),
-            "vote": selectors.vote_of(item, user=request.user, session_key=request.session.session_key),
+            "vote": selectors.vote_of(item, user=user_or_none(request), session_key=request.session.session_key),
             "ticket_url": ticket_url(item),
         },
     )
@@ -138,7 +139,7 @@ def feedback(request: HttpRequest, slug: str) -> HttpResponse:
     ):
         messages.error(request, _("Too many votes from your network. Please try again later."))
         return redirect(target)
-    user = request.user if request.user.is_authenticated else None
+    user = user_or_none(request)
     if user is None and not request.session.session_key:
         # Anonymous readers vote once per session; make sure they have one, and that its
         # cookie is sent (an unmodified new session would not be).

@@ -11,6 +11,7 @@ from ninja import Router, Schema
 from ninja import Status as Reply
 
 from kefu.clientip import client_ip
+from kefu.httptypes import AuthedRequest
 from kefu.identity import actions, selectors
 from kefu.identity.exceptions import (
     ChallengeNotFound,
@@ -104,7 +105,7 @@ def _refusal(exc: IdentityError, response: HttpResponse) -> Reply:
     },
     summary="Send a one-time code to the registered email or phone",
 )
-def create_challenge(request: HttpRequest, payload: ChallengeIn, response: HttpResponse):
+def create_challenge(request: AuthedRequest, payload: ChallengeIn, response: HttpResponse):
     if request.user.is_agent:
         return Reply(403, {"detail": _("Customers only.")})
     try:
@@ -132,7 +133,7 @@ def create_challenge(request: HttpRequest, payload: ChallengeIn, response: HttpR
     response={200: VerifiedOut, 400: RefusalOut, 403: RefusalOut, 404: RefusalOut, 423: RefusalOut},
     summary="Check a one-time code",
 )
-def verify_challenge(request: HttpRequest, challenge_id: str, payload: CodeIn, response: HttpResponse):
+def verify_challenge(request: AuthedRequest, challenge_id: str, payload: CodeIn, response: HttpResponse):
     if request.user.is_agent:
         return Reply(403, {"detail": _("Customers only.")})
     try:
@@ -150,7 +151,7 @@ def verify_challenge(request: HttpRequest, challenge_id: str, payload: CodeIn, r
 
 
 @router.get("/identity/status", response=StatusOut, summary="Your current identity verification")
-def verification_status(request: HttpRequest):
+def verification_status(request: AuthedRequest):
     status = selectors.verification_status(request.user)
     if status is None or not status.still_valid:
         return {"verified": False}
@@ -167,7 +168,7 @@ def verification_status(request: HttpRequest):
     response={201: FreezeOut, 200: FreezeOut, 400: RefusalOut, 403: RefusalOut},
     summary="Emergency freeze of your wallet account (needs a verification from the last 10 minutes)",
 )
-def request_freeze(request: HttpRequest, payload: FreezeIn):
+def request_freeze(request: AuthedRequest, payload: FreezeIn):
     if request.user.is_agent:
         return Reply(403, {"detail": _("Customers only.")})
     if not payload.confirm:

@@ -36,7 +36,7 @@ def _session_user(request: HttpRequest) -> User | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not hasattr(request, "session"):
         return None
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 def staff_session_ok(user: User, session: Any) -> bool:

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kefu import inputs
 from kefu.accounts import ratelimit
 from kefu.clientip import client_ip
+from kefu.httptypes import AuthedRequest
 from kefu.identity import actions, conf, selectors
 from kefu.identity.exceptions import (
     IdentityError,
@@ -60,7 +61,7 @@ def customer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: AuthedRequest, *args, **kwargs) -> HttpResponse:
         if request.user.is_agent:
             raise Http404
         return view(request, *args, **kwargs)
@@ -76,7 +77,7 @@ def verified_required(
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapped(request: AuthedRequest, *args, **kwargs) -> HttpResponse:
             if selectors.valid_verification(request.user, max_age=max_age) is None:
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse('identity:verify')}?{query}")
@@ -95,7 +96,7 @@ def _status_for(exc: IdentityError) -> int:
     return 400
 
 
-def _open_challenge(request: HttpRequest, challenge_id: str | None) -> VerificationChallenge | None:
+def _open_challenge(request: AuthedRequest, challenge_id: str | None) -> VerificationChallenge | None:
     if not challenge_id:
         return None
     try:
@@ -114,7 +115,7 @@ def _open_challenge(request: HttpRequest, challenge_id: str | None) -> Verificat
 @customer_required
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
-def verify(request: HttpRequest) -> HttpResponse:
+def verify(request: AuthedRequest) -> HttpResponse:
     """Choose email or phone, get a code, enter it."""
     user = request.user
     next_url = _safe_next(request)
@@ -166,7 +167,7 @@ def verify(request: HttpRequest) -> HttpResponse:
 @never_cache
 @customer_required
 @require_http_methods(["GET", "POST"])
-def freeze(request: HttpRequest) -> HttpResponse:
+def freeze(request: AuthedRequest) -> HttpResponse:
     """The emergency freeze: a fresh verification, one clear confirmation, then freeze and a ticket."""
     user = request.user
     fresh = selectors.valid_verification(user, max_age=conf.freeze_max_age())
@@ -277,7 +278,7 @@ def sso(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET"])
-def account_card(request: HttpRequest, case_number: str) -> HttpResponse:
+def account_card(request: AuthedRequest, case_number: str) -> HttpResponse:
     """Staff: the ticket customer's wallet account state (and the unfreeze form for specialists),
     as an HTML fragment the ticket view loads after it has shown."""
     if not request.user.is_agent:
@@ -301,7 +302,7 @@ def account_card(request: HttpRequest, case_number: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def unfreeze(request: HttpRequest, case_number: str) -> HttpResponse:
+def unfreeze(request: AuthedRequest, case_number: str) -> HttpResponse:
     """Staff: lift a freeze from the ticket's customer (specialists and above, after verification)."""
     if not request.user.is_agent:
         raise Http404

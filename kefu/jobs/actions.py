@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -60,5 +61,5 @@ def do_retry_failed_jobs(ids: Iterable[int], *, actor: User | None = None) -> in
                 target_id=str(failed.pk),
                 data={"task": failed.task_name},
             )
-            transaction.on_commit(lambda f=failed: enqueue_by_name(f.task_name, list(f.args), dict(f.kwargs)))
+            transaction.on_commit(partial(enqueue_by_name, failed.task_name, list(failed.args), dict(failed.kwargs)))
     return len(jobs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -11,14 +13,21 @@ from django.utils.translation import ngettext
 from kefu.jobs.actions import do_retry_failed_jobs
 from kefu.jobs.models import FailedJob
 
+if TYPE_CHECKING:
+    _FailedJobAdminBase = admin.ModelAdmin[FailedJob]
+else:  # ModelAdmin is not subscriptable at run time
+    _FailedJobAdminBase = admin.ModelAdmin
+
+_FIELDS = ("task_name", "task_id", "args", "kwargs", "failures", "failed_at", "retried_at", "error")
+
 
 @admin.register(FailedJob)
-class FailedJobAdmin(admin.ModelAdmin):
+class FailedJobAdmin(_FailedJobAdminBase):
     list_display = ["failed_at", "task_name", "args", "failures", "short_error", "retried_at"]
     list_filter = ["task_name", ("retried_at", admin.EmptyFieldListFilter)]
     search_fields = ["task_name", "task_id"]
-    fields = ["task_name", "task_id", "args", "kwargs", "failures", "failed_at", "retried_at", "error"]
-    readonly_fields = fields
+    fields = _FIELDS
+    readonly_fields = _FIELDS
     actions = ["retry"]
     show_full_result_count = False
 

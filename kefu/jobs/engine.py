@@ -143,7 +143,8 @@ def enqueue_on_commit(task: TaskWrapper, *args: Any) -> None:
 
 
 def task_name(task: TaskWrapper) -> str:
-    return huey._registry.task_to_string(task.task_class)
+    name: str = huey._registry.task_to_string(task.task_class)  # huey is untyped
+    return name
 
 
 def is_registered(name: str) -> bool:
@@ -199,13 +200,13 @@ def connect_signals() -> None:
 # --------------------------------------------------------------------------- consumers
 
 
-class _Scheduler(Scheduler):
+class _Scheduler(Scheduler):  # type: ignore[misc]  # huey ships no types: its classes are Any
     # Huey checks periodic jobs once a minute, for crontab schedules. Kefu's periodic jobs say
     # their own intervals in seconds (Every), so look every second.
     periodic_task_seconds = 1
 
 
-class KefuConsumer(Consumer):
+class KefuConsumer(Consumer):  # type: ignore[misc]  # huey ships no types: its classes are Any
     """Huey's consumer with thread workers and second-grained periodic jobs."""
 
     scheduler_class = _Scheduler

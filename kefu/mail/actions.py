@@ -261,7 +261,7 @@ def _guess_category(text: str) -> Category:
 
     category = None
     try:
-        from kefu.bot.engine import default_engine  # type: ignore[attr-defined]
+        from kefu.bot.engine import default_engine
 
         intent = default_engine().predict(text).intent
         if intent:

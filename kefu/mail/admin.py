@@ -29,7 +29,7 @@ class InboundMailAdmin(admin.ModelAdmin):
     list_filter = ["status", "source", "ignore_reason", "secret_found"]
     search_fields = ["rfc_message_id", "header_from", "ticket__case_number"]
     # Never the raw bytes: the full decoded text is what agents and admins need.
-    fields = [
+    fields = (
         "status",
         "ignore_reason",
         "attempts",
@@ -48,7 +48,7 @@ class InboundMailAdmin(admin.ModelAdmin):
         "secret_kinds",
         "ticket",
         "full_text",
-    ]
+    )
     readonly_fields = fields
     actions = ["retry"]
     list_select_related = ["ticket"]
@@ -87,7 +87,7 @@ class OutboundMailAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "kind"]
     search_fields = ["to_email", "rfc_message_id", "ticket__case_number"]
-    fields = [
+    fields = (
         "kind",
         "status",
         "attempts",
@@ -102,7 +102,7 @@ class OutboundMailAdmin(admin.ModelAdmin):
         "references",
         "subject",
         "body_text",
-    ]
+    )
     readonly_fields = fields
     actions = ["retry"]
     list_select_related = ["ticket"]

@@ -14,6 +14,7 @@ from email.utils import formataddr, make_msgid
 
 from django.apps import apps
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
@@ -197,7 +198,7 @@ def _thread_headers(mail: OutboundMail) -> tuple[str, list[str]]:
     return parent, chain
 
 
-def build_email(mail: OutboundMail, connection: object | None = None) -> EmailMultiAlternatives:
+def build_email(mail: OutboundMail, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
     """The Django message for a rendered outbox row, with threading and loop-safety headers."""
     sender = formataddr((conf.brand_name(), conf.support_address()))
     headers = {
@@ -222,7 +223,7 @@ def build_email(mail: OutboundMail, connection: object | None = None) -> EmailMu
         to=[mail.to_email],
         reply_to=[conf.support_address()],
         headers=headers,
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
     )
     email.attach_alternative(mail.body_html, "text/html")
     return email
@@ -265,7 +266,7 @@ def due_outbound_ids(*, limit: int) -> list[int]:
     )
 
 
-def send_outbound_mail(pk: int, *, connection: object | None = None) -> bool:
+def send_outbound_mail(pk: int, *, connection: BaseEmailBackend | None = None) -> bool:
     """Send one outbox row if it is queued, due, and this caller wins the claim; True if sent.
 
     What the ``send_outbound`` job runs. A row is rendered at its first attempt (so sending
@@ -290,10 +291,10 @@ def send_outbound_mail(pk: int, *, connection: object | None = None) -> bool:
     try:
         if not mail.body_text:
             _render_into(mail)
-        smtp.send_messages([build_email(mail, smtp)])  # type: ignore[attr-defined]
+        smtp.send_messages([build_email(mail, smtp)])
     except Exception as exc:
         logger.warning("outbound mail %s failed (attempt %s): %s", pk, mail.attempts, type(exc).__name__)
-        smtp.close()  # type: ignore[attr-defined]  # a broken session must not poison the rest of a batch
+        smtp.close()  # a broken session must not poison the rest of a batch
         failed = mail.attempts >= conf.max_attempts()
         OutboundMail.objects.filter(pk=pk).update(
             status=OutboundStatus.FAILED if failed else OutboundStatus.QUEUED,
@@ -302,7 +303,7 @@ def send_outbound_mail(pk: int, *, connection: object | None = None) -> bool:
         return False
     finally:
         if own_connection:
-            smtp.close()  # type: ignore[attr-defined]
+            smtp.close()
     OutboundMail.objects.filter(pk=pk).update(
         status=OutboundStatus.SENT, sent_at=timezone.now(), last_error=""
     )

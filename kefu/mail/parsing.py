@@ -292,7 +292,7 @@ def part_text(part: Message) -> str:
     if not isinstance(payload, bytes):
         payload = str(part.get_payload() or "").encode("utf-8", "surrogateescape")
     text = decode_bytes(payload, part.get_content_charset()).replace("\r\n", "\n").replace("\r", "\n")
-    if (part.get_param("format") or "").lower() == "flowed":
+    if str(part.get_param("format") or "").lower() == "flowed":
         text = _unflow(text, delsp=(str(part.get_param("delsp") or "")).lower() == "yes")
     return text
 

@@ -16,6 +16,7 @@ from ninja import Status as Reply
 from kefu import inputs
 from kefu.accounts import ratelimit
 from kefu.clientip import client_ip
+from kefu.httptypes import AuthedRequest
 from kefu.tickets import actions, selectors
 from kefu.tickets.models import Category, Channel, Message, MessageKind, Priority, Status, Ticket
 
@@ -181,7 +182,7 @@ def list_categories(request: HttpRequest):
     response={201: TicketDetailOut, 400: ErrorOut, 403: ErrorOut, 429: ErrorOut},
     summary="Submit a ticket",
 )
-def create_ticket(request: HttpRequest, payload: TicketIn):
+def create_ticket(request: AuthedRequest, payload: TicketIn):
     user = request.user
     category = Category.objects.filter(slug=payload.category.strip(), is_active=True).first()
     errors: dict[str, list[str]] = {}
@@ -255,7 +256,7 @@ def _detail(ticket: Ticket, user, *, secret_warning: str | None = None) -> dict:
 
 @router.get("/tickets", response=TicketPageOut, summary="Tickets you may see, newest activity first")
 def list_tickets(
-    request: HttpRequest,
+    request: AuthedRequest,
     status: str | None = None,
     queue: str | None = None,
     cursor: str | None = None,
@@ -272,7 +273,7 @@ def list_tickets(
 
 
 @router.get("/tickets/{case_number}", response=TicketDetailOut, summary="One ticket with its thread")
-def get_ticket(request: HttpRequest, case_number: str):
+def get_ticket(request: AuthedRequest, case_number: str):
     ticket = selectors.access_ticket(request.user, case_number)
     return _detail(ticket, request.user)
 
@@ -282,7 +283,7 @@ def get_ticket(request: HttpRequest, case_number: str):
     response={201: MessageCreatedOut, 400: ErrorOut, 403: ErrorOut, 429: ErrorOut},
     summary="Reply (customers) or reply / add an internal note (agents)",
 )
-def post_message(request: HttpRequest, case_number: str, payload: MessageIn):
+def post_message(request: AuthedRequest, case_number: str, payload: MessageIn):
     user = request.user
     ticket = selectors.access_ticket(user, case_number)
     try:

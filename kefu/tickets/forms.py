@@ -23,10 +23,10 @@ class FastSelect(forms.Select):
     queries. Same markup, same escaping, option groups included.
     """
 
-    def render(self, name, value, attrs=None, renderer=None):  # type: ignore[no-untyped-def]
+    def render(self, name, value, attrs=None, renderer=None):
         widget = self.get_context(name, value, attrs)["widget"]
 
-        def options(items) -> str:  # type: ignore[no-untyped-def]
+        def options(items) -> str:
             return format_html_join(
                 "",
                 '<option value="{}"{}>{}</option>',
@@ -59,7 +59,7 @@ class MultipleFileField(forms.FileField):
         super().__init__(*args, **kwargs)
         self.widget.attrs.setdefault("accept", "image/png,image/jpeg,image/gif,image/webp,application/pdf")
 
-    def clean(self, data, initial=None) -> list[CheckedFile]:  # type: ignore[override]
+    def clean(self, data, initial=None) -> list[CheckedFile]:
         uploads = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
         return check_uploads(uploads)
 
@@ -143,7 +143,7 @@ class TicketUpdateForm(forms.Form):
     )
     category = CategoryChoiceField(queryset=Category.objects.filter(is_active=True), label=_("Category"))
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The options from the one ordered query of the tree (the field's own iteration would
         # run a second query, on PostgreSQL through a server-side cursor: three round trips).

@@ -22,6 +22,7 @@ from kefu.accounts.decorators import login_or_token_required
 from kefu.accounts.models import Team, User
 from kefu.audit.selectors import events_for
 from kefu.clientip import client_ip
+from kefu.httptypes import AuthedRequest
 from kefu.tickets import actions, selectors
 from kefu.tickets.forms import (
     AgentReplyForm,
@@ -102,7 +103,7 @@ def _rows(items: list[Ticket], *, staff: bool) -> list[Row]:
 
 def staff_required(view):
     @login_required
-    def wrapped(request: HttpRequest, *args, **kwargs):
+    def wrapped(request: AuthedRequest, *args, **kwargs):
         if not request.user.is_agent:
             raise Http404
         return view(request, *args, **kwargs)
@@ -116,7 +117,7 @@ def staff_required(view):
 
 
 @login_required
-def portal(request: HttpRequest) -> HttpResponse:
+def portal(request: AuthedRequest) -> HttpResponse:
     """The customer's own tickets, newest activity first."""
     page = selectors.page_of(
         Ticket.objects.filter(customer=request.user),
@@ -128,7 +129,7 @@ def portal(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def portal_new(request: HttpRequest) -> HttpResponse:
+def portal_new(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         form = TicketForm(request.POST, request.FILES)
         if form.is_valid() and not selectors.may_file_in(request.user, form.cleaned_data["category"]):
@@ -185,7 +186,7 @@ def portal_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def portal_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
+def portal_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
     ticket = selectors.access_ticket(request.user, case_number)
     if request.user.is_agent:
         return redirect("tickets:workspace_ticket", case_number=ticket.case_number)
@@ -256,7 +257,7 @@ def _rating(ticket: Ticket) -> object | None:
 
 
 @login_or_token_required
-def attachment(request: HttpRequest, public_id: str) -> FileResponse:
+def attachment(request: AuthedRequest, public_id: str) -> FileResponse:
     """Serve evidence only to people who may see the ticket; never inline-render active content."""
     item = selectors.access_attachment(request.user, public_id)
     try:
@@ -278,7 +279,7 @@ def attachment(request: HttpRequest, public_id: str) -> FileResponse:
 
 
 @staff_required
-def workspace(request: HttpRequest) -> HttpResponse:
+def workspace(request: AuthedRequest) -> HttpResponse:
     """Queues: mine, unassigned, escalated, each team's, all (supervisors)."""
     user: User = request.user
     queue = request.GET.get("queue") or "mine"
@@ -306,7 +307,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def workspace_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
+def workspace_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
     ticket = selectors.access_ticket(request.user, case_number)
     reply_form = AgentReplyForm()
     if request.method == "POST" and request.POST.get("action") == "reply":
@@ -361,7 +362,7 @@ def workspace_ticket(request: HttpRequest, case_number: str) -> HttpResponse:
 
 @staff_required
 @require_POST
-def workspace_action(request: HttpRequest, case_number: str, action: str) -> HttpResponse:
+def workspace_action(request: AuthedRequest, case_number: str, action: str) -> HttpResponse:
     """update / assign / escalate / merge: one POST each, then back to the ticket."""
     ticket = selectors.access_ticket(request.user, case_number)
     ip = _ip(request)

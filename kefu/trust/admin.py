@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from kefu.httptypes import user_or_none
 from kefu.trust.actions import do_add_official_channel, do_remove_official_channel, do_update_official_channel
 from kefu.trust.models import OfficialChannel
 from kefu.trust.verifier import InvalidChannelValue, normalize
@@ -15,8 +18,8 @@ class OfficialChannelForm(forms.ModelForm):
         model = OfficialChannel
         fields = ["kind", "value", "label"]
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         kind, value = data.get("kind"), data.get("value")
         if kind and value:
             try:
@@ -50,18 +53,18 @@ class OfficialChannelAdmin(admin.ModelAdmin):
                 kind=data["kind"],
                 value=data["value"],
                 label=data.get("label", ""),
-                actor=request.user,
+                actor=user_or_none(request),
             )
         else:
             created = do_add_official_channel(
-                kind=data["kind"], value=data["value"], label=data.get("label", ""), actor=request.user
+                kind=data["kind"], value=data["value"], label=data.get("label", ""), actor=user_or_none(request)
             )
             obj.pk = created.pk
             obj.kind, obj.normalized = created.kind, created.normalized
 
     def delete_model(self, request: HttpRequest, obj: OfficialChannel) -> None:
-        do_remove_official_channel(channel=obj, actor=request.user)
+        do_remove_official_channel(channel=obj, actor=user_or_none(request))
 
     def delete_queryset(self, request: HttpRequest, queryset) -> None:
         for channel in queryset:
-            do_remove_official_channel(channel=channel, actor=request.user)
+            do_remove_official_channel(channel=channel, actor=user_or_none(request))

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from kefu.httptypes import AuthedRequest
 from kefu.tickets.models import Ticket
 from kefu.tickets.selectors import access_ticket
 from kefu.wallet.diagnosis import diagnose_ticket
 
 
-def _staff_ticket(request: HttpRequest, case_number: str) -> Ticket:
+def _staff_ticket(request: AuthedRequest, case_number: str) -> Ticket:
     # Staff only, and only tickets the agent may see: 404 either way, never 403.
-    if not getattr(request.user, "is_agent", False):
+    if not request.user.is_agent:
         raise Http404
     return access_ticket(request.user, case_number)
 
@@ -24,7 +25,7 @@ def _staff_ticket(request: HttpRequest, case_number: str) -> Ticket:
 @login_required
 @require_GET
 @never_cache
-def diagnose(request: HttpRequest, case_number: str) -> HttpResponse:
+def diagnose(request: AuthedRequest, case_number: str) -> HttpResponse:
     """Diagnose the ticket's transaction; ``?refresh=1`` skips the cache, ``?format=json`` for JSON."""
     ticket = _staff_ticket(request, case_number)
     diagnosis = diagnose_ticket(ticket, language=get_language(), refresh=request.GET.get("refresh") == "1")
@@ -35,7 +36,7 @@ def diagnose(request: HttpRequest, case_number: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def diagnose_page(request: HttpRequest, case_number: str) -> HttpResponse:
+def diagnose_page(request: AuthedRequest, case_number: str) -> HttpResponse:
     """The sidebar card on a page of its own (linked from the card; also what the browser test drives)."""
     ticket = _staff_ticket(request, case_number)
     return render(request, "wallet/diagnose_page.html", {"ticket": ticket})

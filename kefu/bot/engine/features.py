@@ -210,8 +210,8 @@ class FeatureConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
         return cls(
-            word_ngrams=tuple(data["word_ngrams"]),  # type: ignore[arg-type]
-            char_ngrams=tuple(data["char_ngrams"]),  # type: ignore[arg-type]
+            word_ngrams=tuple(data["word_ngrams"]),
+            char_ngrams=tuple(data["char_ngrams"]),
             word_min_df=int(data["word_min_df"]),
             char_min_df=int(data["char_min_df"]),
             char_weight=float(data["char_weight"]),

@@ -30,7 +30,7 @@ _VARIANTS = str.maketrans({"帐": "账"})
 
 
 @lru_cache(maxsize=1)
-def _t2s():  # type: ignore[no-untyped-def]
+def _t2s():
     # Imported lazily: OpenCC builds its dictionaries on first use, which ``kefu --help`` must not pay.
     from opencc import OpenCC
 

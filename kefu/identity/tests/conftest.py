@@ -154,7 +154,7 @@ def _handler(provider: SmsProvider):
 @pytest.fixture
 def sms_provider(settings):
     """A local HTTP server speaking the provider's Messages.json format; settings point at it."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), None)  # type: ignore[arg-type]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), None)
     provider = SmsProvider(base_url=f"http://127.0.0.1:{server.server_address[1]}")
     server.RequestHandlerClass = _handler(provider)
     server.daemon_threads = True

@@ -78,7 +78,7 @@ def intent(monkeypatch):
             return types.SimpleNamespace(intent=state.value, confidence=0.9)
 
     module = types.ModuleType("kefu.bot.engine")
-    module.default_engine = lambda: Engine()  # type: ignore[attr-defined]
+    module.default_engine = lambda: Engine()
     monkeypatch.setitem(sys.modules, "kefu.bot.engine", module)
     return state
 
@@ -93,7 +93,7 @@ class Sink:
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def messages(self) -> list[EmailMessage]:
-        return [email.message_from_bytes(raw, policy=policy.default) for _f, _t, raw in self.envelopes]  # type: ignore[misc]
+        return [email.message_from_bytes(raw, policy=policy.default) for _f, _t, raw in self.envelopes]
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
         """Block until ``count`` mails arrived (a deadline, not a timing assertion)."""
