@@ -14,7 +14,7 @@ import sys
 from kefu import conf
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("config", help="show, check or document the KEFU_* settings")
     config_sub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     cp = config_sub.add_parser(

@@ -32,7 +32,7 @@ DEBUG = _k["KEFU_DEBUG"]
 def _secret_key() -> str:
     """The secret key from the environment, or one generated once and kept in the data dir."""
     if key := _k["KEFU_SECRET_KEY"]:
-        return key
+        return str(key)
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
         from django.core.management.utils import get_random_secret_key
