@@ -180,4 +180,6 @@ def _run_after_commit(handler: Callable[[Any], None], event: Event) -> None:
     try:
         handler(event)
     except Exception:
-        logger.exception("%s subscriber %s failed", type(event).__name__, getattr(handler, "__qualname__", handler))
+        logger.exception(
+            "%s subscriber %s failed", type(event).__name__, getattr(handler, "__qualname__", handler)
+        )

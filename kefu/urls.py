@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("kefu.accounts.urls")),
     path("identity/", include("kefu.identity.urls")),
     path("wallet/", include("kefu.wallet.urls")),
+    path("chat/csat/", include("kefu.csat.urls")),
     path("chat/", include("kefu.chat.urls")),
     path("", include("kefu.tickets.urls")),
     path("", include("kefu.trust.urls")),

@@ -45,11 +45,13 @@ from kefu.chat.models import (
     ChatMessage,
     ChatStatus,
     CloseReason,
-    CsatSurvey,
     MessageKind,
     PresenceStatus,
     Sender,
 )
+from kefu.csat import selectors as csat_selectors
+from kefu.events import ChatClosed
+from kefu.events import publish as publish_event
 from kefu.trust import guard
 
 logger = logging.getLogger(__name__)
@@ -1219,9 +1221,9 @@ def do_close(*, conversation: ChatConversation, actor: User | None, reason: str)
             except (ValidationError, PermissionDenied):
                 # The chat still closes; the transcript stays in the chat history for staff.
                 logger.exception("could not file the transcript of chat %s", conversation.public_id)
-        survey = None
-        if agent_id is not None and conversation.customer_id is not None:
-            survey = _create_survey(conversation=conversation, agent_id=agent_id)
+        # CSAT (kefu.csat) creates the survey of a served chat inside this transaction.
+        publish_event(ChatClosed(conversation=conversation, agent_id=agent_id, reason=reason))
+        survey = csat_selectors.chat_survey(conversation.pk)
         do_record(
             actor=actor,
             action="chat.closed",
@@ -1458,71 +1460,6 @@ def _clean_phone(phone: str, *, customer: User) -> str:
     if parsed is None or not phonenumbers.is_valid_number(parsed):
         raise ValidationError({"phone": [_("Please enter a valid phone number.")]})
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-# --- satisfaction ------------------------------------------------------------------------------
-
-
-def _create_survey(*, conversation: ChatConversation, agent_id: int) -> CsatSurvey:
-    survey, _created = CsatSurvey.objects.get_or_create(
-        conversation=conversation,
-        defaults={
-            "customer_id": conversation.customer_id,
-            "ticket": conversation.ticket,
-            "agent_id": agent_id,
-            "team_id": conversation.team_id,
-            "expires_at": timezone.now() + timedelta(days=float(chat_setting("KEFU_CHAT_CSAT_DAYS"))),
-        },
-    )
-    return survey
-
-
-def do_create_ticket_survey(*, ticket: Any) -> CsatSurvey:
-    """A survey for a resolved ticket (one per ticket and resolution); its URL is ``selectors.survey_url``.
-
-    Returns the survey of this resolution if there is one (answered or not), else a still
-    open one from an earlier resolution (one rating is enough), else a new one.
-    """
-    existing = selectors.ticket_survey(ticket)
-    if existing is not None:
-        return existing
-    return CsatSurvey.objects.create(
-        customer=ticket.customer,
-        ticket=ticket,
-        agent=ticket.assignee,
-        team=ticket.team,
-        expires_at=timezone.now() + timedelta(days=float(chat_setting("KEFU_CHAT_CSAT_DAYS"))),
-    )
-
-
-def check_rate_ticket(*, ticket: Any, customer: User, rating: Any, comment: str = "") -> CsatSurvey:
-    """The customer rates their solved ticket on its page: the survey the resolution mail links
-    to (created here when no mail was sent), answered under the same rules."""
-    if ticket.customer_id != customer.pk:
-        raise PermissionDenied
-    state = selectors.ticket_rating(ticket)
-    if state is None:
-        raise ValidationError({"rating": [_("Only a solved ticket can be rated.")]})
-    if not state.open:
-        raise ValidationError({"rating": [_("This survey link has expired.")]})
-    survey = state.survey or do_create_ticket_survey(ticket=ticket)
-    return check_answer_survey(survey=survey, rating=rating, comment=comment)
-
-
-def check_answer_survey(*, survey: CsatSurvey, rating: Any, comment: str = "") -> CsatSurvey:
-    """The customer's rating (1–5) and optional comment; may be changed until the link expires."""
-    try:
-        value = int(rating)
-    except (TypeError, ValueError):
-        value = 0
-    if not 1 <= value <= 5:
-        raise ValidationError({"rating": [_("Please choose a rating from 1 to 5.")]})
-    if survey.expires_at <= timezone.now():
-        raise ValidationError({"rating": [_("This survey link has expired.")]})
-    comment = guard.redact((comment or "").strip())[:2000]  # redact, then cut
-    CsatSurvey.objects.filter(pk=survey.pk).update(rating=value, comment=comment, answered_at=timezone.now())
-    survey.rating, survey.comment = value, comment
-    return survey
 
 
 # --- the sweep -----------------------------------------------------------------------------------

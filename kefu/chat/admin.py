@@ -5,7 +5,6 @@ from kefu.chat.models import (
     CallbackRequest,
     ChatConversation,
     ChatMessage,
-    CsatSurvey,
     Holiday,
     OpeningHours,
     ServiceCalendar,
@@ -55,14 +54,6 @@ class ChatConversationAdmin(admin.ModelAdmin):
     readonly_fields = ["public_id", "last_seq", "created_at", "updated_at"]
     show_full_result_count = False
     inlines = [ChatMessageInline]
-
-
-@admin.register(CsatSurvey)
-class CsatSurveyAdmin(admin.ModelAdmin):
-    list_display = ["customer", "rating", "agent", "team", "ticket", "answered_at"]
-    list_filter = ["rating", "team"]
-    raw_id_fields = ["customer", "conversation", "ticket", "agent"]
-    readonly_fields = ["token", "created_at", "answered_at"]
 
 
 @admin.register(CallbackRequest)

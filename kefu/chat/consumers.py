@@ -413,7 +413,7 @@ class CustomerChatConsumer(_ChatConsumer):
             await self.send_json(
                 {"type": "conversation", "conversation": await db(self._conversation_payload)(conversation)}
             )
-        assert self.conversation is not None
+        assert self.conversation is not None and self.user is not None  # a signed-in customer's chat
         post = await writer.post_customer_message(
             conversation=self.conversation,
             customer=self.user,
@@ -863,7 +863,8 @@ class AgentChatConsumer(_ChatConsumer):
     def _transfer(self, conversation: ChatConversation, content: dict[str, Any]) -> None:
         to_agent = to_team = None
         if content.get("to_agent"):
-            to_agent = User.objects.filter(public_id=selectors._uuid_or_none(content["to_agent"])).first()
+            agent_id = selectors._uuid_or_none(content["to_agent"])
+            to_agent = User.objects.filter(public_id=agent_id).first() if agent_id else None
             if to_agent is None:
                 raise ValidationError("No such agent.")
         elif content.get("to_team"):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -25,7 +25,6 @@ from kefu.chat.models import (
     ChatConversation,
     ChatMessage,
     ChatStatus,
-    CsatSurvey,
     MessageKind,
     PresenceStatus,
     Sender,
@@ -414,7 +413,11 @@ def recent_handling_seconds(team_id: int | None) -> list[float]:
     )
     if len(rows) < 5:
         rows = list(base.values_list("assigned_at", "closed_at")[:limit])
-    return [max((closed - assigned).total_seconds(), 0.0) for assigned, closed in rows]
+    return [
+        max((closed - assigned).total_seconds(), 0.0)
+        for assigned, closed in rows
+        if assigned is not None and closed is not None  # both set by the filter above
+    ]
 
 
 def wait_inputs(*, team_id: int | None, language: str, tier: int) -> WaitInputs:
@@ -433,11 +436,16 @@ def wait_inputs(*, team_id: int | None, language: str, tier: int) -> WaitInputs:
     return _wait_cache.get((team_id, language, tier), compute)
 
 
+def _team_queue(team_id: int | None) -> Q:
+    """The chats of one team's queue; None is the queue of chats without a team (IS NULL)."""
+    return Q(team_id=team_id) if team_id is not None else Q(team__isnull=True)
+
+
 def queue_position(conversation: ChatConversation) -> int:
     """1 + the chats ahead in the same team's queue (higher priority, or same and earlier)."""
     if conversation.status != ChatStatus.QUEUED or conversation.queued_at is None:
         return 0
-    ahead = ChatConversation.objects.filter(status=ChatStatus.QUEUED, team_id=conversation.team_id).filter(
+    ahead = ChatConversation.objects.filter(_team_queue(conversation.team_id), status=ChatStatus.QUEUED).filter(
         Q(priority__gt=conversation.priority)
         | Q(priority=conversation.priority, queued_at__lt=conversation.queued_at)
         | Q(priority=conversation.priority, queued_at=conversation.queued_at, id__lt=conversation.pk)
@@ -452,7 +460,7 @@ def queue_snapshot(team_id: int | None) -> dict[int, QueueInfo]:
     each of them, and each asking for their own position would multiply the queries.
     """
     rows = (
-        ChatConversation.objects.filter(status=ChatStatus.QUEUED, team_id=team_id)
+        ChatConversation.objects.filter(_team_queue(team_id), status=ChatStatus.QUEUED)
         .order_by("-priority", "queued_at", "id")
         .values_list("id", "language", "tier")
     )
@@ -625,7 +633,7 @@ def _conversation_summary(conversation: ChatConversation, *, language: str | Non
         "last_seq": conversation.last_seq,
         "customer_read_seq": conversation.customer_read_seq,
         "agent_read_seq": conversation.agent_read_seq,
-        "case_number": conversation.ticket.case_number if conversation.ticket_id else "",
+        "case_number": conversation.ticket.case_number if conversation.ticket else "",
     }
 
 
@@ -759,7 +767,7 @@ def canned_for(
         user,
         language=conversation.language,
         name=(customer.display_name or customer.email) if customer else "",
-        case_number=conversation.ticket.case_number if conversation.ticket_id else "",
+        case_number=conversation.ticket.case_number if conversation.ticket else "",
         agent_language=agent_language,
     )
 
@@ -859,88 +867,5 @@ def _round(value: float | None) -> int | None:
     return None if value is None else int(round(value))
 
 
-def csat_summary(*, days: int = 30) -> dict[str, Any]:
-    """Answered surveys of the last ``days``: average, distribution, per agent, latest comments."""
-    since = timezone.now() - timedelta(days=days)
-    answered = CsatSurvey.objects.filter(answered_at__gte=since, rating__isnull=False)
-    overall = answered.aggregate(avg=Avg("rating"), n=Count("id"))
-    distribution = {row["rating"]: row["n"] for row in answered.values("rating").annotate(n=Count("id"))}
-    per_agent = (
-        answered.filter(agent__isnull=False)
-        .values("agent__email", "agent__display_name")
-        .annotate(avg=Avg("rating"), n=Count("id"))
-        .order_by("-n")[:50]
-    )
-    sent = CsatSurvey.objects.filter(created_at__gte=since).count()
-    return {
-        "days": days,
-        "answered": overall["n"] or 0,
-        "sent": sent,
-        "average": round(overall["avg"], 2) if overall["avg"] is not None else None,
-        "distribution": [distribution.get(r, 0) for r in range(1, 6)],
-        "per_agent": [
-            {
-                "name": row["agent__display_name"] or row["agent__email"],
-                "average": round(row["avg"], 2),
-                "count": row["n"],
-            }
-            for row in per_agent
-        ],
-        "comments": list(
-            answered.exclude(comment="")
-            .select_related("agent", "ticket", "conversation")
-            .order_by("-answered_at")[:20]
-        ),
-    }
-
-
-def access_survey(token: str) -> CsatSurvey | None:
-    if not token or len(token) > 64:
-        return None
-    return CsatSurvey.objects.select_related("agent", "ticket", "conversation").filter(token=token).first()
-
-
-def ticket_survey(ticket: Any) -> CsatSurvey | None:
-    """The survey that rates the ticket's current resolution: this resolution's (answered or
-    not), else a still open one from an earlier resolution (one rating is enough)."""
-    current = Q(answered_at__isnull=True, expires_at__gt=timezone.now())
-    if ticket.resolved_at is not None:
-        current |= Q(created_at__gte=ticket.resolved_at)
-    return (
-        CsatSurvey.objects.filter(ticket=ticket, conversation__isnull=True)
-        .filter(current)
-        .order_by("-created_at")
-        .first()
-    )
-
-
-@dataclass(frozen=True)
-class TicketRating:
-    """What the customer's page of a solved ticket offers: the survey so far, and whether it can
-    still be answered (the mail's link and the page share the survey and the rules)."""
-
-    survey: CsatSurvey | None
-    open: bool
-
-
-def ticket_rating(ticket: Any) -> TicketRating | None:
-    """None unless the ticket is solved (resolved); a rating window of ``KEFU_CHAT_CSAT_DAYS``."""
-    from kefu.tickets.models import Status
-
-    if ticket.status != Status.RESOLVED:
-        return None
-    now = timezone.now()
-    survey = ticket_survey(ticket)
-    if survey is not None:
-        return TicketRating(survey=survey, open=survey.expires_at > now)
-    window = timedelta(days=float(chat_setting("KEFU_CHAT_CSAT_DAYS")))
-    return TicketRating(survey=None, open=ticket.resolved_at is None or ticket.resolved_at + window > now)
-
-
-def survey_url(survey: CsatSurvey) -> str:
-    """The survey's path (``chat:csat``); prefix ``KEFU_BASE_URL`` for mail."""
-    return reverse("chat:csat", args=[survey.token])
-
-
 def queued_conversations(team_id: int | None) -> QuerySet[ChatConversation]:
-    return ChatConversation.objects.filter(status=ChatStatus.QUEUED, team_id=team_id)
+    return ChatConversation.objects.filter(_team_queue(team_id), status=ChatStatus.QUEUED)

@@ -18,12 +18,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from kefu.accounts.models import Team, User
 from kefu.chat import actions, selectors
 from kefu.chat.hours import weekly_table
 from kefu.chat.models import ServiceCalendar, ServiceChannel
+from kefu.csat import selectors as csat_selectors
 from kefu.httptypes import AuthedRequest
 
 
@@ -56,7 +57,7 @@ def supervisor(request: AuthedRequest) -> HttpResponse:
         {
             "ws_path": "/ws/chat/agent/",
             "dashboard": selectors.dashboard(language=language),
-            "csat": selectors.csat_summary(days=days),
+            "csat": csat_selectors.csat_summary(days=days),
             "agents": User.objects.filter(
                 role__in=["agent", "specialist", "supervisor", "admin"], is_active=True
             ).order_by("email")[:200],
@@ -72,7 +73,8 @@ def supervisor_reassign(request: AuthedRequest) -> HttpResponse:
     if not request.user.is_supervisor:
         raise Http404
     conversation = selectors.access_staff_conversation(request.user, request.POST.get("conversation", ""))
-    agent = User.objects.filter(public_id=selectors._uuid_or_none(request.POST.get("agent"))).first()
+    agent_id = selectors._uuid_or_none(request.POST.get("agent"))
+    agent = User.objects.filter(public_id=agent_id).first() if agent_id else None
     team = Team.objects.filter(slug=request.POST.get("team", "")).first()
     if conversation is None or (agent is None and team is None):
         raise Http404
@@ -82,33 +84,6 @@ def supervisor_reassign(request: AuthedRequest) -> HttpResponse:
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [_("Not allowed.")])))
     return redirect("chat:supervisor")
-
-
-@require_http_methods(["GET", "POST"])
-def csat(request: HttpRequest, token: str) -> HttpResponse:
-    """Rate a chat or a ticket (1–5, optional comment). The unguessable token is the key: no sign-in."""
-    survey = selectors.access_survey(token)
-    if survey is None:
-        raise Http404
-    error = ""
-    if request.method == "POST":
-        try:
-            actions.check_answer_survey(
-                survey=survey, rating=request.POST.get("rating"), comment=request.POST.get("comment", "")
-            )
-            return render(request, "chat/csat.html", {"survey": survey, "thanks": True})
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-    return render(
-        request,
-        "chat/csat.html",
-        {
-            "survey": survey,
-            "error": error,
-            "expired": survey.expires_at <= timezone.now(),
-            "ratings": range(1, 6),
-        },
-    )
 
 
 def service_hours(request: HttpRequest) -> HttpResponse:

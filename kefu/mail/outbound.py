@@ -132,7 +132,7 @@ def notify_resolved(ticket: Ticket, *, message: Message | None = None) -> Outbou
 
     Reads the status of the instance given, so it may be called before or after it is saved,
     inside the transaction that resolves the ticket. The rating link is the resolution's
-    satisfaction survey (live chat's, one per resolution), created with the mail.
+    satisfaction survey (kefu.csat's, one per resolution), created with the mail.
     """
     if ticket.status != Status.RESOLVED:
         return None
@@ -150,11 +150,12 @@ def notify_resolved(ticket: Ticket, *, message: Message | None = None) -> Outbou
 
 
 def _survey_link(ticket: Ticket) -> str:
-    """The absolute URL of the ticket's survey for this resolution ("" without live chat)."""
-    if not apps.is_installed("kefu.chat"):
+    """The absolute URL of the ticket's survey for this resolution ("" without kefu.csat)."""
+    if not apps.is_installed("kefu.csat"):
         return ""
-    from kefu.chat.actions import do_create_ticket_survey
-    from kefu.chat.selectors import survey_url
+    # CSAT is a domain app, not a channel: mail may ask it for the survey its mail links to.
+    from kefu.csat.actions import do_create_ticket_survey
+    from kefu.csat.selectors import survey_url
 
     return conf.base_url() + survey_url(do_create_ticket_survey(ticket=ticket))
 

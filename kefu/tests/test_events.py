@@ -67,7 +67,9 @@ def test_a_reply_that_resolves_publishes_the_message_and_the_status_change(alice
         MessageKind.PUBLIC,
         "agent",
     )
-    assert message_event.requested_status == Status.RESOLVED and message_event.ticket.status == Status.RESOLVED
+    assert (
+        message_event.requested_status == Status.RESOLVED and message_event.ticket.status == Status.RESOLVED
+    )
     [status_event] = changed
     assert (status_event.previous, status_event.status, status_event.reason) == (
         Status.NEW,

@@ -199,8 +199,8 @@ def portal_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
             return redirect("tickets:portal_ticket", case_number=ticket.case_number)
-        if "rate" in request.POST and apps.is_installed("kefu.chat"):
-            from kefu.chat.actions import check_rate_ticket
+        if "rate" in request.POST and apps.is_installed("kefu.csat"):
+            from kefu.csat.actions import check_rate_ticket
 
             try:
                 check_rate_ticket(
@@ -249,9 +249,9 @@ def portal_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
 
 def _rating(ticket: Ticket) -> object | None:
     """A solved ticket's rating form (the survey the resolution mail links to; one indexed query)."""
-    if ticket.status != Status.RESOLVED or not apps.is_installed("kefu.chat"):
+    if ticket.status != Status.RESOLVED or not apps.is_installed("kefu.csat"):
         return None
-    from kefu.chat.selectors import ticket_rating
+    from kefu.csat.selectors import ticket_rating
 
     return ticket_rating(ticket)
 
@@ -392,19 +392,19 @@ def workspace_action(request: AuthedRequest, case_number: str, action: str) -> H
             actions.do_assign(ticket=ticket, actor=request.user, assignee=assignee, ip_address=ip)
             messages.success(request, _("Assignment saved."))
         elif action == "escalate":
-            form = EscalateForm(request.POST)
-            if not form.is_valid():
-                raise ValidationError(form.errors.as_data())
+            escalate_form = EscalateForm(request.POST)
+            if not escalate_form.is_valid():
+                raise ValidationError(escalate_form.errors.as_data())
             actions.do_escalate(
-                ticket=ticket, actor=request.user, reason=form.cleaned_data["reason"], ip_address=ip
+                ticket=ticket, actor=request.user, reason=escalate_form.cleaned_data["reason"], ip_address=ip
             )
             messages.success(request, _("Ticket escalated to tier {tier}.").format(tier=ticket.tier))
         elif action == "merge":
-            form = MergeForm(request.POST)
-            if not form.is_valid():
-                raise ValidationError(form.errors.as_data())
+            merge_form = MergeForm(request.POST)
+            if not merge_form.is_valid():
+                raise ValidationError(merge_form.errors.as_data())
             try:
-                target = selectors.access_ticket(request.user, form.cleaned_data["target"])
+                target = selectors.access_ticket(request.user, merge_form.cleaned_data["target"])
             except Http404 as exc:
                 raise ValidationError(_("No ticket with that case number.")) from exc
             actions.do_merge(source=ticket, target=target, actor=request.user, ip_address=ip)

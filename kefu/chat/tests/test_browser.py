@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from kefu.chat.models import CsatSurvey
 from kefu.chat.tests.conftest import queued_chat, set_online
 from kefu.conftest import browser_login, make_user
+from kefu.csat.models import CsatSurvey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

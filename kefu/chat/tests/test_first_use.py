@@ -14,9 +14,12 @@ from django.utils import timezone
 from mnemonic import Mnemonic
 
 from kefu.chat import actions, selectors
-from kefu.chat.models import ChatConversation, ChatMessage, CsatSurvey
+from kefu.chat.models import ChatConversation, ChatMessage
 from kefu.chat.tests.conftest import of_type, queued_chat, receive_until, run_async, set_online, ws_client
 from kefu.conftest import login, make_user
+from kefu.csat import actions as csat_actions
+from kefu.csat import selectors as csat_selectors
+from kefu.csat.models import CsatSurvey
 from kefu.tickets.models import Status, Ticket
 
 # The dispatcher runs after commit, so these tests commit for real.
@@ -229,14 +232,14 @@ def test_the_customer_rates_a_solved_ticket_on_its_page(alice, bob, agent):
     with pytest.raises(ValidationError):
         open_ticket = _solved_ticket(alice, agent)
         Ticket.objects.filter(pk=open_ticket.pk).update(status=Status.OPEN)
-        actions.check_rate_ticket(ticket=Ticket.objects.get(pk=open_ticket.pk), customer=alice, rating=3)
+        csat_actions.check_rate_ticket(ticket=Ticket.objects.get(pk=open_ticket.pk), customer=alice, rating=3)
 
 
 def test_a_ticket_solved_long_ago_can_no_longer_be_rated(alice, agent):
     ticket = _solved_ticket(alice, agent)
     Ticket.objects.filter(pk=ticket.pk).update(resolved_at=timezone.now() - timedelta(days=30))
     ticket.refresh_from_db()
-    assert selectors.ticket_rating(ticket).open is False
+    assert csat_selectors.ticket_rating(ticket).open is False
     with pytest.raises(ValidationError):
-        actions.check_rate_ticket(ticket=ticket, customer=alice, rating=3)
+        csat_actions.check_rate_ticket(ticket=ticket, customer=alice, rating=3)
     assert b'name="rating"' not in login(alice).get(f"/portal/tickets/{ticket.case_number}/").content

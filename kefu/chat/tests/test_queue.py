@@ -15,11 +15,12 @@ from kefu.chat.models import (
     CallbackRequest,
     ChatConversation,
     ChatMessage,
-    CsatSurvey,
     MessageKind,
 )
 from kefu.chat.tests.conftest import queued_chat, set_online
 from kefu.conftest import make_user
+from kefu.csat import actions as csat_actions
+from kefu.csat.models import CsatSurvey
 from kefu.tickets.models import Message as TicketMessage
 from kefu.tickets.models import Status, Ticket
 
@@ -177,10 +178,10 @@ def test_closing_files_the_transcript_on_the_hand_off_ticket_and_asks_for_a_rati
     assert TicketMessage.objects.filter(ticket=ticket, kind="internal", body__contains="链上已确认").exists()
     survey = CsatSurvey.objects.get(conversation=chat)
     assert survey.agent == agent and survey.customer == alice and len(survey.token) >= 32
-    actions.check_answer_survey(survey=survey, rating=5, comment="很快")
+    csat_actions.check_answer_survey(survey=survey, rating=5, comment="很快")
     assert CsatSurvey.objects.get(pk=survey.pk).rating == 5
     with pytest.raises(ValidationError):
-        actions.check_answer_survey(survey=survey, rating=9)
+        csat_actions.check_answer_survey(survey=survey, rating=9)
     assert load(agent) == 0
 
 

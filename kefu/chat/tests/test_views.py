@@ -9,9 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kefu.chat import actions
-from kefu.chat.models import CsatSurvey, Holiday, OpeningHours, ServiceCalendar
+from kefu.chat.models import Holiday, OpeningHours, ServiceCalendar
 from kefu.chat.tests.conftest import queued_chat, set_online
 from kefu.conftest import login, make_user
+from kefu.csat import actions as csat_actions
+from kefu.csat.models import CsatSurvey
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +24,7 @@ def test_a_customer_rates_a_chat_by_its_token_without_signing_in(alice, client):
     chat = queued_chat(alice)
     actions.do_close(conversation=chat, actor=agent, reason="resolved")
     survey = CsatSurvey.objects.get(conversation=chat)
-    url = reverse("chat:csat", args=[survey.token])
+    url = reverse("csat:survey", args=[survey.token])
     assert client.get(url).status_code == 200
     response = client.post(url, {"rating": "0"})
     assert response.status_code == 200 and CsatSurvey.objects.get(pk=survey.pk).rating is None
@@ -30,7 +32,7 @@ def test_a_customer_rates_a_chat_by_its_token_without_signing_in(alice, client):
     assert response.status_code == 200
     survey.refresh_from_db()
     assert (survey.rating, survey.comment) == (4, "不错")
-    assert client.get(reverse("chat:csat", args=["not-a-token"])).status_code == 404
+    assert client.get(reverse("csat:survey", args=["not-a-token"])).status_code == 404
 
 
 def test_a_resolved_ticket_gets_a_survey_too(alice, client):
@@ -43,12 +45,12 @@ def test_a_resolved_ticket_gets_a_survey_too(alice, client):
         title="收不到验证码",
         description="短信收不到",
     ).ticket
-    survey = actions.do_create_ticket_survey(ticket=ticket)
-    assert actions.do_create_ticket_survey(ticket=ticket).pk == survey.pk
-    response = client.post(reverse("chat:csat", args=[survey.token]), {"rating": "5"})
+    survey = csat_actions.do_create_ticket_survey(ticket=ticket)
+    assert csat_actions.do_create_ticket_survey(ticket=ticket).pk == survey.pk
+    response = client.post(reverse("csat:survey", args=[survey.token]), {"rating": "5"})
     assert response.status_code == 200 and CsatSurvey.objects.get(pk=survey.pk).rating == 5
     CsatSurvey.objects.filter(pk=survey.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert client.post(reverse("chat:csat", args=[survey.token]), {"rating": "1"}).status_code == 200
+    assert client.post(reverse("csat:survey", args=[survey.token]), {"rating": "1"}).status_code == 200
     assert CsatSurvey.objects.get(pk=survey.pk).rating == 5  # an expired link changes nothing
 
 
@@ -65,8 +67,8 @@ def test_supervisors_see_queues_load_and_csat_and_can_reassign(alice, supervisor
     second = make_user("a2@example.com", "agent", ("assets",))
     set_online(first)
     chat = queued_chat(alice)
-    survey = actions.do_create_ticket_survey(ticket=_ticket(alice))
-    actions.check_answer_survey(survey=survey, rating=2, comment="太慢了")
+    survey = csat_actions.do_create_ticket_survey(ticket=_ticket(alice))
+    csat_actions.check_answer_survey(survey=survey, rating=2, comment="太慢了")
     page = login(supervisor).get(reverse("chat:supervisor")).content.decode()
     assert "a1@example.com" in page and "太慢了" in page
     response = login(supervisor).post(

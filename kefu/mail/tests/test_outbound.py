@@ -180,8 +180,8 @@ def test_the_resolution_mail_links_the_survey_and_the_customer_rates_through_it(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from kefu.chat.models import CsatSurvey
     from kefu.conftest import login
+    from kefu.csat.models import CsatSurvey
 
     ticket = portal_ticket(alice, language="en")
     ticket_actions.do_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)

@@ -1,0 +1,26 @@
+"""CSAT's reactions to other apps' events (registered in :class:`kefu.csat.apps.CsatConfig.ready`)."""
+
+from __future__ import annotations
+
+from kefu import events
+from kefu.csat.actions import do_create_chat_survey
+from kefu.events import ChatClosed
+
+
+def on_chat_closed(event: ChatClosed) -> None:
+    # Only a chat an agent served, with a known customer, is rated (inside the closing
+    # transaction, so the chat's "closed" push can carry the survey's token).
+    conversation = event.conversation
+    if event.agent_id is None or conversation.customer_id is None:
+        return
+    do_create_chat_survey(
+        conversation_id=conversation.pk,
+        customer_id=conversation.customer_id,
+        ticket_id=conversation.ticket_id,
+        agent_id=event.agent_id,
+        team_id=conversation.team_id,
+    )
+
+
+def register() -> None:
+    events.subscribe(ChatClosed, on_chat_closed, when=events.IN_TRANSACTION)
