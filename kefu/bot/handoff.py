@@ -8,9 +8,8 @@ nobody answers the chat) and, when live chat is open, a chat too, with that tick
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -105,14 +104,79 @@ def create_handoff_ticket(
     return submission.ticket
 
 
+@dataclass(frozen=True)
+class QueueWait:
+    """Where a chat stands right after the hand-off queued it, for the bot's reply."""
+
+    position: int
+    eta_seconds: int | None
+    agent_free: bool  # an eligible agent has a free slot: it is taken as soon as the hand-off commits
+
+
+@dataclass(frozen=True)
+class LiveChat:
+    """A live chat a conversation was handed to, as the bot reports it to the customer."""
+
+    chat_id: str  # the chat's public id, hex
+    url: str  # where the customer continues it
+    wait: QueueWait | None = None  # right after queueing
+    in_chat: bool = False  # the customer is talking in that chat already (the chat panel)
+
+
+class LiveHandoff(Protocol):
+    """What the bot needs from live chat, implemented by the live-chat app.
+
+    The bot never imports live chat (an import-linter contract): kefu.chat registers its
+    implementation in ``ChatConfig.ready()`` with :func:`register_live_handoff`; without one
+    (live chat not installed) every hand-off files a ticket.
+    """
+
+    def available(self, *, intent: str | None, language: str, security: bool) -> bool:
+        """Whether a hand-off should queue for live chat now (open, an agent online)."""
+        ...
+
+    def enqueue(
+        self,
+        *,
+        bot_conversation: BotConversation,
+        customer: User,
+        intent: str | None,
+        slots: dict[str, str],
+        language: str,
+        security: bool,
+        ticket: Ticket | None,
+    ) -> LiveChat:
+        """Queue the conversation for a human, inside the bot's transaction; idempotent."""
+        ...
+
+    def current(self, bot_conversation: BotConversation) -> LiveChat | None:
+        """The chat the conversation was handed to while it waits for or is with an agent."""
+        ...
+
+
+_live_handoff: LiveHandoff | None = None
+
+
+def register_live_handoff(target: LiveHandoff | None) -> None:
+    """Live chat offers itself for hand-offs (from its ``AppConfig.ready()``); None withdraws it."""
+    global _live_handoff
+    _live_handoff = target
+
+
 @dataclass
 class Handoff:
     """What a hand-off did: filed a ticket, queued a live chat, or (urgent topics) both."""
 
     ticket: Ticket | None = None
-    chat: Any = None  # kefu.chat.models.ChatConversation
-    wait: Any = None  # kefu.chat.selectors.HandoffWait, right after queueing
-    in_chat: bool = False  # the customer is talking in that chat already (the chat panel)
+    chat: LiveChat | None = None
+
+    @property
+    def wait(self) -> QueueWait | None:
+        return self.chat.wait if self.chat is not None else None
+
+    @property
+    def in_chat(self) -> bool:
+        return self.chat is not None and self.chat.in_chat
 
     def payload(self) -> dict[str, Any]:
         """The ``handoff`` of the bot's reply: where the customer continues."""
@@ -120,13 +184,7 @@ class Handoff:
         if self.chat is None:
             assert ticket is not None
             return {"kind": "ticket", "case_number": ticket.case_number, "url": _ticket_url(ticket)}
-        from kefu.chat.selectors import chat_url
-
-        payload: dict[str, Any] = {
-            "kind": "chat",
-            "chat_id": self.chat.public_id.hex,
-            "url": chat_url(self.chat),
-        }
+        payload: dict[str, Any] = {"kind": "chat", "chat_id": self.chat.chat_id, "url": self.chat.url}
         if self.wait is not None:
             payload["position"] = self.wait.position
             payload["eta_seconds"] = self.wait.eta_seconds
@@ -138,10 +196,6 @@ class Handoff:
 
 def _ticket_url(ticket: Ticket) -> str:
     return reverse("tickets:portal_ticket", args=[ticket.case_number])
-
-
-def _live_chat() -> bool:
-    return apps.is_installed("kefu.chat")
 
 
 def do_handoff(
@@ -162,11 +216,10 @@ def do_handoff(
     chat can take it.
     """
     urgent = intent in URGENT_INTENTS
-    live = False
-    if _live_chat():
-        from kefu.chat.selectors import live_chat_available
-
-        live = live_chat_available(intent=intent, language=conversation.language, security=security)
+    target = _live_handoff
+    live = target is not None and target.available(
+        intent=intent, language=conversation.language, security=security
+    )
     ticket = None
     if urgent or not live:
         ticket = create_handoff_ticket(
@@ -177,19 +230,9 @@ def do_handoff(
             reason=reason,
             security=security,
         )
-    if not live:
+    if not live or target is None:
         return Handoff(ticket=ticket)
-    from kefu.chat.actions import enqueue_from_bot
-    from kefu.chat.models import ChatConversation, ChatStatus
-    from kefu.chat.selectors import handoff_wait
-
-    # An open chat linked before the hand-off is the chat panel's: the customer is in it.
-    in_chat = (
-        ChatConversation.objects.filter(bot_conversation=conversation)
-        .exclude(status=ChatStatus.CLOSED)
-        .exists()
-    )
-    chat = enqueue_from_bot(
+    chat = target.enqueue(
         bot_conversation=conversation,
         customer=customer,
         intent=intent,
@@ -198,16 +241,12 @@ def do_handoff(
         security=security,
         ticket=ticket,
     )
-    return Handoff(ticket=ticket, chat=chat, wait=handoff_wait(chat), in_chat=in_chat)
+    return Handoff(ticket=ticket, chat=chat)
 
 
 def current_handoff(conversation: BotConversation) -> Handoff | None:
     """Where a handed-off conversation is now: its live chat while open, else its ticket, else nowhere."""
-    chat = None
-    if _live_chat():
-        from kefu.chat.selectors import handed_off_chat
-
-        chat = handed_off_chat(conversation)
+    chat = _live_handoff.current(conversation) if _live_handoff is not None else None
     if chat is not None:
         return Handoff(ticket=conversation.ticket, chat=chat)
     if conversation.ticket is not None:

@@ -7,3 +7,9 @@ class ChatConfig(AppConfig):
     label = "chat"
     verbose_name = _("Live chat")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kefu.bot.handoff import register_live_handoff
+        from kefu.chat.bot_handoff import ChatHandoff
+
+        register_live_handoff(ChatHandoff())
