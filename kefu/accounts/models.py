@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -66,9 +67,9 @@ class User(AbstractUser):
     totp_enabled = models.BooleanField(default=False)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = KefuUserManager()
+    objects: ClassVar[KefuUserManager] = KefuUserManager()
 
     class Meta:
         verbose_name = _("user")
@@ -80,7 +81,7 @@ class User(AbstractUser):
         one: a reset or a new seed ends every session that passed the old second factor, as a
         new password does."""
         if not self.totp_secret:
-            return super()._get_session_auth_hash(secret=secret)
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]  # private, not in django-stubs
         return salted_hmac(
             "kefu.accounts.User.session_auth_hash",
             self.password + self.totp_secret,
@@ -111,7 +112,9 @@ class Team(models.Model):
     slug = models.SlugField(verbose_name=_("slug"), unique=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
-    members = models.ManyToManyField(User, related_name="teams", blank=True, through="TeamMembership")
+    members: models.ManyToManyField[User, TeamMembership] = models.ManyToManyField(
+        User, related_name="teams", blank=True, through="TeamMembership"
+    )
 
     class Meta:
         verbose_name = _("team")

@@ -8,7 +8,7 @@ of now for clock drift, at most once: the last accepted time step is kept per us
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypedDict
 
 import pyotp
 import segno
@@ -90,7 +90,12 @@ def provisioning_qr_svg(uri: str) -> SafeString:
     return mark_safe(svg)  # segno builds the markup from the matrix; the URI is not echoed in it
 
 
-def _target(user: User) -> dict[str, str]:
+class _Target(TypedDict):
+    target_type: str
+    target_id: str
+
+
+def _target(user: User) -> _Target:
     return {"target_type": "user", "target_id": str(user.public_id)}
 
 

@@ -151,16 +151,17 @@ def verify(request: AuthedRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your identity is verified."))
             return redirect(next_url or reverse("identity:verify"))
+    locked_seconds = selectors.lock_remaining(user)
     context = {
         "channels": selectors.available_channels(user),
         "codes_on_console": selectors.codes_reach_only_the_console(),
         "status": selectors.verification_status(user),
-        "locked_seconds": selectors.lock_remaining(user),
+        "locked_seconds": locked_seconds,
         "challenge": _open_challenge(request, challenge_id),
         "next": next_url,
         "error": error,
     }
-    context["locked_minutes"] = max(1, (context["locked_seconds"] + 59) // 60)
+    context["locked_minutes"] = max(1, (locked_seconds + 59) // 60)
     return render(request, "identity/verify.html", context, status=status)
 
 

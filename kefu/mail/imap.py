@@ -88,7 +88,7 @@ def _connect(settings: ImapSettings) -> imaplib.IMAP4:
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
-def _fetch_size(client: imaplib.IMAP4, uid: bytes) -> int:
+def _fetch_size(client: imaplib.IMAP4, uid: str) -> int:
     typ, data = client.uid("FETCH", uid, "(RFC822.SIZE)")
     for item in data or []:
         line = item[0] if isinstance(item, tuple) else item
@@ -97,7 +97,7 @@ def _fetch_size(client: imaplib.IMAP4, uid: bytes) -> int:
     return 0
 
 
-def _fetch(client: imaplib.IMAP4, uid: bytes, section: str) -> bytes | None:
+def _fetch(client: imaplib.IMAP4, uid: str, section: str) -> bytes | None:
     typ, data = client.uid("FETCH", uid, f"(BODY.PEEK[{section}])")
     if typ != "OK":
         return None
@@ -107,7 +107,7 @@ def _fetch(client: imaplib.IMAP4, uid: bytes, section: str) -> bytes | None:
     return None
 
 
-def _done(client: imaplib.IMAP4, uid: bytes, settings: ImapSettings) -> None:
+def _done(client: imaplib.IMAP4, uid: str, settings: ImapSettings) -> None:
     """Mark a stored message handled: moved to ``move_to`` if set, else flagged \\Seen."""
     if settings.move_to:
         if "MOVE" in client.capabilities:
@@ -142,8 +142,9 @@ def poll_imap_once(url: str, *, limit: int = 200) -> int:
         typ, _ = client.select(_quote(settings.mailbox))
         if typ != "OK":
             raise RuntimeError(f"cannot open IMAP mailbox {settings.mailbox!r}")
-        typ, data = client.uid("SEARCH", None, "UNSEEN", "UNDELETED")
-        uids = (data[0] or b"").split() if typ == "OK" and data else []
+        # No charset argument (imaplib would skip a None one anyway); UIDs are ASCII digits.
+        typ, data = client.uid("SEARCH", "UNSEEN", "UNDELETED")
+        uids = [u.decode("ascii") for u in (data[0] or b"").split()] if typ == "OK" and data else []
         for uid in uids[:limit]:
             size = _fetch_size(client, uid)
             try:
@@ -159,10 +160,10 @@ def poll_imap_once(url: str, *, limit: int = 200) -> int:
                     )
             except (UnsafeMail, MailTooLarge) as exc:
                 # Never storable; leaving it unseen would fetch it forever. Admins see a failed row.
-                do_record_unstorable(raw_digest=f"imap:{settings.mailbox}:{uid.decode()}:{size}", error=exc)
+                do_record_unstorable(raw_digest=f"imap:{settings.mailbox}:{uid}:{size}", error=exc)
             except Exception:
                 logger.exception(
-                    "IMAP message %s not stored; it stays unseen for the next poll", uid.decode()
+                    "IMAP message %s not stored; it stays unseen for the next poll", uid
                 )
                 continue
             _done(client, uid, settings)

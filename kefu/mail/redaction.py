@@ -236,6 +236,7 @@ def dedupe_key_for(message_id: str, raw: bytes, msg: Message) -> str:
 def _sanitise(msg: EmailMessage, redactor: _Redactor) -> bool:
     """Redact secrets and empty refused attachments in place; True if anything changed."""
     changed = False
+    part: Message  # walk() yields EmailMessage parts, iter_leaves() plain Message ones
     for part in msg.walk():
         changed |= redactor.headers(part)
         if part.is_multipart():
@@ -260,6 +261,7 @@ def _still_secret(raw: bytes, language: str) -> bool:
     """Scan a stored form the way :func:`_sanitise` does, changing nothing."""
     probe = _Redactor(language)
     msg = parsing.parse_bytes(raw)
+    part: Message  # walk() yields EmailMessage parts, iter_leaves() plain Message ones
     for part in msg.walk():
         for _name, value in part.raw_items():
             if probe.scan_header(str(value)) is not None:

@@ -124,7 +124,7 @@ def build_controller(handler: Any, host: str, port: int, **smtp_options: Any) ->
     class _Controller(Controller):
         def _trigger_server(self) -> None:
             # With port 0 the kernel chose the port: learn it before the readiness probe.
-            if self.server is not None and self.port == 0:
+            if isinstance(self.server, asyncio.Server) and self.port == 0:
                 self.port = self.server.sockets[0].getsockname()[1]
             super()._trigger_server()
 

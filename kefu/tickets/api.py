@@ -193,7 +193,7 @@ def create_ticket(request: AuthedRequest, payload: TicketIn):
         amount = inputs.decimal_for(payload.amount, Ticket._meta.get_field("amount"))
     except ValidationError as exc:
         errors.update(_errors(exc))
-    if errors:
+    if errors or category is None:  # an unknown category is among the errors
         return Reply(400, {"detail": _("Invalid input."), "errors": errors})
     if not selectors.may_file_in(user, category):
         # Before anything is written: a refused request must leave nothing behind.
@@ -304,6 +304,7 @@ def post_message(request: AuthedRequest, case_number: str, payload: MessageIn):
         return Reply(400, {"detail": _("Invalid input."), "errors": _errors(exc)})
     except PermissionDenied:
         return Reply(403, {"detail": _("Only support staff can add internal notes.")})
+    assert submission.message is not None  # a reply always writes its message
     out = _message_out(submission.message, submission.ticket)
     out.update(ticket_status=submission.ticket.status, secret_warning=submission.secret_warning)
     return Reply(201, out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from kefu.accounts.models import Team, User
 from kefu.tickets import actions
@@ -44,7 +45,7 @@ CANNED = [
     ),
 ]
 
-DEMO_TICKETS = [
+DEMO_TICKETS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     (
         "alice@example.com",
         "deposit-not-credited",

@@ -33,7 +33,7 @@ class FastSelect(forms.Select):
                 ((o["value"], flatatt(o["attrs"]), o["label"]) for o in items),
             )
 
-        parts = []
+        parts: list[str] = []
         for group_name, items, _index in widget["optgroups"]:
             if group_name:
                 parts.append(format_html('<optgroup label="{}">{}</optgroup>', group_name, options(items)))
@@ -101,7 +101,9 @@ class TicketForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         categories = active_categories()
-        self.fields["category"].queryset = Category.objects.filter(pk__in=[c.pk for c in categories])
+        field = self.fields["category"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Category.objects.filter(pk__in=[c.pk for c in categories])
         language = get_language()
         # Parents are headings; tickets are filed under a sub-category.
         groups: list[tuple[str, list[tuple[int, str]]]] = []
@@ -110,7 +112,7 @@ class TicketForm(forms.Form):
                 groups.append((category.localized_name(language), []))
             elif groups:
                 groups[-1][1].append((category.pk, category.localized_name(language)))
-        self.fields["category"].choices = [("", _("Choose a category")), *groups]
+        field.choices = [("", _("Choose a category")), *groups]
 
 
 class ReplyForm(forms.Form):
@@ -120,7 +122,7 @@ class ReplyForm(forms.Form):
     attachments = MultipleFileField(label=_("Attach files"))
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if not (data.get("body") or "").strip() and not data.get("attachments"):
             raise ValidationError(_("Please write a message."))
         return data
@@ -148,6 +150,7 @@ class TicketUpdateForm(forms.Form):
         # The options from the one ordered query of the tree (the field's own iteration would
         # run a second query, on PostgreSQL through a server-side cursor: three round trips).
         field = self.fields["category"]
+        assert isinstance(field, forms.ModelChoiceField)
         field.choices = [(c.pk, field.label_from_instance(c)) for c in active_categories()]
 
 

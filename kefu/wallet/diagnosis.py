@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -54,7 +54,10 @@ from kefu.wallet.records import (
 )
 
 if TYPE_CHECKING:
-    from kefu.tickets.models import Ticket
+    from django.contrib.auth.models import AnonymousUser
+
+    from kefu.accounts.models import User
+    from kefu.tickets.models import Category, Ticket
 
 logger = logging.getLogger("kefu.wallet.diagnosis")
 
@@ -212,7 +215,7 @@ def diagnose(
         return run.diagnose()
 
 
-def uid_for(customer: Any) -> str | None:
+def uid_for(customer: User | str | None) -> str | None:
     """The wallet uid of a Kefu user (by email, then phone), an email, or a uid; None if unknown."""
     if customer is None:
         return None
@@ -225,9 +228,9 @@ def uid_for(customer: Any) -> str | None:
             found = backend.find_customer(email=text) if "@" in text else backend.find_customer(uid=text)
         else:
             found = None
-            if getattr(customer, "email", ""):
+            if customer.email:
                 found = backend.find_customer(email=customer.email)
-            if found is None and getattr(customer, "phone", ""):
+            if found is None and customer.phone:
                 found = backend.find_customer(phone=customer.phone)
     except WalletBackendError:
         logger.warning("wallet backend unavailable while resolving a customer", exc_info=True)
@@ -235,9 +238,13 @@ def uid_for(customer: Any) -> str | None:
     return found.uid if found else None
 
 
+def _signed_in(customer: User | AnonymousUser) -> TypeGuard[User]:
+    return customer.is_authenticated
+
+
 def diagnose_for_bot(
     *,
-    customer: Any,
+    customer: User | AnonymousUser | None,
     coin: str | None,
     network: str | None,
     tx_hash: str | None,
@@ -251,7 +258,7 @@ def diagnose_for_bot(
     """
     return diagnose(
         tx_hash=tx_hash,
-        uid=uid_for(customer) if getattr(customer, "is_authenticated", True) else None,
+        uid=uid_for(customer) if customer is not None and _signed_in(customer) else None,
         coin=coin,
         network=network,
         kind=kind,
@@ -262,7 +269,7 @@ def diagnose_for_bot(
 def kind_for_ticket(ticket: Ticket) -> Kind | None:
     """Withdrawal or deposit, from the ticket's category (and its parent) and their bot intents."""
     names: list[str] = []
-    node = ticket.category
+    node: Category | None = ticket.category
     while node is not None:
         names.append(node.slug)
         names.extend(node.intents or [])

@@ -188,7 +188,7 @@ class HttpWalletBackend:
         out = []
         for item in self._items(f"/customers/{_seg(uid)}/deposits", tx_hash=tx_hash):
             try:
-                state = DepositState(item.get("status"))
+                state = DepositState(item.get("status") or "")
             except ValueError as exc:
                 raise WalletBackendError(f"unknown deposit status {item.get('status')!r}") from exc
             out.append(
@@ -211,7 +211,7 @@ class HttpWalletBackend:
         out = []
         for item in self._items(f"/customers/{_seg(uid)}/withdrawals", tx_hash=tx_hash):
             try:
-                state = WithdrawalState(item.get("status"))
+                state = WithdrawalState(item.get("status") or "")
             except ValueError as exc:
                 raise WalletBackendError(f"unknown withdrawal status {item.get('status')!r}") from exc
             fee = item.get("fee")
@@ -267,7 +267,7 @@ def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str:
 
 def _status(body: dict[str, Any]) -> AccountStatus:
     try:
-        return AccountStatus(body.get("status"))
+        return AccountStatus(body.get("status") or "")
     except ValueError as exc:
         raise WalletBackendError(f"unknown account status {body.get('status')!r}") from exc
 

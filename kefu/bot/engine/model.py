@@ -331,8 +331,10 @@ class IntentEngine:
         # Write to temporary names and rename, so a concurrent reader never sees half a model.
         tmp_arrays = directory / f".{_ARRAYS_FILE}.tmp"
         with tmp_arrays.open("wb") as handle:
-            extra = {} if self.memory is None else {"memory": self.memory}
-            np.savez(handle, coef=self.coef, intercept=self.intercept, **vec_arrays, **extra)
+            arrays: dict[str, Any] = {"coef": self.coef, "intercept": self.intercept, **vec_arrays}
+            if self.memory is not None:
+                arrays["memory"] = self.memory
+            np.savez(handle, **arrays)
         tmp_meta = directory / f".{_META_FILE}.tmp"
         tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         tmp_arrays.replace(directory / _ARRAYS_FILE)

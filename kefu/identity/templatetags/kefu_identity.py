@@ -31,5 +31,7 @@ def identity_status(context: template.Context, customer: Any) -> dict[str, Any]:
     )
     return {
         "status": selectors.verification_status(customer) if customer is not None else None,
-        "account_url": reverse("identity:account_card", args=[ticket.case_number]) if show_account else "",
+        "account_url": reverse("identity:account_card", args=[ticket.case_number])
+        if show_account and ticket is not None
+        else "",
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
@@ -105,18 +106,19 @@ class EsploraChainClient:
             paid = [o for o in outputs if o.address and o.address not in inputs] or [
                 o for o in outputs if o.address
             ]
-            common = {
-                "chain": self.chain,
-                "tx_hash": txid,
-                "found": True,
-                "from_address": next((a for a in inputs if a), None),
-                "to_address": paid[0].address if paid else None,
-                "value": sum((o.value for o in paid), Decimal(0)),
-                "outputs": outputs,
-                "checked_at": now,
-            }
+            found = partial(
+                TxInfo,
+                chain=self.chain,
+                tx_hash=txid,
+                found=True,
+                from_address=next((a for a in inputs if a), None),
+                to_address=paid[0].address if paid else None,
+                value=sum((o.value for o in paid), Decimal(0)),
+                outputs=outputs,
+                checked_at=now,
+            )
             if not status.get("confirmed"):
-                return TxInfo(pending=True, confirmations=0, **common)
+                return found(pending=True, confirmations=0)
             tip_response = self._get(client, "/blocks/tip/height")
             if tip_response is None:
                 raise ChainUnavailable(self.chain, "no tip height")
@@ -126,14 +128,13 @@ class EsploraChainClient:
                 raise ChainUnavailable(self.chain, f"bad tip height {tip_response.text[:40]!r}") from exc
             height = int(status["block_height"])
             block_time = status.get("block_time")
-            return TxInfo(
+            return found(
                 pending=False,
                 confirmations=max(0, tip - height + 1),
                 # A Bitcoin transaction either is in a block or is not; it cannot revert.
                 status="success",
                 block_number=height,
                 block_time=datetime.fromtimestamp(int(block_time), tz=UTC) if block_time else None,
-                **common,
             )
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:

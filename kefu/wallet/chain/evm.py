@@ -14,7 +14,9 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from eth_typing import HexStr
 
 from kefu.wallet.chain.base import (
     RetryPolicy,
@@ -127,7 +129,7 @@ class EvmChainClient:
 
         def fetch_tx() -> Any:
             try:
-                return eth.get_transaction(tx_hash)
+                return eth.get_transaction(HexStr(tx_hash))
             except TransactionNotFound:
                 return None
 
@@ -153,7 +155,7 @@ class EvmChainClient:
 
         def fetch_receipt() -> Any:
             try:
-                return eth.get_transaction_receipt(tx_hash)
+                return eth.get_transaction_receipt(HexStr(tx_hash))
             except TransactionNotFound:  # mined a moment ago; the node has not indexed it yet
                 return None
 
@@ -161,7 +163,7 @@ class EvmChainClient:
         tip = int(self._call(lambda: eth.block_number))
         block = self._call(lambda: eth.get_block(block_number))
         block_time = datetime.fromtimestamp(int(block["timestamp"]), tz=UTC) if block else None
-        status = None
+        status: Literal["success", "failed"] | None = None
         transfers: tuple[TokenTransfer, ...] = ()
         if receipt is not None:
             status = "success" if int(receipt.get("status", 1)) == 1 else "failed"
@@ -226,7 +228,7 @@ class EvmChainClient:
         if key in _decimals_memo:
             return _decimals_memo[key]
         try:
-            result = self._call(lambda: self.w3.eth.call({"to": contract, "data": DECIMALS_SELECTOR}))
+            result = self._call(lambda: self.w3.eth.call({"to": contract, "data": HexStr(DECIMALS_SELECTOR)}))
             raw = bytes(result)
             decimals = int.from_bytes(raw[-32:], "big") if len(raw) >= 32 else None
         except Exception:  # not a token, reverted, or the node is struggling: decimals unknown
