@@ -7,11 +7,16 @@ this module counts plain actions, e.g. what customers create (:func:`check_creat
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from kefu.accounts.models import User
 
 
 def _key(scope: str, ident: str) -> str:
@@ -76,16 +81,18 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-def check_creation(kind: str, *, user: Any, ip: str | None) -> None:
+def check_creation(kind: str, *, user: User | AnonymousUser | None, ip: str | None) -> None:
     """Count one ``kind`` created by ``user`` (the signed-in account, never a typed address,
     so nobody can spend another customer's allowance) and from ``ip``; raise
     :class:`RateLimited` past the limit. Staff are not limited."""
-    if user is not None and getattr(user, "is_agent", False):
+    from kefu.accounts.models import User
+
+    if isinstance(user, User) and user.is_agent:
         return
     setting, message = CREATION_LIMITS[kind]
     limit, window = parse_rate(getattr(settings, setting))
     keys: list[tuple[str, str, int]] = []
-    if user is not None and getattr(user, "is_authenticated", False):
+    if isinstance(user, User):  # signed in (an AnonymousUser has no allowance of its own)
         keys.append((f"create-{kind}-user", str(user.pk), limit))
     if ip:
         keys.append((f"create-{kind}-ip", ip, limit * int(settings.KEFU_CREATE_IP_FACTOR)))

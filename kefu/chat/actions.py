@@ -23,7 +23,7 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -53,6 +53,10 @@ from kefu.csat import selectors as csat_selectors
 from kefu.events import ChatClosed
 from kefu.events import publish as publish_event
 from kefu.trust import guard
+
+if TYPE_CHECKING:
+    from kefu.bot.models import BotConversation
+    from kefu.tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -592,13 +596,13 @@ def _bot_conversation_of(conversation: ChatConversation, *, customer: User | Non
 
 def enqueue_from_bot(
     *,
-    bot_conversation: Any,
+    bot_conversation: BotConversation,
     customer: User,
     intent: str | None,
     slots: dict[str, str],
     language: str,
     security: bool,
-    ticket: Any = None,
+    ticket: Ticket | None = None,
 ) -> ChatConversation:
     """The bot hands a conversation to a human: queue it for the right team with its transcript.
 
@@ -629,7 +633,7 @@ def enqueue_from_bot(
         )
 
 
-def _copy_bot_transcript(conversation: ChatConversation, bot_conversation: Any) -> None:
+def _copy_bot_transcript(conversation: ChatConversation, bot_conversation: BotConversation) -> None:
     from kefu.bot.models import Sender as BotSender
 
     for turn in bot_conversation.turns.all():
@@ -648,7 +652,7 @@ def do_enqueue(
     intent: str,
     slots: dict[str, str],
     security: bool,
-    ticket: Any = None,
+    ticket: Ticket | None = None,
 ) -> ChatConversation:
     """Put a conversation in its team's queue (by intent, security and language) and dispatch."""
     if conversation.customer_id is None:
@@ -1337,7 +1341,7 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
             )
 
 
-def _assign_to_handler(ticket: Any, agent: User) -> None:
+def _assign_to_handler(ticket: Ticket, agent: User) -> None:
     """The agent who handled the chat keeps its ticket: follow-ups reach the person who knows the
     case. Where the ticket's team rules them out (a chat transferred across teams), it stays with
     the team's queue; the transcript is filed either way."""

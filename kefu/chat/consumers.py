@@ -413,7 +413,7 @@ class CustomerChatConsumer(_ChatConsumer):
             await self.send_json(
                 {"type": "conversation", "conversation": await db(self._conversation_payload)(conversation)}
             )
-        assert self.conversation is not None and self.user is not None  # a signed-in customer's chat
+        assert self.conversation is not None
         post = await writer.post_customer_message(
             conversation=self.conversation,
             customer=self.user,

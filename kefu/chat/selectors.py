@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Count, F, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
@@ -32,6 +32,10 @@ from kefu.chat.models import (
     ServiceChannel,
 )
 from kefu.durations import format_duration
+
+if TYPE_CHECKING:
+    from kefu.bot.models import BotConversation
+    from kefu.tickets.models import Category, Ticket
 
 FALLBACK_CATEGORY = "service-info"
 SECURITY_TEAM_SLUG = "security"
@@ -94,7 +98,7 @@ def security_team() -> Team | None:
 
 @dataclass(frozen=True)
 class Routing:
-    category: Any
+    category: Category | None
     team: Team | None
     priority: int
     security: bool
@@ -309,7 +313,7 @@ def topic(conversation: ChatConversation) -> str:
     return first.text[:80] if first else _("Live chat")
 
 
-def ticket_url(ticket: Any) -> str:
+def ticket_url(ticket: Ticket) -> str:
     try:
         return reverse("tickets:portal_ticket", args=[ticket.case_number])
     except NoReverseMatch:
@@ -559,7 +563,7 @@ def handoff_wait(conversation: ChatConversation) -> HandoffWait | None:
     )
 
 
-def handed_off_chat(bot_conversation: Any) -> ChatConversation | None:
+def handed_off_chat(bot_conversation: BotConversation) -> ChatConversation | None:
     """The chat a bot conversation was handed to, while it waits for or is with an agent."""
     return (
         ChatConversation.objects.filter(

@@ -91,7 +91,7 @@ async def _group_committed(
 
 
 async def post_customer_message(
-    *, conversation: ChatConversation, customer: User, client_id: Any, text: Any, origin: str = ""
+    *, conversation: ChatConversation, customer: User | None, client_id: Any, text: Any, origin: str = ""
 ) -> CustomerPost:
     """:func:`actions.check_customer_message`, with the hot path group-committed."""
     arguments = {

@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from kefu.trust import guard
 from kefu.trust.guard import Finding, ScanResult
@@ -31,6 +31,9 @@ from kefu.wallet.chain import (
 )
 from kefu.wallet.chain.specs import retry_policy
 from kefu.wallet.records import WalletRecords, get_wallet_records
+
+if TYPE_CHECKING:
+    from kefu.accounts.models import User
 
 logger = logging.getLogger("kefu.wallet.settle")
 
@@ -93,7 +96,7 @@ GUARD_LOOKUP_TIMEOUT = 3.0
 
 
 def hex_facts(
-    *, tx_hash: str = "", texts: Iterable[str] = (), customer: Any = None, network: str | None = ""
+    *, tx_hash: str = "", texts: Iterable[str] = (), customer: User | str | None = None, network: str | None = ""
 ) -> guard.HexFacts:
     """What settles the 64-hex strings of one submission, for :func:`kefu.trust.guard.scan_field`.
 
@@ -158,7 +161,7 @@ def hex_facts(
     return guard.HexFacts(tx_hashes=frozenset(found), not_tx_hashes=frozenset(missing), keys=frozenset(keys))
 
 
-def _uid_of(customer: Any) -> str | None:
+def _uid_of(customer: User | str | None) -> str | None:
     if customer is None:
         return None
     if isinstance(customer, str):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 from django.urls import reverse
 
 from kefu.identity import selectors
 
+if TYPE_CHECKING:
+    from kefu.accounts.models import User
+
 register = template.Library()
 
 
 @register.inclusion_tag("identity/_status_card.html", takes_context=True)
-def identity_status(context: template.Context, customer: Any) -> dict[str, Any]:
+def identity_status(context: template.Context, customer: User | None) -> dict[str, Any]:
     """Verified (method, when) at once; the wallet account's state (and, for specialists, the
     unfreeze form) is fetched by the page from ``identity:account_card``, so a slow or
     unreachable wallet system never holds up the ticket view.
