@@ -137,7 +137,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "kefu.sqlite3",
+            "NAME": str(DATA_DIR / "kefu.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers proceed while one writer commits; IMMEDIATE avoids
                 # lock-upgrade deadlocks between concurrent writers.

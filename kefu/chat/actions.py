@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import phonenumbers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, FloatField, Q
+from django.db.models import F, Field, FloatField, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -55,10 +55,24 @@ from kefu.events import publish as publish_event
 from kefu.trust import guard
 
 if TYPE_CHECKING:
+    from django.db.models.options import Options
+
     from kefu.bot.models import BotConversation
     from kefu.tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
+
+
+def _db_field(meta: Options[Any], name: str) -> Field[Any, Any]:
+    """A concrete column of ``meta``'s model: the raw SQL of the hot paths writes only those."""
+    field = meta.get_field(name)
+    assert isinstance(field, Field), name
+    return field
+
+
+def _column(field: Field[Any, Any]) -> str:
+    assert field.column is not None, field.name
+    return field.column
 
 MAX_TEXT = 2000
 MAX_CLIENT_ID = 64
@@ -196,17 +210,18 @@ def _apply_fast(post: FastPost) -> tuple[ChatMessage, bool] | None:
     sets = [f"{quote('last_seq')} = {quote('last_seq')} + 1"]
     params: list[Any] = []
     for name, value in {**post.fields, "updated_at": now}.items():
-        field_ = meta.get_field(name)
-        sets.append(f"{quote(field_.column)} = %s")
+        field_ = _db_field(meta, name)
+        sets.append(f"{quote(_column(field_))} = %s")
         params.append(field_.get_db_prep_value(value, connection))
     if post.first_response:
-        column = quote(meta.get_field("first_response_at").column)
+        first_response = _db_field(meta, "first_response_at")
+        column = quote(_column(first_response))
         sets.append(f"{column} = COALESCE({column}, %s)")
-        params.append(meta.get_field("first_response_at").get_db_prep_value(now, connection))
+        params.append(first_response.get_db_prep_value(now, connection))
     where = [f"{quote('id')} = %s", f"{quote('status')} IN ({', '.join(['%s'] * len(post.statuses))})"]
     params += [conversation.pk, *post.statuses]
     if post.condition is not None:
-        where.append(f"{quote(meta.get_field(post.condition[0]).column)} = %s")
+        where.append(f"{quote(_column(_db_field(meta, post.condition[0])))} = %s")
         params.append(post.condition[1])
     sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(where)} RETURNING {quote('last_seq')}"
     with connection.cursor() as cursor:
@@ -336,9 +351,9 @@ def _insert(message: ChatMessage) -> None:
 
     meta = ChatMessage._meta
     quote = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in _MESSAGE_COLUMNS]
+    fields = [_db_field(meta, name) for name in _MESSAGE_COLUMNS]
     values = [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields]
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(quote(_column(f)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -1265,6 +1280,9 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
     from kefu.tickets.models import MessageKind as TicketMessageKind
 
     customer = conversation.customer
+    if customer is None:  # only a signed-in customer's chat reaches an agent (do_enqueue)
+        logger.warning("chat %s has no customer to file its transcript for", conversation.public_id)
+        return
     agent = conversation.assignee or _last_agent(conversation)
     with override(conversation.language):
         transcript = selectors.transcript_text(conversation, internal=False)
@@ -1274,7 +1292,7 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
         wanted = {
             CloseReason.RESOLVED: Status.RESOLVED,
             CloseReason.IDLE: Status.PENDING_CUSTOMER,
-        }.get(reason)
+        }.get(CloseReason(reason))
         ticket = conversation.ticket
         if ticket is None:
             category = (
@@ -1528,7 +1546,7 @@ def do_sweep(*, now: Any = None) -> SweepReport:
     for conversation in ChatConversation.objects.filter(
         status=ChatStatus.ACTIVE, assignee__chat_presence__in=gone
     ).select_related("team"):
-        if conversation.team is not None:
+        if conversation.team is not None and conversation.assignee is not None:  # assigned by the filter
             try:
                 do_transfer(conversation=conversation, actor=conversation.assignee, to_team=conversation.team)
                 report.requeued += 1

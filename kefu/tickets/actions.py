@@ -432,7 +432,7 @@ def check_add_message(
             {
                 "body": [
                     _("This ticket was merged into {case}; please reply there.").format(
-                        case=ticket.merged_into.case_number
+                        case=ticket.merged_into.case_number if ticket.merged_into else ""
                     )
                 ]
             }
@@ -661,7 +661,7 @@ def do_assign(*, ticket: Ticket, actor: User, assignee: User | None, ip_address:
                 {"assignee": [_("{name} is not a member of this ticket's team.").format(name=assignee)]}
             )
         if assignee.pk != actor.pk and not (
-            actor.is_supervisor or actor.teams.filter(pk=ticket.team_id).exists()
+            actor.is_supervisor or (ticket.team_id is not None and actor.teams.filter(pk=ticket.team_id).exists())
         ):
             raise PermissionDenied
     with transaction.atomic():
