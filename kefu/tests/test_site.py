@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def fetch(client: Client, path: str):
     response = client.get(path, follow=True)
-    body = b"".join(response.streaming_content) if response.streaming else response.content
+    body = response.getvalue()  # the joined streaming_content of a streaming response
     return response, body
 
 

@@ -12,7 +12,7 @@ class Chat:
     def __init__(self, customer=None, language: str = "zh-hans") -> None:
         self.customer = customer
         self.language = language
-        self.conversation = None
+        self.conversation: BotConversation | None = None
 
     def say(self, text: str):
         reply = do_handle_message(

@@ -17,7 +17,7 @@ db = database_sync_to_async
 async def _frames_until_pong(client) -> list[dict]:
     """Everything the server answered before the pong to a ping sent now (frames are in order)."""
     await client.send_json_to({"type": "ping"})
-    frames = []
+    frames: list[dict] = []
     while True:
         frame = await receive_until(client, lambda f: True)
         if frame.get("type") == "pong":

@@ -43,7 +43,7 @@ def code_from(text: str, length: int = 6) -> str:
 def last_mailed_code() -> str:
     """The code in the latest mail of Django's test outbox (locmem backend)."""
     assert mail.outbox, "no mail was sent"
-    return code_from(mail.outbox[-1].body)
+    return code_from(str(mail.outbox[-1].body))
 
 
 # --- SMTP ---------------------------------------------------------------------------------

@@ -31,7 +31,9 @@ def mailed_ticket(raw: bytes) -> Ticket:
     accepted = do_accept_inbound(raw, envelope_from=None, envelope_to=[SUPPORT], source=InboundSource.CLI)
     process_pending_mail()
     accepted.inbound.refresh_from_db()
-    return accepted.inbound.ticket
+    ticket = accepted.inbound.ticket
+    assert ticket is not None, "the mail made no ticket"
+    return ticket
 
 
 def test_acknowledgement_reaches_the_relay_with_case_number_and_threading(smtp_sink):

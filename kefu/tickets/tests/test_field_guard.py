@@ -252,7 +252,8 @@ class _WatchedClient:
     """The real eth-tester client, noting whether each lookup ran inside a database transaction."""
 
     def __init__(self, inner) -> None:
-        self.inner, self.chain, self.in_transaction = inner, inner.chain, []
+        self.inner, self.chain = inner, inner.chain
+        self.in_transaction: list[bool] = []
 
     def normalize_hash(self, tx_hash: str) -> str:
         return self.inner.normalize_hash(tx_hash)

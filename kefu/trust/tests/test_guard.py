@@ -6,6 +6,7 @@ import json
 import random
 import re
 import secrets
+from typing import Literal
 
 import base58
 import pytest
@@ -641,7 +642,8 @@ FIELD_HEX = "9c" * 8 + "4c0883a69102937d6231471b5dbb6204fe5129617082792a"
     ],
 )
 def test_scan_field_decides_a_64_hex_by_the_fields_kind(value: str, in_tx_field: str, in_text: str) -> None:
-    for field, expected in (("tx_hash", in_tx_field), ("text", in_text)):
+    kinds: tuple[tuple[Literal["tx_hash", "text"], str], ...] = (("tx_hash", in_tx_field), ("text", in_text))
+    for field, expected in kinds:
         result = guard.scan_field(value, field=field, language="en")
         assert (FIELD_HEX in result.redacted) == (expected == "kept"), (field, value, result.redacted)
         assert result.secret == (expected == "hidden")
@@ -656,12 +658,12 @@ def test_scan_field_settles_a_bare_64_hex_in_a_tx_hash_field_with_facts() -> Non
     hidden = guard.scan_field(FIELD_HEX, field="tx_hash", language="en", facts=missing)
     assert hidden.secret and hidden.unsettled_hex
     unsettled = guard.scan_field(FIELD_HEX, field="tx_hash", language="en")
-    assert guard.warning_for(unsettled, language="en").startswith("We hid a 64-character hex string")
+    assert (guard.warning_for(unsettled, language="en") or "").startswith("We hid a 64-character hex string")
     for value in (FIELD_HEX, "0x" + FIELD_HEX, f"txid {FIELD_HEX}", f"https://etherscan.io/tx/0x{FIELD_HEX}"):
         for field in ("tx_hash", "text"):
             result = guard.scan_field(value, field=field, language="en", facts=own_key)
             assert FIELD_HEX not in result.redacted and result.leaked_key and not result.unsettled_hex
-            assert guard.warning_for(result, language="en").startswith(
+            assert (guard.warning_for(result, language="en") or "").startswith(
                 "Your message seemed to contain a private key"
             )
 
