@@ -246,6 +246,7 @@ LOGGING = {
         # A line per job run (ids only) is noise; the consumer's start and failures stay.
         "huey": {"level": "WARNING"},
         "huey.consumer": {"level": "INFO"},
+        "huey.consumer.Scheduler": {"level": "WARNING"},  # a line per periodic enqueue, every 15 s
         # Django's defaults give these their own unscreened handlers (the development server's
         # request lines; a console copy under DEBUG): send them through ours instead.
         "django": {"handlers": [], "level": "INFO"},
