@@ -564,6 +564,21 @@ HARNESS = {
 # --- reading the environment ------------------------------------------------------------------
 
 
+def default_for_process(name: str, value: str, *, replace: bool = False) -> None:
+    """Give a registered setting ``value`` in this process and the processes it starts (uvicorn's
+    workers, a benchmark's servers), unless the environment sets it already (or ``replace``).
+
+    The one way Kefu code writes a setting: ``kefu serve`` makes ``KEFU_BASE_URL`` name the port
+    it really listens on. The value is checked like any other, before Django reads it.
+    """
+    import os
+
+    value_of(BY_NAME[name], value)  # an unknown name is a KeyError, a malformed value InvalidValue
+    if replace or not os.environ.get(name, "").strip():
+        os.environ[name] = value
+
+
+
 def raw(setting: Setting, environ: Mapping[str, str]) -> tuple[str, str]:
     """The text in force and where it comes from: ``("…", "env")`` or ``(default, "default")``.
 

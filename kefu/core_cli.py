@@ -115,11 +115,11 @@ def local_base_url(host: str, port: int) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import os
+    from kefu import conf
 
     # Links in mail and the demo's sign-in hint must name the port this server really listens
     # on; an explicit KEFU_BASE_URL (the public address behind a proxy) still wins.
-    os.environ.setdefault("KEFU_BASE_URL", local_base_url(args.host, args.port))
+    conf.default_for_process("KEFU_BASE_URL", local_base_url(args.host, args.port))
     from kefu.cli import setup_django
 
     setup_django()

@@ -451,13 +451,13 @@ def main(*, clients: int, seconds: float, url: str | None, interval: float, agen
     if url is None and not conf.env_value("KEFU_DATABASE_URL"):
         # A throw-away SQLite database: the benchmark never writes into the real one.
         scratch = tempfile.mkdtemp(prefix="kefu-bench-")
-        os.environ["KEFU_DATA_DIR"] = scratch
+        conf.default_for_process("KEFU_DATA_DIR", scratch, replace=True)
     if url is None and servers > 1 and not conf.env_value("KEFU_REDIS_URL"):
         print("error: several server processes share conversations only through Redis; set KEFU_REDIS_URL")
         return 2
     # Every simulated customer connects from 127.0.0.1: the per-IP creation limits
     # (kefu.accounts.ratelimit.check_creation) would count them as one flooding client.
-    os.environ.setdefault("KEFU_CREATE_IP_FACTOR", "1000000")
+    conf.default_for_process("KEFU_CREATE_IP_FACTOR", "1000000")
     from kefu.cli import setup_django
 
     setup_django()

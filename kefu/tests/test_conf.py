@@ -358,7 +358,8 @@ def test_readme_configuration_table_is_the_registry() -> None:
 
 
 def test_no_module_reads_a_kefu_setting_from_the_environment() -> None:
-    """settings.py (through kefu.conf) is the one reader; the rest read django.conf.settings."""
+    """settings.py (through kefu.conf) is the one reader; the rest read django.conf.settings.
+    Writes go through conf.default_for_process, which checks the value first."""
     offenders = []
     for path in sorted((ROOT / "kefu").rglob("*.py")):
         relative = path.relative_to(ROOT).as_posix()
@@ -367,8 +368,9 @@ def test_no_module_reads_a_kefu_setting_from_the_environment() -> None:
         if relative in {"kefu/conf.py", "kefu/settings.py"}:
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            reads_env = "os.environ.get(" in line or "os.getenv(" in line
-            if reads_env and "KEFU_" in line:
+            # Reads and writes: os.environ.get/[...]/setdefault, os.getenv, os.putenv.
+            touches_env = "os.environ" in line or "os.getenv(" in line or "os.putenv(" in line
+            if touches_env and "KEFU_" in line:
                 offenders.append(f"{relative}:{number}: {line.strip()}")
             if 'getattr(settings, "KEFU_' in line and "," in line.split('getattr(settings, "KEFU_', 1)[1]:
                 offenders.append(f"{relative}:{number}: {line.strip()}")
@@ -384,3 +386,18 @@ def test_every_name_the_code_uses_is_registered() -> None:
             continue
         used |= set(re.findall(r"\bKEFU_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(encoding="utf-8")))
     assert used - set(conf.BY_NAME) - set(conf.HARNESS) == set()
+
+
+def test_a_value_given_for_the_process_is_checked_and_never_overrides_the_environment(monkeypatch) -> None:
+    """kefu serve's KEFU_BASE_URL from its port: set when unset, kept when the operator set it,
+    refused when malformed or unregistered."""
+    monkeypatch.delenv("KEFU_BASE_URL", raising=False)
+    conf.default_for_process("KEFU_BASE_URL", "http://127.0.0.1:9123")
+    assert os.environ["KEFU_BASE_URL"] == "http://127.0.0.1:9123"
+    monkeypatch.setenv("KEFU_BASE_URL", "https://support.example")
+    conf.default_for_process("KEFU_BASE_URL", "http://127.0.0.1:9123")
+    assert os.environ["KEFU_BASE_URL"] == "https://support.example"
+    with pytest.raises(conf.InvalidValue):
+        conf.default_for_process("KEFU_BASE_URL", "not a url")
+    with pytest.raises(KeyError):
+        conf.default_for_process("KEFU_NO_SUCH_SETTING", "1")
