@@ -67,17 +67,15 @@ def _no_constants(raw: str) -> Any:
 
 
 def clean_json(data: Any) -> Any:
-    """Strings cleaned (keys too), depth bounded; iterative, so no input can exhaust the stack."""
+    """Strings cleaned (keys too); iterative. Depth is bounded before parsing (_check_depth)."""
     root: list[Any] = [data]
-    # (container, key in it, value, depth): values are replaced in place in fresh copies.
-    stack: list[tuple[Any, Any, Any, int]] = [(root, 0, data, 1)]
+    # (container, key in it, value): values are replaced in place in fresh copies.
+    stack: list[tuple[Any, Any, Any]] = [(root, 0, data)]
     while stack:
-        parent, key, value, depth = stack.pop()
+        parent, key, value = stack.pop()
         if isinstance(value, str):
             parent[key] = clean_text(value)
         elif isinstance(value, dict | list):
-            if depth > MAX_JSON_DEPTH:
-                raise BadInput(_("The request is nested too deeply."))
             if isinstance(value, dict):
                 copy: Any = {clean_text(k): v for k, v in value.items()}
                 items = list(copy.items())
@@ -85,7 +83,7 @@ def clean_json(data: Any) -> Any:
                 copy = list(value)
                 items = list(enumerate(copy))
             parent[key] = copy
-            stack.extend((copy, k, v, depth + 1) for k, v in items)
+            stack.extend((copy, k, v) for k, v in items)
     return root[0]
 
 
@@ -115,16 +113,18 @@ def _check_depth(raw: bytes) -> None:
 
 def loads(raw: bytes | str) -> Any:
     """``json.loads`` for untrusted input; raises :class:`BadInput` (a ``ValueError``)."""
-    _check_depth(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
+    encoded = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    _check_depth(encoded)
     try:
         data = json.loads(raw, parse_float=_finite_float, parse_constant=_no_constants)
     except BadInput:
         raise
-    except RecursionError:
-        raise BadInput(_("The request is nested too deeply.")) from None
     except (ValueError, UnicodeDecodeError):  # JSONDecodeError, bad UTF-8, a 5,000-digit integer
         raise BadInput(_("The request body is not valid JSON.")) from None
-    return clean_json(data)
+    # The parser refuses raw control characters and invalid UTF-8 inside strings, so a NUL or a
+    # lone surrogate can only arrive as a \u escape: without one there is nothing to clean, and
+    # the common body or chat frame is not copied.
+    return clean_json(data) if b"\\u" in encoded else data
 
 
 def decimal_for(value: Any, field: models.DecimalField[Any, Any], *, name: str | None = None) -> Decimal | None:

@@ -36,14 +36,6 @@ def hit(scope: str, ident: str, *, limit: int, window: int) -> bool:
     return count <= limit
 
 
-def is_limited(scope: str, ident: str, *, limit: int) -> bool:
-    return (cache.get(_key(scope, ident)) or 0) >= limit
-
-
-def reset(scope: str, ident: str) -> None:
-    cache.delete(_key(scope, ident))
-
-
 def parse_rate(rate: str) -> tuple[int, int]:
     """``"10/300"`` → (10 attempts, 300 seconds)."""
     count, _, seconds = rate.partition("/")

@@ -124,8 +124,6 @@ class _Counter:
 class Gate:
     """One attempt at a secret: ``admitted`` or ``retry_after`` seconds to wait."""
 
-    scope: str
-    account: str
     ip: str | None
     admitted: bool = True
     retry_after: int = 0
@@ -177,7 +175,7 @@ def attempt(
     now = time.time() if now is None else now
     (p_limit, p_window), (a_limit, a_window), (i_limit, i_window) = _rates(scope)
     ip_text = ip or "-"
-    gate = Gate(scope=scope, account=account, ip=ip)
+    gate = Gate(ip=ip)
     if device:
         counters = [_Counter(f"thr:{scope}:dev:" + _digest(account, device), p_limit, p_window, True)]
     else:

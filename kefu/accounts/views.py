@@ -33,10 +33,6 @@ PENDING_SECRET_KEY = "_kefu_2fa_secret"
 PENDING_SECONDS = 300
 
 
-def _ip(request: HttpRequest) -> str | None:
-    return client_ip(request)
-
-
 class ThrottledLoginMixin:
     """Say "too many attempts" (not "wrong password") when the limiter refused the check, and
     audit failures with the canonical account and the real client IP."""
@@ -90,7 +86,7 @@ class LoginView(auth_views.LoginView):
                 action="auth.login",
                 target_type="user",
                 target_id=email,
-                ip_address=_ip(self.request),
+                ip_address=client_ip(self.request),
             )
             return super().form_valid(form)
         # Password correct, but no session yet: login() runs only after the second factor.
@@ -99,7 +95,7 @@ class LoginView(auth_views.LoginView):
             action="auth.password_ok",
             target_type="user",
             target_id=email,
-            ip_address=_ip(self.request),
+            ip_address=client_ip(self.request),
         )
         self.request.session.pop(PENDING_SECRET_KEY, None)
         self.request.session[PENDING_KEY] = {
@@ -135,7 +131,7 @@ def _complete_login(request: HttpRequest, user: User, pending: dict[str, Any]) -
         target_type="user",
         target_id=user.email[:64],
         data={"second_factor": True},
-        ip_address=_ip(request),
+        ip_address=client_ip(request),
     )
     target = pending.get("next") or ""
     if not url_has_allowed_host_and_scheme(
@@ -164,7 +160,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
-            twofactor.check_totp(user=user, code=request.POST.get("code", ""), ip_address=_ip(request))
+            twofactor.check_totp(user=user, code=request.POST.get("code", ""), ip_address=client_ip(request))
         except twofactor.TotpError as exc:
             error = exc.message
         else:
@@ -202,7 +198,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             twofactor.do_enrol_totp(
-                user=user, secret=secret, code=request.POST.get("code", ""), ip_address=_ip(request)
+                user=user, secret=secret, code=request.POST.get("code", ""), ip_address=client_ip(request)
             )
         except twofactor.TotpError as exc:
             error = exc.message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
@@ -74,10 +74,6 @@ class FreezeOut(Schema):
     new_ticket: bool
 
 
-def _ip(request: HttpRequest) -> str | None:
-    return client_ip(request)
-
-
 def _refusal(exc: IdentityError, response: HttpResponse) -> Reply:
     if isinstance(exc, Locked | SendThrottled):
         response["Retry-After"] = str(exc.retry_after)
@@ -112,7 +108,7 @@ def create_challenge(request: AuthedRequest, payload: ChallengeIn, response: Htt
         challenge = actions.check_send_code(
             user=request.user,
             channel=payload.channel.strip(),
-            ip_address=_ip(request),
+            ip_address=client_ip(request),
             language=get_language(),
         )
     except IdentityError as exc:
@@ -138,7 +134,7 @@ def verify_challenge(request: AuthedRequest, challenge_id: str, payload: CodeIn,
         return Reply(403, {"detail": _("Customers only.")})
     try:
         verification = actions.check_verify_code(
-            user=request.user, challenge_id=challenge_id, code=payload.code, ip_address=_ip(request)
+            user=request.user, challenge_id=challenge_id, code=payload.code, ip_address=client_ip(request)
         )
     except IdentityError as exc:
         return _refusal(exc, response)
@@ -179,7 +175,7 @@ def request_freeze(request: AuthedRequest, payload: FreezeIn):
             reason=payload.reason[:2000],
             language=get_language() or request.user.language,
             channel=TicketChannel.API,
-            ip_address=_ip(request),
+            ip_address=client_ip(request),
         )
     except VerificationRequired as exc:
         return Reply(403, {"detail": exc.message})

@@ -43,10 +43,6 @@ MODEL_BACKEND = "kefu.accounts.backends.EmailBackend"
 TOKEN_RATE = (30, 60)  # wallet sign-ins per IP per minute: a replay or brute-force brake
 
 
-def _ip(request: HttpRequest) -> str | None:
-    return client_ip(request)
-
-
 def _safe_next(request: HttpRequest, default: str = "") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -127,7 +123,7 @@ def verify(request: AuthedRequest) -> HttpResponse:
             challenge = actions.check_send_code(
                 user=user,
                 channel=request.POST.get("channel", ""),
-                ip_address=_ip(request),
+                ip_address=client_ip(request),
                 language=get_language(),
             )
         except IdentityError as exc:
@@ -144,7 +140,7 @@ def verify(request: AuthedRequest) -> HttpResponse:
                 user=user,
                 challenge_id=challenge_id or "",
                 code=request.POST.get("code", ""),
-                ip_address=_ip(request),
+                ip_address=client_ip(request),
             )
         except IdentityError as exc:
             error, status = exc.message, _status_for(exc)
@@ -184,7 +180,7 @@ def freeze(request: AuthedRequest) -> HttpResponse:
                     customer=user,
                     reason=request.POST.get("reason", "")[:2000],
                     language=get_language() or user.language,
-                    ip_address=_ip(request),
+                    ip_address=client_ip(request),
                 )
             except VerificationRequired as exc:
                 error = exc.message
@@ -222,7 +218,7 @@ def _token_from(request: HttpRequest) -> str:
 
 def _token_limited(request: HttpRequest) -> bool:
     limit, window = TOKEN_RATE
-    return not ratelimit.hit("identity-token-ip", _ip(request) or "-", limit=limit, window=window)
+    return not ratelimit.hit("identity-token-ip", client_ip(request) or "-", limit=limit, window=window)
 
 
 # The wallet app posts from its own origin or a native client without Kefu's CSRF cookie; the
@@ -235,7 +231,7 @@ def token_sign_in(request: HttpRequest) -> JsonResponse:
     if _token_limited(request):
         return JsonResponse({"detail": _("Too many requests. Please try again shortly.")}, status=429)
     try:
-        verification = actions.do_sign_in_with_token(raw=_token_from(request), ip_address=_ip(request))
+        verification = actions.do_sign_in_with_token(raw=_token_from(request), ip_address=client_ip(request))
     except InvalidIdentityToken as exc:
         return JsonResponse({"detail": exc.message, "error": exc.reason}, status=400)
     login(request, verification.user, backend=MODEL_BACKEND)
@@ -264,7 +260,7 @@ def sso(request: HttpRequest) -> HttpResponse:
     else:
         try:
             verification = actions.do_sign_in_with_token(
-                raw=request.GET.get("identity_token", ""), ip_address=_ip(request)
+                raw=request.GET.get("identity_token", ""), ip_address=client_ip(request)
             )
         except InvalidIdentityToken as exc:
             response = render(request, "identity/sso_error.html", {"error": exc.message}, status=400)
@@ -314,7 +310,7 @@ def unfreeze(request: AuthedRequest, case_number: str) -> HttpResponse:
             specialist=request.user,
             confirmed=request.POST.get("confirm") == "yes",
             reason=request.POST.get("reason", "")[:2000],
-            ip_address=_ip(request),
+            ip_address=client_ip(request),
         )
     except VerificationRequired as exc:
         messages.error(request, exc.message)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,10 +33,6 @@ from kefu.tickets.forms import (
     TicketUpdateForm,
 )
 from kefu.tickets.models import Channel, MessageKind, Priority, Status, Ticket
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return client_ip(request)
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -137,7 +133,7 @@ def portal_new(request: AuthedRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                ratelimit.check_creation("ticket", user=request.user, ip=_ip(request))
+                ratelimit.check_creation("ticket", user=request.user, ip=client_ip(request))
                 facts = actions.hex_facts_for(
                     customer=request.user,
                     network=data["network"],
@@ -157,7 +153,7 @@ def portal_new(request: AuthedRequest) -> HttpResponse:
                     tx_hash=data["tx_hash"],
                     order_number=data["order_number"],
                     files=data["attachments"],
-                    ip_address=_ip(request),
+                    ip_address=client_ip(request),
                     hex_facts=facts,
                 )
             except ValidationError as exc:
@@ -194,7 +190,7 @@ def portal_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
     if request.method == "POST":
         if "reopen" in request.POST:
             try:
-                actions.do_reopen(ticket=ticket, actor=request.user, ip_address=_ip(request))
+                actions.do_reopen(ticket=ticket, actor=request.user, ip_address=client_ip(request))
                 messages.success(request, _("Your ticket has been reopened."))
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
@@ -216,14 +212,14 @@ def portal_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
         form = ReplyForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                ratelimit.check_creation("reply", user=request.user, ip=_ip(request))
+                ratelimit.check_creation("reply", user=request.user, ip=client_ip(request))
                 submission = actions.check_add_message(
                     ticket=ticket,
                     author=request.user,
                     body=form.cleaned_data["body"],
                     channel=Channel.PORTAL,
                     files=form.cleaned_data["attachments"],
-                    ip_address=_ip(request),
+                    ip_address=client_ip(request),
                 )
             except ValidationError as exc:
                 _add_errors(form, exc)
@@ -323,7 +319,7 @@ def workspace_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
                     channel=Channel.AGENT,
                     files=data["attachments"],
                     new_status=data["status"] or None,
-                    ip_address=_ip(request),
+                    ip_address=client_ip(request),
                 )
             except ValidationError as exc:
                 _add_errors(reply_form, exc)
@@ -365,7 +361,7 @@ def workspace_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
 def workspace_action(request: AuthedRequest, case_number: str, action: str) -> HttpResponse:
     """update / assign / escalate / merge: one POST each, then back to the ticket."""
     ticket = selectors.access_ticket(request.user, case_number)
-    ip = _ip(request)
+    ip = client_ip(request)
     try:
         if action == "update":
             form = TicketUpdateForm(request.POST)

@@ -70,7 +70,10 @@ def test_any_spelling_of_the_address_signs_in(alice):
 
 
 def test_wrong_attempts_from_elsewhere_do_not_block_the_right_password(alice):
-    fail(11, alice.email, "203.0.113.66")  # the attack: 11 wrong attempts from anywhere
+    attacker = fail(11, alice.email, "203.0.113.66")  # the attack: 11 wrong attempts
+    # The limiter is on: the attacking client now waits before it may guess again ...
+    assert THROTTLED in sign_in(attacker, alice.email, "another-guess").content.decode()
+    # ... and the owner, elsewhere, is not held up by it.
     owner = Client(REMOTE_ADDR="198.51.100.20")
     sign_in(owner, alice.email)
     assert signed_in(owner)
