@@ -231,7 +231,10 @@ class _Dialogue:
             if reply is not None:
                 return reply
         if guarded.secret:
-            self.state["secret_seen"] = True
+            # The same rule as tickets.actions.guard_texts: a bare 64-hex hidden only because
+            # nothing could settle it (most are TRON/BTC txids) does not make a security case.
+            if not guarded.unsettled_hex or guarded.leaked_key:
+                self.state["secret_seen"] = True
             self._log_customer(guarded.redacted)
             if guarded.unsettled_hex and asking == "tx_hash":
                 # Perhaps a hash nothing could check (e.g. TRON): the warning says why it was hidden;

@@ -161,6 +161,9 @@ def test_the_bots_tx_hash_question_hides_an_unsettled_bare_value_with_the_notice
     assert reply.secret_warning and reply.secret_warning.startswith(NOTICE_ZH)
     assert "浏览器" in reply.text  # the question stays open: send the explorer link instead
     assert not any(HEX in t for t in chat.conversation.turns.values_list("text", flat=True))
+    # Not a security case, as in the ticket form and API: a hand-off would not go to security.
+    chat.conversation.refresh_from_db()
+    assert not chat.conversation.state.get("secret_seen")
     link = f"https://tronscan.org/#/transaction/{HEX}"
     reply = chat.say(link)
     assert reply.secret_warning is None and chat.conversation.state["slots"]["tx_hash"] in (HEX, link)
