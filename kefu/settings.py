@@ -219,6 +219,11 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Uploaded evidence lives outside any web root and is only served through a permission check.
 MEDIA_ROOT = _k["KEFU_MEDIA_ROOT"] or DATA_DIR / "uploads"
+# Attachments (and later recordings and exports) go through Django's storage API: this folder by
+# default, an S3-compatible object store with KEFU_FILE_STORAGE=s3 (kefu/storage.py).
+from kefu.storage import storages_setting  # noqa: E402
+
+STORAGES = storages_setting(_k)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import Storage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import Team
+from kefu.storage import file_store
 
 
 class Category(models.Model):
@@ -196,9 +197,10 @@ class Message(models.Model):
         return f"{self.ticket_id}/{self.kind}"
 
 
-def attachment_storage() -> FileSystemStorage:
-    """Files under MEDIA_ROOT (outside any web root), read at call time so tests can move it."""
-    return FileSystemStorage(location=settings.MEDIA_ROOT, base_url=None)
+def attachment_storage() -> Storage:
+    """The configured file store (kefu/storage.py), resolved at each use: the migrations name
+    this callable, and a test may swap the store."""
+    return file_store()
 
 
 def _attachment_path(instance: Attachment, filename: str) -> str:

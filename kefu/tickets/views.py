@@ -9,7 +9,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,7 @@ from kefu.accounts.models import Team, User
 from kefu.audit.selectors import events_for
 from kefu.clientip import client_ip
 from kefu.httptypes import AuthedRequest
+from kefu.storage import download_response
 from kefu.tickets import actions, selectors
 from kefu.tickets.forms import (
     AgentReplyForm,
@@ -253,22 +255,16 @@ def _rating(ticket: Ticket) -> object | None:
 
 
 @login_or_token_required
-def attachment(request: AuthedRequest, public_id: str) -> FileResponse:
+def attachment(request: AuthedRequest, public_id: str) -> HttpResponseBase:
     """Serve evidence only to people who may see the ticket; never inline-render active content."""
     item = selectors.access_attachment(request.user, public_id)
-    try:
-        handle = item.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    response = FileResponse(
-        handle,
+    return download_response(
+        item.file.storage,
+        item.file.name,
         content_type=item.content_type,
-        as_attachment=item.content_type == "application/pdf",
         filename=item.original_name,
+        as_attachment=item.content_type == "application/pdf",
     )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- agent workspace -------------------------------------------------------------------------
