@@ -35,7 +35,11 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from django.db import transaction
 
 if TYPE_CHECKING:
+    # Types only (import-linter skips TYPE_CHECKING imports): events name other apps' models
+    # without making this module, or its publishers, depend on those apps at run time.
     from kefu.accounts.models import User
+    from kefu.chat.models import ChatConversation
+    from kefu.csat.models import CsatSurvey
     from kefu.tickets.models import Message, Ticket
 
 logger = logging.getLogger(__name__)
@@ -117,7 +121,7 @@ class TicketAssigned(Event):
 class ChatClosed(Event):
     """A live chat ended. ``agent_id`` is the agent who was serving it (None: never served)."""
 
-    conversation: Any  # kefu.chat.models.ChatConversation (typed loosely: no import of chat here)
+    conversation: ChatConversation
     agent_id: int | None
     reason: str
 
@@ -129,7 +133,7 @@ class ChatClosed(Event):
 class SurveyAnswered(Event):
     """A customer rated a chat or a ticket (or changed their rating)."""
 
-    survey: Any  # kefu.csat.models.CsatSurvey
+    survey: CsatSurvey
     rating: int
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from kefu import events
-from kefu.csat.actions import do_create_chat_survey
-from kefu.events import ChatClosed
+from kefu.csat.actions import do_create_chat_survey, do_create_ticket_survey
+from kefu.events import ChatClosed, TicketStatusChanged
+from kefu.tickets.models import Status
 
 
 def on_chat_closed(event: ChatClosed) -> None:
@@ -22,5 +23,14 @@ def on_chat_closed(event: ChatClosed) -> None:
     )
 
 
+def on_ticket_status_changed(event: TicketStatusChanged) -> None:
+    # Every resolution is rated, whether or not a mail announces it (the customer's page offers
+    # the same survey). Get-or-create: the resolution mail, if its subscriber runs first, has
+    # already asked for this survey.
+    if event.status == Status.RESOLVED and event.previous != Status.RESOLVED:
+        do_create_ticket_survey(ticket=event.ticket)
+
+
 def register() -> None:
     events.subscribe(ChatClosed, on_chat_closed, when=events.IN_TRANSACTION)
+    events.subscribe(TicketStatusChanged, on_ticket_status_changed, when=events.IN_TRANSACTION)

@@ -54,3 +54,23 @@ def test_answering_publishes_survey_answered(alice, agent):
         events.unsubscribe(SurveyAnswered, seen.append, when=events.IN_TRANSACTION)
     [event] = seen
     assert event.rating == 4 and event.survey.conversation_id == chat.pk
+
+
+def test_every_ticket_resolution_gets_one_survey_even_without_mail(settings, alice, agent):
+    """CSAT subscribes to resolution itself: no customer mail configured, still one survey per
+    resolution (a second status event for the same resolution changes nothing)."""
+    from kefu.tickets import actions as ticket_actions
+    from kefu.tickets.models import Category, Status, Ticket
+
+    settings.KEFU_MAIL_NOTIFICATIONS = False  # no resolution mail asks for a survey
+    ticket = Ticket.objects.create(
+        customer=alice, category=Category.objects.get(slug="deposit-not-credited"), title="没到账"
+    )
+    ticket_actions.do_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)
+    survey = CsatSurvey.objects.get(ticket=ticket)
+    assert (survey.customer, survey.conversation_id) == (alice, None)
+    assert selectors.ticket_survey(ticket) == survey
+    ticket_actions.do_reopen(ticket=ticket, actor=alice)
+    assert CsatSurvey.objects.filter(ticket=ticket).count() == 1
+    ticket_actions.do_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)
+    assert CsatSurvey.objects.filter(ticket=ticket).count() == 1  # the first is still open: one rating is enough
