@@ -1,0 +1,494 @@
+"""What Kefu knows that bears on the customer's question, said plainly, before any advice.
+
+* Active announcements (maintenance, incidents) that concern the coin or network asked about:
+  "USDT TRC-20 deposit not credited" during an announced TRC-20 maintenance is answered with
+  the maintenance, not with generic steps.
+* For a signed-in customer, their own recent deposits and withdrawals in the wallet
+  (:mod:`kefu.wallet.records`) that match what they described, and the chain diagnosis of a
+  transaction hash they gave (:mod:`kefu.wallet.diagnosis`).
+* Whether a handle, number, site or address someone contacted them from is one of the official
+  channels (:mod:`kefu.trust.verifier`).
+
+:func:`facts_for` never raises: a wallet that cannot be reached is itself a fact ("I can't see
+your records right now"), and anything else going wrong costs only the facts it concerns.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Literal
+
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from kefu.accounts.models import User
+    from kefu.helpcenter.models import Announcement
+    from kefu.wallet.records import DepositRecord, WithdrawalRecord
+
+logger = logging.getLogger("kefu.bot.facts")
+
+# Records looked at when the customer gave no time: transfers older than this are rarely what
+# "my deposit hasn't arrived" is about, and saying "nothing in the last day" is checkable.
+RECENT_HOURS = 24
+# With a time given ("today 10:00"), records this close to it count.
+AROUND_TIME_HOURS = 12
+MAX_RECORDS_SAID = 2
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: str  # "announcement" | "deposit" | "withdrawal" | "diagnosis" | "official_channel"
+    text: str  # one or two plain sentences in the requested language
+    urgent: bool = False
+
+
+Kind = Literal["deposit", "withdrawal"]
+
+
+def _language(language: str) -> str:
+    return "en" if (language or "").lower().startswith("en") else "zh-hans"
+
+
+def _token(value: str | None) -> str:
+    # "TRC-20", "trc20" and "TRC 20" name the same network.
+    return re.sub(r"[^0-9a-z]", "", (value or "").lower())
+
+
+def facts_for(
+    *,
+    customer: User | AnonymousUser | None,
+    intent: str | None,
+    slots: Mapping[str, str],
+    language: str,
+) -> list[Fact]:
+    """Announcements first, then the customer's matching records and the chain diagnosis."""
+    lang = _language(language)
+    facts: list[Fact] = []
+    with translation.override(lang):
+        coin = (slots.get("coin") or "").strip().upper()
+        network = (slots.get("network") or "").strip()
+        try:
+            facts.extend(announcement_facts(coin=coin, network=network, language=lang))
+        except Exception:  # a broken announcement must not cost the customer their answer
+            logger.exception("announcement facts failed")
+        kinds = _kinds(intent, slots)
+        if kinds and customer is not None and customer.is_authenticated:
+            try:
+                facts.extend(_record_facts(customer, kinds=kinds, slots=slots, language=lang))
+            except Exception:
+                logger.exception("wallet record facts failed")
+                facts.append(Fact(kind=kinds[0], text=_cannot_see_records()))
+    return facts
+
+
+def _kinds(intent: str | None, slots: Mapping[str, str]) -> tuple[Kind, ...]:
+    """Which records the question is about: by intent, else both when a transfer is described."""
+    name = intent or ""
+    if "deposit" in name:
+        return ("deposit",)
+    if "withdraw" in name:
+        return ("withdrawal",)
+    if any((slots.get(key) or "").strip() for key in ("txid", "amount")):
+        return ("deposit", "withdrawal")
+    return ()
+
+
+# --- announcements -------------------------------------------------------------------------
+
+
+def announcement_facts(*, coin: str, network: str, language: str) -> list[Fact]:
+    """Announcements in force that concern ``coin``/``network``; without either, site-wide
+    maintenance and incidents only (a general notice is not news about this question)."""
+    from kefu.helpcenter.models import AnnouncementKind
+    from kefu.helpcenter.selectors import active_announcements
+
+    facts = []
+    for item in active_announcements(coin=coin or None, network=network or None):
+        names_asset = bool(item.coins or item.networks)
+        if coin or network:
+            relevant = names_asset or item.kind != AnnouncementKind.NOTICE
+        else:
+            relevant = not names_asset and item.kind != AnnouncementKind.NOTICE
+        if relevant:
+            facts.append(Fact(kind="announcement", text=_announcement_text(item, language), urgent=True))
+    return facts
+
+
+def _announcement_text(item: Announcement, language: str) -> str:
+    title = item.title_for(language).strip().rstrip("。.")
+    body = _first_sentence(item.body_for(language))
+    if item.ends_at is not None:
+        text = _("Announcement: {title} (until {end}).").format(title=title, end=_when(item.ends_at))
+    else:
+        text = _("Announcement: {title}.").format(title=title)
+    return f"{text} {body}".strip() if language == "en" else f"{text}{body}"
+
+
+def _first_sentence(text: str) -> str:
+    text = " ".join((text or "").split())
+    match = re.search(r"[。！？!?]|\.(\s|$)", text)
+    return text[: match.end()].strip() if match else text
+
+
+# --- the customer's records ----------------------------------------------------------------
+
+
+def _cannot_see_records() -> str:
+    return _(
+        "I can't see your deposit and withdrawal records right now. Please try again in a few "
+        "minutes, or leave the details and an agent will check them."
+    )
+
+
+def _record_facts(
+    customer: User, *, kinds: Sequence[Kind], slots: Mapping[str, str], language: str
+) -> list[Fact]:
+    from kefu.wallet.backend import WalletBackendError, get_wallet_backend
+    from kefu.wallet.records import get_wallet_records, same_hash
+
+    try:
+        backend = get_wallet_backend()
+        found = backend.find_customer(email=customer.email) if customer.email else None
+        if found is None and getattr(customer, "phone", ""):
+            found = backend.find_customer(phone=customer.phone)
+        if found is None:
+            return []
+        records = get_wallet_records()
+        txid = (slots.get("txid") or "").strip()
+        listed: dict[Kind, list[Any]] = {}
+        for kind in kinds:
+            if kind == "deposit":
+                listed[kind] = list(records.deposits(found.uid, tx_hash=txid or None))
+            else:
+                listed[kind] = list(records.withdrawals(found.uid, tx_hash=txid or None))
+    except WalletBackendError:
+        logger.warning("wallet backend unavailable for the bot's facts", exc_info=True)
+        return [Fact(kind=kinds[0], text=_cannot_see_records())]
+
+    facts: list[Fact] = []
+    coin = (slots.get("coin") or "").strip().upper()
+    network = _token(slots.get("network"))
+    amount = _decimal(slots.get("amount"))
+    when = _parse_time(slots.get("time"))
+    now = timezone.now()
+    start, end = (
+        (when - timedelta(hours=AROUND_TIME_HOURS), when + timedelta(hours=AROUND_TIME_HOURS))
+        if when
+        else (now - timedelta(hours=RECENT_HOURS), now)
+    )
+    for kind, items in listed.items():
+        matching = [
+            r
+            for r in items
+            if (not coin or r.coin.upper() == coin)
+            and (not network or _token(r.network) == network)
+            and (txid or start <= r.created_at <= end)
+        ]
+        if txid:
+            matching = [r for r in matching if same_hash(r.tx_hash, txid)]
+        if amount is not None:
+            exact = [r for r in matching if r.amount == amount]
+            matching = exact or matching
+        matching.sort(key=lambda r: r.created_at, reverse=True)
+        for record in matching[:MAX_RECORDS_SAID]:
+            facts.append(_record_fact(kind, record))
+        if not matching and (len(kinds) == 1 or txid):
+            facts.append(
+                Fact(kind=kind, text=_nothing_found(kind, coin, slots.get("network") or "", when, txid))
+            )
+    if txid:
+        diagnosis = _diagnosis_fact(customer, kinds=kinds, slots=slots, language=language)
+        if diagnosis is not None:
+            facts.append(diagnosis)
+    return facts
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    try:
+        return Decimal((value or "").replace(",", "").strip()) if (value or "").strip() else None
+    except InvalidOperation:
+        return None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    try:
+        parsed = parse_datetime((value or "").strip())
+    except ValueError:
+        return None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+def _amount(value: Decimal) -> str:
+    text = format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _when(moment: datetime) -> str:
+    """ "10:02" today, else "12-05 10:02", in the site's time zone."""
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localtime().date():
+        return local.strftime("%H:%M")
+    return local.strftime("%m-%d %H:%M")
+
+
+def _what(record: DepositRecord | WithdrawalRecord) -> dict[str, str]:
+    return {
+        "amount": _amount(record.amount),
+        "coin": record.coin,
+        "network": record.network,
+        "time": _when(record.created_at),
+    }
+
+
+def _record_fact(kind: Kind, record: Any) -> Fact:
+    from kefu.wallet.records import DepositState, WithdrawalState
+
+    what = _what(record)
+    if kind == "deposit":
+        status = record.status
+        if status == DepositState.CREDITED:
+            done = record.credited_at or record.created_at
+            text = _("{amount} {coin} ({network}) arrived at {time} and was credited at {done}.").format(
+                **what, done=_when(done)
+            )
+        elif status == DepositState.CONFIRMING:
+            text = _(
+                "{amount} {coin} ({network}) arrived at {time} and is waiting for network "
+                "confirmations; it is credited automatically once they are reached."
+            ).format(**what)
+        elif status == DepositState.HELD:
+            text = _(
+                "{amount} {coin} ({network}) arrived at {time} and is held for a security review; "
+                "an agent has to release it."
+            ).format(**what)
+        else:
+            text = _(
+                "{amount} {coin} ({network}) arrived at {time} but could not be credited "
+                "automatically; an agent has to handle it."
+            ).format(**what)
+        return Fact(kind="deposit", text=text, urgent=status in (DepositState.HELD, DepositState.FAILED))
+    status = record.status
+    if status == WithdrawalState.COMPLETED:
+        text = _("Your withdrawal of {amount} {coin} ({network}) from {time} is complete on the chain.")
+    elif status == WithdrawalState.BROADCAST:
+        text = _(
+            "Your withdrawal of {amount} {coin} ({network}) from {time} has been sent to the network "
+            "and is waiting for confirmations."
+        )
+    elif status == WithdrawalState.REVIEWING:
+        text = _(
+            "Your withdrawal of {amount} {coin} ({network}) from {time} is held for a security "
+            "review and has not been sent yet."
+        )
+    elif status in (WithdrawalState.SUBMITTED, WithdrawalState.PROCESSING):
+        text = _(
+            "Your withdrawal of {amount} {coin} ({network}) from {time} is being processed and "
+            "has not been sent to the network yet."
+        )
+    elif status == WithdrawalState.FAILED:
+        text = _(
+            "Your withdrawal of {amount} {coin} ({network}) from {time} failed; the funds are back "
+            "in your balance."
+        )
+    else:
+        text = _(
+            "Your withdrawal of {amount} {coin} ({network}) from {time} was cancelled; the funds "
+            "are back in your balance."
+        )
+    return Fact(
+        kind="withdrawal",
+        text=text.format(**what),
+        urgent=status in (WithdrawalState.REVIEWING, WithdrawalState.FAILED),
+    )
+
+
+def _nothing_found(kind: Kind, coin: str, network: str, when: datetime | None, txid: str) -> str:
+    asset = " ".join(part for part in (coin, f"({network})" if network else "") if part)
+    if txid:
+        if kind == "deposit":
+            return _("I see no deposit with that transaction hash in your account.")
+        return _("I see no withdrawal with that transaction hash in your account.")
+    if when is not None:
+        if kind == "deposit":
+            return (
+                _("I see no {asset} deposit to your account around {time}.")
+                .format(asset=asset, time=_when(when))
+                .replace("  ", " ")
+            )
+        return (
+            _("I see no {asset} withdrawal from your account around {time}.")
+            .format(asset=asset, time=_when(when))
+            .replace("  ", " ")
+        )
+    if kind == "deposit":
+        return (
+            _("I see no {asset} deposit to your account in the last {hours} hours.")
+            .format(asset=asset, hours=RECENT_HOURS)
+            .replace("  ", " ")
+        )
+    return (
+        _("I see no {asset} withdrawal from your account in the last {hours} hours.")
+        .format(asset=asset, hours=RECENT_HOURS)
+        .replace("  ", " ")
+    )
+
+
+def _diagnosis_fact(
+    customer: User, *, kinds: Sequence[Kind], slots: Mapping[str, str], language: str
+) -> Fact | None:
+    from kefu.wallet.diagnosis import Verdict, diagnose_for_bot
+
+    result = diagnose_for_bot(
+        customer=customer,
+        coin=(slots.get("coin") or None),
+        network=(slots.get("network") or None),
+        tx_hash=slots.get("txid") or None,
+        language=language,
+        kind=kinds[0] if len(kinds) == 1 else None,
+    )
+    if result.verdict in (Verdict.CHAIN_UNAVAILABLE, Verdict.UNSUPPORTED_NETWORK, Verdict.NEEDS_TX_HASH):
+        return None
+    text = result.message
+    if result.confirmations is not None and result.required_confirmations:
+        text += " " + _("Confirmations: {done} of {needed}.").format(
+            done=result.confirmations, needed=result.required_confirmations
+        )
+    return Fact(kind="diagnosis", text=text.strip(), urgent=result.needs_attention)
+
+
+# --- official channels ---------------------------------------------------------------------
+
+_URL = re.compile(
+    r"(?i)\b(?:https?://)?(?:[a-z0-9\u00a1-\uffff-]+\.)+[a-z\u00a1-\uffff]{2,}(?:/[^\s，。、）)]*)?"
+)
+_EMAIL = re.compile(r"(?i)\b[a-z0-9._%+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,}\b")
+_HANDLE = re.compile(r"(?<![\w@.])@([A-Za-z0-9_]{2,32})\b")
+_PHONE = re.compile(r"(?<![\w+])\+?\d[\d\s-]{5,18}\d(?!\w)")
+_TELEGRAM_WORDS = ("telegram", "tg", "电报", "電報", "飞机", "飛機", "纸飞机")
+_X_WORDS = ("twitter", "推特", "x.com")
+
+
+def _candidates(text: str) -> list[tuple[str, str]]:
+    """``(kind, value)`` pairs a customer may have pasted, most specific first."""
+    found: list[tuple[str, str]] = []
+    emails = _EMAIL.findall(text)
+    found.extend(("email", value) for value in emails)
+    rest = text
+    for value in emails:
+        rest = rest.replace(value, " ")
+    for match in _URL.finditer(rest):
+        value = match.group(0)
+        lower = value.lower()
+        if lower.startswith(("t.me/", "https://t.me/", "http://t.me/", "telegram.me/")):
+            found.append(("telegram", value))
+        elif re.match(r"(?i)(https?://)?(www\.)?(x|twitter)\.com/\w", value):
+            found.append(("x", value))
+        elif not re.fullmatch(r"[\d.]+", value):
+            found.append(("website", value))
+    lowered = text.lower()
+    says_x = any(word in lowered for word in _X_WORDS) and not any(w in lowered for w in _TELEGRAM_WORDS)
+    for handle in _HANDLE.findall(rest):
+        # "@name" alone: Telegram, where most fake support lives, unless the customer says X;
+        # the other network is tried too (a handle too long for X can only be Telegram).
+        first, second = ("x", "telegram") if says_x else ("telegram", "x")
+        found.append((first, "@" + handle))
+        found.append((second, "@" + handle))
+    for match in _PHONE.finditer(rest):
+        digits = re.sub(r"\D", "", match.group(0))
+        if 7 <= len(digits) <= 15:
+            found.append(("phone", match.group(0).strip()))
+    return found
+
+
+def check_channel(text: str, *, language: str) -> Fact | None:
+    """The official-channel verdict on the first handle, number, site or email in ``text``."""
+    from kefu.trust.models import ChannelKind
+    from kefu.trust.selectors import official_channel_groups
+    from kefu.trust.verifier import InvalidChannelValue
+    from kefu.trust.verifier import check_channel as verify
+
+    lang = _language(language)
+    with translation.override(lang):
+        candidates = _candidates(text or "")
+        for position, (kind, value) in enumerate(candidates):
+            try:
+                result = verify(kind=kind, value=value)
+            except InvalidChannelValue:
+                continue
+            except Exception:
+                logger.exception("official-channel check failed")
+                return None
+            if not result.official and value.startswith("@"):
+                # The same handle on the other network: official there means it is ours.
+                for other_kind, other_value in candidates[position + 1 :]:
+                    if other_value != value:
+                        continue
+                    try:
+                        other = verify(kind=other_kind, value=other_value)
+                    except InvalidChannelValue:
+                        continue
+                    if other.official:
+                        result = other
+            try:
+                groups = official_channel_groups()
+            except Exception:
+                logger.exception("official-channel registry unreadable")
+                groups = []
+            return Fact(
+                kind="official_channel",
+                text=_channel_text(value, result, groups, ChannelKind),
+                urgent=not result.official,
+            )
+    return None
+
+
+def _channel_text(value: str, result: Any, groups: list[Any], channel_kind: Any) -> str:
+    same_kind = next((g for g in groups if g.kind == result.kind), None)
+    label = str(channel_kind(result.kind).label) if result.kind in channel_kind.values else result.kind
+    if result.official:
+        return _(
+            "{value} is one of our official channels. Even so, nobody from support will ever ask "
+            "for your seed phrase, private key or verification codes."
+        ).format(value=value)
+    warning = _("Do not send it money, verification codes, your seed phrase or your private key.")
+    if result.lookalike_of:
+        text = _(
+            "{value} is NOT one of our official channels: it imitates our official {official}, a "
+            "common scam trick."
+        ).format(value=value, official=_shown(result.lookalike_of, groups))
+        if same_kind is not None:
+            text += " " + _("Our official {kind} is {official}.").format(
+                kind=label, official=", ".join(same_kind.channels)
+            )
+    elif same_kind is not None:
+        text = _("{value} is NOT one of our official channels. Our official {kind} is {official}.").format(
+            value=value, kind=label, official=", ".join(same_kind.channels)
+        )
+    else:
+        listed = "; ".join(f"{g.label}: {', '.join(g.channels)}" for g in groups)
+        text = _("{value} is NOT one of our official channels: we have no official {kind}.").format(
+            value=value, kind=label
+        )
+        if listed:
+            text += " " + _("Our official channels are: {channels}.").format(channels=listed)
+    return f"{text} {warning}"
+
+
+def _shown(normalized: str, groups: list[Any]) -> str:
+    """A registered channel as customers see it ("@LumenWallet" rather than "lumenwallet")."""
+    for group in groups:
+        for channel in group.channels:
+            if channel.lstrip("@").lower() == normalized.lower():
+                return str(channel)
+    return normalized
