@@ -29,6 +29,8 @@ MAX_TEXT = 2000
 CLARIFY_MARGIN = 0.12
 CLARIFY_CEILING = 0.55
 FAILURES_BEFORE_HANDOFF = 2
+# Internal slot names → the names of the API's ``asking`` field (the dialogue format's).
+PUBLIC_SLOT = {"tx_hash": "txid"}
 
 _HUMAN = re.compile(
     r"转人工|人工客服|人工服务|找人工|真人|客服小姐姐|human|real person|live agent|talk to (an )?agent", re.I
@@ -58,6 +60,7 @@ class BotReply:
     handoff: dict[str, Any] | None = None
     secret_warning: str | None = None
     needs_sign_in: bool = False
+    asking: str | None = None  # the slot this reply asks for (public name, see PUBLIC_SLOT)
 
 
 def access_conversation(conversation_id: str | None, *, customer: User | None) -> BotConversation | None:
@@ -635,6 +638,7 @@ class _Dialogue:
         BotTurn.objects.create(
             conversation=self.conversation, sender=Sender.BOT, text=text, intent=intent or ""
         )
+        asking = self.state.get("asking") if handoff is None else None
         return BotReply(
             conversation_id=str(self.conversation.public_id),
             text=text,
@@ -643,6 +647,7 @@ class _Dialogue:
             quick_replies=[str(q) for q in quick_replies or []],
             articles=articles or [],
             handoff=handoff,
+            asking=PUBLIC_SLOT.get(asking, asking) if asking else None,
         )
 
 

@@ -55,6 +55,9 @@ class BotMessageOut(Schema):
     handoff: HandoffOut | None
     secret_warning: str | None
     needs_sign_in: bool
+    # The detail the reply asks for (a slot name of the dialogue format: coin, network, amount,
+    # time, txid, ...), or None when it asks for none.
+    asking: str | None = None
 
 
 class ErrorOut(Schema):
@@ -109,4 +112,5 @@ def post_message(request: HttpRequest, payload: BotMessageIn):
         "handoff": reply.handoff,
         "secret_warning": reply.secret_warning,
         "needs_sign_in": reply.needs_sign_in,
+        "asking": reply.asking,
     }

@@ -44,6 +44,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="heldout",
         help="heldout: written beside the training data; blind, blind_hard: written without seeing it",
     )
+    p.add_argument(
+        "--dialogues",
+        type=Path,
+        metavar="FILE",
+        help="play the multi-turn dialogues of this YAML file through the bot's API on a scratch "
+        "database and apply their checks (instead of per-message intent accuracy)",
+    )
+    p.add_argument("--show-failures", action="store_true", help="with --dialogues: print each failing turn")
+    p.add_argument(
+        "--json", type=Path, metavar="OUT", help="with --dialogues: write every turn and verdict here"
+    )
     p.set_defaults(func=cmd_eval)
 
     p = actions.add_parser("benchmark", help="train and test on a public data set (BANKING77, CLINC150)")
@@ -118,7 +129,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Report accuracy on an evaluation set in kefu/bot/data/evaluation/."""
+    """Report accuracy on an evaluation set in kefu/bot/data/evaluation/ (or play dialogues)."""
+    if getattr(args, "dialogues", None) is not None:
+        return cmd_eval_dialogues(args)
     from kefu.bot.engine.evaluation import evaluate, format_report
     from kefu.bot.engine.normalize import normalize_text
     from kefu.bot.engine.training_data import EVALUATION_SETS, evaluation_examples, training_examples
@@ -137,6 +150,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(
             f"without the {len(examples) - len(unseen)} messages also in the training data: "
             f"in-scope accuracy {report.in_scope_accuracy:.2%}, out-of-scope recall {report.oos_recall:.2%}"
+        )
+    return 0
+
+
+def cmd_eval_dialogues(args: argparse.Namespace) -> int:
+    """``kefu bot eval --dialogues FILE``: the multi-turn checks, on a throw-away database."""
+    from kefu.cli import setup_django
+
+    setup_django()
+    from kefu.bot import dialogue_eval
+
+    try:
+        dialogues = dialogue_eval.load_dialogues(args.dialogues)
+    except (OSError, dialogue_eval.DialogueFormatError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"dialogues: {args.dialogues} ({len(dialogues)})", flush=True)
+    results = dialogue_eval.run_on_scratch_database(dialogues)
+    print(dialogue_eval.format_report(results, show_failures=args.show_failures))
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(dialogue_eval.results_json(results), ensure_ascii=False, indent=1), encoding="utf-8"
         )
     return 0
 
