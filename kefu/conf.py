@@ -370,6 +370,16 @@ SETTINGS: tuple[Setting, ...] = (
     _S("KEFU_CHAT_MESSAGE_RATE", "rate", "60/60", "chat messages one customer may send per seconds"),
     _S("KEFU_CREATE_IP_FACTOR", "int", "5", "per client IP, the creation limits above times this"),
     _S("KEFU_BOT_RATE", "rate_pair", "30/60", "bot messages per user or IP per seconds"),
+    _S(
+        "KEFU_BOT_LLM_URL",
+        "url",
+        "",
+        "optional OpenAI-compatible API (`…/v1`) that only rephrases grounded bot replies; empty: off",
+        choices=("http", "https"),
+    ),
+    _S("KEFU_BOT_LLM_MODEL", "str", "", "model name sent to `KEFU_BOT_LLM_URL`"),
+    _S("KEFU_BOT_LLM_API_KEY", "secret", "", "bearer token for `KEFU_BOT_LLM_URL`", secret=True),
+    _S("KEFU_BOT_LLM_TIMEOUT", "float", "3", "seconds to wait for the LLM before the reply goes out as written"),
     # Staff security
     _S(
         "KEFU_STAFF_2FA_REQUIRED",
