@@ -193,7 +193,9 @@ def process_inbound_mail(pk: int) -> bool:
     except Exception as exc:
         logger.exception("inbound mail %s failed (attempt %s)", pk, inbound.attempts)
         failed = inbound.attempts >= conf.max_attempts()
-        InboundMail.objects.filter(pk=pk).update(
+        # Only while the row is still this attempt's: one that outlived its claim must not send
+        # a mail another attempt has processed back to the queue (nor record over a newer one).
+        InboundMail.objects.filter(pk=pk, status=InboundStatus.PENDING, attempts=inbound.attempts).update(
             status=InboundStatus.FAILED if failed else InboundStatus.PENDING,
             last_error=error_text(exc),
         )
@@ -393,6 +395,13 @@ def do_process_inbound(inbound: InboundMail) -> InboundMail:
     # Attachment files written by the ticket actions are removed if this whole block rolls back.
     with ticket_actions.files_removed_on_failure():
         with translation.override(language), transaction.atomic():
+            # The claim is a lease that runs out after the back-off: a slow attempt can overlap
+            # the next one of the same row. Whichever locks the row first handles the mail; the
+            # other finds it handled and leaves (SQLite: the write transaction serialises them).
+            mine = InboundMail.objects.select_for_update().filter(pk=inbound.pk, status=InboundStatus.PENDING)
+            if not mine.values_list("pk", flat=True):
+                inbound.refresh_from_db()
+                return inbound
             customer = do_ensure_user(
                 email=parsed.from_addr, display_name=guard.redact(parsed.from_name, language=language)[:100]
             )

@@ -293,11 +293,19 @@ def send_outbound_mail(pk: int, *, connection: BaseEmailBackend | None = None) -
         if not mail.body_text:
             _render_into(mail)
         smtp.send_messages([build_email(mail, smtp)])
+        # At once, before the session is closed (QUIT waits for the server): SMTP cannot be
+        # exactly-once, a crash between the server's 250 and this update sends the mail again
+        # after the back-off, so that window holds nothing else.
+        OutboundMail.objects.filter(pk=pk).update(
+            status=OutboundStatus.SENT, sent_at=timezone.now(), last_error=""
+        )
     except Exception as exc:
         logger.warning("outbound mail %s failed (attempt %s): %s", pk, mail.attempts, type(exc).__name__)
         smtp.close()  # a broken session must not poison the rest of a batch
         failed = mail.attempts >= conf.max_attempts()
-        OutboundMail.objects.filter(pk=pk).update(
+        # Only while the row is still this attempt's: one that outlived its claim must not
+        # queue a mail another attempt has sent (it would go out twice).
+        OutboundMail.objects.filter(pk=pk, status=OutboundStatus.QUEUED, attempts=mail.attempts).update(
             status=OutboundStatus.FAILED if failed else OutboundStatus.QUEUED,
             last_error=error_text(exc),
         )
@@ -305,9 +313,6 @@ def send_outbound_mail(pk: int, *, connection: BaseEmailBackend | None = None) -
     finally:
         if own_connection:
             smtp.close()
-    OutboundMail.objects.filter(pk=pk).update(
-        status=OutboundStatus.SENT, sent_at=timezone.now(), last_error=""
-    )
     return True
 
 
