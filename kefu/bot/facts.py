@@ -158,7 +158,7 @@ def _record_facts(
     try:
         backend = get_wallet_backend()
         found = backend.find_customer(email=customer.email) if customer.email else None
-        if found is None and getattr(customer, "phone", ""):
+        if found is None and customer.phone:
             found = backend.find_customer(phone=customer.phone)
         if found is None:
             return []

@@ -48,7 +48,7 @@ ZH_STOPWORDS = frozenset(
     """的 了 吗 呢 啊 吧 呀 嘛 哦 哈 么 我 你 您 他 她 它 我们 你们 他们 是 在 有 和 与 或 及 就 都 也 还 又
     怎么 怎么办 怎样 如何 什么 为什么 为何 哪里 哪儿 哪个 请问 一下 一直 这个 那个 这 那 要 会 想 把 让 给
     可以 可能 能否 是否 已经 现在 然后 但是 但 而且 如果 因为 所以 自己 一个 一些 这样 那样 之后 之前
-    时候 还是 没有 不是 还有 需要 应该 为 对 从 到 被 着 过 很 太 更 最 好 帮 帮忙 谢谢 您好 你好""".split()
+    时候 还是 没有 不是 还有 需要 应该 为 对 从 到 被 着 过 很 太 更 最 好 帮 帮忙 谢谢 您好 你好 这么 那么""".split()
 )
 EN_STOPWORDS = frozenset(
     """a an the and or but if then else of to in on at by for with from into onto about as is are was were be

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kefu.helpcenter import analysis, search
+from kefu.helpcenter.rendering import numbered_anchors
 
 MAX_QUESTION_CHARS = 300
 # A section's text is answered from at most this many characters (a long answer is an article).
@@ -37,7 +37,15 @@ MAX_ANSWER_CHARS = 280
 MAX_SENTENCES = 3
 SECTIONS_PER_ARTICLE = 1000
 # How many of the best BM25F sections are re-ranked by how much of the question they hold.
-RERANK = 10
+RERANK = 20
+# Added to a section's rank (best article + best section = 2) per kind of question its heading
+# shares with the customer's ("where", "how long"...).
+ASK_BONUS = 1.0
+# A one-character Chinese word ("看", "算") in the coverage: weak evidence either way.
+SINGLE_CHARACTER_WEIGHT = 0.3
+# How much the article's match counts against the section's own (1): finding the right
+# article matters more, and the article search has the richer fields.
+ARTICLE_WEIGHT = 2.0
 # Sections of an article that lists the intent the bot recognised get this factor: the intent
 # model has read the whole message, the bag of words only its terms.
 INTENT_BOOST = 1.3
@@ -47,18 +55,6 @@ _HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _QUESTION_END = ("?", "？")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-def section_anchor(heading: str) -> str:
-    """The fragment id of a section heading: ``s-`` + a slug that keeps Chinese characters.
-
-    The prefix keeps generated ids apart from any other id on the page (no heading can name
-    itself ``content`` or clobber a global). Also used by the renderer, so links and ids agree.
-    """
-    text = unicodedata.normalize("NFKC", heading).lower()
-    text = re.sub(r"[^\w\s-]", "", text)
-    slug = re.sub(r"[\s_-]+", "-", text).strip("-")
-    return "s-" + slug if slug else "s"
 
 
 @dataclass(frozen=True)
@@ -87,34 +83,41 @@ def split_sections(
 ) -> list[Section]:
     """The summary, the text before the first heading, and one section per ``##``/``###``.
 
-    Anchors repeat-proof like the renderer's: a second "Steps" becomes ``s-steps-2``.
+    Anchors are the rendered page's heading ids: a second "Steps" is ``s-steps-2``.
     """
     parts: list[tuple[str, list[str]]] = [("", [])]
     in_fence = False
     for line in (body_markdown or "").replace("\r\n", "\n").split("\n"):
         if _FENCE.match(line):
             in_fence = not in_fence
-        heading = None if in_fence else _HEADING.match(line)
-        if heading:
-            parts.append((heading.group(2).strip(), []))
+        found = None if in_fence else _HEADING.match(line)
+        if found:
+            parts.append((search.plain_text(found.group(2)).strip(), []))
         else:
             parts[-1][1].append(line)
     sections: list[Section] = []
-    common = {"article_id": article_id, "slug": slug, "language": language, "title": title}
+
+    def section(heading: str, anchor: str, markdown: str) -> Section:
+        return Section(
+            article_id=article_id,
+            slug=slug,
+            language=language,
+            title=title,
+            intents=tuple(intents),
+            heading=heading,
+            anchor=anchor,
+            markdown=markdown,
+        )
+
     if summary.strip():
-        sections.append(Section(**common, intents=tuple(intents), heading="", anchor="", markdown=summary))
-    seen: Counter[str] = Counter()
-    for heading, lines in parts:
+        sections.append(section("", "", summary))
+    # The same ids as the rendered page's headings (kefu.helpcenter.rendering).
+    anchors = iter(numbered_anchors([heading for heading, _ in parts[1:]]))
+    for position, (heading, lines) in enumerate(parts):
+        anchor = next(anchors) if position else ""
         text = "\n".join(lines).strip()
-        anchor = ""
-        if heading:
-            base = section_anchor(heading)
-            seen[base] += 1
-            anchor = base if seen[base] == 1 else f"{base}-{seen[base]}"
         if text:
-            sections.append(
-                Section(**common, intents=tuple(intents), heading=heading, anchor=anchor, markdown=text)
-            )
+            sections.append(section(heading, anchor, text))
     return sections
 
 
@@ -123,6 +126,15 @@ class _Sentence:
     text: str
     terms: frozenset[str]
     question: bool
+
+
+@dataclass(frozen=True)
+class _SectionTerms:
+    sentences: tuple[_Sentence, ...]
+    heading: frozenset[str]  # the heading's terms
+    own: frozenset[str]  # the heading's and the text's
+    every: frozenset[str]  # with the article's title and keywords (for coverage)
+    asks: frozenset[str]  # what kind of question the heading answers (see _ASKS)
 
 
 @dataclass(frozen=True)
@@ -151,6 +163,27 @@ def _sentences(markdown_text: str) -> tuple[_Sentence, ...]:
     return tuple(out)
 
 
+# Kinds of question, which the analysis drops as stop words but a heading answers: "Where to
+# see your deposits" answers "where", "How long does it take?" answers "how long".
+_ASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.I))
+    for name, pattern in (
+        ("where", r"\bwhere\b|哪里|哪儿|在哪|去哪"),
+        ("how_long", r"\bhow long\b|\bhow many (?:days|hours|minutes)\b|多久|多长时间|几天|需要多长"),
+        ("why", r"\bwhy\b|为什么|为何|为啥|怎么会"),
+        ("when", r"\bwhen\b|\bwhat time\b|\bhours\b|什么时候|几点|何时|时间"),
+        ("how", r"\bhow (?:do|can|to|should|would)\b|\bhow\b.*\?$|如何|怎样|怎么(?!办)"),
+        ("what", r"\bwhat (?:is|are|does)\b|\bwhat's\b|是什么|什么是"),
+        ("how_much", r"\bhow much\b|多少|怎么算|怎么收"),
+    )
+)
+
+
+def _asks(text: str) -> frozenset[str]:
+    text = analysis.normalize(text or "")
+    return frozenset(name for name, pattern in _ASKS if pattern.search(text))
+
+
 def _digest(section: Section, keywords: Sequence[str] = ()) -> str:
     text = "\x1f".join([section.title, section.heading, section.markdown, *keywords])
     return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
@@ -165,18 +198,28 @@ class PassageIndex:
     # Per language: the section number of each row of that language's BM25F matrix, and IDF.
     rows: dict[str, list[int]]
     idf: dict[str, dict[str, float]]
-    # Per section number: its sentences, and every term of its fields (for coverage).
-    sentences: list[tuple[_Sentence, ...]]
-    terms: list[frozenset[str]]
+    # Per section number: its sentences and terms.
+    terms: list[_SectionTerms]
     # The same by section digest, for the next build to reuse.
-    analysed: dict[str, tuple[tuple[_Sentence, ...], frozenset[str]]]
+    analysed: dict[str, _SectionTerms]
+    # The article search's index, and per language the row in it of each section's article.
+    articles: search.SearchIndex
+    article_rows: dict[str, np.ndarray]
 
     @classmethod
     def build(
-        cls, articles: Iterable[search.IndexSource], *, previous: PassageIndex | None = None
+        cls,
+        articles: Iterable[search.IndexSource],
+        *,
+        previous: PassageIndex | None = None,
+        article_index: search.SearchIndex | None = None,
     ) -> PassageIndex:
+        """Index the sections of ``articles``; ``article_index`` is the article search's index
+        of the same articles (built here when not given)."""
+        articles = list(articles)
         sections: list[Section] = []
         sources: list[search.IndexSource] = []
+        keywords: dict[int, tuple[str, ...]] = {}
         for article in articles:
             found = split_sections(
                 article_id=article.article_id,
@@ -187,6 +230,7 @@ class PassageIndex:
                 body_markdown=article.body_markdown,
                 intents=article.intents,
             )
+            keywords[article.article_id] = (article.title, *article.keywords)
             for position, section in enumerate(found[:SECTIONS_PER_ARTICLE]):
                 # A section's id inside the BM25F index, stable while its article keeps its
                 # sections, so a rebuild re-analyses only the sections that changed.
@@ -198,42 +242,60 @@ class PassageIndex:
                         title=section.heading,
                         summary="",
                         body_markdown=section.markdown,
-                        keywords=(section.title, *article.keywords),
                     )
                 )
                 sections.append(section)
         index = search.SearchIndex.build(sources, previous=previous.index if previous else None)
+        if article_index is None:
+            article_index = search.SearchIndex.build(articles)
         number = {source.article_id: i for i, source in enumerate(sources)}
         rows: dict[str, list[int]] = {}
+        article_rows: dict[str, np.ndarray] = {}
         idf: dict[str, dict[str, float]] = {}
         for language, lang_index in index.languages.items():
             rows[language] = [number[doc.article_id] for doc in lang_index.docs]
+            articles_here = article_index.languages.get(language)
+            article_row = (
+                {doc.article_id: i for i, doc in enumerate(articles_here.docs)} if articles_here else {}
+            )
+            article_rows[language] = np.fromiter(
+                (article_row.get(sections[n].article_id, -1) for n in rows[language]),
+                dtype=np.int64,
+                count=len(rows[language]),
+            )
             n_docs = len(lang_index.docs)
             df = np.diff(lang_index.indptr)
             values = np.log1p((n_docs - df + 0.5) / (df + 0.5))
             idf[language] = {term: float(values[column]) for term, column in lang_index.vocabulary.items()}
         reuse = previous.analysed if previous else {}
-        analysed: dict[str, tuple[tuple[_Sentence, ...], frozenset[str]]] = {}
-        for section, source in zip(sections, sources, strict=True):
-            key = _digest(section, source.keywords)
-            item = reuse.get(key)
+        analysed: dict[str, _SectionTerms] = {}
+        ordered = []
+        for section in sections:
+            words = keywords[section.article_id]
+            key = _digest(section, words)
+            item = reuse.get(key) or analysed.get(key)
             if item is None:
                 said = _sentences(section.markdown)
-                fields = analysis.analyze("\n".join([section.heading, *source.keywords]))
-                item = (said, frozenset(fields).union(*(sentence.terms for sentence in said)))
+                heading = frozenset(analysis.analyze(section.heading))
+                own = heading.union(*(sentence.terms for sentence in said))
+                item = _SectionTerms(
+                    sentences=said,
+                    heading=heading,
+                    own=own,
+                    every=own.union(analysis.analyze("\n".join(words))),
+                    asks=_asks(section.heading),
+                )
             analysed[key] = item
-        ordered = [
-            analysed[_digest(section, source.keywords)]
-            for section, source in zip(sections, sources, strict=True)
-        ]
+            ordered.append(item)
         return cls(
             sections=sections,
             index=index,
             rows=rows,
             idf=idf,
-            sentences=[item[0] for item in ordered],
-            terms=[item[1] for item in ordered],
+            terms=ordered,
             analysed=analysed,
+            articles=article_index,
+            article_rows=article_rows,
         )
 
     def best(self, question: str, *, language: str, intent: str | None = None) -> Passage | None:
@@ -246,32 +308,49 @@ class PassageIndex:
         terms = analysis.analyze(question)
         if not terms:
             return None
-        scores = lang_index.scores(terms)
+        # Two views of the question, each scaled to its best: how well the article answers it
+        # (the article search's BM25F over title, keywords, summary and text) and how well the
+        # section's own heading and text do. Their sum ranks the sections: the right section
+        # of the right article beats both a passing mention elsewhere and a neighbour section
+        # that shares its article's title.
+        own = lang_index.scores(terms)
+        articles_here = self.articles.languages.get(lang)
+        article = np.zeros(len(own), dtype=np.float32)
+        if articles_here is not None and articles_here.docs:
+            by_article = articles_here.scores(terms)
+            rows = self.article_rows[lang]
+            article = np.where(rows >= 0, by_article[np.maximum(rows, 0)], 0.0).astype(np.float32)
+        if float(own.max()) <= 0 and float(article.max()) <= 0:
+            return None
         if intent:
-            boost = np.fromiter(
+            article = article * np.fromiter(
                 (
                     INTENT_BOOST if intent in self.sections[number].intents else 1.0
                     for number in self.rows[lang]
                 ),
                 dtype=np.float32,
-                count=len(scores),
+                count=len(own),
             )
-            scores = scores * boost
-        if float(scores.max()) <= 0:
-            return None
-        # BM25F ranks; among the leaders, a section that holds more of the question's weight
-        # wins ("recommend a good restaurant" matches "Good to know" on one word of three).
-        leaders = np.argsort(-scores, kind="stable")[:RERANK]
+        rank = ARTICLE_WEIGHT * article / max(float(article.max()), 1e-9) + own / max(float(own.max()), 1e-9)
+        # Among the leaders, a section that holds more of the question's weight wins ("recommend
+        # a good restaurant" matches "Good to know" on one word of three), and a heading that
+        # asks the same kind of question ("where…", "how long…") counts.
+        asks = _asks(question)
+        leaders = np.argsort(-rank, kind="stable")[:RERANK]
         ranked = []
         for row in leaders.tolist():
-            if scores[row] <= 0:
+            if rank[row] <= 0:
                 break
-            covered = self._coverage(terms, self.terms[self.rows[lang][row]], lang)
-            ranked.append((float(scores[row]) * covered, covered, row))
+            item = self.terms[self.rows[lang][row]]
+            covered = self._coverage(terms, item.every, lang)
+            value = (float(rank[row]) + ASK_BONUS * len(asks & item.asks)) * (1.0 + covered)
+            ranked.append((value, covered, row))
         _, score, row = max(ranked, key=lambda item: (item[0], -item[2]))
         number = self.rows[lang][row]
         section = self.sections[number]
-        text = self._answer_text(self.sentences[number], terms, lang)
+        text = self._answer_text(
+            self.terms[number].sentences, terms, lang, from_start=bool(asks & self.terms[number].asks)
+        )
         if not text:
             return None
         return Passage(
@@ -286,20 +365,40 @@ class PassageIndex:
         )
 
     def _coverage(self, terms: Counter[str], present: frozenset[str], language: str) -> float:
-        """The share of the question's IDF weight that the section holds (0…1). A word no
-        article uses ("restaurant") weighs as much as the rarest word they do."""
+        """The share of the question's IDF weight that the section holds (0…1).
+
+        A word no article uses ("restaurant", "天气") weighs as much as the rarest word they do:
+        a question about something else must not pass on its incidental words. Unknown Chinese
+        bigrams that straddle two words ("歌验" in "谷歌验证") and unknown words made of a known
+        one ("手机丢了" holding "手机") are segmentation artefacts: their parts already count.
+        """
         idf = self.idf.get(language, {})
         unknown = max(idf.values(), default=1.0)
+        known = [term for term in terms if term in idf]
         total = found = 0.0
         for term in terms:
             weight = search.BIGRAM_QUERY_WEIGHT if term.startswith(analysis.BIGRAM_PREFIX) else 1.0
-            weight *= idf.get(term, unknown)
+            if len(term) == 1 and _CJK.match(term):
+                weight *= SINGLE_CHARACTER_WEIGHT  # "看", "算": rarely what the question is about
+            if term in idf:
+                weight *= idf[term]
+            elif term.startswith(analysis.BIGRAM_PREFIX) or (
+                _CJK.search(term) and any(part != term and part in term for part in known)
+            ):
+                continue
+            else:
+                weight *= unknown
             total += weight
             if term in present:
                 found += weight
         return found / total if total else 0.0
 
-    def _answer_text(self, sentences: tuple[_Sentence, ...], terms: Counter[str], language: str) -> str:
+    def _answer_text(
+        self, sentences: tuple[_Sentence, ...], terms: Counter[str], language: str, *, from_start: bool
+    ) -> str:
+        """One to three sentences of the section: its opening when its heading asks what the
+        customer asks ("How long does it take?"), else the sentence holding most of the
+        question's weight, each with what follows while the answer stays short."""
         if not sentences:
             return ""
         idf = self.idf.get(language, {})
@@ -314,17 +413,22 @@ class PassageIndex:
 
         weights = [weight(s) for s in sentences]
         best = max(range(len(sentences)), key=lambda i: (weights[i], -i))
-        if weights[best] <= 0:
+        if from_start or weights[best] <= 0:
             best = next((i for i, s in enumerate(sentences) if not s.question), 0)
         chosen = [best]
         length = len(sentences[best].text)
         # The next sentences explain or qualify the best one ("You can still log in…"); add them
-        # while the answer stays short, and stop at a question (the next heading's topic).
+        # while the answer stays short, and stop at a question (the next heading's topic). A
+        # sentence ending in a colon introduces what follows and is never left alone.
         for i in range(best + 1, len(sentences)):
             if len(chosen) >= MAX_SENTENCES or sentences[i].question:
                 break
+            previous = sentences[chosen[-1]].text
             short = length < (40 if _CJK.search(sentences[best].text) else 90)
-            if not (short or weights[i] > 0) or length + len(sentences[i].text) > MAX_ANSWER_CHARS:
+            wanted = from_start or short or weights[i] > 0 or previous.endswith((":", "："))
+            if not wanted or (
+                length + len(sentences[i].text) > MAX_ANSWER_CHARS and not previous.endswith((":", "："))
+            ):
                 break
             chosen.append(i)
             length += len(sentences[i].text)
@@ -348,7 +452,11 @@ def current_passages() -> PassageIndex:
         state = _current
         if state is not None and version is not None and state[0] == version:
             return state[1]
-        index = PassageIndex.build(search._database_sources(), previous=state[1] if state else None)
+        index = PassageIndex.build(
+            search._database_sources(),
+            previous=state[1] if state else None,
+            article_index=search.current_index(),
+        )
         _current = (version, index)
         return index
 

@@ -8,15 +8,19 @@ event handler or ``javascript:`` link reaches a customer's browser whatever the 
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import re
+import unicodedata
+from collections import Counter
 
 import markdown
 import nh3
 from django.core.cache import cache
 from django.utils.safestring import SafeString, mark_safe
 
-# Bump when the Markdown extensions or the allow-list change: cached HTML is keyed by it.
-RENDERER_VERSION = 2
+# Bump when the Markdown extensions, the allow-list or the heading ids change: cached HTML is
+# keyed by it.
+RENDERER_VERSION = 3
 CACHE_SECONDS = 7 * 24 * 3600
 
 ALLOWED_TAGS = {
@@ -112,8 +116,45 @@ def render_markdown(text: str) -> SafeString:
     return mark_safe(sanitize_html(html))  # noqa: S308 - sanitised by nh3 just above
 
 
+def section_anchor(heading: str) -> str:
+    """The fragment id of a section heading's plain text: ``s-`` + a slug that keeps Chinese.
+
+    The bot links its answers to the section they come from (``/help/a/fees/#s-提现手续费``).
+    The prefix keeps generated ids apart from the page's own ids and from window globals.
+    """
+    text = unicodedata.normalize("NFKC", heading).lower()
+    text = re.sub(r"[^\w\s-]", "", text)
+    slug = re.sub(r"[\s_-]+", "-", text).strip("-")
+    return "s-" + slug if slug else "s"
+
+
+def numbered_anchors(headings: list[str]) -> list[str]:
+    """Anchors of a page's section headings in order; a repeated "Steps" becomes ``s-steps-2``."""
+    seen: Counter[str] = Counter()
+    anchors = []
+    for heading in headings:
+        base = section_anchor(heading)
+        seen[base] += 1
+        anchors.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return anchors
+
+
+_SECTION_HEADING = re.compile(r"<(h[23])>(.*?)</\1>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def with_section_anchors(html: str) -> str:
+    """Give every ``h2``/``h3`` of sanitised HTML its section id (after nh3, which drops ids:
+    only these generated ones reach the page)."""
+    matches = list(_SECTION_HEADING.finditer(html))
+    anchors = iter(numbered_anchors([html_lib.unescape(_TAG.sub("", m.group(2))) for m in matches]))
+    return _SECTION_HEADING.sub(
+        lambda m: f'<{m.group(1)} id="{html_lib.escape(next(anchors))}">{m.group(2)}</{m.group(1)}>', html
+    )
+
+
 def rendered_html(body_markdown: str) -> SafeString:
-    """Sanitised HTML of an article body, cached per content version.
+    """Sanitised HTML of an article body, with section ids, cached per content version.
 
     The cache key is a digest of the text itself, so an edited article gets a new entry and
     nothing has to be invalidated; every process (and, with Redis, every server) shares it.
@@ -122,6 +163,6 @@ def rendered_html(body_markdown: str) -> SafeString:
     key = f"helpcenter:html:{RENDERER_VERSION}:{digest}"
     html = cache.get(key)
     if html is None:
-        html = str(render_markdown(body_markdown))
+        html = with_section_anchors(str(render_markdown(body_markdown)))
         cache.set(key, html, CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308 - only sanitised HTML is ever stored under this key
