@@ -105,6 +105,15 @@ class TicketStatusChanged(Event):
 
 
 @dataclass(frozen=True)
+class TicketMerged(Event):
+    """``source`` was merged into ``target``: its messages and files now belong to ``target``."""
+
+    source: Ticket
+    target: Ticket
+    actor: User | None
+
+
+@dataclass(frozen=True)
 class TicketAssigned(Event):
     """A ticket's assignee changed (``assignee`` None: unassigned)."""
 

@@ -23,7 +23,7 @@ from django.utils.translation import override
 from kefu import events, inputs
 from kefu.accounts.models import Team, User
 from kefu.audit.actions import do_record
-from kefu.events import MessageAdded, TicketAssigned, TicketCreated, TicketStatusChanged
+from kefu.events import MessageAdded, TicketAssigned, TicketCreated, TicketMerged, TicketStatusChanged
 from kefu.tickets.attachments import CheckedFile
 from kefu.tickets.models import (
     ACTIVE_STATUSES,
@@ -766,6 +766,7 @@ def do_merge(*, source: Ticket, target: Ticket, actor: User, ip_address: str | N
         for changed, previous in ((source, source_status), (target, target_status)):
             if changed.status != previous:
                 _publish_status_changed(changed, previous, actor=actor, reason="merged")
+        events.publish(TicketMerged(source=source, target=target, actor=actor))
         for case, role in ((source.case_number, "source"), (target.case_number, "target")):
             do_record(
                 actor=actor,

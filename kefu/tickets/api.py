@@ -10,14 +10,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja import Status as Reply
 
 from kefu import inputs
 from kefu.accounts import ratelimit
 from kefu.clientip import client_ip
 from kefu.httptypes import AuthedRequest
-from kefu.tickets import actions, selectors
+from kefu.sla.selectors import sla_summary
+from kefu.tickets import actions, search, selectors
 from kefu.tickets.models import Category, Channel, Message, MessageKind, Priority, Status, Ticket
 
 router = Router(tags=["tickets"])
@@ -85,15 +86,36 @@ class TicketOut(Schema):
     updated_at: datetime
 
 
+class SlaOut(Schema):
+    policy: str | None
+    first_reply_due_at: datetime | None
+    first_reply_at: datetime | None
+    resolution_due_at: datetime | None
+    breached: list[str] = Field(..., description="Timer kinds that missed their target")
+
+
 class TicketDetailOut(TicketOut):
     description: str
     messages: list[MessageOut]
     merged_into: str | None
     secret_warning: str | None = None
+    sla: SlaOut | None = None
+
+
+class SearchHighlightOut(Schema):
+    title: str = Field(..., description="The title as escaped HTML, matches in <mark>")
+    snippet: str = Field(..., description="The best-matching message as escaped HTML, matches in <mark>")
+
+
+class TicketListItemOut(TicketOut):
+    match: str | None = Field(
+        None, description="With q: case_number, email, phone, tx_hash, order_number or text"
+    )
+    highlight: SearchHighlightOut | None = None
 
 
 class TicketPageOut(Schema):
-    items: list[TicketOut]
+    items: list[TicketListItemOut]
     next_cursor: str | None
 
 
@@ -250,6 +272,8 @@ def _detail(ticket: Ticket, user, *, secret_warning: str | None = None) -> dict:
         messages=[_message_out(m, ticket) for m in selectors.thread_for(ticket, user=user)],
         merged_into=ticket.merged_into.case_number if ticket.merged_into else None,
         secret_warning=secret_warning,
+        # The ticket's SLA timers (kefu.sla): one query.
+        sla=sla_summary(ticket).as_json(),
     )
     return out
 
@@ -261,9 +285,33 @@ def list_tickets(
     queue: str | None = None,
     cursor: str | None = None,
     limit: int = 25,
+    q: str | None = Query(None, description="Search: a case number, email, phone, hash, order number or words"),
+    team: str | None = None,
+    category: str | None = None,
+    channel: str | None = None,
+    priority: int | None = None,
+    assignee: str | None = Query(None, description='With q: "me", "none" or a user id'),
+    created_from: str | None = Query(None, description="With q: YYYY-MM-DD"),
+    created_to: str | None = Query(None, description="With q: YYYY-MM-DD"),
 ):
     user = request.user
     limit = max(1, min(limit, 100))
+    if q and q.strip():
+        # Search: the same permissions (tickets_visible_to) and an opaque cursor, best match first.
+        found = search.search_tickets(
+            user, q, filters=search.Filters.from_params(request.GET), cursor=cursor, size=limit
+        )
+        return {
+            "items": [
+                {
+                    **_ticket_out(hit.ticket),
+                    "match": hit.match,
+                    "highlight": {"title": str(hit.title), "snippet": str(hit.snippet)},
+                }
+                for hit in found.hits
+            ],
+            "next_cursor": found.next_cursor,
+        }
     if user.is_agent:
         lanes = selectors.queue_lanes(user, queue=queue or "all", status=status or "any")
     else:

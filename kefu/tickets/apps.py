@@ -16,10 +16,12 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from kefu.accounts.models import TeamMembership, User
+        from kefu.tickets import search
         from kefu.tickets.models import CannedReply, Category
         from kefu.tickets.selectors import CANNED_REPLIES, CATEGORY_TREE, STAFF
 
         post_migrate.connect(_seed_categories, sender=self)
+        search.register()
         CATEGORY_TREE.watch(Category)
         CANNED_REPLIES.watch(CannedReply)
         # A sign-in saves last_login only: not a change of who can be assigned.

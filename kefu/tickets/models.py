@@ -157,6 +157,12 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "-updated_at", "-id"], name="ticket_assignee"),
             models.Index(fields=["customer", "-updated_at", "-id"], name="ticket_customer"),
             models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status"),
+            # Exact lookups of the agents' search (kefu/tickets/search.py); most tickets have
+            # neither, so only the filled ones are indexed.
+            models.Index(fields=["tx_hash"], name="ticket_tx_hash", condition=~models.Q(tx_hash="")),
+            models.Index(
+                fields=["order_number"], name="ticket_order_number", condition=~models.Q(order_number="")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -195,6 +201,31 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}/{self.kind}"
+
+
+class TicketSearch(models.Model):
+    """A ticket's text as search terms, written when the ticket or a message is (kefu/tickets/search.py).
+
+    Terms, not text: Chinese is segmented in Python (jieba words and character bigrams) and
+    stored space-separated, so the database's own full-text engine only splits at spaces —
+    SQLite FTS5 and PostgreSQL's ``to_tsvector('simple', ...)`` index the same terms. The
+    full-text index itself is not a Django field: migration 0006 adds an FTS5 table kept in step
+    by triggers (SQLite) or a generated ``tsvector`` column with a GIN index (PostgreSQL).
+    Internal notes are kept apart from what the customer sees, so a customer's search never
+    matches words that only an internal note contains.
+    """
+
+    ticket = models.OneToOneField(Ticket, primary_key=True, on_delete=models.CASCADE, related_name="search")
+    title_terms = models.TextField(blank=True, default="")
+    public_terms = models.TextField(blank=True, default="")
+    internal_terms = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = _("ticket search terms")
+        verbose_name_plural = _("ticket search terms")
+
+    def __str__(self) -> str:
+        return str(self.ticket_id)
 
 
 def attachment_storage() -> Storage:

@@ -345,3 +345,81 @@ def queue_lanes(
         else:
             lanes.append(_status_filter(base.filter(assignee=user), status))
     return lanes
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """Active tickets per view of the workspace sidebar."""
+
+    mine: int
+    unassigned: int
+    escalated: int
+    teams: dict[int, int]
+    all: int
+
+
+def queue_counts(user: User) -> QueueCounts:
+    """Counts of the agent's views in one grouped query, whatever the number of teams.
+
+    Grouped by team over the active tickets the agent may see (their teams' and their own
+    assignments): a team row gives the team's, unassigned and escalated counts when it is one of
+    the agent's teams, and every row adds its tickets assigned to the agent to "mine".
+    """
+    from django.db.models import Count
+
+    team_ids = list(Team.objects.values_list("pk", flat=True)) if user.is_supervisor else _team_ids(user)
+    scope = Q(team_id__in=team_ids) | Q(assignee=user)
+    if user.is_supervisor:
+        scope = Q()  # every ticket, including those without a team
+    rows = (
+        Ticket.objects.filter(ACTIVE_Q)
+        .filter(scope)
+        .values("team_id")
+        .annotate(
+            total=Count("id"),
+            unassigned=Count("id", filter=Q(assignee__isnull=True)),
+            escalated=Count("id", filter=Q(tier__gte=2)),
+            mine=Count("id", filter=Q(assignee=user)),
+        )
+        .order_by()
+    )
+    mine = unassigned = escalated = everything = 0
+    teams: dict[int, int] = {}
+    own = set(team_ids)
+    for row in rows:
+        mine += row["mine"]
+        everything += row["total"]
+        if row["team_id"] in own:
+            teams[row["team_id"]] = row["total"]
+            unassigned += row["unassigned"]
+            escalated += row["escalated"]
+    return QueueCounts(mine=mine, unassigned=unassigned, escalated=escalated, teams=teams, all=everything)
+
+
+def first_queue(user: User, counts: QueueCounts) -> str:
+    """The view an agent lands on: their own tickets when they have any, else the unassigned
+    tickets of their teams (what needs doing first), else escalations; "mine" when all are empty."""
+    if counts.mine:
+        return "mine"
+    if counts.unassigned:
+        return "unassigned"
+    if counts.escalated:
+        return "escalated"
+    return "mine"
+
+
+def customer_last_message_at(tickets: list[Ticket]) -> dict[int, datetime]:
+    """When each ticket's customer last wrote (public messages): one query for a page."""
+    from django.db.models import F, Max
+
+    if not tickets:
+        return {}
+    rows = (
+        Message.objects.filter(
+            ticket_id__in=[t.pk for t in tickets], kind=MessageKind.PUBLIC, author_id=F("ticket__customer_id")
+        )
+        .values("ticket_id")
+        .annotate(last=Max("created_at"))
+        .order_by()
+    )
+    return {row["ticket_id"]: row["last"] for row in rows}

@@ -25,7 +25,7 @@ from kefu.audit.selectors import events_for
 from kefu.clientip import client_ip
 from kefu.httptypes import AuthedRequest
 from kefu.storage import download_response
-from kefu.tickets import actions, selectors
+from kefu.tickets import actions, search, selectors
 from kefu.tickets.forms import (
     AgentReplyForm,
     EscalateForm,
@@ -66,18 +66,40 @@ class Row:
     customer: str
     updated_iso: str
     updated_text: str
+    # Agents' lists: how old the ticket is, and how long since the customer last wrote.
+    age: str = ""
+    created_iso: str = ""
+    waiting: str = ""
+    # Search results: the title and the best message with the matches marked (escaped HTML).
+    title_html: str = ""
+    snippet: str = ""
 
 
-def _rows(items: list[Ticket], *, staff: bool) -> list[Row]:
+def _age(seconds: float) -> str:
+    """A short duration: "5 min", "3 h", "2 d"."""
+    minutes = max(0, int(seconds // 60))
+    if minutes < 60:
+        return _("{n} min").format(n=minutes)
+    if minutes < 48 * 60:
+        return _("{n} h").format(n=minutes // 60)
+    return _("{n} d").format(n=minutes // (24 * 60))
+
+
+def _rows(items: list[Ticket], *, staff: bool, hits: list[search.Hit] | None = None) -> list[Row]:
     language = get_language() or "zh-hans"
     english = language.startswith("en")
     url_name = "tickets:workspace_ticket" if staff else "tickets:portal_ticket"
     base = reverse(url_name, args=["CASE"])
     statuses = dict(Status.choices)
     priorities = dict(Priority.choices)
+    now = timezone.now()
+    last_from_customer = selectors.customer_last_message_at(items) if staff else {}
+    marked = {hit.ticket.pk: hit for hit in hits or ()}
     rows = []
     for t in items:
         updated = timezone.localtime(t.updated_at)
+        wrote = last_from_customer.get(t.pk)
+        hit = marked.get(t.pk)
         rows.append(
             Row(
                 url=base.replace("CASE", t.case_number),
@@ -94,6 +116,11 @@ def _rows(items: list[Ticket], *, staff: bool) -> list[Row]:
                 customer=t.customer.email,
                 updated_iso=updated.isoformat(),
                 updated_text=f"{updated:%Y-%m-%d %H:%M}",
+                age=_age((now - t.created_at).total_seconds()) if staff else "",
+                created_iso=timezone.localtime(t.created_at).isoformat(),
+                waiting=_age((now - wrote).total_seconds()) if wrote and t.is_active else "",
+                title_html=str(hit.title) if hit else "",
+                snippet=str(hit.snippet) if hit else "",
             )
         )
     return rows
@@ -272,29 +299,49 @@ def attachment(request: AuthedRequest, public_id: str) -> HttpResponseBase:
 
 @staff_required
 def workspace(request: AuthedRequest) -> HttpResponse:
-    """Queues: mine, unassigned, escalated, each team's, all (supervisors)."""
+    """Queues: mine, unassigned, escalated, each team's, all (supervisors); or search results (?q=)."""
     user: User = request.user
-    queue = request.GET.get("queue") or "mine"
+    counts = selectors.queue_counts(user)
+    # No view asked for: the one that needs doing first, not an empty "mine".
+    queue = request.GET.get("queue") or selectors.first_queue(user, counts)
     if queue not in selectors.QUEUES:
         queue = "mine"
     team_slug = request.GET.get("team")
     status = request.GET.get("status") or "active"
+    teams = list(Team.objects.all() if user.is_supervisor else user.teams.all())
+    context: dict[str, object] = {
+        "queue": queue,
+        "team_slug": team_slug,
+        "status": status,
+        "teams": [(team, counts.teams.get(team.pk, 0)) for team in teams],
+        "counts": counts,
+        "statuses": Status.choices,
+    }
+    query = (request.GET.get("q") or "").strip()
+    if query:
+        filters = search.Filters.from_params(request.GET)
+        found = search.search_tickets(
+            user, query, filters=filters, cursor=request.GET.get("cursor"), size=settings.KEFU_PAGE_SIZE
+        )
+        items = [hit.ticket for hit in found.hits]
+        params = request.GET.copy()
+        params.pop("cursor", None)
+        context.update(
+            q=query,
+            filters=filters,
+            match=found.match,
+            page=selectors.Page(items=items, next_cursor=found.next_cursor),
+            rows=_rows(items, staff=True, hits=found.hits),
+            search_params=params.urlencode(),
+            categories=selectors.active_categories(),
+            channels=Channel.choices,
+            priorities=Priority.choices,
+        )
+        return render(request, "tickets/workspace_list.html", context)
     lanes = selectors.queue_lanes(user, queue=queue, team_slug=team_slug, status=status)
     page = selectors.page_of(lanes, cursor=request.GET.get("cursor"), size=settings.KEFU_PAGE_SIZE)
-    teams = Team.objects.all() if user.is_supervisor else user.teams.all()
-    return render(
-        request,
-        "tickets/workspace_list.html",
-        {
-            "page": page,
-            "rows": _rows(page.items, staff=True),
-            "queue": queue,
-            "team_slug": team_slug,
-            "status": status,
-            "teams": list(teams),
-            "statuses": Status.choices,
-        },
-    )
+    context.update(page=page, rows=_rows(page.items, staff=True))
+    return render(request, "tickets/workspace_list.html", context)
 
 
 @staff_required
@@ -331,6 +378,11 @@ def workspace_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
         ),
         "escalate_form": EscalateForm(),
         "merge_form": MergeForm(),
+        # Merge targets are picked from a search of the customer's tickets, not typed.
+        "merge_q": request.GET.get("merge_q", "").strip()[:200],
+        "merge_candidates": []
+        if ticket.merged_into_id
+        else search.merge_candidates(request.user, ticket, request.GET.get("merge_q", ""), size=8),
         "canned": selectors.canned_replies_filled(
             request.user,
             language=ticket.language,
