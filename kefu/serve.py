@@ -91,14 +91,18 @@ def run_server(*, host: str, port: int, workers: int = 1) -> None:
 
 
 def warm_up_search() -> int:
-    """Build the help-centre search index now (jieba's dictionary, every article analysed):
-    about 4 s that the first search after start would otherwise wait. Returns the article count."""
+    """Build the help-centre search index and the bot's passage index (the same articles cut
+    into sections) now: jieba's dictionary and every article analysed, seconds that the first
+    search or bot answer after start would otherwise wait. Returns the article count."""
     from django.db import connection
 
+    from kefu.helpcenter.passages import current_passages
     from kefu.helpcenter.search import current_index
 
     try:
-        return len(current_index())
+        count = len(current_index())
+        current_passages()
+        return count
     finally:
         connection.close()  # this thread's connection; requests use their own
 

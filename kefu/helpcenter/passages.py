@@ -198,6 +198,7 @@ class PassageIndex:
     # Per language: the section number of each row of that language's BM25F matrix, and IDF.
     rows: dict[str, list[int]]
     idf: dict[str, dict[str, float]]
+    max_idf: dict[str, float]
     # Per section number: its sentences and terms.
     terms: list[_SectionTerms]
     # The same by section digest, for the next build to reuse.
@@ -292,6 +293,7 @@ class PassageIndex:
             index=index,
             rows=rows,
             idf=idf,
+            max_idf={language: max(values.values(), default=1.0) for language, values in idf.items()},
             terms=ordered,
             analysed=analysed,
             articles=article_index,
@@ -373,7 +375,7 @@ class PassageIndex:
         one ("手机丢了" holding "手机") are segmentation artefacts: their parts already count.
         """
         idf = self.idf.get(language, {})
-        unknown = max(idf.values(), default=1.0)
+        unknown = self.max_idf.get(language, 1.0)
         known = [term for term in terms if term in idf]
         total = found = 0.0
         for term in terms:
