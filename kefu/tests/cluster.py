@@ -348,11 +348,12 @@ def count_mail(cluster: Cluster, senders: list[str]) -> MailCounts:
 
 
 def check_mail(cluster: Cluster, *, timeout: float = 120) -> Check:
-    """One mail on node A's SMTP receiver: one ticket, one acknowledgement row, one delivery,
-    still so after at least two reconcile intervals and a retry delay."""
+    """One mail on node A's SMTP receiver, delivered twice: one inbound row, one ticket, one
+    acknowledgement row, one delivery, still so after two reconcile intervals and a retry delay."""
     run = f"{cluster.run}m"
     started = time.monotonic()
     senders = send_mails(cluster, run, range(1))
+    send_mails(cluster, run, range(1))  # the MTA delivers it again (same Message-ID): one row
     done = wait_until(lambda: count_mail(cluster, senders).deliveries >= 1, timeout=timeout)
     first = time.monotonic() - started
     # A duplicate would come from a second claim (reconcile) or a retry: give both time to show.
@@ -360,7 +361,7 @@ def check_mail(cluster: Cluster, *, timeout: float = 120) -> Check:
     c = count_mail(cluster, senders)
     ok = bool(done) and (c.inbound, c.processed, c.tickets, c.ack_rows, c.acks_sent, c.deliveries) == (1,) * 6
     line = (
-        f"mail: inbound_rows={c.inbound} tickets={c.tickets} ack_rows={c.ack_rows} acks_sent={c.acks_sent} "
+        f"mail: smtp_deliveries_to_A=2 inbound_rows={c.inbound} tickets={c.tickets} ack_rows={c.ack_rows} acks_sent={c.acks_sent} "
         f"sink_deliveries={c.deliveries} ack_after_s={first:.1f} "
         f"waited_more_s={2 * RECONCILE_SECONDS + RETRY_SECONDS + 2:.0f} {'OK' if ok else 'FAIL'}"
     )
