@@ -100,7 +100,7 @@ def cmd_latency(args: argparse.Namespace) -> int:
     process.stdin.write(json.dumps({"text": "warm up"}) + "\n")
     process.stdin.flush()
     process.stdout.readline()
-    print(f"load (first answer): {time.perf_counter() - started:.2f} s")
+    print(f"load (first answer): {time.perf_counter() - started:.2f} s; resident {_rss_mb(process.pid)}")
     timings = []
     for text in texts:
         sent = time.perf_counter()
@@ -108,13 +108,26 @@ def cmd_latency(args: argparse.Namespace) -> int:
         process.stdin.flush()
         json.loads(process.stdout.readline())
         timings.append((time.perf_counter() - sent) * 1000)
+    rss_after = _rss_mb(process.pid)
     process.stdin.close()
     process.wait()
+    print(f"resident memory after the messages: {rss_after}")
     print(
         f"{len(timings)} messages: p50 {np.percentile(timings, 50):.2f} ms, "
         f"p99 {np.percentile(timings, 99):.2f} ms, max {max(timings):.2f} ms"
     )
     return 0
+
+
+def _rss_mb(pid: int) -> str:
+    """Resident memory of a process (Linux /proc), for the memory budget of a serving process."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return f"{int(line.split()[1]) / 1024:.0f} MB"
+    except OSError:
+        pass
+    return "unknown"
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:

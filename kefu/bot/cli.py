@@ -28,7 +28,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = actions.add_parser("train", help='train a model from JSON lines {"text": ..., "intent": ...}')
     p.add_argument(
-        "--examples", type=Path, required=True, help="JSONL file; intent out_of_scope = examples to reject"
+        "--examples",
+        type=Path,
+        required=True,
+        help="JSONL {text, intent} (intent out_of_scope = examples to reject), a CSV with text and "
+        "intent/category columns (BANKING77's train.csv) or CLINC150's data_full.json",
+    )
+    p.add_argument(
+        "--validation",
+        type=Path,
+        help="held-out examples (same formats) that place the out-of-scope threshold; "
+        "default: CLINC150's val split for its JSON, else cross-validation",
     )
     p.add_argument("--out", type=Path, required=True, help="directory to save the model into")
     p.add_argument("--no-embeddings", action="store_true", help="TF-IDF features only")
@@ -37,6 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = actions.add_parser("eval", help="accuracy of the built-in model on the project's held-out set")
     p.add_argument("--model", type=Path, help="evaluate this model directory instead of the built-in model")
     p.add_argument("--examples", type=int, default=3, help="misclassified examples shown per intent")
+    p.add_argument(
+        "--data",
+        type=Path,
+        metavar="FILE",
+        help="evaluate on this file instead of a built-in set: `kefu bot train`'s formats "
+        "(BANKING77's test.csv; CLINC150's data_full.json uses its test and oos_test lists)",
+    )
     p.add_argument(
         "--set",
         dest="eval_set",
@@ -100,22 +117,24 @@ def predict_stream(engine: Any, stdin: TextIO, stdout: TextIO) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train an engine on a JSONL file and save it."""
+    """Train an engine on an example file (kefu.bot.engine.custom) and save it."""
     from kefu.bot.engine import IntentEngine
+    from kefu.bot.engine.custom import is_clinc150, read_examples, training_options
 
-    examples: list[tuple[str, str]] = []
-    with args.examples.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                examples.append((str(row["text"]), str(row["intent"])))
-            except (ValueError, KeyError, TypeError) as exc:
-                print(f"error: {args.examples}:{number}: {exc}", file=sys.stderr)
-                return 2
     try:
-        engine = IntentEngine.train(examples, embeddings=None if args.no_embeddings else "auto")
+        examples = read_examples(args.examples)
+        validation = None
+        if args.validation is not None:
+            validation = read_examples(args.validation, split="validation")
+        elif is_clinc150(args.examples):
+            validation = read_examples(args.examples, split="validation")
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    options = training_options([text for text, _ in examples], embeddings=not args.no_embeddings)
+    print(f"training on {len(examples)} examples (embedder: {options['embeddings'] or 'none'})", flush=True)
+    try:
+        engine = IntentEngine.train(examples, validation=validation, **options)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -137,6 +156,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from kefu.bot.engine.training_data import EVALUATION_SETS, evaluation_examples, training_examples
 
     engine = _load_engine(args.model)
+    if getattr(args, "data", None) is not None:
+        from kefu.bot.engine.custom import read_examples
+
+        report = evaluate(engine, read_examples(args.data, split="test"), measure_latency=True)
+        print(f"evaluation file: {args.data}")
+        print(format_report(report, max_examples=args.examples))
+        return 0
     name = getattr(args, "eval_set", "heldout")
     examples = [(e.text, e.intent) for e in evaluation_examples(name)]
     print(f"held-out set: {EVALUATION_SETS[name]}")

@@ -60,7 +60,11 @@ def default_engine() -> IntentEngine:
     if _engine is None:
         with _lock:
             if _engine is None:
-                _engine = _load_or_train()
+                engine = _load_or_train()
+                # Load the segmenter's dictionary and OpenCC's tables now (what the first
+                # message would otherwise wait for), so a server's warm-up covers them too.
+                engine.predict("你好 hello")
+                _engine = engine
     return _engine
 
 

@@ -153,8 +153,12 @@ class IntentEngine:
         sparse = vectorizer.fit_transform(texts)
         dense = _embed(embedder_name, texts)
         matrix = _with_dense(sparse, dense, dense_weight)
+        validation_pairs = [(str(t), str(y)) for t, y in validation] if validation is not None else []
+        # Without out-of-scope examples there is no threshold to place on the similarity score
+        # (it would reject at 0 by mistake): the memory is kept only when it can be used.
+        has_oos = OUT_OF_SCOPE in classes or any(y == OUT_OF_SCOPE for _, y in validation_pairs)
         memory = None
-        if dense is not None and oos_similarity_weight > 0:
+        if dense is not None and oos_similarity_weight > 0 and has_oos:
             memory = dense[labels != OUT_OF_SCOPE].astype(np.float16)
 
         def fit(rows: np.ndarray | slice) -> Any:
@@ -203,7 +207,6 @@ class IntentEngine:
         source = "fixed"
         if threshold is None:
             threshold, source = 0.0, "none"
-            validation_pairs = [(str(t), str(y)) for t, y in validation] if validation is not None else []
             if any(y == OUT_OF_SCOPE for _, y in validation_pairs):
                 held_out_texts = [t for t, _ in validation_pairs]
                 scores, held_out_dense = engine._scores(held_out_texts)
