@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "kefu.wallet.cli",
     "kefu.mail.cli",
     "kefu.chat.cli",
+    "kefu.sla.cli",
 )
 
 

@@ -447,6 +447,21 @@ SETTINGS: tuple[Setting, ...] = (
         "15",
         "seconds between sweeps of pending inbound mail and the outbox",
     ),
+    # Service levels
+    _S(
+        "KEFU_SLA_WARN_FRACTION",
+        "float",
+        "0.75",
+        "warn the assignee when this share of an SLA target's time has passed (0: no warnings)",
+    ),
+    _S("KEFU_SLA_SWEEP_SECONDS", "float", "30", "seconds between sweeps of due SLA timers (warnings, breaches)"),
+    _S("KEFU_SLA_SWEEP_BATCH", "int", "1000", "SLA timers one sweep transaction handles at most"),
+    _S(
+        "KEFU_CALENDAR_WARN_DAYS",
+        "int",
+        "60",
+        "warn admins this many days before the year ends when next year's official holidays are missing",
+    ),
     # Live chat
     _S(
         "KEFU_CHAT_OFFER_AFTER_SECONDS",

@@ -27,6 +27,8 @@ DEMO_USERS = [
 
 # Other apps' demo loaders, called in order when present: each returns lines to print.
 APP_LOADERS = (
+    # Before the demo tickets, so that they start with due times.
+    "kefu.sla.demo:load",
     "kefu.tickets.demo:load",
     "kefu.helpcenter.demo:load",
     "kefu.trust.demo:load_demo_channels",

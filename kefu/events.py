@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from kefu.accounts.models import User
     from kefu.chat.models import ChatConversation
     from kefu.csat.models import CsatSurvey
+    from kefu.sla.models import SlaTimer
     from kefu.tickets.models import Message, Ticket
 
 logger = logging.getLogger(__name__)
@@ -144,6 +145,25 @@ class SurveyAnswered(Event):
 
     survey: CsatSurvey
     rating: int
+
+
+# --- service levels ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlaWarning(Event):
+    """An SLA timer passed its warning point (``KEFU_SLA_WARN_FRACTION`` of its target)."""
+
+    timer: SlaTimer
+    ticket: Ticket
+
+
+@dataclass(frozen=True)
+class SlaBreached(Event):
+    """An SLA timer passed its deadline unmet."""
+
+    timer: SlaTimer
+    ticket: Ticket
 
 
 # --- registry -----------------------------------------------------------------------------------

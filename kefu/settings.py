@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "kefu.chat",
     "kefu.csat",
     "kefu.jobs",
+    "kefu.calendars",
+    "kefu.sla",
 ]
 
 MIDDLEWARE = [

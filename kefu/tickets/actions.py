@@ -619,6 +619,25 @@ def do_set_priority(*, ticket: Ticket, actor: User, priority: int, ip_address: s
     return ticket
 
 
+def do_raise_priority(*, ticket: Ticket, reason: str) -> bool:
+    """Raise the priority one step without an agent (an SLA breach's automatic escalation);
+    False when it is already urgent. Recorded in the audit log with ``reason``."""
+    if ticket.priority >= Priority.URGENT:
+        return False
+    with transaction.atomic():
+        previous = ticket.priority
+        ticket.priority = previous + 1
+        ticket.save(update_fields=["priority", "updated_at"])
+        do_record(
+            actor=None,
+            action="ticket.priority_changed",
+            target_type="ticket",
+            target_id=ticket.case_number,
+            data={"from": previous, "to": ticket.priority, "reason": reason},
+        )
+    return True
+
+
 def do_change_category(
     *, ticket: Ticket, actor: User, category: Category, ip_address: str | None = None
 ) -> Ticket:

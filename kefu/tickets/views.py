@@ -24,6 +24,7 @@ from kefu.accounts.models import Team, User
 from kefu.audit.selectors import events_for
 from kefu.clientip import client_ip
 from kefu.httptypes import AuthedRequest
+from kefu.sla.selectors import sla_summary
 from kefu.storage import download_response
 from kefu.tickets import actions, search, selectors
 from kefu.tickets.forms import (
@@ -400,6 +401,7 @@ def workspace_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
         ),
         "audit": list(events_for(target_type="ticket", target_id=ticket.case_number)[:30]),
         "language": language,
+        "sla": sla_summary(ticket),  # the due line in the header (kefu.sla)
     }
     return render(request, "tickets/workspace_ticket.html", context)
 

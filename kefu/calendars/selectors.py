@@ -1,0 +1,79 @@
+"""Reading calendars: the rows become an :class:`~kefu.calendars.arithmetic.Calendar` value."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import time
+
+from django.db import DatabaseError
+
+from kefu.calendars import official
+from kefu.calendars.arithmetic import Calendar, DayRule, Hours, parse_hours
+from kefu.calendars.models import DEFAULT_CALENDAR, BusinessCalendar, OverrideKind
+
+
+class UnknownCalendar(LookupError):
+    pass
+
+
+def calendar_value(row: BusinessCalendar) -> Calendar:
+    """The arithmetic's view of one calendar row (reads its hours and overrides: 2 queries,
+    none when they were prefetched)."""
+    weekly: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    for hours in row.hours.all():
+        weekly[hours.weekday].append((hours.opens_at, hours.closes_at))
+    overrides = {}
+    for override in row.overrides.all():
+        custom: Hours = ()
+        if override.kind == OverrideKind.CUSTOM:
+            try:
+                custom = parse_hours(override.hours)
+            except ValueError:
+                custom = ()  # refused by the admin form; a bad row closes the day, never crashes
+        overrides[override.date] = DayRule(kind=override.kind, hours=custom)
+    return Calendar(
+        time_zone=row.time_zone,
+        always_open=row.always_open,
+        weekly={day: tuple(sorted(ranges)) for day, ranges in weekly.items()},
+        overrides=overrides,
+        holidays=official.source_for(row.holiday_set, row.holiday_country, row.holiday_subdivision),
+        name=row.name,
+    )
+
+
+def builtin_default() -> Calendar:
+    """The default calendar as its data migration creates it, for a database that lacks it
+    (not migrated yet, or the row was deleted): Monday-Friday 09:00-18:00 Asia/Shanghai with
+    mainland China's holidays and make-up working days."""
+    working = ((time(9), time(18)),)
+    return Calendar(
+        time_zone="Asia/Shanghai",
+        weekly={day: working for day in range(5)},
+        holidays=official.ChinaMainland(),
+        name=DEFAULT_CALENDAR,
+    )
+
+
+def get_calendar_row(name: str | None = None) -> BusinessCalendar:
+    name = name or DEFAULT_CALENDAR
+    try:
+        row = BusinessCalendar.objects.prefetch_related("hours", "overrides").filter(name=name).first()
+    except DatabaseError:  # not migrated yet
+        row = None
+    if row is None:
+        raise UnknownCalendar(name)
+    return row
+
+
+def load_calendar(name: str | None = None) -> Calendar:
+    """The calendar called ``name`` (the default one when None); raises UnknownCalendar."""
+    return calendar_value(get_calendar_row(name))
+
+
+def load_calendar_by_id(pk: int | None) -> Calendar:
+    """A calendar by id; None or a vanished one: the default calendar."""
+    if pk is not None:
+        row = BusinessCalendar.objects.prefetch_related("hours", "overrides").filter(pk=pk).first()
+        if row is not None:
+            return calendar_value(row)
+    return load_calendar(None)
