@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -125,18 +126,31 @@ def announcement_facts(*, coin: str, network: str, language: str) -> list[Fact]:
 
 def _announcement_text(item: Announcement, language: str) -> str:
     title = item.title_for(language).strip().rstrip("。.")
-    body = _first_sentence(item.body_for(language))
+    body = _short(item.body_for(language))
     if item.ends_at is not None:
         text = _("Announcement: {title} (until {end}).").format(title=title, end=_when(item.ends_at))
     else:
         text = _("Announcement: {title}.").format(title=title)
-    return f"{text} {body}".strip() if language == "en" else f"{text}{body}"
+    return _join(language, text, body)
 
 
-def _first_sentence(text: str) -> str:
+def _join(language: str, *sentences: str) -> str:
+    """Sentences as one text: spaced in English, run together in Chinese."""
+    return ("" if language.startswith("zh") else " ").join(part.strip() for part in sentences if part.strip())
+
+
+# An announcement's text is said whole when it is this short (what is paused, what is not, what
+# happens to transfers sent meanwhile); a longer one is cut after two sentences.
+ANNOUNCEMENT_CHARS = 320
+
+
+def _short(text: str) -> str:
     text = " ".join((text or "").split())
-    match = re.search(r"[。！？!?]|\.(\s|$)", text)
-    return text[: match.end()].strip() if match else text
+    if len(text) <= ANNOUNCEMENT_CHARS:
+        return text
+    ends = [m.end() for m in re.finditer(r"[。！？!?]|\.(?=\s|$)", text)]
+    cut = ends[1] if len(ends) > 1 else (ends[0] if ends else ANNOUNCEMENT_CHARS)
+    return text[: min(cut, ANNOUNCEMENT_CHARS)].strip()
 
 
 # --- the customer's records ----------------------------------------------------------------
@@ -185,31 +199,48 @@ def _record_facts(
         if when
         else (now - timedelta(hours=RECENT_HOURS), now)
     )
+    found_any = False
     for kind, items in listed.items():
-        matching = [
-            r
-            for r in items
-            if (not coin or r.coin.upper() == coin)
-            and (not network or _token(r.network) == network)
-            and (txid or start <= r.created_at <= end)
-        ]
         if txid:
-            matching = [r for r in matching if same_hash(r.tx_hash, txid)]
+            # The hash decides: a customer who names the wrong coin still gets their record.
+            matching = [r for r in items if same_hash(r.tx_hash, txid)]
+        else:
+            matching = [
+                r
+                for r in items
+                if (not coin or r.coin.upper() == coin)
+                and (not network or _token(r.network) == network)
+                and start <= r.created_at <= end
+            ]
         if amount is not None:
             exact = [r for r in matching if r.amount == amount]
             matching = exact or matching
         matching.sort(key=lambda r: r.created_at, reverse=True)
         for record in matching[:MAX_RECORDS_SAID]:
             facts.append(_record_fact(kind, record))
-        if not matching and (len(kinds) == 1 or txid):
-            facts.append(
-                Fact(kind=kind, text=_nothing_found(kind, coin, slots.get("network") or "", when, txid))
+        found_any = found_any or bool(matching)
+        if not matching and len(kinds) == 1:
+            facts.append(Fact(kind=kind, text=_nothing_found(kind, coin, network_label(slots), when, txid)))
+    if txid and not found_any and len(kinds) > 1:
+        facts.append(
+            Fact(
+                kind=kinds[0],
+                text=_("I see no deposit or withdrawal with that transaction hash in your account."),
             )
+        )
     if txid:
-        diagnosis = _diagnosis_fact(customer, kinds=kinds, slots=slots, language=language)
+        diagnosis = _diagnosis_fact(
+            customer, kinds=kinds, slots=slots, language=language, has_record=found_any
+        )
         if diagnosis is not None:
             facts.append(diagnosis)
     return facts
+
+
+def network_label(slots: Mapping[str, str]) -> str:
+    """The network as customers read it: the slots' "TRC20" is shown "TRC-20"."""
+    network = (slots.get("network") or "").strip()
+    return re.sub(r"^([A-Za-z]{3})(\d{2,3})$", r"\1-\2", network)
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -345,8 +376,10 @@ def _nothing_found(kind: Kind, coin: str, network: str, when: datetime | None, t
 
 
 def _diagnosis_fact(
-    customer: User, *, kinds: Sequence[Kind], slots: Mapping[str, str], language: str
+    customer: User, *, kinds: Sequence[Kind], slots: Mapping[str, str], language: str, has_record: bool
 ) -> Fact | None:
+    """What the chain says about the hash the customer gave; None when it adds nothing to the
+    wallet record already said, or the chain cannot be asked."""
     from kefu.wallet.diagnosis import Verdict, diagnose_for_bot
 
     result = diagnose_for_bot(
@@ -359,18 +392,30 @@ def _diagnosis_fact(
     )
     if result.verdict in (Verdict.CHAIN_UNAVAILABLE, Verdict.UNSUPPORTED_NETWORK, Verdict.NEEDS_TX_HASH):
         return None
-    text = result.message
+    if has_record and result.confirmations is None:
+        return None  # the record said it; the chain was not read
+    sentences = [result.message]
     if result.confirmations is not None and result.required_confirmations:
-        text += " " + _("Confirmations: {done} of {needed}.").format(
-            done=result.confirmations, needed=result.required_confirmations
+        sentences.append(
+            _("Confirmations: {done} of {needed}.").format(
+                done=result.confirmations, needed=result.required_confirmations
+            )
         )
-    return Fact(kind="diagnosis", text=text.strip(), urgent=result.needs_attention)
+    if result.needs_attention and result.next_step:
+        sentences.append(result.next_step)
+    return Fact(kind="diagnosis", text=_join(language, *sentences), urgent=result.needs_attention)
 
 
 # --- official channels ---------------------------------------------------------------------
 
+# Host labels may hold Latin, Greek or Cyrillic look-alike letters and full-width ones (the
+# verifier folds them), but not Chinese characters: "请看lumenwallet-support.example网站" names
+# lumenwallet-support.example.
+_LABEL = r"[a-z0-9\u00a1-\u2fff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a-]+"
 _URL = re.compile(
-    r"(?i)\b(?:https?://)?(?:[a-z0-9\u00a1-\uffff-]+\.)+[a-z\u00a1-\uffff]{2,}(?:/[^\s，。、）)]*)?"
+    rf"(?i)(?<![a-z0-9_.@-])(?:https?://)?(?:{_LABEL}\.)+(?:xn--[a-z0-9-]+|[a-z\uff41-\uff5a]{{2,24}})"
+    r"(?![a-z0-9_-])"
+    r"(?:[/?#][^\s，。、）)\u3400-\u9fff]*)?"
 )
 _EMAIL = re.compile(r"(?i)\b[a-z0-9._%+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,}\b")
 _HANDLE = re.compile(r"(?<![\w@.])@([A-Za-z0-9_]{2,32})\b")
@@ -379,14 +424,22 @@ _TELEGRAM_WORDS = ("telegram", "tg", "电报", "電報", "飞机", "飛機", "�
 _X_WORDS = ("twitter", "推特", "x.com")
 
 
+# "screenshot.png" is a file the customer attached, not a website.
+_FILE_ENDINGS = frozenset(
+    "png jpg jpeg gif webp heic bmp pdf txt doc docx xls xlsx csv zip rar mp4 mov apk".split()
+)
+
+
 def _candidates(text: str) -> list[tuple[str, str]]:
-    """``(kind, value)`` pairs a customer may have pasted, most specific first."""
+    """``(kind, value)`` pairs a customer may have pasted, most specific first: email addresses,
+    links, handles, bare domain names, then phone numbers."""
     found: list[tuple[str, str]] = []
     emails = _EMAIL.findall(text)
     found.extend(("email", value) for value in emails)
     rest = text
     for value in emails:
         rest = rest.replace(value, " ")
+    bare: list[tuple[str, str]] = []
     for match in _URL.finditer(rest):
         value = match.group(0)
         lower = value.lower()
@@ -394,8 +447,10 @@ def _candidates(text: str) -> list[tuple[str, str]]:
             found.append(("telegram", value))
         elif re.match(r"(?i)(https?://)?(www\.)?(x|twitter)\.com/\w", value):
             found.append(("x", value))
-        elif not re.fullmatch(r"[\d.]+", value):
+        elif lower.startswith(("http://", "https://", "www.")):
             found.append(("website", value))
+        elif lower.rpartition(".")[2] not in _FILE_ENDINGS:
+            bare.append(("website", value))
     lowered = text.lower()
     says_x = any(word in lowered for word in _X_WORDS) and not any(w in lowered for w in _TELEGRAM_WORDS)
     for handle in _HANDLE.findall(rest):
@@ -404,6 +459,7 @@ def _candidates(text: str) -> list[tuple[str, str]]:
         first, second = ("x", "telegram") if says_x else ("telegram", "x")
         found.append((first, "@" + handle))
         found.append((second, "@" + handle))
+    found.extend(bare)
     for match in _PHONE.finditer(rest):
         digits = re.sub(r"\D", "", match.group(0))
         if 7 <= len(digits) <= 15:
@@ -413,7 +469,6 @@ def _candidates(text: str) -> list[tuple[str, str]]:
 
 def check_channel(text: str, *, language: str) -> Fact | None:
     """The official-channel verdict on the first handle, number, site or email in ``text``."""
-    from kefu.trust.models import ChannelKind
     from kefu.trust.selectors import official_channel_groups
     from kefu.trust.verifier import InvalidChannelValue
     from kefu.trust.verifier import check_channel as verify
@@ -447,42 +502,56 @@ def check_channel(text: str, *, language: str) -> Fact | None:
                 groups = []
             return Fact(
                 kind="official_channel",
-                text=_channel_text(value, result, groups, ChannelKind),
+                text=_channel_text(value, result, groups, lang),
                 urgent=not result.official,
             )
     return None
 
 
-def _channel_text(value: str, result: Any, groups: list[Any], channel_kind: Any) -> str:
+# How a channel kind is named in a sentence ("we have no official phone number").
+_KIND_NAMES = {
+    "website": gettext_lazy("website"),
+    "email": gettext_lazy("email address"),
+    "phone": gettext_lazy("phone number"),
+    "telegram": gettext_lazy("Telegram account"),
+    "x": gettext_lazy("X (Twitter) account"),
+}
+
+
+def _channel_text(value: str, result: Any, groups: list[Any], language: str) -> str:
     same_kind = next((g for g in groups if g.kind == result.kind), None)
-    label = str(channel_kind(result.kind).label) if result.kind in channel_kind.values else result.kind
+    name = str(_KIND_NAMES.get(result.kind, result.kind))
     if result.official:
         return _(
             "{value} is one of our official channels. Even so, nobody from support will ever ask "
             "for your seed phrase, private key or verification codes."
         ).format(value=value)
-    warning = _("Do not send it money, verification codes, your seed phrase or your private key.")
+    sentences = []
     if result.lookalike_of:
-        text = _(
-            "{value} is NOT one of our official channels: it imitates our official {official}, a "
-            "common scam trick."
-        ).format(value=value, official=_shown(result.lookalike_of, groups))
-        if same_kind is not None:
-            text += " " + _("Our official {kind} is {official}.").format(
-                kind=label, official=", ".join(same_kind.channels)
-            )
-    elif same_kind is not None:
-        text = _("{value} is NOT one of our official channels. Our official {kind} is {official}.").format(
-            value=value, kind=label, official=", ".join(same_kind.channels)
+        sentences.append(
+            _(
+                "{value} is NOT one of our official channels: it imitates our official {official}, "
+                "a common scam trick."
+            ).format(value=value, official=_shown(result.lookalike_of, groups))
         )
     else:
-        listed = "; ".join(f"{g.label}: {', '.join(g.channels)}" for g in groups)
-        text = _("{value} is NOT one of our official channels: we have no official {kind}.").format(
-            value=value, kind=label
+        sentences.append(_("{value} is NOT one of our official channels.").format(value=value))
+    if same_kind is not None:
+        sentences.append(
+            _("Our official {kind} is {official}.").format(kind=name, official=", ".join(same_kind.channels))
+        )
+    else:
+        sentences.append(_("We have no official {kind}.").format(kind=name))
+        listed = _("; ").join(
+            _("{kind}: {channels}").format(
+                kind=_KIND_NAMES.get(g.kind, g.label), channels=", ".join(g.channels)
+            )
+            for g in groups
         )
         if listed:
-            text += " " + _("Our official channels are: {channels}.").format(channels=listed)
-    return f"{text} {warning}"
+            sentences.append(_("Our official channels are: {channels}.").format(channels=listed))
+    sentences.append(_("Do not send it money, verification codes, your seed phrase or your private key."))
+    return _join(language, *sentences)
 
 
 def _shown(normalized: str, groups: list[Any]) -> str:

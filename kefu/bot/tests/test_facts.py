@@ -16,6 +16,24 @@ from kefu.wallet import demo_records
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _own_wallet(settings, tmp_path):
+    """The demo wallet keeps its accounts in this test's directory; no real chain node."""
+    settings.KEFU_WALLET_BACKEND = "kefu.wallet.demo.DemoWalletBackend"
+    settings.KEFU_WALLET_RECORDS = None
+    settings.KEFU_WALLET_DEMO_FILE = str(tmp_path / "wallet-demo.json")
+    settings.KEFU_CHAIN_URLS = {}
+    settings.KEFU_CHAIN_BACKOFF = 0
+
+
+@pytest.fixture
+def eth():
+    """Ethereum on eth-tester, reached through the real chain client."""
+    from kefu.wallet.tests.support import install_chain
+
+    yield from install_chain("ethereum", "inprocess")
+
+
 @pytest.fixture
 def records():
     demo_records.load()
@@ -112,7 +130,7 @@ def test_no_matching_deposit_is_said(alice, records):
         language="en",
     )
     assert facts == [
-        Fact(kind="deposit", text="I see no USDT (TRC20) deposit to your account in the last 24 hours.")
+        Fact(kind="deposit", text="I see no USDT (TRC-20) deposit to your account in the last 24 hours.")
     ]
 
 
@@ -122,12 +140,41 @@ def test_withdrawal_in_review_is_urgent(bob, records):
     assert "1.2 ETH (ERC-20)" in facts[0].text and "security review" in facts[0].text
 
 
-def test_txid_finds_the_record_and_the_diagnosis(alice, records):
-    tx = demo_records.demo_hash("alice-eth-1")
-    facts = facts_for(customer=alice, intent=None, slots=_slots(txid=tx), language="en")
-    kinds = [f.kind for f in facts]
-    assert kinds[0] == "deposit" and "0.5 ETH (ERC-20)" in facts[0].text and "credited" in facts[0].text
-    assert "diagnosis" in kinds
+def test_chain_confirmations_follow_the_record(alice, eth):
+    from kefu.wallet.tests.support import add_address, add_deposit, uid_of
+
+    uid, mine = uid_of("alice@example.com"), eth.accounts[3]
+    add_address(uid, mine)
+    token = eth.chain.deploy_token()
+    tx = eth.chain.send_token(token, eth.accounts[0], mine, 25_000_000)
+    eth.chain.mine(11)
+    add_deposit(uid, tx, status="confirming", amount="25", address=mine)
+    facts = facts_for(
+        customer=alice,
+        intent="deposit_not_credited",
+        slots=_slots(coin="USDT", network="ERC20", txid=tx),
+        language="en",
+    )
+    assert [f.kind for f in facts] == ["deposit", "diagnosis"]
+    assert facts[0].text.startswith("25 USDT (ERC-20) arrived at ")
+    assert "Confirmations: 12 of 64." in facts[1].text
+
+
+def test_transfer_to_someone_else_is_said_with_what_to_do(alice, eth):
+    from kefu.wallet.tests.support import add_address, uid_of
+
+    add_address(uid_of("alice@example.com"), eth.accounts[3])
+    token = eth.chain.deploy_token()
+    tx = eth.chain.send_token(token, eth.accounts[0], eth.accounts[5], 25_000_000)
+    eth.chain.mine(70)
+    facts = facts_for(
+        customer=alice,
+        intent="deposit_not_credited",
+        slots=_slots(coin="USDT", network="ERC20", txid=tx),
+        language="zh-hans",
+    )
+    assert facts[0] == Fact(kind="deposit", text="您的账户中没有这个交易哈希的充值记录。")
+    assert facts[1].kind == "diagnosis" and facts[1].urgent
 
 
 def test_guest_gets_no_records(records):
@@ -157,14 +204,14 @@ def test_lookalike_handle_names_the_official_one():
     assert fact.text.startswith(
         "@LumenWalletCS is NOT one of our official channels: it imitates our official"
     )
-    assert "Our official X (Twitter) is @lumenwallet." in fact.text
+    assert "Our official X (Twitter) account is @lumenwallet." in fact.text
 
 
 def test_telegram_handle_when_there_is_no_official_telegram():
     load_demo_channels()
     fact = check_channel("电报上 @LumenWallet_Help 说可以帮我解冻", language="zh-hans")
     assert fact is not None and fact.urgent
-    assert fact.text.startswith("@LumenWallet_Help 不是我们的官方渠道：我们没有官方Telegram。")
+    assert fact.text.startswith("@LumenWallet_Help 不是我们的官方渠道。我们没有官方Telegram 账号。")
     assert "lumenwallet.example" in fact.text and "助记词" in fact.text
 
 
@@ -193,3 +240,50 @@ def test_phone_without_official_phone_lists_the_real_channels():
 
 def test_nothing_to_check():
     assert check_channel("my deposit has not arrived", language="en") is None
+
+
+def test_domain_in_chinese_text_is_checked_alone():
+    load_demo_channels()
+    fact = check_channel("客服让我去lumenwallet-support.example网站领取补偿", language="zh-hans")
+    assert fact is not None and fact.urgent
+    assert fact.text.startswith("lumenwallet-support.example 不是我们的官方渠道：它在冒充我们的官方渠道")
+
+
+def test_a_handle_wins_over_an_attached_file_name():
+    load_demo_channels()
+    fact = check_channel("see screenshot.png, the guy is @LumenWalletCS on twitter", language="en")
+    assert fact is not None and fact.text.startswith("@LumenWalletCS is NOT")
+
+
+def test_hash_finds_the_record_whatever_coin_was_named(alice, records):
+    tx = demo_records.demo_hash("alice-eth-1")
+    facts = facts_for(customer=alice, intent=None, slots=_slots(coin="USDT", txid=tx), language="en")
+    assert facts[0].kind == "deposit" and facts[0].text.startswith("0.5 ETH (ERC-20) arrived at")
+    # Found as a deposit: nothing is said about withdrawals, and the chain (not configured in
+    # tests) adds nothing the record did not say.
+    assert [f.kind for f in facts] == ["deposit"]
+
+
+def test_unknown_hash_is_said_once(alice, records):
+    facts = facts_for(customer=alice, intent=None, slots=_slots(txid="ab" * 32), language="en")
+    assert facts[0] == Fact(
+        kind="deposit", text="I see no deposit or withdrawal with that transaction hash in your account."
+    )
+    assert sum("transaction hash" in f.text for f in facts) == 1
+
+
+def test_whole_short_announcement_is_said(alice, records, trc20_maintenance):
+    facts = facts_for(customer=alice, intent="deposit_not_credited", slots=_slots(coin="USDT"), language="en")
+    assert facts[0].kind == "announcement" and "Deposits are credited once it ends." in facts[0].text
+    assert "(until " in facts[0].text
+
+
+def test_site_wide_incident_without_coin_is_said_but_not_a_general_notice(fake_support_notice):
+    Announcement.objects.create(
+        kind=AnnouncementKind.INCIDENT,
+        title_zh="部分用户无法登录",
+        title_en="Some users cannot sign in",
+        starts_at=timezone.now() - timedelta(minutes=5),
+    )
+    facts = facts_for(customer=None, intent="account_locked", slots=_slots(), language="en")
+    assert [f.text for f in facts] == ["Announcement: Some users cannot sign in."]
