@@ -135,8 +135,19 @@ class MailSink:
 class Cluster:
     """Nodes A and B (``kefu serve``) and one ``kefu worker``; ``start()``/``stop()``."""
 
-    def __init__(self, *, database_url: str, redis_url: str, workdir: Path, concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        redis_url: str,
+        workdir: Path,
+        concurrency: int = 4,
+        model_cache: Path | None = None,
+    ) -> None:
         self.database_url = database_url
+        # None: each process trains the bot's intent model into its own data directory, as a
+        # new machine does; a path: they share that cache, as machines installed before.
+        self.model_cache = model_cache
         self.redis_url = redis_url
         self.workdir = workdir
         self.concurrency = concurrency
@@ -178,6 +189,7 @@ class Cluster:
                 "KEFU_CREATE_IP_FACTOR": "1000000",
                 "KEFU_LOG_LEVEL": "WARNING",
                 **self.s3_environ,
+                **({"KEFU_MODEL_CACHE": str(self.model_cache)} if self.model_cache else {}),
                 **extra,
             }
         )
@@ -264,10 +276,19 @@ class Cluster:
 
 @contextmanager
 def running_cluster(
-    *, database_url: str, redis_url: str, workdir: Path, concurrency: int = 4
+    *,
+    database_url: str,
+    redis_url: str,
+    workdir: Path,
+    concurrency: int = 4,
+    model_cache: Path | None = None,
 ) -> Iterator[Cluster]:
     cluster = Cluster(
-        database_url=database_url, redis_url=redis_url, workdir=workdir, concurrency=concurrency
+        database_url=database_url,
+        redis_url=redis_url,
+        workdir=workdir,
+        concurrency=concurrency,
+        model_cache=model_cache,
     )
     try:
         cluster.start()
@@ -435,7 +456,7 @@ async def _chat(cluster: Cluster, people: People, texts: tuple[str, str], timeou
     return out
 
 
-def check_chat(cluster: Cluster, people: People, *, timeout: float = 60) -> Check:
+def check_chat(cluster: Cluster, people: People, *, timeout: float = 120) -> Check:
     """A customer on node A and an agent on node B (channel layer: Redis) chat both ways."""
     from kefu.chat.models import ChatMessage
 
@@ -608,7 +629,17 @@ def check_jobs(
         f"total_s={finished_s:.1f} after_restart_s={time.monotonic() - restarted - (2 * RECONCILE_SECONDS + RETRY_SECONDS + 2):.1f} "
         f"{'OK' if ok else 'FAIL'}"
     )
-    return Check("jobs", ok, line, {**c.__dict__, "killed_processed": at_kill.processed, "resent": resent})
+    return Check(
+        "jobs",
+        ok,
+        line,
+        {
+            **c.__dict__,
+            "killed_processed": at_kill.processed,
+            "killed_acks_sent": at_kill.acks_sent,
+            "resent": resent,
+        },
+    )
 
 
 def _acks_sent_after_a_retry(senders: list[str]) -> int:

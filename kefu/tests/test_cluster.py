@@ -17,6 +17,7 @@ import os
 import pytest
 from django.db import connection
 
+from kefu.bot.engine.default import model_cache_root
 from kefu.chat.bench import prepare
 from kefu.tests.cluster import (
     check_chat,
@@ -39,20 +40,25 @@ def test_two_web_nodes_and_a_worker_behave_as_one(tmp_path):
             "several nodes share the channel layer and job queue through Redis: set KEFU_TEST_REDIS_URL"
         )
 
+    # The processes share this run's cache of the bot's intent model (machines installed before:
+    # no process trains it again when the suite already has).
     with running_cluster(
-        database_url=database_url(connection.settings_dict), redis_url=redis_url, workdir=tmp_path
+        database_url=database_url(connection.settings_dict),
+        redis_url=redis_url,
+        workdir=tmp_path,
+        model_cache=model_cache_root(),
     ) as cluster:
         people = prepare(clients=3, agents=1)
         checks = [
             check_mail(cluster),
             check_chat(cluster, people),
             check_files(cluster, people),
-            check_jobs(cluster, jobs=40, kill_at=0.3, timeout=120, log=lambda line: None),
+            check_jobs(cluster, jobs=40, kill_at=0.2, timeout=120, log=lambda line: None),
         ]
         for check in checks:
             print(check.line)
         failed = [check.line for check in checks if not check.ok]
         assert not failed, "\n".join(failed) + "\n" + cluster.log_tail()
-        jobs = checks[3].numbers
-        # The kill landed mid-run: some mails were done, some not.
-        assert 0 < jobs["killed_processed"] < 40
+        # The kill landed mid-run: acknowledgements were out, and some were left for the
+        # restarted worker (it is killed at 20 %, while mails are still arriving).
+        assert 0 < checks[3].numbers["killed_acks_sent"] < 40
