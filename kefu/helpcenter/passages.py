@@ -151,9 +151,31 @@ class Passage:
     score: float
 
 
+def _without_table_headers(markdown_text: str) -> str:
+    """Table rows as statements: the header row and the rule go ("Channel · Hours · Notes" is no
+    answer), and a row reads as a sentence: "Live chat – 24/7 · You may need to queue."
+    """
+    lines = markdown_text.split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        if search._MD_TABLE_RULE.match(line):
+            continue
+        if "|" in line and i + 1 < len(lines) and search._MD_TABLE_RULE.match(lines[i + 1]):
+            continue
+        if line.lstrip().startswith("|"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|") if cell.strip()]
+            if len(cells) >= 2:
+                chinese = bool(_CJK.search(line))
+                line = cells[0] + ("：" if chinese else " – ") + " · ".join(cells[1:])
+                if not line.endswith(("。", ".", "！", "!", "？", "?")):
+                    line += "。" if chinese else "."
+        out.append(line)
+    return "\n".join(out)
+
+
 def _sentences(markdown_text: str) -> tuple[_Sentence, ...]:
     out = []
-    for line in search.plain_text(markdown_text).splitlines():
+    for line in search.plain_text(_without_table_headers(markdown_text)).splitlines():
         for part in search._SENTENCE_END.split(line):
             text = part.strip()
             if len(text) < 4:

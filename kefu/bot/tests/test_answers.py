@@ -132,3 +132,11 @@ def test_unpublished_article_is_not_answered(articles):
     bump_version()  # .update() sends no signal; admin unpublishing goes through actions
     answer = answer_question("how long after a password reset can I withdraw?", language="en")
     assert answer is None or "/reset-password/" not in answer.article_url
+
+
+def test_a_table_is_answered_by_its_rows_not_its_header(articles):
+    answer = answer_question("what are your support hours?", language="en")
+    assert answer is not None and answer.section == "Hours by channel"
+    assert answer.text.startswith("Support assistant – 24/7 · ") and "Channel · Hours" not in answer.text
+    zh = answer_question("客服几点上班", language="zh-hans")
+    assert zh is not None and zh.text.startswith("智能客服：7×24 小时") and "。人工在线客服：" in zh.text
