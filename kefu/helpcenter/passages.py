@@ -48,7 +48,7 @@ SINGLE_CHARACTER_WEIGHT = 0.3
 ARTICLE_WEIGHT = 2.0
 # Sections of an article that lists the intent the bot recognised get this factor: the intent
 # model has read the whole message, the bag of words only its terms.
-INTENT_BOOST = 1.3
+INTENT_BOOST = 1.5
 # A question-shaped sentence ("Why can't I withdraw?") restates the question, it does not answer it.
 QUESTION_SENTENCE_FACTOR = 0.4
 _HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*#*\s*$")
