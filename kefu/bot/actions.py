@@ -6,6 +6,7 @@ conversation row, so any server process can continue any conversation.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import uuid
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from kefu.accounts.models import User
-from kefu.bot import flows, slots
+from kefu.bot import flows, slots, understand
 from kefu.bot.intents import INTENT_LABELS, OUT_OF_SCOPE, SMALLTALK, URGENT_INTENTS
 from kefu.bot.models import BotConversation, BotTurn, ConversationStatus, Sender
 from kefu.trust import guard
@@ -35,6 +36,88 @@ PUBLIC_SLOT = {"tx_hash": "txid"}
 _HUMAN = re.compile(
     r"转人工|人工客服|人工服务|找人工|真人|客服小姐姐|human|real person|live agent|talk to (an )?agent", re.I
 )
+# Hand-off policy (docs/bot-engine.md, "Conversations"): escalation, anger, urgent security.
+_ESCALATE = re.compile(
+    r"要求升级|申请升级|升级处理|升級處理|要求升級|找(?:你们|你們)?(?:的)?(?:主管|经理|經理|领导|領導|负责人|負責人|上级|上級)"
+    r"|投诉你们|投訴你們|escalat|supervisor|\bmanager\b|third time|3rd time|第三次|问了三次|問了三次|说了三次|說了三次",
+    re.I,
+)
+_ANGRY = re.compile(
+    r"太差|垃圾|烂客服|爛客服|什么破|什麼破|怎么搞的|怎麼搞的|没人管|沒人管|坑人|气死|氣死|骗子平台|騙子平台"
+    r"|useless|terrible|ridiculous|worst|pathetic|\bwtf\b|fuck|shit|unacceptable|fed up|!!!|！！！",
+    re.I,
+)
+_SEED_LEAKED = re.compile(
+    r"(?:助记词|助記詞|私钥|私鑰)[^。.!?！？]{0,20}(?:给了|給了|给过|給過|发给|發給|告诉|告訴|泄露|洩露|被盗|被盜|被人拿)"
+    r"|(?:给|給|发|發|告诉|告訴)(?:了|过|過)?[^。.!?！？，,]{0,12}(?:助记词|助記詞|私钥|私鑰)"
+    r"|(?:gave|shared|sent|told|typed|entered)\s+(?:\w+\s+){0,5}(?:seed|recovery phrase|private key|mnemonic)"
+    r"|(?:seed|recovery phrase|private key|mnemonic)\s+(?:\w+\s+){0,3}(?:leaked|stolen|exposed|compromised)",
+    re.I,
+)
+_UNAUTHORISED = re.compile(
+    r"被盗|被盜|盗号|盜號|被黑|被入侵|不是我(?:本人)?(?:操作|提|转|轉)|全提走|被提走|被转走|被轉走"
+    r"|hacked|stolen|unauthori[sz]ed|someone (?:logged|withdrew|took|stole)|i didn'?t (?:make|do|authori[sz]e)",
+    re.I,
+)
+_LOSS = re.compile(
+    r"转了|轉了|付了|交了|给了|給了|打了|被骗|被騙|已经转|已經轉|\bsent (?:them|him|her|it|money|\d)|\bpaid\b|transferred|\blost\b",
+    re.I,
+)
+# Context: "back to ...", "what now?", "proof of my transfer" (transaction help, not security).
+_BACK = re.compile(r"回到|刚才|剛才|之前的|前面的|back to|earlier|previous question|going back", re.I)
+_FOLLOW_UP = re.compile(
+    r"怎么办|怎麼辦|咋办|那怎么|要多久|多久|什么时候|什麼時候|然后呢|然後呢|会不会|會不會|是不是|能不能|钱.*没了|錢.*沒了"
+    r"|what (?:do|should|can) i do|what now|when will|how long|how much longer|did i lose|lose (?:the|my) money"
+    r"|^\s*(?:so|and|then)\b|cheaper|便宜",
+    re.I,
+)
+_PROOF = re.compile(
+    r"转账证明|轉帳證明|付款证明|付款證明|充值证明|提现证明|proof of (?:my )?(?:transfer|payment|deposit|withdrawal)"
+    r"|transfer proof|payment proof",
+    re.I,
+)
+FLOW_INTENTS = frozenset(flows.FLOWS)
+# Intents that, inside a flow, are the same problem seen from another side (not a new topic).
+FLOW_FAMILY: dict[str, frozenset[str]] = {
+    "deposit_not_credited": frozenset(
+        {
+            "deposit_wrong_network",
+            "transaction_status",
+            "transaction_failed",
+            "maintenance_notice",
+            "queue_wait",
+            "balance_discrepancy",
+        }
+    ),
+    "withdrawal_pending": frozenset(
+        {"withdrawal_failed", "transaction_status", "transaction_failed", "maintenance_notice", "queue_wait"}
+    ),
+    "withdrawal_failed": frozenset(
+        {"withdrawal_pending", "transaction_failed", "transaction_status", "queue_wait"}
+    ),
+    "otp_problem": frozenset({"two_factor", "account_locked", "queue_wait"}),
+}
+_TRANSFER_INTENTS = frozenset(
+    {
+        "deposit_not_credited",
+        "deposit_wrong_network",
+        "withdrawal_pending",
+        "withdrawal_failed",
+        "transaction_status",
+        "transaction_failed",
+        "balance_discrepancy",
+    }
+)
+# A records fact saying there is nothing to see (facts.py's wording): keep collecting details.
+_NOTHING_FOUND = re.compile(
+    r"没有.{0,30}记录|沒有.{0,30}記錄|\bI see no\b|\bno (?:deposit|withdrawal)|cannot see|can't see|看不到|无法查看",
+    re.I,
+)
+_CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(?:\s*UTC)?")
+_DEPOSIT_WORDS = re.compile(r"充|儲值|储值|入金|deposit|sent .* to (?:my|the) (?:account|wallet)", re.I)
+_WITHDRAW_WORDS = re.compile(r"提|出金|withdr", re.I)
+logger = logging.getLogger("kefu.bot")
+
 _YES = re.compile(
     r"^\s*(是|是的|对|好|好的|可以了|解决了|已解决|有用|谢谢|感谢|yes|yep|yeah|solved|it worked|thanks?|thank you|ok)\b",
     re.I,
@@ -166,8 +249,10 @@ def do_resume_handoff(*, conversation: BotConversation, customer: User) -> BotRe
             conversation.customer = customer
         elif conversation.customer_id != customer.pk:
             return None
-        with override(conversation.language):
-            reply = _Dialogue(conversation, customer)._handoff(reason="requested")
+        dialogue = _Dialogue(conversation, customer)
+        with override(dialogue.ui):
+            reply = dialogue._handoff(reason="requested")
+        reply = dialogue._finish(reply)
         conversation.save()
     return reply
 
@@ -213,6 +298,9 @@ def _related_articles(intent: str, language: str) -> list:
 
 
 class _Dialogue:
+    """One customer message against the conversation's state (see docs/bot-engine.md,
+    "Conversations"): the topic stack, the details collected so far, misses, the hand-off."""
+
     def __init__(
         self, conversation: BotConversation, customer: User | None, prepared: Prepared | None = None
     ) -> None:
@@ -221,94 +309,228 @@ class _Dialogue:
         self.prepared = prepared or Prepared()
         self.state: dict[str, Any] = conversation.state or {}
         self.conversation.state = self.state
+        # The reply's language: what the customer writes (zh-hant is answered in zh-hans and
+        # converted at the end); gettext runs in ``self.ui``.
+        self.lang: str = self.state.get("lang") or _ui_language(conversation.language)
+        self.grounding: list[str] = []  # what the reply is based on, for the optional LLM
+        self.handed = conversation.status == ConversationStatus.HANDED_OFF
+        self.current: Any = None  # where a handed-off conversation is (handoff.Handoff)
+
+    @property
+    def ui(self) -> str:
+        return "en" if self.lang == "en" else "zh-hans"
 
     # --- entry -------------------------------------------------------------------------
 
     def handle(self, text: str) -> BotReply:
+        self.state.setdefault("browser", self.conversation.language)
+        self.lang = understand.detect_language(
+            text, fallback=self.state.get("lang") or _ui_language(self.state["browser"])
+        )
+        self.state["lang"] = self.lang
+        if self.conversation.language != self.ui:
+            self.conversation.language = self.ui  # tickets, live chat and mail follow the customer
+        with override(self.ui):
+            reply = self._handle(text)
+        return self._finish(reply)
+
+    def _finish(self, reply: BotReply) -> BotReply:
+        """The single place where the reply text is final: LLM polish (optional), script."""
+        if self.grounding and not reply.handoff:
+            from kefu.bot import llm
+
+            reply.text = llm.polish(reply.text, grounding=self.grounding, language=self.ui)
+        # Repeats are judged on the text as written (before the script conversion).
+        self.state["last_reply"] = reply.text
+        if self.lang == "zh-hant":
+            reply.text = understand.to_traditional(reply.text)
+            reply.quick_replies = [understand.to_traditional(q) for q in reply.quick_replies]
+            if reply.secret_warning:
+                reply.secret_warning = understand.to_traditional(reply.secret_warning)
+        BotTurn.objects.create(
+            conversation=self.conversation, sender=Sender.BOT, text=reply.text, intent=reply.intent or ""
+        )
+        return reply
+
+    def _handle(self, text: str) -> BotReply:
         asking = self.state.get("asking")
         guarded = self._guard(text, asking_tx_hash=asking == "tx_hash")
         if not text:
             return self._say(_("Please type your question."), intent=None)
-        if self.conversation.status == ConversationStatus.HANDED_OFF:
-            reply = self._handed_off(guarded.redacted)
-            if reply is not None:
-                return reply
-        if guarded.secret:
-            # The same rule as tickets.actions.guard_texts: a bare 64-hex hidden only because
-            # nothing could settle it (most are TRON/BTC txids) does not make a security case.
-            if not guarded.unsettled_hex or guarded.leaked_key:
-                self.state["secret_seen"] = True
-            self._log_customer(guarded.redacted)
-            if guarded.unsettled_hex and asking == "tx_hash":
-                # Perhaps a hash nothing could check (e.g. TRON): the warning says why it was hidden;
-                # the question stays open for the explorer link or the 0x form.
-                reply = self._say(
-                    _("Please send the transaction's block-explorer link instead, or skip this question."),
-                    quick_replies=[_("I don't know"), _("Talk to a human")],
-                )
-                reply.secret_warning = guard.warning_for(guarded, language=self.conversation.language)
-                return reply
-            reply = self._say(
-                _(
-                    "I have hidden what looked like a seed phrase or private key from your message. "
-                    "Please talk to our security team now; you can also talk to a human."
-                ),
-                quick_replies=[_("Talk to a human")],
-            )
-            reply.secret_warning = guard.warning_for(guarded, language=self.conversation.language)
-            return reply
-        clean = guarded.redacted
+        self.handed = self.conversation.status == ConversationStatus.HANDED_OFF
+        if self.handed:
+            from kefu.bot.handoff import current_handoff
 
-        if self.state.get("pending_handoff") and self.customer is not None:
+            self.current = current_handoff(self.conversation)
+            if self.current is None:
+                # The chat ended (and filed its transcript as the chat app does): the bot takes
+                # the conversation back, and a new request for a human opens a new chat.
+                self.conversation.status = ConversationStatus.BOT
+                self.handed = False
+        if guarded.secret:
+            return self._secret(guarded, asking=asking)
+        clean = guarded.redacted
+        found = self._remember(clean, asking=asking)
+
+        if self.state.get("pending_handoff") and self.customer is not None and not self.handed:
             self._log_customer(clean)
             return self._handoff(reason="requested")
-        if _HUMAN.search(clean):
+        if _HUMAN.search(clean) or clean.strip() == _("Talk to a human"):
             self._log_customer(clean, intent="contact_human", confidence=1.0)
             return self._handoff(reason="requested")
         if self.state.get("awaiting_feedback"):
             reply = self._feedback(clean)
             if reply is not None:
                 return reply
-        if asking:
-            reply = self._continue_flow(clean, asking)
-            if reply is not None:
-                return reply
         if options := self.state.pop("clarify", None):
             chosen = self._match_option(clean, options)
             if chosen:
                 self._log_customer(clean, intent=chosen, confidence=1.0)
-                return self._respond_to_intent(chosen, clean)
+                return self._respond(chosen, clean, found=found)
+
         prediction = self._predict(clean)
-        self._log_customer(clean, intent=prediction.intent, confidence=prediction.confidence)
+        intent, confidence = prediction.intent, prediction.confidence
+        intent = self._in_context(clean, intent, confidence, found=found, asking=asking)
+        self._log_customer(clean, intent=intent, confidence=confidence)
+
+        # Hand-off policy: escalation and complaints, anger, urgent security.
+        if _ESCALATE.search(clean) or (intent == "complaint" and confidence >= 0.5):
+            return self._handoff(reason="complaint", intent=self._topic() or intent)
+        if _ANGRY.search(clean) and (intent in FLOW_INTENTS or self._topic() or intent == "complaint"):
+            return self._handoff(reason="frustrated", intent=self._topic() or intent)
+        if _ANGRY.search(clean) and self.state.get("misses", 0) >= 1:
+            return self._handoff(reason="frustrated", intent=self._topic() or intent)
+        if _SEED_LEAKED.search(clean):
+            return self._seed_leaked(clean)
+        if intent == "account_compromised" or _UNAUTHORISED.search(clean):
+            return self._handoff(reason="urgent", intent="account_compromised")
+        if intent == "scam_report" and _LOSS.search(clean):
+            return self._handoff(reason="urgent", intent="scam_report")
+
         ranked = prediction.ranked
         if (
-            prediction.intent != OUT_OF_SCOPE
+            intent == prediction.intent
+            and intent != OUT_OF_SCOPE
             and len(ranked) >= 2
-            and prediction.confidence < CLARIFY_CEILING
+            and confidence < CLARIFY_CEILING
             and ranked[0][1] - ranked[1][1] < CLARIFY_MARGIN
             and not {ranked[0][0], ranked[1][0]} & SMALLTALK
+            and not found
         ):
             options = [ranked[0][0], ranked[1][0]]
             self.state["clarify"] = options
             return self._say(
                 _("Just to be sure — which of these do you mean?"),
-                intent=prediction.intent,
-                confidence=prediction.confidence,
+                intent=intent,
+                confidence=confidence,
                 quick_replies=[str(INTENT_LABELS[o]) for o in options] + [_("Talk to a human")],
             )
-        return self._respond_to_intent(prediction.intent, clean, confidence=prediction.confidence)
+        return self._respond(intent, clean, confidence=confidence, found=found)
 
-    # --- intents -----------------------------------------------------------------------
+    # --- understanding in context ----------------------------------------------------------
 
-    def _respond_to_intent(self, intent: str, text: str, confidence: float | None = None) -> BotReply:
-        self.state["last_intent"] = (
-            intent if intent not in SMALLTALK | {OUT_OF_SCOPE} else self.state.get("last_intent")
-        )
+    def _topic(self) -> str | None:
+        return self.state.get("topic")
+
+    def _remember(self, text: str, *, asking: str | None) -> dict[str, str]:
+        """Every detail of this message, added to the conversation's (a correction replaces)."""
+        known = self.state.setdefault("slots", {})
+        found = understand.extract(text, known=known, asking=asking)
+        problem = found.pop("tx_hash_problem", None)
+        if problem:
+            self.state["txid_problem"] = found.get("tx_hash", "")
+            found.pop("tx_hash", None)
+        for key, value in found.items():
+            known[key] = value
+        if "coin" in found and known.get("network") and found["coin"] in understand.COIN_NETWORKS:
+            if known["network"] not in understand.COIN_NETWORKS[found["coin"]] and "network" not in found:
+                known.pop("network")  # a BTC deposit has no TRC-20 network
+        self.state["new"] = sorted(found)
+        return found
+
+    def _in_context(
+        self, text: str, intent: str, confidence: float, *, found: dict[str, str], asking: str | None
+    ) -> str:
+        """Follow-ups are judged in context: a short message with no clear intent of its own,
+        or one that only adds details, continues the current topic; "back to ..." resumes the
+        paused one; a clear new question pauses the current topic (the stack)."""
+        topic = self._topic()
+        paused: list[str] = self.state.setdefault("paused", [])
+        if (
+            paused
+            and _BACK.search(text)
+            and (
+                intent in SMALLTALK
+                or intent == OUT_OF_SCOPE
+                or confidence < 0.8
+                or intent == paused[-1]
+                or found
+            )
+        ):
+            resumed = paused.pop()
+            self.state["topic"] = resumed
+            self.state["resumed"] = True
+            return resumed
+        if _PROOF.search(text):
+            return "transaction_status"
+        weak = intent == OUT_OF_SCOPE or confidence < 0.55
+        if (
+            weak
+            and (found.keys() & {"coin", "amount", "tx_hash"})
+            and (topic is None or topic not in flows.FLOWS)
+        ):
+            # Transfer details with no clear intent: the words say which way the money went.
+            if _DEPOSIT_WORDS.search(text):
+                return "deposit_not_credited"
+            if _WITHDRAW_WORDS.search(text):
+                return "withdrawal_pending"
+        if topic is None:
+            return intent
+        short = len(text.strip()) <= 16
+        if intent in SMALLTALK and confidence >= 0.5:
+            return intent
+        if intent in ("contact_human", "complaint", "account_compromised") and not weak:
+            return intent
+        if _FOLLOW_UP.search(text) and len(text.strip()) <= 40:
+            return topic  # "so what do I do?", "还要多久", "did I lose the money?"
+        if intent == OUT_OF_SCOPE and len(text.strip()) <= 40:
+            return topic
+        if (
+            (found or (asking and weak))
+            and topic in flows.FLOWS
+            and (weak or intent in FLOW_FAMILY.get(topic, ()))
+        ):
+            return topic
+        if weak and (short or _FOLLOW_UP.search(text)):
+            return topic
+        if intent == topic:
+            return topic
+        if intent in FLOW_FAMILY.get(topic, ()) and confidence < 0.8:
+            return topic
+        if topic in flows.FLOWS and intent not in (OUT_OF_SCOPE, "contact_human", "complaint") and not weak:
+            # A side question: pause the flow, answer, come back later.
+            if topic not in paused:
+                paused.append(topic)
+        return intent
+
+    # --- responding --------------------------------------------------------------------
+
+    def _respond(
+        self, intent: str, text: str, *, confidence: float | None = None, found: dict[str, str] | None = None
+    ) -> BotReply:
+        found = found or {}
+        if self.handed and (intent in (SMALLTALK - {"thanks"}) or intent == OUT_OF_SCOPE):
+            return self._say(self._handed_status(again=True), intent=intent, confidence=confidence)
+        if intent not in SMALLTALK | {OUT_OF_SCOPE}:
+            if intent != self._topic():
+                self.state.pop("asking", None)
+            self.state["topic"] = intent
+            self.state["last_intent"] = intent
         if intent == OUT_OF_SCOPE:
-            return self._failure(
+            return self._miss(
                 _(
                     "Sorry, I can't help with that. I can answer questions about your account, deposits, "
-                    "withdrawals, transactions and security — or you can talk to a human."
+                    "withdrawals, transactions and security."
                 ),
                 intent=intent,
                 confidence=confidence,
@@ -321,116 +543,340 @@ class _Dialogue:
                 quick_replies=[_("Deposit not credited"), _("Withdrawal is stuck"), _("Talk to a human")],
             )
         if intent == "thanks":
-            return self._say(
-                _("You're welcome! Anything else I can help with?"), intent=intent, confidence=confidence
-            )
+            topic = self._topic()
+            paused = self.state.get("paused") or []
+            text_ = _("You're welcome! Anything else I can help with?")
+            if paused:
+                text_ += " " + _("We can also go back to your earlier question about: {topic}.").format(
+                    topic=INTENT_LABELS[paused[-1]]
+                )
+            elif topic and self.handed:
+                text_ = _("You're welcome. Your case stays open with our team.")
+            return self._say(text_, intent=intent, confidence=confidence)
         if intent == "goodbye":
-            self.state.clear()
+            for key in ("topic", "paused", "asking", "awaiting_feedback", "clarify"):
+                self.state.pop(key, None)
             return self._say(_("Goodbye, and stay safe!"), intent=intent, confidence=confidence)
         if intent == "contact_human":
             return self._handoff(reason="requested")
-        if intent in URGENT_INTENTS:
-            self.state["slots"] = slots.extract(text, wanted=flows.URGENT_SLOTS)
-            return self._handoff(reason="urgent", intent=intent)
+        if intent in ("verify_official_channel", "scam_report"):
+            return self._channel_check(intent, text, confidence=confidence)
         if intent in flows.FLOWS:
-            self.state["flow"] = intent
-            self.state["slots"] = self._extract(text, flows.FLOWS[intent], asking=None)
-            return self._next_question(intent, confidence=confidence)
-        return self._answer(intent, confidence=confidence)
+            return self._flow(intent, text, confidence=confidence, found=found)
+        return self._answer(intent, text, confidence=confidence)
 
-    def _answer(self, intent: str, *, confidence: float | None = None, preface: str = "") -> BotReply:
-        """Reply with the matching article's key steps and a link, then ask whether it helped."""
-        articles = self._articles(intent)
-        lines = [preface] if preface else []
-        if intent == "maintenance_notice":
+    def _prefix(self) -> list[str]:
+        """ "Back to your deposit question:" when a paused topic was resumed."""
+        if self.state.pop("resumed", False) and self._topic():
+            return [
+                _("Back to your earlier question about: {topic}.").format(topic=INTENT_LABELS[self._topic()])
+            ]
+        return []
+
+    def _answer(
+        self, intent: str, text: str, *, confidence: float | None = None, lead: list[str] | None = None
+    ) -> BotReply:
+        """A short answer from the right article section, then its link — never the same block
+        twice in a row (the second time: what else can be done)."""
+        lines = self._prefix() + list(lead or [])
+        new = {k: v for k, v in (self.state.get("slots") or {}).items() if k in self.state.get("new", [])}
+        if new.get("network") or new.get("coin"):
+            about = " ".join(dict.fromkeys(v for v in (new.get("coin"), new.get("network")) if v))
+            lines.append(_("About {what}:").format(what=about))
+        lines += self._memo_advice()
+        facts = self._facts(intent)
+        lines += [f.text for f in facts]
+        if intent == "maintenance_notice" and not facts:
             lines.append(self._announcements_text())
-        if articles:
-            first = articles[0]
-            lines.append(_("Here is what usually helps — “{title}”:").format(title=first.title))
-            lines += [f"{i}. {step}" for i, step in enumerate(first.key_steps or [], start=1)]
-        elif intent != "maintenance_notice":
-            lines.append(
-                _("I understand this is about: {topic}.").format(topic=INTENT_LABELS.get(intent, intent))
-            )
-        lines.append(_("Did this solve your problem?"))
-        self.state["awaiting_feedback"] = intent
+        answer = self._find_answer(text, intent)
+        articles: list[ArticleLink] = []
+        if answer is not None:
+            block = answer.text
+            if block == self.state.get("last_answer"):
+                lines.append(self._next_step_after(intent))
+            else:
+                lines.append(block)
+                lines.append(self._more(answer))
+                self.state["last_answer"] = block
+                self.grounding.append(block)
+            articles = [
+                ArticleLink(
+                    slug=_slug(answer.article_url), title=answer.article_title, url=answer.article_url
+                )
+            ]
+        elif not facts and intent != "maintenance_notice":
+            fallback = self._article_steps(intent)
+            if fallback and fallback[0] != self.state.get("last_answer"):
+                lines.append(fallback[0])
+                self.state["last_answer"] = fallback[0]
+                articles = fallback[1]
+            else:
+                return self._miss(
+                    _("I'm not sure I have a good answer to that. Could you say it in other words?"),
+                    intent=intent,
+                )
+        self.state["misses"] = 0
         return self._say(
             "\n".join(line for line in lines if line),
             intent=intent,
             confidence=confidence,
-            quick_replies=[_("Yes, solved"), _("No, talk to a human")],
-            articles=[self._link(a) for a in articles],
+            quick_replies=[_("Talk to a human")] if not self.handed else [],
+            articles=articles,
         )
+
+    def _more(self, answer: Any) -> str:
+        return self._link_line(answer.article_title, answer.article_url)
+
+    def _link_line(self, title: str, url: str) -> str:
+        """The link line, left out when the previous reply linked the same article."""
+        if title and title in self.state.get("last_reply", ""):
+            return ""
+        return _("More: “{title}” {url}").format(title=title, url=url)
+
+    def _find_answer(self, text: str, intent: str | None) -> Any:
+        try:
+            from kefu.bot import answers
+        except ImportError:
+            return None
+        query = text
+        if _PROOF.search(text):
+            query = _("How do I find the transaction hash (TxID) and look it up in a block explorer?")
+        elif len(text.strip()) <= 8 or _FOLLOW_UP.search(text):
+            # "那怎么办" / "so what do I do?": the question is the topic's.
+            query = f"{INTENT_LABELS.get(intent or '', '')} {text}"
+        try:
+            answer = answers.answer_question(query, language=self.ui, intent=intent)
+        except Exception:  # an answer must never break the conversation
+            logger.exception("answer_question failed")
+            return None
+        if answer is None or answer.score < answers.MIN_SCORE:
+            return None
+        return answer
+
+    def _article_steps(self, intent: str) -> tuple[str, list[ArticleLink]] | None:
+        found = self._articles(intent)
+        if not found:
+            return None
+        first = found[0]
+        steps = list(first.key_steps or [])[:2]
+        if not steps:
+            return None
+        link = self._link(first)
+        text = "\n".join(line for line in (" ".join(steps), self._link_line(first.title, link.url)) if line)
+        return text, [link]
+
+    def _next_step_after(self, intent: str) -> str:
+        if intent in _TRANSFER_INTENTS:
+            return _(
+                "Next step: find the transaction hash (TxID) in the sending wallet or platform and look it up "
+                "in a block explorer. If it is confirmed there but not credited here, I can pass it to a human "
+                "with your details."
+            )
+        return _(
+            "I have shared what our help centre says about this. If it did not settle it, I can pass "
+            "it to a human with everything you told me — just say so."
+        )
+
+    def _facts(self, intent: str | None) -> list[Any]:
+        """What Kefu knows (announcements first, the customer's records), each said once."""
+        try:
+            from kefu.bot import facts
+        except ImportError:
+            return []
+        try:
+            found = facts.facts_for(
+                customer=self.customer,
+                intent=intent,
+                slots=understand.public(self.state.get("slots") or {}),
+                language=self.ui,
+            )
+        except Exception:
+            logger.exception("facts_for failed")
+            return []
+        said: list[str] = self.state.setdefault("facts_said", [])
+        new = [f for f in found if f.text not in said]
+        said.extend(f.text for f in new)
+        self.grounding.extend(f.text for f in new)
+        return new
 
     # --- guided flows ------------------------------------------------------------------
 
-    def _extract(self, text: str, wanted: list[str], *, asking: str | None) -> dict[str, str]:
-        found = slots.extract(text, wanted=[s for s in wanted if s in slots.EXTRACTORS], asking=asking)
-        for slot in wanted:
-            if slot not in slots.EXTRACTORS and (
-                value := flows.extract_extra(slot, text, loose=slot == asking)
-            ):
-                found[slot] = value
-        return found
-
-    def _next_question(self, flow: str, *, confidence: float | None = None) -> BotReply:
+    def _flow(
+        self, flow: str, text: str, *, confidence: float | None = None, found: dict[str, str]
+    ) -> BotReply:
+        """Collect what is missing, one question at a time; facts and answers first."""
+        lines = self._prefix()
         filled = self.state.setdefault("slots", {})
+        bad_hash = self.state.pop("txid_problem", None)
+        if bad_hash:
+            lines.append(
+                _("That hash does not look like a {network} transaction hash; please check it.").format(
+                    network=filled.get("network", "")
+                )
+            )
+        for slot in flows.FLOWS[flow]:
+            if slot in ("otp_method", "error") and slot not in filled:
+                if value := flows.extract_extra(slot, text, loose=slot == self.state.get("asking")):
+                    filled[slot] = found[slot] = value
+        understood = self._understood(found)
+        if understood:
+            lines.append(understood)
+        lines += self._memo_advice()
+        facts = self._facts(flow)
+        lines += [f.text for f in facts]
+        if (
+            filled.get("tx_hash")
+            and self.customer is not None
+            and not self.state.get("diagnosed") == filled["tx_hash"]
+        ):
+            diagnosis = self._diagnose(flow, filled)
+            self.state["diagnosed"] = filled["tx_hash"]
+            if diagnosis and diagnosis not in lines:
+                lines.append(diagnosis)
+        asking = self.state.get("asking")
+        if asking and not found and not bad_hash and not facts and not _FOLLOW_UP.search(text):
+            if slots.SKIP_WORDS.match(text) or text == _("I don't know"):
+                self.state.setdefault("skipped", []).append(asking)
+            elif flow == self.state.get("flow_seen") and not understood:
+                self.state["misses"] = self.state.get("misses", 0) + 1
+                if self.state["misses"] >= FAILURES_BEFORE_HANDOFF:
+                    self.state.setdefault("skipped", []).append(asking)
+                    self.state.pop("asking", None)
+                    return self._offer_human(lines, intent=flow)
+                lines.append(_("Sorry, I didn't catch that."))
+        starting = self.state.get("flow_seen") != flow
+        self.state["flow_seen"] = flow
+        if any(
+            f.kind in ("deposit", "withdrawal", "diagnosis") and not _NOTHING_FOUND.search(f.text)
+            for f in facts
+        ):
+            self.state["records_seen"] = flow  # the customer's records answer it: no more questions
+        record_facts = self.state.get("records_seen") == flow
+        next_slot = None if record_facts else self._next_slot(flow)
+        follow_up = bool(_FOLLOW_UP.search(text))
+        announced = [f.text for f in facts if f.kind == "announcement"]
+        if announced:
+            self.state["announced"] = announced
+        elif self.state.get("announced") and (follow_up or found.keys() & {"coin", "network"}):
+            lines.append(self._announcement_again(when=follow_up))
+        if follow_up or starting or next_slot is None:
+            answer = self._find_answer(text, flow)
+            if answer is not None and answer.text != self.state.get("last_answer"):
+                lines.append(answer.text)
+                lines.append(self._more(answer))
+                self.state["last_answer"] = answer.text
+                self.grounding.append(answer.text)
+            elif next_slot is None and not facts and not lines:
+                lines.append(self._next_step_after(flow))
+        if next_slot is None and self.state.get("flow_done") != flow:
+            # Everything asked: the customer says whether it helped ("no" hands it to a human).
+            self.state["flow_done"] = flow
+            self.state["awaiting_feedback"] = flow
+            lines.append(_("Did this solve your problem?"))
+            self.state.pop("asking", None)
+            return self._say(
+                "\n".join(line for line in lines if line),
+                intent=flow,
+                confidence=confidence,
+                quick_replies=[_("Yes, solved"), _("No, talk to a human")],
+            )
+        if next_slot is not None:
+            self.state["asking"] = next_slot
+            question = self._question(next_slot, flow)
+            if question in self.state.get("last_reply", ""):
+                question = _("(Still open: {detail}.)").format(detail=flows.slot_label(next_slot))
+            lines.append(question)
+            quick = [_("I don't know"), _("Talk to a human")]
+        else:
+            self.state.pop("asking", None)
+            quick = [_("Talk to a human")] if not self.handed else []
+        if not lines:
+            lines.append(self._next_step_after(flow))
+        return self._say("\n".join(lines), intent=flow, confidence=confidence, quick_replies=quick)
+
+    def _memo_advice(self) -> list[str]:
+        """A memo/tag coin deposited without its memo: say once that it can be recovered, and how."""
+        filled = self.state.get("slots") or {}
+        if filled.get("memo") != "missing" or filled.get("coin") not in understand.MEMO_COINS:
+            return []
+        if self.state.get("memo_advised"):
+            return []
+        if "amount" not in filled and "tx_hash" not in filled and "time" not in filled:
+            return []  # first the details the team needs to match it
+        self.state["memo_advised"] = True
+        return [
+            _(
+                "A deposit without its {kind} can usually still be recovered: our team matches it by hand. "
+                "File a ticket (or talk to a human) with the transaction hash, amount and time."
+            ).format(kind=understand.MEMO_COINS[filled["coin"]])
+        ]
+
+    def _announcement_again(self, *, when: bool) -> str:
+        """The announcement said before, in other words: that it applies, or when it ends."""
+        times = sorted(set(_CLOCK_TIME.findall(" ".join(self.state.get("announced") or []))))
+        affected = _(
+            "This is affected by the maintenance announced above: once it ends your transfer is processed "
+            "automatically — please wait for it, there is no need to send it again."
+        )
+        if times and (when or affected in self.state.get("last_reply", "")):
+            return _(
+                "As announced, this is expected to be back to normal by {time}; your transfer is then "
+                "processed automatically — please wait for it, there is no need to send it again."
+            ).format(time=" / ".join(times))
+        return affected
+
+    def _next_slot(self, flow: str) -> str | None:
+        filled = self.state.get("slots") or {}
         skipped = set(self.state.get("skipped", []))
         for slot in flows.FLOWS[flow]:
-            if slot not in filled and slot not in skipped:
-                self.state["asking"] = slot
-                intro = ""
-                if len(filled) + len(skipped) == 0 and not self.state.get("flow_intro_done"):
-                    self.state["flow_intro_done"] = True
-                    intro = _("I'll help you check this. A few quick questions first.") + "\n"
-                return self._say(
-                    intro + flows.question_for(slot),
-                    intent=flow,
-                    confidence=confidence,
-                    quick_replies=[_("I don't know"), _("Talk to a human")],
-                )
-        self.state.pop("asking", None)
-        summary = "\n".join(f"· {flows.slot_label(k)}: {v}" for k, v in filled.items())
-        preface = _("Thanks. Here is what I have:") + "\n" + summary if summary else ""
-        diagnosis = self._diagnose(flow, filled)
-        if diagnosis:
-            preface = (preface + "\n" if preface else "") + diagnosis
-        return self._answer(flow, confidence=confidence, preface=preface)
+            if slot in filled or slot in skipped:
+                continue
+            if slot == "network":
+                coin = filled.get("coin", "")
+                if filled.get("tx_hash"):
+                    continue  # the hash is looked up on every network it could be on
+                if coin in understand.COIN_NETWORKS and len(understand.COIN_NETWORKS[coin]) == 1:
+                    continue
+            if slot == "memo" and (
+                filled.get("coin") not in understand.MEMO_COINS or not flow.startswith("deposit")
+            ):
+                continue
+            return slot
+        return None
 
-    def _continue_flow(self, text: str, asking: str) -> BotReply | None:
-        flow = self.state.get("flow")
-        if flow not in flows.FLOWS:
-            self.state.pop("asking", None)
-            return None
-        self._log_customer(text, intent=flow)
-        found = self._extract(text, flows.FLOWS[flow], asking=asking)
-        self.state.setdefault("slots", {}).update(
-            {k: v for k, v in found.items() if k not in self.state["slots"]}
-        )
-        if asking not in found:
-            if slots.SKIP_WORDS.match(text) or text in (_("I don't know"),):
-                self.state.setdefault("skipped", []).append(asking)
-            elif not found:
-                # Not an answer: maybe a new question. Leave the flow and treat it as one.
-                prediction = self._predict(text)
-                if prediction.intent not in (flow, OUT_OF_SCOPE) and prediction.confidence >= 0.5:
-                    self._leave_flow()
-                    return self._respond_to_intent(prediction.intent, text, confidence=prediction.confidence)
-                return self._say(
-                    _("Sorry, I didn't catch that.") + " " + flows.question_for(asking),
-                    intent=flow,
-                    quick_replies=[_("I don't know"), _("Talk to a human")],
-                )
-        return self._next_question(flow)
+    def _question(self, slot: str, flow: str) -> str:
+        filled = self.state.get("slots") or {}
+        if slot == "network" and filled.get("coin") in understand.COIN_NETWORKS:
+            networks = understand.COIN_NETWORKS[filled["coin"]]
+            return _("Which network did you use for {coin}: {networks}?").format(
+                coin=filled["coin"], networks=" / ".join(networks)
+            )
+        if slot == "memo":
+            return _("Did you fill in the {kind} ({coin} deposits need it)? If so, what was it?").format(
+                kind=understand.MEMO_COINS[filled["coin"]], coin=filled["coin"]
+            )
+        return flows.question_for(slot)
 
-    def _leave_flow(self) -> None:
-        for key in ("flow", "asking", "slots", "skipped", "flow_intro_done"):
-            self.state.pop(key, None)
+    def _understood(self, found: dict[str, str]) -> str:
+        """One line confirming what this message told us, instead of asking again."""
+        shown = [
+            (k, v)
+            for k, v in found.items()
+            if k in ("coin", "network", "amount", "time", "tx_hash", "address", "memo")
+        ]
+        if len(shown) < 2 and not (shown and self.state.get("asking") == shown[0][0]):
+            return ""
+        parts = []
+        for key, value in shown:
+            if key == "tx_hash" or key == "address":
+                value = value[:10] + "…" + value[-6:]
+            if key == "memo":
+                value = {"missing": _("not filled in"), "provided": _("filled in")}.get(value, value)
+            parts.append(f"{flows.slot_label(key)} {value}")
+        return _("Noted: {details}.").format(details=" · ".join(parts))
 
     def _diagnose(self, flow: str, filled: dict[str, str]) -> str:
         """A chain/records check where the wallet integration provides one."""
-        if not filled.get("tx_hash") or self.customer is None:
-            return ""
         try:
             from kefu.wallet.diagnosis import diagnose_for_bot
         except ImportError:
@@ -441,7 +887,7 @@ class _Dialogue:
                 coin=filled.get("coin", ""),
                 network=filled.get("network", ""),
                 tx_hash=filled["tx_hash"],
-                language=self.conversation.language,
+                language=self.ui,
                 kind="withdrawal" if flow.startswith("withdrawal") else "deposit",
             )
         except Exception:  # a diagnosis must never break the conversation
@@ -449,35 +895,159 @@ class _Dialogue:
         self.state["diagnosis"] = getattr(result, "verdict", "")
         return "\n".join(part for part in (result.message, getattr(result, "next_step", "")) if part)
 
-    # --- feedback, failures, clarifying ------------------------------------------------
+    # --- scams, secrets ---------------------------------------------------------------------
+
+    def _channel_check(self, intent: str, text: str, *, confidence: float | None) -> BotReply:
+        """ "Is @x really your support?": the official-channel registry answers, plainly."""
+        lines = self._prefix()
+        fact = None
+        try:
+            from kefu.bot import facts
+
+            fact = facts.check_channel(text, language=self.ui)
+        except Exception:
+            logger.exception("check_channel failed")
+        if fact is not None:
+            lines.append(fact.text)
+            self.grounding.append(fact.text)
+        if (intent == "scam_report" or fact is None) and not self.state.get("scam_warned"):
+            self.state["scam_warned"] = True
+            lines.append(
+                _(
+                    "Anyone who asks you to move coins to a “safe account”, pay an “unfreezing fee” or hand "
+                    "over your seed phrase, private key or codes is a scammer — our staff never do that."
+                )
+            )
+        if fact is None and (official := self._official_channels()):
+            lines.append(official)
+        if fact is None:
+            answer = self._find_answer(text, intent)
+            if answer is not None and answer.text != self.state.get("last_answer"):
+                lines.append(answer.text)
+                lines.append(self._more(answer))
+                self.state["last_answer"] = answer.text
+        if self.state.get("last_reply") and "\n".join(lines) == self.state["last_reply"]:
+            lines.append(
+                _(
+                    "If you have sent them money or secrets, tell me and I will hand this to our security team."
+                )
+            )
+        return self._say(
+            "\n".join(lines), intent=intent, confidence=confidence, quick_replies=[_("Talk to a human")]
+        )
+
+    def _official_channels(self) -> str:
+        try:
+            from kefu.trust.selectors import official_channels
+        except ImportError:
+            return ""
+        rows = list(official_channels()[:8])
+        if not rows:
+            return ""
+        listed = "; ".join(f"{row.get_kind_display()}: {row.value}" for row in rows)
+        return _("Our official channels: {channels}.").format(channels=listed)
+
+    def _secret(self, guarded: guard.ScanResult, *, asking: str | None) -> BotReply:
+        # The same rule as tickets.actions.guard_texts: a bare 64-hex hidden only because
+        # nothing could settle it (most are TRON/BTC txids) does not make a security case.
+        if not guarded.unsettled_hex or guarded.leaked_key:
+            self.state["secret_seen"] = True
+        self._log_customer(guarded.redacted)
+        if guarded.unsettled_hex and not guarded.leaked_key:
+            found = self._remember(guarded.redacted, asking=asking)
+            topic = self._topic()
+            # Perhaps a hash nothing could check (e.g. TRON): the warning says why it was hidden.
+            # It was given, so it is not asked for again; the explorer link is an alternative.
+            lines = [
+                _(
+                    "I hid that 64-character code because it could also be a private key. If it is your "
+                    "transaction hash, its block-explorer link works just as well."
+                )
+            ]
+            if topic in flows.FLOWS:
+                understood = self._understood(found)
+                if understood:
+                    lines.insert(0, understood)
+                skipped = self.state.setdefault("skipped", [])
+                if "tx_hash" not in skipped:
+                    skipped.append("tx_hash")
+                next_slot = self._next_slot(topic)
+                if next_slot:
+                    self.state["asking"] = next_slot
+                    lines.append(self._question(next_slot, topic))
+                else:
+                    self.state.pop("asking", None)
+            else:
+                self.state.pop("asking", None)
+            reply = self._say("\n".join(lines), intent=topic, quick_replies=[_("Talk to a human")])
+            reply.secret_warning = guard.warning_for(guarded, language=self.ui)
+            return reply
+        text = _(
+            "I have hidden what looked like a seed phrase or private key from your message. "
+            "Never share it with anyone — we will never ask for it. If it was real, treat it as exposed: "
+            "move your funds to a new wallet with a new seed phrase now."
+        )
+        if self.state.get("last_reply", "").startswith(text[:20]):
+            text = _("I hid that again. Please do not send seed phrases or private keys here.")
+        reply = self._say(text, quick_replies=[_("Talk to a human")])
+        reply.secret_warning = guard.warning_for(guarded, language=self.ui)
+        return reply
+
+    def _seed_leaked(self, text: str) -> BotReply:
+        """Someone else has the seed: only moving the funds protects them."""
+        steps = _(
+            "Act now: create a new wallet with a new seed phrase on a device you trust and move everything "
+            "to it immediately. Freezing your account does not protect a leaked seed phrase — whoever has it "
+            "can move the funds from any device. Revoke token approvals, and never share the new seed with anyone."
+        )
+        if self.handed or self.customer is None:
+            return self._say(steps, intent="seed_phrase_safety", quick_replies=[_("Talk to a human")])
+        reply = self._handoff(reason="urgent", intent="account_compromised")
+        reply.text = steps + "\n" + reply.text
+        return reply
+
+    def _miss(self, text: str, *, intent: str | None, confidence: float | None = None) -> BotReply:
+        """Not understood: after two misses in a row, offer a human or a ticket (a way out)."""
+        self.state["misses"] = self.state.get("misses", 0) + 1
+        if text in self.state.get("last_reply", ""):
+            text = _("That is outside what I can help with as well, sorry.")
+        if self.state["misses"] >= FAILURES_BEFORE_HANDOFF and not self.handed:
+            return self._offer_human([text], intent=intent, confidence=confidence)
+        if self.handed:
+            text = text + " " + self._handed_status()
+        return self._say(text, intent=intent, confidence=confidence, quick_replies=[_("Talk to a human")])
+
+    def _offer_human(
+        self, lines: list[str], *, intent: str | None, confidence: float | None = None
+    ) -> BotReply:
+        lines = [
+            *lines,
+            _(
+                "I don't seem to be getting this right. Would you like me to pass this to a human, or file a ticket for you?"
+            ),
+        ]
+        return self._say(
+            "\n".join(line for line in lines if line),
+            intent=intent,
+            confidence=confidence,
+            quick_replies=[_("Talk to a human")],
+        )
+
+    # --- feedback, clarifying -------------------------------------------------------------
 
     def _feedback(self, text: str) -> BotReply | None:
-        intent = self.state.get("awaiting_feedback")
-        if _YES.match(text) or text == _("Yes, solved"):
+        """The answer to "Did this solve your problem?" at the end of a guided flow."""
+        intent = self.state.pop("awaiting_feedback", None)
+        if text == _("Yes, solved") or (_YES.match(text) and len(text) <= 20):
             self._log_customer(text, intent="thanks")
-            self.state.pop("awaiting_feedback", None)
-            self._leave_flow()
-            self.state["failures"] = 0
+            self.state["misses"] = 0
             return self._say(_("Glad that helped! Anything else?"), intent="thanks")
-        if _NO.match(text) or text == _("No, talk to a human"):
+        if text == _("No, talk to a human") or (
+            _NO.match(text) and len(text) <= 20 and not _FOLLOW_UP.search(text)
+        ):
             self._log_customer(text, intent=intent)
-            self.state.pop("awaiting_feedback", None)
-            if text == _("No, talk to a human") or self.state.get("flow"):
-                return self._handoff(reason="unsolved", intent=intent)
-            return self._failure(
-                _(
-                    "Sorry that didn't help. Could you describe the problem in other words, or talk to a human?"
-                ),
-                intent=intent,
-            )
-        self.state.pop("awaiting_feedback", None)  # a new question instead of an answer
+            return self._handoff(reason="unsolved", intent=intent)
         return None
-
-    def _failure(self, text: str, *, intent: str | None, confidence: float | None = None) -> BotReply:
-        self.state["failures"] = self.state.get("failures", 0) + 1
-        if self.state["failures"] >= FAILURES_BEFORE_HANDOFF:
-            return self._handoff(reason="bot_failed", intent=self.state.get("last_intent"))
-        return self._say(text, intent=intent, confidence=confidence, quick_replies=[_("Talk to a human")])
 
     def _match_option(self, text: str, options: list[str]) -> str | None:
         for option in options:
@@ -488,13 +1058,24 @@ class _Dialogue:
     # --- hand-off ----------------------------------------------------------------------
 
     def _handoff(self, *, reason: str, intent: str | None = None) -> BotReply:
-        intent = intent or self.state.get("flow") or self.state.get("last_intent")
+        intent = intent or self._topic() or self.state.get("last_intent")
+        details = self._details_line()
+        if self.handed:
+            return self._say(self._handed_status(again=True), intent=intent, handoff=self.current.payload())
         if self.customer is None:
             self.state["pending_handoff"] = True
-            reply = self._say(
-                _("To connect you with an agent, please sign in first — your conversation will be kept."),
-                intent=intent,
+            lines = []
+            if intent in URGENT_INTENTS:
+                lines.append(
+                    _(
+                        "If your account may be stolen, freeze it now from the security page and change your "
+                        "password. We will never ask for your seed phrase, private key or codes."
+                    )
+                )
+            lines.append(
+                _("To connect you with an agent, please sign in first — your conversation will be kept.")
             )
+            reply = self._say("\n".join(lines), intent=intent)
             reply.needs_sign_in = True
             return reply
         from kefu.accounts import ratelimit
@@ -517,6 +1098,7 @@ class _Dialogue:
         self.conversation.ticket = result.ticket
         self.conversation.status = ConversationStatus.HANDED_OFF
         self.state.pop("pending_handoff", None)
+        self.state.pop("asking", None)
         parts = []
         if intent in URGENT_INTENTS:
             assert result.ticket is not None  # urgent topics always get a case at once
@@ -539,11 +1121,48 @@ class _Dialogue:
             parts.append(
                 _("I have connected you to the queue for a human agent — you won't need to repeat anything.")
             )
+        if details:
+            parts.append(details)
         if result.chat is not None:
             parts.append(self._wait_text(result.wait))
             if not result.in_chat:
                 parts.append(_("Open live chat to continue with the agent."))
+        else:
+            parts.append(_("You can keep asking me questions here meanwhile."))
         return self._say(" ".join(p for p in parts if p), intent=intent, handoff=result.payload())
+
+    def _details_line(self) -> str:
+        filled = {
+            k: v
+            for k, v in (self.state.get("slots") or {}).items()
+            if k in ("coin", "network", "amount", "time", "tx_hash", "address", "memo")
+        }
+        if not filled:
+            return ""
+        parts = []
+        for key, value in filled.items():
+            if key in ("tx_hash", "address"):
+                value = value[:10] + "…" + value[-6:]
+            if key == "memo":
+                value = {"missing": _("not filled in"), "provided": _("filled in")}.get(value, value)
+            parts.append(f"{flows.slot_label(key)} {value}")
+        return _("Details passed on: {details}.").format(details=" · ".join(parts))
+
+    def _handed_status(self, *, again: bool = False) -> str:
+        current = getattr(self, "current", None)
+        if current is None:
+            return ""
+        if current.chat is not None:
+            return _("You are in live chat with our support team now. Please continue there.")
+        assert current.ticket is not None
+        if again:
+            return _(
+                "Your case {case} is already with our support team; an agent will reply in the ticket. "
+                "You don't need to open another one."
+            ).format(case=current.ticket.case_number)
+        return _("(Your case {case} stays open with our support team.)").format(
+            case=current.ticket.case_number
+        )
 
     def _wait_text(self, wait: Any) -> str:
         if wait is None:
@@ -555,26 +1174,6 @@ class _Dialogue:
                 n=wait.position, m=max(1, math.ceil(wait.eta_seconds / 60))
             )
         return _("You are number {n} in the queue.").format(n=wait.position)
-
-    def _handed_off(self, text: str) -> BotReply | None:
-        """A message after the hand-off: point to where it went; None once that chat has ended."""
-        from kefu.bot.handoff import current_handoff
-
-        current = current_handoff(self.conversation)
-        if current is None:
-            # The chat ended (and filed its transcript as the chat app does): the bot takes
-            # the conversation back, and a new request for a human opens a new chat.
-            self.conversation.status = ConversationStatus.BOT
-            return None
-        self._log_customer(text)
-        if current.chat is not None:
-            reply = _("You are in live chat with our support team now. Please continue there.")
-        else:
-            assert current.ticket is not None
-            reply = _(
-                "Your request is with our support team (case {case}). An agent will reply there."
-            ).format(case=current.ticket.case_number)
-        return self._say(reply, handoff=current.payload())
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -590,7 +1189,7 @@ class _Dialogue:
 
     def _articles(self, intent: str) -> list:
         found = self.prepared.articles.get(intent)
-        return list(found) if found is not None else _related_articles(intent, self.conversation.language)
+        return list(found) if found is not None else _related_articles(intent, self.ui)
 
     def _link(self, article) -> ArticleLink:
         return ArticleLink(
@@ -605,7 +1204,7 @@ class _Dialogue:
         items = list(active_announcements())
         if not items:
             return _("There is no maintenance or incident announced right now.")
-        english = self.conversation.language.startswith("en")
+        english = self.ui == "en"
         lines = [_("Current announcements:")]
         for item in items[:5]:
             lines.append("· " + (item.title_en if english else item.title_zh))
@@ -635,10 +1234,24 @@ class _Dialogue:
         articles: list[ArticleLink] | None = None,
         handoff: dict[str, Any] | None = None,
     ) -> BotReply:
-        BotTurn.objects.create(
-            conversation=self.conversation, sender=Sender.BOT, text=text, intent=intent or ""
-        )
-        asking = self.state.get("asking") if handoff is None else None
+        if handoff is None and self.handed and getattr(self, "current", None) is not None:
+            handoff = self.current.payload()  # the widget keeps showing where the case is
+        previous = self.state.get("last_reply") or ""
+        if handoff is None or self.handed:
+            # Never the same block twice in a row: a long line said in the previous reply is left out.
+            kept = [line for line in text.split("\n") if len(line) < 40 or line not in previous]
+            if kept != text.split("\n"):
+                text = (
+                    "\n".join(kept)
+                    if any(line.strip() for line in kept)
+                    else self._next_step_after(intent or "")
+                )
+        if text == previous or not text.strip():
+            status = self._handed_status() if self.handed else ""
+            text = (text + "\n" if text.strip() else "") + (
+                status or _("(I know I said this already — a human can help further.)")
+            )
+        asking = self.state.get("asking") if not self.handed else None
         return BotReply(
             conversation_id=str(self.conversation.public_id),
             text=text,
@@ -649,6 +1262,15 @@ class _Dialogue:
             handoff=handoff,
             asking=PUBLIC_SLOT.get(asking, asking) if asking else None,
         )
+
+
+def _ui_language(language: str | None) -> str:
+    return "en" if (language or "").lower().startswith("en") else "zh-hans"
+
+
+def _slug(url: str) -> str:
+    parts = [p for p in url.split("#")[0].split("/") if p]
+    return parts[-1] if parts else ""
 
 
 def parse_amount(value: str | None) -> Decimal | None:

@@ -167,8 +167,13 @@ def check_language(
         converted = _opencc("t2s").convert(own)
         wrong = "".join(sorted({a for a, b in zip(own, converted, strict=False) if a != b}))
         return f"traditional characters in a zh-hans reply: {wrong[:20]}" if wrong else None
-    converted = _opencc("s2t").convert(own)
-    wrong = "".join(sorted({a for a, b in zip(own, converted, strict=False) if a != b}))
+    # A character is simplified when every traditional convention (OpenCC s2t, s2tw, s2hk)
+    # changes it; s2t alone also rewrites some traditional variants (峰 → 峯, 核 → 覈).
+    changed = [
+        {a for a, b in zip(own, _opencc(config).convert(own), strict=False) if a != b}
+        for config in ("s2t", "s2tw", "s2hk")
+    ]
+    wrong = "".join(sorted(changed[0] & changed[1] & changed[2]))
     return f"simplified characters in a zh-hant reply: {wrong[:20]}" if wrong else None
 
 
@@ -210,16 +215,31 @@ _ASK_SECRET = re.compile(
 # A request right after one of these is a warning ("never send your seed phrase"), not a request.
 _NEGATION = re.compile(
     r"(?:never|n't|not|no\s+one|nobody|don'?t|do\s+not|won'?t|will\s+not|refuse\s+to|anyone\s+who\s+asks\s+you\s+to|"
-    r"不要|不會|不会|不能|不得|勿|别|別|绝不|絕不|永远不|永遠不|千万不|千萬不|从不|從不|不可|禁止|没有人|沒有人|任何人)"
+    r"不要|不會|不会|不能|不得|勿|别|別|绝不|絕不|永远不|永遠不|千万不|千萬不|从不|從不|不可|禁止|没有人|沒有人|任何人"
+    r")"
     r"[^。.!！?？;；\n]{0,24}$",
     re.I,
+)
+
+
+# A sentence about what scammers do ("假客服：……要你提供验证码") describes, it does not ask.
+_SCAM_CONTEXT = re.compile(
+    r"假|骗子|騙子|诈骗|詐騙|scammers?|fraudsters?|fake|impostors?|phishing|钓鱼|釣魚", re.I
+)
+# "... 让你提供验证码的，都是骗子" / "... asks for your seed is a scammer": a warning too.
+_CALLED_SCAM = re.compile(
+    r"[^。.!！?？\n]{0,6}(?:都是|就是|是|一定是|肯定是)?\s*(?:骗子|騙子|诈骗|詐騙)|.{0,12}\bscam", re.I
 )
 
 
 def check_no_secret_request(reply: str) -> str | None:
     for match in _ASK_SECRET.finditer(reply):
         before = reply[max(0, match.start() - 40) : match.start()]
-        if not _NEGATION.search(before):
+        after = reply[match.end() : match.end() + 16]
+        sentence = re.split(r"[。.!！?？\n]", reply[: match.start()])[-1]
+        if _NEGATION.search(before) or _CALLED_SCAM.match(after) or _SCAM_CONTEXT.search(sentence):
+            continue
+        if True:
             return f"asks for a secret: {match.group(0)!r}"
     return None
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 # Flow intent → slots to collect, in the order an agent would ask.
 FLOWS: dict[str, list[str]] = {
-    "deposit_not_credited": ["coin", "network", "amount", "time", "tx_hash"],
+    "deposit_not_credited": ["coin", "network", "memo", "amount", "time", "tx_hash"],
     "withdrawal_pending": ["coin", "network", "amount", "time", "tx_hash"],
     "withdrawal_failed": ["coin", "network", "amount", "error"],
     "otp_problem": ["otp_method", "time"],
@@ -50,6 +50,8 @@ def slot_label(slot: str) -> str:
         "tx_hash": _("Transaction hash (TxID)"),
         "error": _("Error message"),
         "otp_method": _("Code delivery"),
+        "memo": _("Memo / tag"),
+        "address": _("Address"),
     }[slot]
 
 

@@ -33,6 +33,7 @@ def test_language_script_and_english_without_cjk():
     assert "traditional" in de.check_language("您的充值已到帳。", "zh-hans")
     assert de.check_language("您的儲值已到帳。", "zh-hant") is None
     assert "simplified" in de.check_language("您的充值已到账。", "zh-hant")
+    assert de.check_language("高峰期需排隊，稽核通過後生效。", "zh-hant") is None  # Taiwan forms
     assert "no Chinese" in de.check_language("Your deposit arrived.", "zh-hans")
     assert "CJK" in de.check_language("Your deposit 已到账.", "en")
     assert "CJK" in de.check_language("Your deposit arrived。", "en")
@@ -73,6 +74,8 @@ def test_asking_for_a_secret_fails(reply):
         "切勿发送私钥。",
         "Before reinstalling, confirm your seed phrase is backed up.",
         "Do not share your password with anyone.",
+        "订单聊天中自称平台客服让你点链接或提供验证码的，都是骗子。",
+        "假客服：主动联系你，要你提供验证码、助记词。",
     ],
 )
 def test_warnings_about_secrets_pass(reply):
