@@ -123,6 +123,9 @@ def test_intent_prefers_its_articles(articles):
     steered = answer_question("it is stuck", language="en", intent="withdrawal_pending")
     assert steered is not None and "/withdrawal-pending/" in steered.article_url
     assert plain is None or plain.score <= steered.score or "/withdrawal-pending/" in plain.article_url
+    # "方式" alone would point at changing one's contact details (联系方式).
+    contact = answer_question("联系客服的方式 那怎么办", language="zh-hans", intent="contact_channels")
+    assert contact is not None and contact.article_url.startswith("/help/a/contact-support/")
 
 
 def test_unpublished_article_is_not_answered(articles):
