@@ -120,6 +120,10 @@ class MailSink:
                         counts[rcpt] += 1
         return counts
 
+    def raw_to(self, recipients: set[str]) -> list[bytes]:
+        with self.lock:
+            return [raw for rcpts, _message_id, raw in self.messages if recipients.intersection(rcpts)]
+
     def message_ids(self, recipients: set[str]) -> Counter[str]:
         counts: Counter[str] = Counter()
         with self.lock:
@@ -183,6 +187,9 @@ class Cluster:
                 "KEFU_DATA_DIR": str(data_dir),
                 "KEFU_EMAIL_URL": f"smtp://127.0.0.1:{self.sink_port}",
                 "KEFU_SUPPORT_EMAIL": SUPPORT,
+                # The public address (the proxy's; node A stands in for it) on every process:
+                # the worker renders the links in mail, and has no port of its own to guess from.
+                "KEFU_BASE_URL": self.url("a"),
                 "KEFU_MAIL_WORKER_INTERVAL": str(RECONCILE_SECONDS),
                 "KEFU_MAIL_RETRY_SECONDS": str(RETRY_SECONDS),
                 # Every simulated person connects from 127.0.0.1: per-IP limits would see one flood.
@@ -220,10 +227,9 @@ class Cluster:
         self.sink_port = self.sink.start()
         self.stack.callback(self.sink.stop)
         self.smtp_port = _free_port()
-        for name in ("a", "b"):
-            port = _free_port()
-            self.ports[name] = port
-            extra = {"KEFU_BASE_URL": f"http://127.0.0.1:{port}"}
+        self.ports = {"a": _free_port(), "b": _free_port()}
+        for name, port in self.ports.items():
+            extra = {}
             if name == "a":
                 extra["KEFU_SMTP_LISTEN"] = f"127.0.0.1:{self.smtp_port}"
             self.spawn(
@@ -368,6 +374,14 @@ def count_mail(cluster: Cluster, senders: list[str]) -> MailCounts:
     )
 
 
+def _text_of(raw: bytes) -> str:
+    from email import message_from_bytes, policy
+
+    message = message_from_bytes(raw, policy=policy.default)
+    body = message.get_body(preferencelist=("plain",))
+    return str(body.get_content()) if body is not None else ""
+
+
 def check_mail(cluster: Cluster, *, timeout: float = 120) -> Check:
     """One mail on node A's SMTP receiver, delivered twice: one inbound row, one ticket, one
     acknowledgement row, one delivery, still so after two reconcile intervals and a retry delay."""
@@ -380,10 +394,15 @@ def check_mail(cluster: Cluster, *, timeout: float = 120) -> Check:
     # A duplicate would come from a second claim (reconcile) or a retry: give both time to show.
     time.sleep(2 * RECONCILE_SECONDS + RETRY_SECONDS + 2)
     c = count_mail(cluster, senders)
-    ok = bool(done) and (c.inbound, c.processed, c.tickets, c.ack_rows, c.acks_sent, c.deliveries) == (1,) * 6
+    link = f"{cluster.url('a')}/portal/tickets/"
+    linked = sum(1 for raw in cluster.sink.raw_to(set(senders)) if link in _text_of(raw))
+    ok = (
+        bool(done)
+        and (c.inbound, c.processed, c.tickets, c.ack_rows, c.acks_sent, c.deliveries, linked) == (1,) * 7
+    )
     line = (
         f"mail: smtp_deliveries_to_A=2 inbound_rows={c.inbound} tickets={c.tickets} ack_rows={c.ack_rows} acks_sent={c.acks_sent} "
-        f"sink_deliveries={c.deliveries} ack_after_s={first:.1f} "
+        f"sink_deliveries={c.deliveries} ack_links_to_public_address={linked} ack_after_s={first:.1f} "
         f"waited_more_s={2 * RECONCILE_SECONDS + RETRY_SECONDS + 2:.0f} {'OK' if ok else 'FAIL'}"
     )
     return Check("mail", ok, line, c.__dict__)
