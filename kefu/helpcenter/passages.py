@@ -36,6 +36,7 @@ MAX_QUESTION_CHARS = 300
 MAX_ANSWER_CHARS = 280
 MAX_SENTENCES = 3
 SECTIONS_PER_ARTICLE = 1000
+MIN_LEAD_CHARS = 12
 # How many of the best BM25F sections are re-ranked by how much of the question they hold.
 RERANK = 20
 # Added to a section's rank (best article + best section = 2) per kind of question its heading
@@ -126,6 +127,8 @@ class _Sentence:
     text: str
     terms: frozenset[str]
     question: bool
+    # What a list item means only after: the sentence introducing its list ("That means:").
+    lead: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,15 +176,29 @@ def _without_table_headers(markdown_text: str) -> str:
     return "\n".join(out)
 
 
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+
+
 def _sentences(markdown_text: str) -> tuple[_Sentence, ...]:
-    out = []
-    for line in search.plain_text(_without_table_headers(markdown_text)).splitlines():
-        for part in search._SENTENCE_END.split(line):
-            text = part.strip()
-            if len(text) < 4:
-                continue
-            terms = frozenset(analysis.analyze(text))
-            out.append(_Sentence(text=text, terms=terms, question=text.endswith(_QUESTION_END)))
+    out: list[_Sentence] = []
+    lead = ""
+    for raw in _without_table_headers(markdown_text).split("\n"):
+        item = bool(_ITEM.match(raw))
+        line = search.plain_text(raw)
+        if not line:
+            continue
+        parts = [part.strip() for part in search._SENTENCE_END.split(line) if len(part.strip()) >= 4]
+        for part in parts:
+            terms = frozenset(analysis.analyze(part))
+            out.append(
+                _Sentence(
+                    text=part, terms=terms, question=part.endswith(_QUESTION_END), lead=lead if item else ""
+                )
+            )
+        if not item and parts:
+            # A paragraph ending in a colon introduces the list after it; any other paragraph
+            # means the next list stands on its own.
+            lead = parts[-1] if parts[-1].endswith((":", "：")) else ""
     return tuple(out)
 
 
@@ -456,8 +473,14 @@ class PassageIndex:
                 break
             chosen.append(i)
             length += len(sentences[i].text)
-        separator = "" if _CJK.search(sentences[best].text) else " "
-        return separator.join(sentences[i].text for i in chosen)
+        chinese = bool(_CJK.search(sentences[best].text))
+        separator = "" if chinese else " "
+        texts = [sentences[i].text for i in chosen]
+        lead = sentences[chosen[0]].lead
+        # A lead that says nothing alone ("That means:") is left out with its list.
+        if len(lead) >= MIN_LEAD_CHARS and not any(sentences[i].text == lead for i in chosen):
+            texts.insert(0, lead)
+        return separator.join(texts)
 
 
 _lock = threading.Lock()

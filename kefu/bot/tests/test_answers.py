@@ -143,3 +143,9 @@ def test_a_table_is_answered_by_its_rows_not_its_header(articles):
     assert answer.text.startswith("Support assistant – 24/7 · ") and "Channel · Hours" not in answer.text
     zh = answer_question("客服几点上班", language="zh-hans")
     assert zh is not None and zh.text.startswith("智能客服：7×24 小时") and "。人工在线客服：" in zh.text
+
+
+def test_a_list_item_comes_with_the_sentence_that_introduces_it(articles):
+    answer = answer_question("what evidence do I need for a complaint", language="en")
+    assert answer is not None and answer.section == "What to include"
+    assert "Please include: Your UID or registered email/phone number." in answer.text
