@@ -479,7 +479,7 @@ class PassageIndex:
         lead = sentences[chosen[0]].lead
         # A lead that says nothing alone ("That means:") is left out with its list.
         if len(lead) >= MIN_LEAD_CHARS and not any(sentences[i].text == lead for i in chosen):
-            texts.insert(0, lead)
+            texts = [lead, *texts][:MAX_SENTENCES]
         return separator.join(texts)
 
 
