@@ -62,8 +62,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
     threads = args.concurrency or settings.KEFU_WORKER_CONCURRENCY
     where = "the SQLite queue in the data directory" if consumes_in_serve() else "Redis (KEFU_REDIS_URL)"
     print(f"Kefu worker: {threads} job threads, taking jobs from {where} (Ctrl+C to stop)", flush=True)
+    _load_intent_model_in_background()
     run_worker(threads)
     return 0
+
+
+def _load_intent_model_in_background() -> None:
+    """Mail jobs route by the bot's intent model: load it (on a fresh machine, train it) at start,
+    so the first mail does not wait for it. A thread: jobs run meanwhile; one that needs the
+    model waits for this one load."""
+    import threading
+
+    def run() -> None:
+        from django.db import connection
+
+        from kefu.bot.engine import default_engine
+
+        try:
+            default_engine()
+        finally:
+            connection.close()
+
+    threading.Thread(target=run, name="kefu-worker-warm-up", daemon=True).start()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
