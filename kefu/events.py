@@ -124,6 +124,17 @@ class TicketAssigned(Event):
     actor: User | None
 
 
+@dataclass(frozen=True)
+class TicketReclassified(Event):
+    """A ticket's priority or category changed (``changed`` names which), so whatever is
+    decided by them (the SLA policy that applies) is decided again. ``actor`` None: the
+    system (an SLA breach's automatic escalation)."""
+
+    ticket: Ticket
+    changed: tuple[str, ...]
+    actor: User | None
+
+
 # --- live chat ----------------------------------------------------------------------------------
 
 

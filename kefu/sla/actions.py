@@ -36,9 +36,17 @@ from kefu.audit.actions import do_record
 from kefu.calendars.arithmetic import Calendar, NoWorkingTime, add_business_seconds, business_seconds_between
 from kefu.calendars.models import BusinessCalendar
 from kefu.calendars.selectors import load_calendar_by_id
-from kefu.events import MessageAdded, SlaBreached, SlaWarning, TicketCreated, TicketStatusChanged
+from kefu.events import (
+    MessageAdded,
+    SlaBreached,
+    SlaWarning,
+    TicketCreated,
+    TicketReclassified,
+    TicketStatusChanged,
+)
+from kefu.refcache import ReferenceCache
 from kefu.sla.models import OPEN_Q, SlaPolicy, SlaTimer, TimerKind
-from kefu.sla.selectors import matching_policy, open_timers
+from kefu.sla.selectors import active_policies, matching_policy, open_timers
 from kefu.tickets.models import ACTIVE_STATUSES, MessageKind, Status, Ticket
 
 logger = logging.getLogger(__name__)
@@ -381,18 +389,23 @@ def _mark(
 # --------------------------------------------------------------------------- notifications
 
 
-def _supervisor_ids() -> list[int]:
+def _load_supervisor_ids() -> list[int]:
     from kefu.accounts.models import Role, User
 
-    # Supervisors oversee every queue (they may assign anyone on staff): all of them hear.
     return list(User.objects.filter(role=Role.SUPERVISOR, is_active=True).values_list("pk", flat=True))
+
+
+# Every active supervisor hears of every breach (they oversee every queue and may assign anyone
+# on staff). Kept per process: a sweep recording a thousand breaches asks once, not a thousand
+# times; changing a user forgets it.
+SUPERVISORS = ReferenceCache("sla.supervisors", _load_supervisor_ids, seconds=60.0)
 
 
 def _notify(event: SlaWarning | SlaBreached, action: str) -> None:
     """Tell the assignee and the team's supervisors, through the audit log (what the
     supervisor view reads) and, for a breach, a system note in the thread (agents only)."""
     ticket, timer = event.ticket, event.timer
-    recipients = ([ticket.assignee_id] if ticket.assignee_id else []) + _supervisor_ids()
+    recipients = ([ticket.assignee_id] if ticket.assignee_id else []) + SUPERVISORS.get()
     do_record(
         actor=None,
         action=action,
@@ -441,8 +454,6 @@ def recalculate_open_timers(*, policy_id: int | None = None) -> int:
     )
     if policy_id is not None:
         qs = qs.filter(policy_id=policy_id)
-    from kefu.sla.selectors import active_policies
-
     policies = active_policies()
     changed = 0
     last_pk = 0
@@ -488,9 +499,25 @@ def _recalculate(timer: SlaTimer, policies: list[SlaPolicy], *, now: datetime, c
     return int(before != (timer.due_at, timer.remaining_seconds, timer.policy_id))
 
 
+def on_ticket_reclassified(event: TicketReclassified) -> None:
+    """An agent changed the priority or category: the first matching policy may be another
+    one now; the ticket's open clocks are re-planned under it (time used so far counts). A
+    priority raised by a breach's escalation (no actor) leaves them: re-planning then could
+    breach the next clock at once and escalate again in the same sweep."""
+    if event.actor is None:
+        return
+    policies = active_policies()
+    calendars = _Calendars()
+    now = timezone.now()
+    for timer in open_timers(event.ticket.pk):
+        timer.ticket = event.ticket
+        _recalculate(timer, policies, now=now, calendars=calendars)
+
+
 def register() -> None:
     events.subscribe(TicketCreated, on_ticket_created, when=events.IN_TRANSACTION)
     events.subscribe(MessageAdded, on_message_added, when=events.IN_TRANSACTION)
     events.subscribe(TicketStatusChanged, on_status_changed, when=events.IN_TRANSACTION)
+    events.subscribe(TicketReclassified, on_ticket_reclassified, when=events.IN_TRANSACTION)
     events.subscribe(SlaWarning, on_sla_warning, when=events.IN_TRANSACTION)
     events.subscribe(SlaBreached, on_sla_breached, when=events.IN_TRANSACTION)

@@ -8,15 +8,26 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from kefu.refcache import ReferenceCache
 from kefu.sla.models import OPEN_Q, SlaPolicy, SlaTimer, TimerKind
 from kefu.tickets.models import Ticket
 
 
-def active_policies() -> list[SlaPolicy]:
-    """Active policies in order, with their categories (2 queries)."""
+def _load_policies() -> list[SlaPolicy]:
     return list(
         SlaPolicy.objects.filter(is_active=True).prefetch_related("categories").order_by("position", "id")
     )
+
+
+# Every ticket created asks which policy applies: the few policies are kept per process and
+# forgotten when one is saved or deleted (other processes within the minute; the
+# recalculation job that a policy change enqueues re-plans what they started meanwhile).
+POLICIES = ReferenceCache("sla.policies", _load_policies, seconds=60.0)
+
+
+def active_policies() -> list[SlaPolicy]:
+    """Active policies in order, with their categories (read-only; cached, see POLICIES)."""
+    return list(POLICIES.get())
 
 
 def policy_matches(policy: SlaPolicy, ticket: Ticket) -> bool:

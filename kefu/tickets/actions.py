@@ -23,7 +23,14 @@ from django.utils.translation import override
 from kefu import events, inputs
 from kefu.accounts.models import Team, User
 from kefu.audit.actions import do_record
-from kefu.events import MessageAdded, TicketAssigned, TicketCreated, TicketMerged, TicketStatusChanged
+from kefu.events import (
+    MessageAdded,
+    TicketAssigned,
+    TicketCreated,
+    TicketMerged,
+    TicketReclassified,
+    TicketStatusChanged,
+)
 from kefu.tickets.attachments import CheckedFile
 from kefu.tickets.models import (
     ACTIVE_STATUSES,
@@ -616,6 +623,7 @@ def do_set_priority(*, ticket: Ticket, actor: User, priority: int, ip_address: s
         )
         ticket.priority = priority
         ticket.save(update_fields=["priority", "updated_at"])
+        events.publish(TicketReclassified(ticket=ticket, changed=("priority",), actor=actor))
     return ticket
 
 
@@ -635,6 +643,7 @@ def do_raise_priority(*, ticket: Ticket, reason: str) -> bool:
             target_id=ticket.case_number,
             data={"from": previous, "to": ticket.priority, "reason": reason},
         )
+        events.publish(TicketReclassified(ticket=ticket, changed=("priority",), actor=None))
     return True
 
 
@@ -664,6 +673,7 @@ def do_change_category(
             data={"from": previous, "to": category.slug, "team": ticket.team.slug if ticket.team else None},
             ip_address=ip_address,
         )
+        events.publish(TicketReclassified(ticket=ticket, changed=("category",), actor=actor))
     return ticket
 
 

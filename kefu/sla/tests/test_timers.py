@@ -319,3 +319,32 @@ def test_the_admin_saves_a_policy_and_enqueues_the_recalculation(
     assert response.status_code == 302, response.content[:2000]
     assert SlaPolicy.objects.get(name="Gold").first_reply_minutes == 15
     assert job_queue.pending_count() == 1
+
+
+def test_the_demo_has_a_policy_for_every_priority_so_a_new_ticket_has_due_times(alice):
+    from kefu.sla.demo import load
+
+    load()
+    assert load() == []  # idempotent
+    for priority in Priority.values:
+        ticket = create(alice, priority=priority)
+        sla = bearer(alice).get(f"/api/v1/tickets/{ticket.case_number}").json()["sla"]
+        assert sla["policy"] and sla["first_reply_due_at"] and sla["resolution_due_at"], priority
+
+
+def test_raising_the_priority_moves_the_ticket_to_the_urgent_policy(alice, agent):
+    standard = policy("Standard", first_reply_minutes=240)
+    standard.position = 20
+    standard.save()
+    urgent = policy("Urgent", first_reply_minutes=30)
+    urgent.priorities, urgent.position = [Priority.URGENT], 10
+    urgent.save()
+    ticket = create(alice)
+    before = timer(ticket, TimerKind.FIRST_REPLY)
+    assert before.policy == standard
+    actions.do_set_priority(ticket=ticket, actor=agent, priority=Priority.URGENT)
+    after = timer(ticket, TimerKind.FIRST_REPLY)
+    assert after.pk == before.pk and after.policy == urgent and after.target_seconds == 30 * 60
+    assert after.due_at < before.due_at
+    sla = bearer(agent).get(f"/api/v1/tickets/{ticket.case_number}").json()["sla"]
+    assert sla["policy"] == "Urgent"
