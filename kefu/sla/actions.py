@@ -311,7 +311,9 @@ def on_status_changed(event: TicketStatusChanged) -> None:
     timers = open_timers(ticket.pk)
     if ticket.status not in ACTIVE_STATUSES:
         for timer in timers:
-            if timer.kind == TimerKind.RESOLUTION:
+            # A duplicate merged away was not resolved: its clocks stop (the surviving
+            # ticket's run on).
+            if timer.kind == TimerKind.RESOLUTION and event.reason != "merged":
                 timer.met_at = now
             else:
                 timer.stopped_at = now  # nothing left to reply to

@@ -348,3 +348,12 @@ def test_raising_the_priority_moves_the_ticket_to_the_urgent_policy(alice, agent
     assert after.due_at < before.due_at
     sla = bearer(agent).get(f"/api/v1/tickets/{ticket.case_number}").json()["sla"]
     assert sla["policy"] == "Urgent"
+
+
+def test_a_merged_duplicate_stops_its_clocks_without_meeting_them(alice, agent):
+    policy()
+    source, target = create(alice), create(alice)
+    actions.do_merge(source=source, target=target, actor=agent)
+    resolution = timer(source, TimerKind.RESOLUTION)
+    assert resolution.met_at is None and resolution.stopped_at is not None
+    assert timer(target, TimerKind.RESOLUTION).is_open
