@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.html import escape
@@ -58,6 +58,9 @@ MAX_QUERY_TERMS = 32
 SNIPPET_CHARS = 160
 # Column weights of SQLite's bm25(): title, public messages, internal notes.
 BM25_WEIGHTS = (4.0, 1.0, 1.0)
+# Above this many matching tickets, results come newest first instead of ranked (see
+# _full_text_page); a module constant so that tests can lower it.
+RANK_LIMIT = 3000
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
@@ -189,7 +192,6 @@ def register() -> None:
 def reindex(*, only_missing: bool = True, batch: int = 500, progress=None) -> int:
     """Write the terms of every ticket (or of those without any): the backfill. Idempotent and
     resumable; each batch is its own transaction. Returns how many tickets were indexed."""
-    from django.db import transaction
 
     done = 0
     last = 0
@@ -334,7 +336,8 @@ def _exact_q(text: str) -> tuple[str, Q] | None:
     if _HASH.fullmatch(text):
         bare = text[2:] if text.lower().startswith("0x") else text
         forms = {text, bare, bare.lower(), "0x" + bare.lower(), bare.upper(), "0x" + bare}
-        return "tx_hash", Q(tx_hash__in=sorted(forms))
+        # "<> ''" spelled as in the partial index's condition, so that SQLite uses the index.
+        return "tx_hash", Q(tx_hash__in=sorted(forms)) & ~Q(tx_hash="")
     condition = Q()
     kind = ""
     if _PHONE.fullmatch(text) and sum(c.isdigit() for c in text) >= 6:
@@ -344,7 +347,7 @@ def _exact_q(text: str) -> tuple[str, Q] | None:
         kind = "phone"
     if _ORDER.fullmatch(text) and any(c.isdigit() for c in text):
         # Also a 64-hex-free address-like token: an order number is the only field it can be.
-        condition |= Q(order_number__in=sorted({text, text.upper()}))
+        condition |= Q(order_number__in=sorted({text, text.upper()})) & ~Q(order_number="")
         kind = "order_number" if not kind else "phone_or_order"
     return (kind, condition) if kind else None
 
@@ -419,38 +422,97 @@ def _decode(cursor: str | None) -> tuple[float, int] | None:
     return value, number
 
 
-def _full_text_page(
-    base: QuerySet[Ticket], parsed: ParsedQuery, *, staff: bool, cursor: str | None, size: int
-) -> tuple[list[Ticket], str | None]:
-    """One query: the full-text match joined to the (permission-filtered) tickets, ranked."""
+def _match_sql(parsed: ParsedQuery, *, staff: bool) -> tuple[str, str, str]:
+    """(the search table, its match condition, the query parameter) in this database's dialect.
+    Terms are only letters, digits and Chinese characters (``_SAFE_TERM``), so quoting them
+    cannot be broken out of."""
     if connection.vendor == "postgresql":
         weights = "" if staff else ":AB"  # A title, B public messages, D internal notes
         tsquery = " & ".join(f"'{term}'{weights}" for term in parsed.required)
-        score = "ts_rank(tickets_ticketsearch.vector, to_tsquery('simple', %s))"
-        qs = base.extra(
-            tables=["tickets_ticketsearch"],
-            where=[
-                "tickets_ticketsearch.ticket_id = tickets_ticket.id",
-                "tickets_ticketsearch.vector @@ to_tsquery('simple', %s)",
-            ],
-            params=[tsquery],
-            select={"search_score": score},
-            select_params=[tsquery],
+        return "tickets_ticketsearch", "vector @@ to_tsquery('simple', %s)", tsquery
+    expression = " AND ".join(f'"{term}"' for term in parsed.required)
+    if not staff:
+        expression = "{title_terms public_terms} : (" + expression + ")"
+    return "tickets_search_fts", "tickets_search_fts MATCH %s", expression
+
+
+def _matches_more_than(parsed: ParsedQuery, *, staff: bool, limit: int) -> bool:
+    """Whether the terms match more than ``limit`` tickets (counting stops there: cheap)."""
+    table, condition, parameter = _match_sql(parsed, staff=staff)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {condition} LIMIT %s) AS found",
+            [parameter, limit + 1],
         )
-        score_params: list[object] = [tsquery]
+        return cursor.fetchone()[0] > limit
+
+
+def _full_text_page(
+    base: QuerySet[Ticket], parsed: ParsedQuery, *, staff: bool, cursor: str | None, size: int
+) -> tuple[list[Ticket], str | None]:
+    """The full-text match joined to the (permission-filtered) tickets: ranked by relevance when
+    the terms match at most RANK_LIMIT tickets, newest first when they match more.
+
+    Ranking computes a score for every match, which a word found in a fifth of all tickets makes
+    slow (and hardly meaningful); then the newest matching tickets are shown, found by walking
+    the ticket ids downwards until a page is full. The first page decides, and its cursor carries
+    the order on: "r" + (score, id), or "n" + id. Keys first, then the page's rows with their
+    related objects: three queries a page, four with the count.
+    """
+    if cursor and cursor.startswith("n"):
+        newest_first = True
+    elif cursor and cursor.startswith("r"):
+        newest_first = False
     else:
-        expression = " AND ".join(f'"{term}"' for term in parsed.required)
-        if not staff:
-            expression = "{title_terms public_terms} : (" + expression + ")"
+        newest_first = _matches_more_than(parsed, staff=staff, limit=RANK_LIMIT)
+    table, condition, parameter = _match_sql(parsed, staff=staff)
+    next_cursor = None
+    if newest_first:
+        if table == "tickets_ticketsearch":  # a per-row probe of the terms while walking the ids
+            match = (
+                f"EXISTS (SELECT 1 FROM {table} WHERE {table}.ticket_id = tickets_ticket.id AND {condition})"
+            )
+        else:  # SQLite: FTS5 lists the matching rowids once; a per-row MATCH would re-run the query
+            match = f"tickets_ticket.id IN (SELECT rowid FROM {table} WHERE {condition})"
+        qs = base.extra(where=[match], params=[parameter])
+        after = _decode_id(cursor)
+        if after is not None:
+            qs = qs.filter(pk__lt=after)
+        ids_query = qs.order_by("-id").values_list("id", flat=True)[: size + 1]
+        if connection.vendor == "postgresql":
+            # PostgreSQL estimates an AND of a phrase's bigrams as if they were independent (a
+            # handful of rows) and would read every match through the GIN index, then sort. The
+            # count above proved there are many: walk the ids instead (GIN serves bitmap scans only, and
+            # a sequential pass over the terms is what the walk avoids).
+            with transaction.atomic(), connection.cursor() as cursor_:
+                cursor_.execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off")
+                ids = list(ids_query)
+                cursor_.execute("RESET enable_bitmapscan; RESET enable_seqscan")
+        else:
+            ids = list(ids_query)
+        if len(ids) > size:
+            next_cursor = f"n{ids[size - 1]}"
+        return _load(ids[:size]), next_cursor
+    if table == "tickets_ticketsearch":
+        score = "ts_rank(tickets_ticketsearch.vector, to_tsquery('simple', %s))"
+        score_params: list[object] = [parameter]
+        qs = base.extra(
+            tables=[table],
+            where=["tickets_ticketsearch.ticket_id = tickets_ticket.id", f"tickets_ticketsearch.{condition}"],
+            params=[parameter],
+            select={"search_score": score},
+            select_params=score_params,
+        )
+    else:
         # bm25() is lower for better matches: negated, so that both engines sort descending.
         score = "(-bm25(tickets_search_fts, {}, {}, {}))".format(*BM25_WEIGHTS)
+        score_params = []
         qs = base.extra(
-            tables=["tickets_search_fts"],
-            where=["tickets_search_fts.rowid = tickets_ticket.id", "tickets_search_fts MATCH %s"],
-            params=[expression],
+            tables=[table],
+            where=["tickets_search_fts.rowid = tickets_ticket.id", condition],
+            params=[parameter],
             select={"search_score": score},
         )
-        score_params = []
     position = _decode(cursor)
     if position is not None:
         value, pk = position
@@ -458,16 +520,22 @@ def _full_text_page(
             where=[f"({score} < %s OR ({score} = %s AND tickets_ticket.id < %s))"],
             params=[*score_params, value, *score_params, value, pk],
         )
-    rows = list(
-        qs.select_related("category", "team", "assignee", "customer").order_by("-search_score", "-id")[
-            : size + 1
-        ]
-    )
-    next_cursor = None
-    if len(rows) > size:
-        last = rows[size - 1]
-        next_cursor = _encode(float(last.search_score), last.pk)  # type: ignore[attr-defined]
-    return rows[:size], next_cursor
+    keys = list(qs.order_by("-search_score", "-id").values_list("id", "search_score")[: size + 1])
+    if len(keys) > size:
+        pk, value = keys[size - 1]
+        next_cursor = _encode(float(value), pk)
+    return _load([pk for pk, _ in keys[:size]]), next_cursor
+
+
+def _load(ids: list[int]) -> list[Ticket]:
+    by_id = Ticket.objects.select_related("category", "team", "assignee", "customer").in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def _decode_id(cursor: str | None) -> int | None:
+    if not cursor or not cursor.startswith("n") or not cursor[1:].isdigit() or len(cursor) > 20:
+        return None
+    return int(cursor[1:])
 
 
 # --- highlights ----------------------------------------------------------------------------

@@ -358,42 +358,69 @@ class QueueCounts:
     all: int
 
 
-def queue_counts(user: User) -> QueueCounts:
-    """Counts of the agent's views in one grouped query, whatever the number of teams.
+# The sidebar's counts may be this many seconds old: counting a team's active tickets reads
+# every one of them (an index range, but tens of thousands of entries on a busy install), while
+# the page it sits on is a keyset read of twenty-five rows.
+QUEUE_COUNTS_SECONDS = 10
 
-    Grouped by team over the active tickets the agent may see (their teams' and their own
-    assignments): a team row gives the team's, unassigned and escalated counts when it is one of
-    the agent's teams, and every row adds its tickets assigned to the agent to "mine".
+
+def cached_queue_counts(user: User) -> QueueCounts:
+    """:func:`queue_counts`, shared through the cache for QUEUE_COUNTS_SECONDS."""
+    from django.core.cache import cache
+
+    key = f"tickets:queue-counts:{user.pk}:{int(user.is_supervisor)}:{','.join(map(str, sorted(_team_ids(user))))}"
+    counts = cache.get(key)
+    if not isinstance(counts, QueueCounts):
+        counts = queue_counts(user)
+        cache.set(key, counts, QUEUE_COUNTS_SECONDS)
+    return counts
+
+
+def queue_counts(user: User) -> QueueCounts:
+    """Counts of the agent's views in one query, whatever the number of teams.
+
+    One UNION ALL of grouped counts, each branch the shape of one partial index (active per team,
+    unassigned per team, escalated per team, the agent's own), so each is a count over an index
+    range, never a pass over the ticket rows: a "group by team with FILTER" needed the assignee
+    and tier of every active ticket (a quarter of a second at 100,000 tickets on SQLite).
     """
-    from django.db.models import Count
+    from django.db.models import CharField, Count, Value
 
     team_ids = list(Team.objects.values_list("pk", flat=True)) if user.is_supervisor else _team_ids(user)
-    scope = Q(team_id__in=team_ids) | Q(assignee=user)
-    if user.is_supervisor:
-        scope = Q()  # every ticket, including those without a team
-    rows = (
-        Ticket.objects.filter(ACTIVE_Q)
-        .filter(scope)
-        .values("team_id")
-        .annotate(
-            total=Count("id"),
-            unassigned=Count("id", filter=Q(assignee__isnull=True)),
-            escalated=Count("id", filter=Q(tier__gte=2)),
-            mine=Count("id", filter=Q(assignee=user)),
+    active = Ticket.objects.filter(ACTIVE_Q).order_by()
+
+    def grouped(kind: str, qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        return (
+            qs.annotate(kind=Value(kind, output_field=CharField()))
+            .values("kind", "team_id")
+            .annotate(n=Count("id"))
+            .values_list("kind", "team_id", "n")
         )
-        .order_by()
-    )
-    mine = unassigned = escalated = everything = 0
+
+    in_teams = active.filter(team_id__in=team_ids)
+    branches = [
+        grouped("team", in_teams),
+        grouped("unassigned", in_teams.filter(assignee__isnull=True)),
+        grouped("escalated", in_teams.filter(tier__gte=2)),
+        grouped("mine", active.filter(assignee=user)),
+    ]
+    if user.is_supervisor:
+        branches.append(grouped("no_team", active.filter(team__isnull=True)))
+    counts: dict[str, int] = {"unassigned": 0, "escalated": 0, "mine": 0, "no_team": 0}
     teams: dict[int, int] = {}
-    own = set(team_ids)
-    for row in rows:
-        mine += row["mine"]
-        everything += row["total"]
-        if row["team_id"] in own:
-            teams[row["team_id"]] = row["total"]
-            unassigned += row["unassigned"]
-            escalated += row["escalated"]
-    return QueueCounts(mine=mine, unassigned=unassigned, escalated=escalated, teams=teams, all=everything)
+    for kind, team_id, n in branches[0].union(*branches[1:], all=True):
+        if kind == "team":
+            teams[team_id] = n
+        else:
+            counts[kind] += n
+    everything = sum(teams.values()) + counts["no_team"] if user.is_supervisor else 0
+    return QueueCounts(
+        mine=counts["mine"],
+        unassigned=counts["unassigned"],
+        escalated=counts["escalated"],
+        teams=teams,
+        all=everything,
+    )
 
 
 def first_queue(user: User, counts: QueueCounts) -> str:

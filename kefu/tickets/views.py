@@ -302,7 +302,7 @@ def attachment(request: AuthedRequest, public_id: str) -> HttpResponseBase:
 def workspace(request: AuthedRequest) -> HttpResponse:
     """Queues: mine, unassigned, escalated, each team's, all (supervisors); or search results (?q=)."""
     user: User = request.user
-    counts = selectors.queue_counts(user)
+    counts = selectors.cached_queue_counts(user)
     # No view asked for: the one that needs doing first, not an empty "mine".
     queue = request.GET.get("queue") or selectors.first_queue(user, counts)
     if queue not in selectors.QUEUES:

@@ -234,3 +234,20 @@ def test_customers_of_other_agents_teams(alice):
     loner = make_user("loner@example.com", role="agent")
     file(alice, "充值未到账", "x")
     assert cases(loner, "充值未到账") == []
+
+
+def test_a_word_in_very_many_tickets_lists_the_newest_first_and_pages(alice, agent, monkeypatch):
+    """Past RANK_LIMIT matches, ranking everything would be slow: newest first, same cursor."""
+    monkeypatch.setattr(search, "RANK_LIMIT", 2)
+    made = [file(alice, f"充值未到账 {i}", "充值未到账").case_number for i in range(5)]
+    client = bearer(agent)
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        params = {"q": "充值未到账", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = client.get("/api/v1/tickets", params).json()
+        seen += [item["case_number"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == made[::-1]
