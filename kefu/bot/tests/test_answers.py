@@ -149,3 +149,21 @@ def test_a_list_item_comes_with_the_sentence_that_introduces_it(articles):
     answer = answer_question("what evidence do I need for a complaint", language="en")
     assert answer is not None and answer.section == "What to include"
     assert "Please include: Your UID or registered email/phone number." in answer.text
+
+
+def test_section_ids_are_generated_after_sanitising():
+    """Only Kefu's own s-… ids reach the page: a heading cannot smuggle attributes, and an id
+    written into the Markdown's raw HTML is dropped by the sanitiser as before."""
+    from html.parser import HTMLParser
+
+    from kefu.helpcenter.rendering import rendered_html
+
+    html = str(rendered_html('## Hi" onmouseover="alert(1)\n\n<h2 id="evil">x</h2>\n\n## <b>Bold</b> & more'))
+    attributes: list[tuple[str, str | None]] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            attributes.extend(attrs)
+
+    Collect().feed(html)
+    assert attributes == [("id", "s-hi-onmouseoveralert1"), ("id", "s-x"), ("id", "s-bold-more")]

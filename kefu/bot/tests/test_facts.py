@@ -287,3 +287,12 @@ def test_site_wide_incident_without_coin_is_said_but_not_a_general_notice(fake_s
     )
     facts = facts_for(customer=None, intent="account_locked", slots=_slots(), language="en")
     assert [f.text for f in facts] == ["Announcement: Some users cannot sign in."]
+
+
+def test_a_customer_hears_only_their_own_records(alice, bob, records):
+    bobs_hash = demo_records.demo_hash("bob-usdt-1")
+    facts = facts_for(customer=alice, intent=None, slots=_slots(txid=bobs_hash), language="en")
+    assert not any("80 USDT" in f.text for f in facts)
+    assert facts[0].text == "I see no deposit or withdrawal with that transaction hash in your account."
+    theirs = facts_for(customer=bob, intent=None, slots=_slots(txid=bobs_hash), language="en")
+    assert theirs[0].text.startswith("80 USDT (BEP-20) arrived at")
