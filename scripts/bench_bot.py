@@ -5,6 +5,7 @@ Usage (from the repository root)::
 
     .venv/bin/python scripts/bench_bot.py own                   # held-out set + default-model training time
     .venv/bin/python scripts/bench_bot.py latency               # `kefu bot predict` per-message latency
+    .venv/bin/python scripts/bench_bot.py memory                # resident memory of a serving process
     .venv/bin/python scripts/bench_bot.py benchmark banking77 --data DIR --save /tmp/b77-model
     .venv/bin/python scripts/bench_bot.py latency --model /tmp/b77-model --texts DIR/test.csv
     .venv/bin/python scripts/bench_bot.py benchmark banking77 --data /path/to/banking77
@@ -130,6 +131,30 @@ def _rss_mb(pid: int) -> str:
     return "unknown"
 
 
+def cmd_memory(args: argparse.Namespace) -> int:
+    """Resident memory of a serving process, step by step: what `kefu serve`'s start-up loads
+    (the ASGI app, the help-centre indexes, the bot's model and segmenter), in this process."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
+    if os.environ.get("KEFU_MODEL_CACHE", "").endswith("kefu-bench-models"):
+        del os.environ["KEFU_MODEL_CACHE"]  # the server's own cache (trained once if missing)
+    import django
+
+    django.setup()
+    import kefu.asgi  # noqa: F401 - the application a server imports
+
+    print(f"Django and the ASGI application: {_rss_mb(os.getpid())}")
+    from kefu.serve import settle_memory, warm_up_search
+
+    warm_up_search()
+    print(f"+ help-centre search and passage indexes: {_rss_mb(os.getpid())}")
+    from kefu.bot.engine import default_engine
+
+    default_engine()
+    settle_memory()
+    print(f"+ the bot's intent model and segmenter: {_rss_mb(os.getpid())}")
+    return 0
+
+
 def cmd_benchmark(args: argparse.Namespace) -> int:
     """Same as `kefu bot benchmark`: train on train, report on test."""
     result = run_benchmark(args.dataset, args.data)
@@ -210,6 +235,8 @@ def main() -> int:
     p = sub.add_parser("own")
     p.add_argument("--errors", type=int, default=3)
     p.set_defaults(func=cmd_own)
+    p = sub.add_parser("memory")
+    p.set_defaults(func=cmd_memory)
     p = sub.add_parser("latency")
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--model", type=Path)
