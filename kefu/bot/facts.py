@@ -352,27 +352,21 @@ def _nothing_found(kind: Kind, coin: str, network: str, when: datetime | None, t
         return _("I see no withdrawal with that transaction hash in your account.")
     if when is not None:
         if kind == "deposit":
-            return (
-                _("I see no {asset} deposit to your account around {time}.")
-                .format(asset=asset, time=_when(when))
-                .replace("  ", " ")
-            )
-        return (
-            _("I see no {asset} withdrawal from your account around {time}.")
-            .format(asset=asset, time=_when(when))
-            .replace("  ", " ")
-        )
+            text = _("I see no {asset} deposit to your account around {time}.")
+        else:
+            text = _("I see no {asset} withdrawal from your account around {time}.")
+        return _tidy(text.format(asset=asset, time=_when(when)))
     if kind == "deposit":
-        return (
-            _("I see no {asset} deposit to your account in the last {hours} hours.")
-            .format(asset=asset, hours=RECENT_HOURS)
-            .replace("  ", " ")
-        )
-    return (
-        _("I see no {asset} withdrawal from your account in the last {hours} hours.")
-        .format(asset=asset, hours=RECENT_HOURS)
-        .replace("  ", " ")
-    )
+        text = _("I see no {asset} deposit to your account in the last {hours} hours.")
+    else:
+        text = _("I see no {asset} withdrawal from your account in the last {hours} hours.")
+    return _tidy(text.format(asset=asset, hours=RECENT_HOURS))
+
+
+def _tidy(text: str) -> str:
+    """The space an empty ``{asset}`` leaves: doubled in English, between two Chinese words."""
+    text = re.sub(r" {2,}", " ", text)
+    return re.sub(r"(?<=[\u3400-\u9fff，]) (?=[\u3400-\u9fff])", "", text)
 
 
 def _diagnosis_fact(

@@ -296,3 +296,10 @@ def test_a_customer_hears_only_their_own_records(alice, bob, records):
     assert facts[0].text == "I see no deposit or withdrawal with that transaction hash in your account."
     theirs = facts_for(customer=bob, intent=None, slots=_slots(txid=bobs_hash), language="en")
     assert theirs[0].text.startswith("80 USDT (BEP-20) arrived at")
+
+
+def test_nothing_recent_without_a_coin(alice, bob, records):
+    said = facts_for(customer=bob, intent="deposit_not_credited", slots=_slots(), language="zh-hans")
+    assert said == [Fact(kind="deposit", text="最近 24 小时内，您的账户没有充值记录。")]
+    recent = facts_for(customer=alice, intent="deposit_not_credited", slots=_slots(), language="en")
+    assert [f.text.split(" arrived")[0] for f in recent] == ["1200 USDT (ERC-20)", "0.015 BTC (Bitcoin)"]
