@@ -27,7 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -189,7 +189,9 @@ def register() -> None:
     events.subscribe(events.TicketMerged, on_ticket_merged, when=events.IN_TRANSACTION)
 
 
-def reindex(*, only_missing: bool = True, batch: int = 500, progress=None) -> int:
+def reindex(
+    *, only_missing: bool = True, batch: int = 500, progress: Callable[[int], None] | None = None
+) -> int:
     """Write the terms of every ticket (or of those without any): the backfill. Idempotent and
     resumable; each batch is its own transaction. Returns how many tickets were indexed."""
 
@@ -257,7 +259,7 @@ class Filters:
     created_to: date | None = None
 
     @classmethod
-    def from_params(cls, params) -> Filters:
+    def from_params(cls, params: Mapping[str, str]) -> Filters:
         def day(name: str) -> date | None:
             try:
                 return date.fromisoformat((params.get(name) or "").strip())
@@ -302,9 +304,10 @@ class Filters:
         elif self.assignee == "none":
             qs = qs.filter(assignee__isnull=True)
         elif self.assignee:
-            qs = qs.filter(
-                assignee__in=User.objects.filter(public_id=_uuid_or_none(self.assignee)).values("pk")
-            )
+            public_id = _uuid_or_none(self.assignee)
+            if public_id is None:
+                return qs.none()
+            qs = qs.filter(assignee__in=User.objects.filter(public_id=public_id).values("pk"))
         tz = timezone.get_current_timezone()
         if self.created_from:
             qs = qs.filter(created_at__gte=datetime.combine(self.created_from, time.min, tzinfo=tz))
@@ -342,8 +345,8 @@ def _exact_q(text: str) -> tuple[str, Q] | None:
     kind = ""
     if _PHONE.fullmatch(text) and sum(c.isdigit() for c in text) >= 6:
         digits = re.sub(r"\D", "", text)
-        forms = sorted({text, digits, "+" + digits, "+86" + digits, digits.removeprefix("86")})
-        condition |= Q(customer__in=User.objects.filter(phone__in=forms).values("pk"))
+        phones = sorted({text, digits, "+" + digits, "+86" + digits, digits.removeprefix("86")})
+        condition |= Q(customer__in=User.objects.filter(phone__in=phones).values("pk"))
         kind = "phone"
     if _ORDER.fullmatch(text) and any(c.isdigit() for c in text):
         # Also a 64-hex-free address-like token: an order number is the only field it can be.
@@ -444,7 +447,8 @@ def _matches_more_than(parsed: ParsedQuery, *, staff: bool, limit: int) -> bool:
             f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {condition} LIMIT %s) AS found",
             [parameter, limit + 1],
         )
-        return cursor.fetchone()[0] > limit
+        row = cursor.fetchone()
+    return bool(row and row[0] > limit)
 
 
 def _full_text_page(

@@ -8,6 +8,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -389,7 +390,7 @@ def queue_counts(user: User) -> QueueCounts:
     team_ids = list(Team.objects.values_list("pk", flat=True)) if user.is_supervisor else _team_ids(user)
     active = Ticket.objects.filter(ACTIVE_Q).order_by()
 
-    def grouped(kind: str, qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    def grouped(kind: str, qs: QuerySet[Ticket]) -> QuerySet[Any, tuple[str, int | None, int]]:
         return (
             qs.annotate(kind=Value(kind, output_field=CharField()))
             .values("kind", "team_id")
@@ -409,7 +410,7 @@ def queue_counts(user: User) -> QueueCounts:
     counts: dict[str, int] = {"unassigned": 0, "escalated": 0, "mine": 0, "no_team": 0}
     teams: dict[int, int] = {}
     for kind, team_id, n in branches[0].union(*branches[1:], all=True):
-        if kind == "team":
+        if kind == "team" and team_id is not None:
             teams[team_id] = n
         else:
             counts[kind] += n

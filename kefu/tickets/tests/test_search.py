@@ -251,3 +251,13 @@ def test_a_word_in_very_many_tickets_lists_the_newest_first_and_pages(alice, age
         if not cursor:
             break
     assert seen == made[::-1]
+
+
+def test_a_forged_search_cursor_is_ignored(alice, agent):
+    """A cursor is opaque: a malformed or forged one gives a page, never an error."""
+    ticket = file(alice, "充值未到账", "x")
+    client = bearer(agent)
+    for cursor in ("r!!!", "rbmFufDE", "rMXw5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ", "nabc", "n" + "9" * 30, "x", "r"):
+        response = client.get("/api/v1/tickets", {"q": "充值未到账", "cursor": cursor})
+        assert response.status_code == 200, cursor
+        assert [i["case_number"] for i in response.json()["items"]] in ([ticket.case_number], []), cursor
