@@ -99,6 +99,21 @@ def hours_of(calendar: Calendar, day: date) -> Hours:
     return calendar.weekly.get(day.weekday(), ())
 
 
+def exceptional_days(calendar: Calendar, first: date, last: date) -> dict[date, tuple[Hours, str]]:
+    """Days in ``[first, last]`` whose hours differ from their weekday's (holidays, make-up
+    working days, overrides): their hours (empty: closed) and a name for display."""
+    out: dict[date, tuple[Hours, str]] = {}
+    if calendar.always_open:
+        return out
+    day = first
+    while day <= last:
+        hours = hours_of(calendar, day)
+        if hours != calendar.weekly.get(day.weekday(), ()):
+            out[day] = (hours, calendar.holidays.name_of(day))
+        day += timedelta(days=1)
+    return out
+
+
 def _at(day: date, moment: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
 

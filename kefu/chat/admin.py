@@ -23,7 +23,7 @@ class HolidayInline(admin.TabularInline):
 
 @admin.register(ServiceCalendar)
 class ServiceCalendarAdmin(admin.ModelAdmin):
-    list_display = ["name", "team", "channel", "time_zone", "always_open"]
+    list_display = ["name", "team", "channel", "time_zone", "always_open", "business_calendar"]
     list_filter = ["channel", "team"]
     inlines = [OpeningHoursInline, HolidayInline]
 

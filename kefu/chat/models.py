@@ -238,6 +238,18 @@ class ServiceCalendar(models.Model):
     channel = models.CharField(_("channel"), max_length=10, choices=ServiceChannel.choices)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
     always_open = models.BooleanField(_("open 24/7"), default=False)
+    # The shared calendar model (kefu.calendars, also the SLA clocks'): when set, its hours,
+    # official holidays (with China's make-up days) and overrides replace the rows below.
+    business_calendar = models.ForeignKey(
+        "calendars.BusinessCalendar",
+        verbose_name=_("business calendar"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        help_text=_(
+            "Follow this calendar's hours, holidays and overrides instead of the hours and holidays below."
+        ),
+    )
 
     class Meta:
         verbose_name = _("service calendar")

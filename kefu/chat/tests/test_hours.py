@@ -171,3 +171,29 @@ def test_a_teams_own_calendar_wins_over_the_default(settings):
     assert calendar_for(Team.objects.get(slug="assets").pk).always_open
     phone = calendar_for(None, "phone")
     assert phone is not None and is_open(phone, at(2024, 5, 2, 20)) and not is_open(phone, at(2024, 5, 2, 22))
+
+
+@pytest.mark.django_db
+def test_chat_and_phone_hours_can_follow_a_shared_business_calendar():
+    """A service calendar linked to the shared (SLA) calendar takes its hours and mainland
+    China's holidays and make-up days: closed on National Day, open on the make-up Saturday."""
+    from kefu.calendars.models import BusinessCalendar
+    from kefu.chat.models import ServiceCalendar
+    from kefu.chat.selectors import _from_business_calendar, calendar_for, clear_caches
+
+    default = BusinessCalendar.objects.get(name="default")
+    ServiceCalendar.objects.filter(channel="phone").delete()
+    ServiceCalendar.objects.create(name="Phone", channel="phone", business_calendar=default)
+    clear_caches()
+    phone = calendar_for(None, "phone")
+    assert phone is not None and not phone.always_open
+    assert is_open(phone, at(2026, 12, 7, 10)) and not is_open(phone, at(2026, 12, 7, 19))
+    # The special days cover the window around today; check a fixed one through the same code.
+    status = status_at(phone, at(2026, 12, 12, 10))  # a Saturday
+    assert not status.open and status.next_opens_at == at(2026, 12, 14, 9).astimezone(UTC)
+    linked = _from_business_calendar(default.pk, "Phone", today=date(2026, 9, 30))
+    assert [r.weekday for r in linked.weekly] == [0, 1, 2, 3, 4]
+    status = status_at(linked, at(2026, 10, 1, 10))
+    assert not status.open and status.holiday is not None and status.holiday.name_en == "National Day"
+    assert status.next_opens_at == at(2026, 10, 8, 9).astimezone(UTC)
+    assert is_open(linked, at(2026, 10, 10, 10))  # the make-up Saturday
