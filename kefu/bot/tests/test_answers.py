@@ -109,6 +109,8 @@ def test_every_section_link_lands_on_its_heading(articles, client):
             "",
         ),
         ("XRP充值忘记填标签", "zh-hans", "deposit-wrong-network", "情况一：漏填或填错 Memo/标签", ""),
+        # "so high" is the article's "Gas rises when the network is busy" (synonyms.yaml: costly).
+        ("why is my gas fee so high?", "en", "fees", "Gas (network) fees", ""),
     ],
 )
 def test_the_section_that_answers(articles, question, language, slug, section, opening):
