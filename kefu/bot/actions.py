@@ -34,7 +34,9 @@ FAILURES_BEFORE_HANDOFF = 2
 PUBLIC_SLOT = {"tx_hash": "txid"}
 
 _HUMAN = re.compile(
-    r"转人工|人工客服|人工服务|找人工|真人|客服小姐姐|human|real person|live agent|talk to (an )?agent", re.I
+    r"转人工|轉人工|人工客服|人工服务|人工服務|找人工|真人|客服小姐姐|human|real person|live agent|talk to (an )?agent"
+    r"|^\s*(?:an? )?agent(?: please| pls)?\s*[.!?]*\s*$|\brepresentative\b|\boperator\b",
+    re.I,
 )
 # Hand-off policy (docs/bot-engine.md, "Conversations"): escalation, anger, urgent security.
 _ESCALATE = re.compile(

@@ -42,7 +42,7 @@ def question_for(slot: str) -> str:
 
 
 def slot_label(slot: str) -> str:
-    return {
+    labels = {
         "coin": _("Coin"),
         "network": _("Network"),
         "amount": _("Amount"),
@@ -52,7 +52,12 @@ def slot_label(slot: str) -> str:
         "otp_method": _("Code delivery"),
         "memo": _("Memo / tag"),
         "address": _("Address"),
-    }[slot]
+        "email": _("Email"),
+        "phone": _("Phone"),
+        "handle": _("Account handle"),
+        "url": _("Website"),
+    }
+    return labels.get(slot, slot)  # a detail without a label of its own is still passed on
 
 
 def extract_extra(slot: str, text: str, *, loose: bool) -> str | None:

@@ -64,7 +64,12 @@ def detect_language(text: str, *, fallback: str) -> str:
     if han:
         chars = "".join(han)
         # Traditional if converting to simplified changes a character (帳, 幣, 嗎 ...).
-        return "zh-hant" if _opencc("t2s").convert(chars) != chars else "zh-hans"
+        if _opencc("t2s").convert(chars) != chars:
+            return "zh-hant"
+        # Characters both scripts share ("好的", "是"): a traditional writer stays traditional.
+        if fallback == "zh-hant" and _opencc("s2tw").convert(chars) == chars:
+            return "zh-hant"
+        return "zh-hans"
     words = [w for w in _LATIN_WORD.findall(basic.TX_HASH.sub(" ", text)) if not _is_code(w)]
     if words:
         return "en"
@@ -172,6 +177,7 @@ _AMOUNT_UNIT = re.compile(rf"(?<![0-9A-Za-z.]){_NUM}\s*{_COIN_UNIT}", re.I)
 _AMOUNT_KEYWORD = re.compile(
     rf"{_AMOUNT_WORDS}\s*[:：是为為]?\s*(?:约|大约|大概|about|around)?\s*{_NUM}(?![\d.])", re.I
 )
+_AMOUNT_DOLLAR = re.compile(r"(?:\$|usd\s*)(\d+(?:[.,]\d+)?)()", re.I)
 _AMOUNT_MULTIPLIER = re.compile(r"(?<![0-9A-Za-z.])(\d+(?:\.\d+)?)\s*([kKwW万萬])(?![a-zA-Z\d])")
 _LONE_NUMBER = re.compile(r"(?<![0-9A-Za-z.:：])(\d+(?:\.\d+)?)(?![0-9A-Za-z.:：%])")
 
@@ -186,7 +192,8 @@ _ZH_RELATIVE = re.compile(
 _EN_TIME = re.compile(
     r"(?:(?:about|around|roughly|over|more than|almost)\s+)?(?:\d+(?:\.\d+)?|an?|one|two|three|four|five|six|ten|twelve|half an?|a couple of|few)\s+"
     r"(?:min(?:ute)?s?|hours?|hrs?|days?|weeks?)(?:\s+ago)?"
-    r"|(?:yesterday|today|last|this)\s*(?:night|morning|afternoon|evening)?(?:\s+(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:am|pm)?)?"
+    r"|(?:yesterday|today)(?:\s+(?:night|morning|afternoon|evening))?(?:\s+(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:am|pm)?)?"
+    r"|(?:last|this)\s+(?:night|morning|afternoon|evening|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
     r"|tonight|just now|\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|since (?:yesterday|this morning|last night|monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
     re.I,
 )
@@ -207,6 +214,15 @@ _MEMO_MISSING = re.compile(
     r"|(?:forgot|forget|didn'?t (?:put|add|include|enter)|without|no|missing)\s+(?:the\s+|a\s+)?(?:memo|tag)",
     re.I,
 )
+
+# The message an app showed: quoted, or after 提示/显示/报错/error/says.
+_ERROR_TEXT = re.compile(
+    r"(?:提示|显示|顯示|报错|報錯|错误|錯誤|error|says|said|shows|message)\s*(?:是|說|说)?\s*[:：]?\s*"
+    r"[\"“「『']([^\"”」』'\n]{2,120})[\"”」』']"
+    r"|(?:报错|報錯|错误提示|錯誤提示|error)\s*[:：]\s*([^\n。]{2,120})",
+    re.I,
+)
+
 
 # With a memo coin, "I forgot to fill it in" is about the memo.
 _FORGOT = re.compile(r"忘(?:记|記|了)+(?:填|写|寫|加)|没填|沒填|漏填|forgot to (?:put|add|fill|enter)", re.I)
@@ -245,7 +261,7 @@ def find_address(text: str, *, network: str = "") -> str | None:
 
 
 def find_amount(text: str, *, loose: bool = False) -> str | None:
-    for pattern in (_AMOUNT_UNIT, _AMOUNT_KEYWORD, _AMOUNT_MULTIPLIER):
+    for pattern in (_AMOUNT_UNIT, _AMOUNT_KEYWORD, _AMOUNT_DOLLAR, _AMOUNT_MULTIPLIER):
         for match in pattern.finditer(text):
             value = _number(match.group(1), match.group(2) or "")
             if value is not None and value > 0:
@@ -333,6 +349,9 @@ def extract(text: str, *, known: dict[str, str] | None = None, asking: str | Non
         found["memo"] = memo.group(1)
     elif _MEMO_PUT.search(rest):
         found["memo"] = "provided"
+    error = _ERROR_TEXT.search(rest)
+    if error:
+        found["error"] = (error.group(1) or error.group(2)).strip()[:300]
     when = find_time(rest)
     if when:
         found["time"] = when

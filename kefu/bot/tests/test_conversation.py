@@ -124,3 +124,11 @@ def test_a_scam_handle_is_checked_against_the_official_channels(alice):
     do_add_official_channel(kind="telegram", value="@KefuDemoSupport")
     reply = Chat(alice, "en").say("Is @KefuDemo_Support_Desk on Telegram really your support? they DM'd me")
     assert reply.handoff is None and "NOT" in reply.text and "kefudemosupport" in reply.text.lower()
+
+
+def test_every_detail_reaches_the_ticket_even_those_without_a_field(alice):
+    chat = Chat(alice, "en")
+    chat.say('my withdrawal failed, it says "invalid address", support@example.com, @someone')
+    reply = chat.say("talk to a human")
+    ticket = Ticket.objects.get(case_number=reply.handoff["case_number"])
+    assert "invalid address" in ticket.description and "@someone" in ticket.description
