@@ -273,6 +273,9 @@ def on_message_added(event: MessageAdded) -> None:
         for kind in REPLY_KINDS:
             timer = by_kind.get(kind)
             if timer is not None:
+                # The reply paused the clock a moment ago (it set "waiting for the customer",
+                # announced before the message): a met clock keeps a deadline to show.
+                _resume(timer, now=message.created_at, calendars=calendars)
                 timer.met_at = message.created_at
                 _save(timer)
         policy = _policy_of(ticket, timers)

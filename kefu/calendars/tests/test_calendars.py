@@ -92,3 +92,27 @@ def test_the_calendar_admin_lists_the_warning(settings):
     response = admin_client().get("/admin/calendars/businesscalendar/", follow=True)
     assert response.status_code == 200
     assert b"default" in response.content and b"upgrade chinesecalendar" in response.content
+
+
+def test_the_kefu_command_answers_on_a_fresh_data_dir(tmp_path):
+    """The contract as an operator runs it: the installed `kefu` command, its own process and
+    a data directory nobody has migrated yet (the built-in default calendar answers)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env["KEFU_DATA_DIR"] = str(tmp_path / "data")
+    kefu = Path(sys.executable).with_name("kefu")
+    result = subprocess.run(
+        [str(kefu), "sla", "due", "--start", "2026-02-13T17:00:00+08:00", "--minutes", "120"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2026-02-14T10:00:00+08:00"  # the Spring Festival make-up Saturday
