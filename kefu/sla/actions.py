@@ -314,6 +314,9 @@ def on_status_changed(event: TicketStatusChanged) -> None:
     timers = open_timers(ticket.pk)
     if ticket.status not in ACTIVE_STATUSES:
         for timer in timers:
+            # A clock paused while waiting for the customer ends with the deadline it would
+            # have had, so the met or stopped target still shows one.
+            _resume(timer, now=now, calendars=calendars)
             # A duplicate merged away was not resolved: its clocks stop (the surviving
             # ticket's run on).
             if timer.kind == TimerKind.RESOLUTION and event.reason != "merged":

@@ -156,6 +156,17 @@ def test_waiting_for_the_customer_pauses_and_their_reply_resumes(alice, agent):
     assert following.met_at is not None
 
 
+def test_resolving_a_ticket_that_waits_for_the_customer_keeps_its_resolution_deadline(alice, agent):
+    policy()
+    ticket = reply(create(alice), agent)  # waiting for the customer: the resolution clock pauses
+    assert timer(ticket, TimerKind.RESOLUTION).due_at is None
+    actions.do_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)
+    resolution = timer(ticket, TimerKind.RESOLUTION)
+    assert resolution.met_at is not None and resolution.due_at is not None
+    sla = bearer(agent).get(f"/api/v1/tickets/{ticket.case_number}").json()["sla"]
+    assert sla["resolution_due_at"] is not None
+
+
 def test_on_hold_pauses_only_when_the_policy_says_so(alice, agent):
     p = policy(pause_on_hold=True)
     ticket = create(alice)
