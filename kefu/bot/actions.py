@@ -69,10 +69,11 @@ _LOSS = re.compile(
 _BACK = re.compile(r"回到|刚才|剛才|之前的|前面的|back to|earlier|previous question|going back", re.I)
 _FOLLOW_UP = re.compile(
     r"怎么办|怎麼辦|咋办|那怎么|要多久|多久|什么时候|什麼時候|然后呢|然後呢|会不会|會不會|是不是|能不能|钱.*没了|錢.*沒了"
-    r"|what (?:do|should|can) i do|what now|when will|how long|how much longer|did i lose|lose (?:the|my) money"
-    r"|^\s*(?:so|and|then)\b|cheaper|便宜",
+    r"|what (?:do|should|can) i do|what now|when will|how long|how much longer|did i lose|lose (?:the|my) money",
     re.I,
 )
+# Weaker cues ("and ...?", "so ...", "cheaper?"): a follow-up only when no clear new intent is heard.
+_CONNECTOR = re.compile(r"^\s*(?:so|and|then|ok so|那|那么|那麼)\b|cheaper|便宜|更快|faster", re.I)
 _PROOF = re.compile(
     r"转账证明|轉帳證明|付款证明|付款證明|充值证明|提现证明|proof of (?:my )?(?:transfer|payment|deposit|withdrawal)"
     r"|transfer proof|payment proof",
@@ -115,6 +116,7 @@ _NOTHING_FOUND = re.compile(
     r"没有.{0,30}记录|沒有.{0,30}記錄|\bI see no\b|\bno (?:deposit|withdrawal)|cannot see|can't see|看不到|无法查看",
     re.I,
 )
+_FLOW_DETAILS = {"coin", "network", "amount", "time", "tx_hash", "address", "memo", "error"}
 _CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(?:\s*UTC)?")
 _DEPOSIT_WORDS = re.compile(r"充|儲值|储值|入金|deposit|sent .* to (?:my|the) (?:account|wallet)", re.I)
 _WITHDRAW_WORDS = re.compile(r"提|出金|withdr", re.I)
@@ -315,6 +317,7 @@ class _Dialogue:
         # converted at the end); gettext runs in ``self.ui``.
         self.lang: str = self.state.get("lang") or _ui_language(conversation.language)
         self.grounding: list[str] = []  # what the reply is based on, for the optional LLM
+        self.asked = False  # this reply asks for state["asking"] (the API's ``asking``)
         self.handed = conversation.status == ConversationStatus.HANDED_OFF
         self.current: Any = None  # where a handed-off conversation is (handoff.Handoff)
 
@@ -395,10 +398,15 @@ class _Dialogue:
         intent = self._in_context(clean, intent, confidence, found=found, asking=asking)
         self._log_customer(clean, intent=intent, confidence=confidence)
 
+        if self.handed:
+            # Already with a human: keep helping (answers, safety steps), never a second case.
+            if _SEED_LEAKED.search(clean):
+                return self._seed_leaked(clean)
+            return self._respond(intent, clean, confidence=confidence, found=found)
         # Hand-off policy: escalation and complaints, anger, urgent security.
         if _ESCALATE.search(clean) or (intent == "complaint" and confidence >= 0.5):
             return self._handoff(reason="complaint", intent=self._topic() or intent)
-        if _ANGRY.search(clean) and (intent in FLOW_INTENTS or self._topic() or intent == "complaint"):
+        if _ANGRY.search(clean) and (intent not in SMALLTALK | {OUT_OF_SCOPE} or self._topic()):
             return self._handoff(reason="frustrated", intent=self._topic() or intent)
         if _ANGRY.search(clean) and self.state.get("misses", 0) >= 1:
             return self._handoff(reason="frustrated", intent=self._topic() or intent)
@@ -497,13 +505,15 @@ class _Dialogue:
             return topic  # "so what do I do?", "还要多久", "did I lose the money?"
         if intent == OUT_OF_SCOPE and len(text.strip()) <= 40:
             return topic
-        if (
-            (found or (asking and weak))
-            and topic in flows.FLOWS
-            and (weak or intent in FLOW_FAMILY.get(topic, ()))
-        ):
+        if (found.keys() & _FLOW_DETAILS or (asking and weak)) and topic in flows.FLOWS:
+            return topic  # a message that adds details continues the flow
+        if weak and (short or _FOLLOW_UP.search(text) or _CONNECTOR.search(text)):
             return topic
-        if weak and (short or _FOLLOW_UP.search(text)):
+        if (
+            _CONNECTOR.search(text)
+            and len(text.strip()) <= 40
+            and (intent in FLOW_FAMILY.get(topic, ()) or confidence < 0.8)
+        ):
             return topic
         if intent == topic:
             return topic
@@ -754,7 +764,7 @@ class _Dialogue:
         ):
             self.state["records_seen"] = flow  # the customer's records answer it: no more questions
         record_facts = self.state.get("records_seen") == flow
-        next_slot = None if record_facts else self._next_slot(flow)
+        next_slot = None if record_facts or self.handed else self._next_slot(flow)
         follow_up = bool(_FOLLOW_UP.search(text))
         announced = [f.text for f in facts if f.kind == "announcement"]
         if announced:
@@ -770,7 +780,7 @@ class _Dialogue:
                 self.grounding.append(answer.text)
             elif next_slot is None and not facts and not lines:
                 lines.append(self._next_step_after(flow))
-        if next_slot is None and self.state.get("flow_done") != flow:
+        if next_slot is None and self.state.get("flow_done") != flow and not self.handed:
             # Everything asked: the customer says whether it helped ("no" hands it to a human).
             self.state["flow_done"] = flow
             self.state["awaiting_feedback"] = flow
@@ -788,6 +798,7 @@ class _Dialogue:
             if question in self.state.get("last_reply", ""):
                 question = _("(Still open: {detail}.)").format(detail=flows.slot_label(next_slot))
             lines.append(question)
+            self.asked = True
             quick = [_("I don't know"), _("Talk to a human")]
         else:
             self.state.pop("asking", None)
@@ -977,6 +988,7 @@ class _Dialogue:
                 if next_slot:
                     self.state["asking"] = next_slot
                     lines.append(self._question(next_slot, topic))
+                    self.asked = True
                 else:
                     self.state.pop("asking", None)
             else:
@@ -1061,6 +1073,8 @@ class _Dialogue:
 
     def _handoff(self, *, reason: str, intent: str | None = None) -> BotReply:
         intent = intent or self._topic() or self.state.get("last_intent")
+        if intent and intent not in SMALLTALK | {OUT_OF_SCOPE, "contact_human"}:
+            self.state["topic"] = intent  # follow-ups after the hand-off are about it
         details = self._details_line()
         if self.handed:
             return self._say(self._handed_status(again=True), intent=intent, handoff=self.current.payload())
@@ -1253,7 +1267,7 @@ class _Dialogue:
             text = (text + "\n" if text.strip() else "") + (
                 status or _("(I know I said this already — a human can help further.)")
             )
-        asking = self.state.get("asking") if not self.handed else None
+        asking = self.state.get("asking") if self.asked and not self.handed else None
         return BotReply(
             conversation_id=str(self.conversation.public_id),
             text=text,

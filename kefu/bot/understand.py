@@ -360,7 +360,8 @@ def extract(text: str, *, known: dict[str, str] | None = None, asking: str | Non
     if phone and len(re.sub(r"\D", "", phone.group(0))) >= 8 and not find_amount(phone.group(0)):
         found["phone"] = phone.group(0).strip()
         rest = rest.replace(phone.group(0), " ")
-    amount = find_amount(rest, loose=asking == "amount")
+    # A lone number beside a coin ("USDT on TRC20, 100") is its amount.
+    amount = find_amount(rest, loose=asking == "amount" or bool(found.get("coin")))
     if amount:
         found["amount"] = amount
     if asking == "time" and "time" not in found:

@@ -132,3 +132,24 @@ def test_every_detail_reaches_the_ticket_even_those_without_a_field(alice):
     reply = chat.say("talk to a human")
     ticket = Ticket.objects.get(case_number=reply.handoff["case_number"])
     assert "invalid address" in ticket.description and "@someone" in ticket.description
+
+
+def test_after_an_urgent_hand_off_a_follow_up_is_answered_about_that_case(alice):
+    chat = Chat(alice, "en")
+    first = chat.say("someone withdrew all my USDT, it wasn't me")
+    assert first.handoff is not None and Ticket.objects.count() == 1
+    reply = chat.say("what should I do now?")
+    assert reply.intent == "account_compromised" and "freeze" in reply.text.lower()
+    assert Ticket.objects.count() == 1 and reply.text != first.text
+
+
+def test_details_continue_the_flow_and_a_reply_that_asks_nothing_says_so(alice):
+    chat = Chat(alice, "zh-hans")
+    assert chat.say("我的USDT提幣一直在處理中").asking == "network"
+    reply = chat.say("ERC20，300U，兩個小時前")
+    assert reply.intent == "withdrawal_pending" and reply.asking == "txid"
+    hidden = chat.say(
+        "我的助记词是 abandon ability able about above absent absorb abstract absurd abuse access accident"
+    )
+    assert hidden.asking is None and hidden.secret_warning
+    assert Chat(alice, "en").say("my deposit is missing, USDT on TRC20, 100").asking not in ("amount", "coin")
