@@ -143,6 +143,7 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(
     r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff01-\uff60]+"
 )
+_LINKS = re.compile(r"(?:https?://|/help/)\S+")
 _QUOTED = re.compile(r"“[^”]*”|‘[^’]*’|「[^」]*」|『[^』]*』|\"[^\"\n]*\"")
 
 
@@ -151,7 +152,7 @@ def check_language(
 ) -> str | None:
     """zh-hans: simplified Han; zh-hant: traditional Han (OpenCC s2t changes nothing); en: no CJK
     outside quoted text, the customer's own words and the brand name."""
-    own = _QUOTED.sub(" ", reply)
+    own = _LINKS.sub(" ", _QUOTED.sub(" ", reply))  # a link's address is not prose
     if brand:
         own = own.replace(brand, " ")
     if lang == "en":

@@ -85,9 +85,18 @@ def _is_code(word: str) -> bool:
     return bool(_CODES.match(word))
 
 
+_LINK = re.compile(r"(?:https?://|/help/)\S+")
+
+
 def to_traditional(text: str) -> str:
-    """Simplified → traditional (Taiwan wording), for customers who write traditional."""
-    return _opencc("s2twp").convert(text)
+    """Simplified → traditional (Taiwan wording), for customers who write traditional. Links
+    are left as they are: a section anchor is the simplified heading."""
+    parts, last = [], 0
+    for match in _LINK.finditer(text):
+        parts += [_opencc("s2twp").convert(text[last : match.start()]), match.group(0)]
+        last = match.end()
+    parts.append(_opencc("s2twp").convert(text[last:]))
+    return "".join(parts)
 
 
 # --- numbers ---------------------------------------------------------------------------------

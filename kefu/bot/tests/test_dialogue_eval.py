@@ -34,6 +34,7 @@ def test_language_script_and_english_without_cjk():
     assert de.check_language("您的儲值已到帳。", "zh-hant") is None
     assert "simplified" in de.check_language("您的充值已到账。", "zh-hant")
     assert de.check_language("高峰期需排隊，稽核通過後生效。", "zh-hant") is None  # Taiwan forms
+    assert de.check_language("詳見 /help/a/x/#s-一直处理中", "zh-hant") is None  # a link's anchor
     assert "no Chinese" in de.check_language("Your deposit arrived.", "zh-hans")
     assert "CJK" in de.check_language("Your deposit 已到账.", "en")
     assert "CJK" in de.check_language("Your deposit arrived。", "en")

@@ -75,3 +75,8 @@ def test_language_is_what_the_customer_writes():
     assert detect_language("500", fallback="zh-hant") == "zh-hant"  # nothing either way: the fallback
     assert detect_language(EVM_TX, fallback="en") == "en"
     assert to_traditional("账户余额") == "賬戶餘額"
+    # A link keeps its simplified section anchor.
+    assert (
+        to_traditional("详见 /help/a/withdrawal-pending/#s-一直处理中 。")
+        == "詳見 /help/a/withdrawal-pending/#s-一直处理中 。"
+    )
