@@ -61,6 +61,9 @@ BM25_WEIGHTS = (4.0, 1.0, 1.0)
 # Above this many matching tickets, results come newest first instead of ranked (see
 # _full_text_page); a module constant so that tests can lower it.
 RANK_LIMIT = 3000
+# Newest-first pages on PostgreSQL look through the newest blocks of this many ticket ids first.
+BUCKET_SIZE = 10_000
+BUCKET_PREFIX = "zzkfb"
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
@@ -112,7 +115,13 @@ def _title_terms(ticket: Ticket) -> str:
         ticket.coin,
         ticket.network,
     )
-    return _joined(terms_of(" ".join(f for f in fields if f)))
+    return _joined([bucket_term(ticket.pk), *terms_of(" ".join(f for f in fields if f))])
+
+
+def bucket_term(ticket_id: int) -> str:
+    """A term naming the ticket's block of BUCKET_SIZE consecutive ids, so that PostgreSQL can
+    find the newest matches of a common word inside its GIN index (see _newest_on_postgresql)."""
+    return f"{BUCKET_PREFIX}{ticket_id // BUCKET_SIZE}"
 
 
 def _message_column(kind: str) -> str | None:
@@ -472,28 +481,21 @@ def _full_text_page(
     table, condition, parameter = _match_sql(parsed, staff=staff)
     next_cursor = None
     if newest_first:
-        if table == "tickets_ticketsearch":  # a per-row probe of the terms while walking the ids
-            match = (
-                f"EXISTS (SELECT 1 FROM {table} WHERE {table}.ticket_id = tickets_ticket.id AND {condition})"
-            )
-        else:  # SQLite: FTS5 lists the matching rowids once; a per-row MATCH would re-run the query
-            match = f"tickets_ticket.id IN (SELECT rowid FROM {table} WHERE {condition})"
-        qs = base.extra(where=[match], params=[parameter])
         after = _decode_id(cursor)
-        if after is not None:
-            qs = qs.filter(pk__lt=after)
-        ids_query = qs.order_by("-id").values_list("id", flat=True)[: size + 1]
-        if connection.vendor == "postgresql":
-            # PostgreSQL estimates an AND of a phrase's bigrams as if they were independent (a
-            # handful of rows) and would read every match through the GIN index, then sort. The
-            # count above proved there are many: walk the ids instead (GIN serves bitmap scans only, and
-            # a sequential pass over the terms is what the walk avoids).
-            with transaction.atomic(), connection.cursor() as cursor_:
-                cursor_.execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off")
-                ids = list(ids_query)
-                cursor_.execute("RESET enable_bitmapscan; RESET enable_seqscan")
+        if table == "tickets_ticketsearch":
+            ids = _newest_on_postgresql(base, parameter, before=after, size=size)
         else:
-            ids = list(ids_query)
+            # FTS5 walks its lists in descending rowid order itself; each match is joined to its
+            # ticket (permissions, filters) until the page is full.
+            qs = base.extra(
+                tables=[table],
+                where=[f"{table}.rowid = tickets_ticket.id", condition],
+                params=[parameter],
+                select={"fts_rowid": f"{table}.rowid"},
+            )
+            if after is not None:
+                qs = qs.extra(where=[f"{table}.rowid < %s"], params=[after])
+            ids = list(qs.order_by("-fts_rowid").values_list("id", flat=True)[: size + 1])
         if len(ids) > size:
             next_cursor = f"n{ids[size - 1]}"
         return _load(ids[:size]), next_cursor
@@ -534,6 +536,47 @@ def _full_text_page(
 def _load(ids: list[int]) -> list[Ticket]:
     by_id = Ticket.objects.select_related("category", "team", "assignee", "customer").in_bulk(ids)
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def _newest_on_postgresql(
+    base: QuerySet[Ticket], tsquery: str, *, before: int | None, size: int
+) -> list[int]:
+    """Ids of the newest matching tickets below ``before``, for a query matching very many.
+
+    Ranking them all is what this avoids, and so is reading every match: PostgreSQL estimates
+    an AND of a phrase's bigrams as if they were independent (a handful of rows), so it would
+    take every match out of the GIN index and sort them. Instead each query also requires the
+    bucket term of the newest ids (one block, then 4, then 16 blocks further down), which the
+    GIN index intersects itself; the last try drops the bucket and reads everything left.
+    """
+    if before is None:
+        top = Ticket.objects.order_by("-id").values_list("id", flat=True).first()
+        if top is None:
+            return []
+        before = top + 1
+    ids: list[int] = []
+    block = (before - 1) // BUCKET_SIZE
+    for span in (1, 4, 16, 0):
+        if span:
+            buckets = [f"'{BUCKET_PREFIX}{b}'" for b in range(block, max(block - span, -1), -1)]
+            if not buckets:
+                break
+            query = f"({tsquery}) & ({' | '.join(buckets)})"
+            block -= span
+        else:
+            query = tsquery
+        lowest = ids[-1] if ids else before
+        found = base.filter(pk__lt=lowest).extra(
+            where=[
+                "tickets_ticket.id IN (SELECT ticket_id FROM tickets_ticketsearch"
+                " WHERE vector @@ to_tsquery('simple', %s))"
+            ],
+            params=[query],
+        )
+        ids += list(found.order_by("-id").values_list("id", flat=True)[: size + 1 - len(ids)])
+        if len(ids) > size or block < 0:
+            break
+    return ids
 
 
 def _decode_id(cursor: str | None) -> int | None:
