@@ -43,6 +43,8 @@ RECENT_HOURS = 24
 # With a time given ("today 10:00"), records this close to it count.
 AROUND_TIME_HOURS = 12
 MAX_RECORDS_SAID = 2
+# Seconds the chain node gets to answer a hash for the facts (one try; the reply waits for it).
+FACT_LOOKUP_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,7 @@ def _record_facts(
         else (now - timedelta(hours=RECENT_HOURS), now)
     )
     found_any = False
+    record_network = ""  # the network of the record a hash found, for the chain to ask
     for kind, items in listed.items():
         if txid:
             # The hash decides: a customer who names the wrong coin still gets their record.
@@ -219,6 +222,8 @@ def _record_facts(
         for record in matching[:MAX_RECORDS_SAID]:
             facts.append(_record_fact(kind, record))
         found_any = found_any or bool(matching)
+        if matching and not record_network:
+            record_network = matching[0].network
         if not matching and len(kinds) == 1:
             facts.append(Fact(kind=kind, text=_nothing_found(kind, coin, network_label(slots), when, txid)))
     if txid and not found_any and len(kinds) > 1:
@@ -230,7 +235,12 @@ def _record_facts(
         )
     if txid:
         diagnosis = _diagnosis_fact(
-            customer, kinds=kinds, slots=slots, language=language, has_record=found_any
+            customer,
+            kinds=kinds,
+            slots=slots,
+            language=language,
+            has_record=found_any,
+            network_hint=record_network,
         )
         if diagnosis is not None:
             facts.append(diagnosis)
@@ -370,17 +380,48 @@ def _tidy(text: str) -> str:
 
 
 def _diagnosis_fact(
-    customer: User, *, kinds: Sequence[Kind], slots: Mapping[str, str], language: str, has_record: bool
+    customer: User,
+    *,
+    kinds: Sequence[Kind],
+    slots: Mapping[str, str],
+    language: str,
+    has_record: bool,
+    network_hint: str = "",
 ) -> Fact | None:
     """What the chain says about the hash the customer gave; None when it adds nothing to the
     wallet record already said, or the chain cannot be asked."""
+    from kefu.wallet.chain import (
+        ChainUnavailable,
+        InvalidTxHash,
+        RetryPolicy,
+        chain_for_coin,
+        chain_for_network,
+        configured_chains,
+        lookup_transaction,
+    )
+    from kefu.wallet.chain.specs import retry_policy
     from kefu.wallet.diagnosis import Verdict, diagnose_for_bot
 
+    txid = slots.get("txid") or ""
+    network = slots.get("network") or network_hint
+    coin = slots.get("coin") or ""
+    chain = chain_for_network(network) or chain_for_coin(coin)
+    if chain in configured_chains():
+        # One short try first: a slow or dead node costs the reply seconds at most, never the
+        # full retry schedule (the diagnosis below then reads the cached answer).
+        policy = RetryPolicy(attempts=1, backoff=0, timeout=min(retry_policy().timeout, FACT_LOOKUP_TIMEOUT))
+        try:
+            lookup_transaction(chain, txid, policy=policy)
+        except InvalidTxHash:
+            pass  # the diagnosis says so
+        except ChainUnavailable:
+            logger.info("chain %s unavailable for the bot's facts", chain)
+            return None
     result = diagnose_for_bot(
         customer=customer,
-        coin=(slots.get("coin") or None),
-        network=(slots.get("network") or None),
-        tx_hash=slots.get("txid") or None,
+        coin=coin or None,
+        network=network or None,
+        tx_hash=txid or None,
         language=language,
         kind=kinds[0] if len(kinds) == 1 else None,
     )

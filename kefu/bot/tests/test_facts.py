@@ -303,3 +303,42 @@ def test_nothing_recent_without_a_coin(alice, bob, records):
     assert said == [Fact(kind="deposit", text="最近 24 小时内，您的账户没有充值记录。")]
     recent = facts_for(customer=alice, intent="deposit_not_credited", slots=_slots(), language="en")
     assert [f.text.split(" arrived")[0] for f in recent] == ["1200 USDT (ERC-20)", "0.015 BTC (Bitcoin)"]
+
+
+def test_a_silent_chain_node_gets_one_short_try(alice, records, settings):
+    """A node that accepts and never answers is asked once, with the short timeout, and the
+    customer still hears their record; without the pre-check the diagnosis would retry."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            held.append(connection)  # never answered
+
+    threading.Thread(target=accept, daemon=True).start()
+    settings.KEFU_CHAIN_URLS = {"ethereum": f"http://127.0.0.1:{server.getsockname()[1]}/"}
+    settings.KEFU_CHAIN_TIMEOUT = 1
+    settings.KEFU_CHAIN_RETRIES = 3
+    tx = demo_records.demo_hash("alice-usdt-1")  # confirming, so the chain would be asked
+    try:
+        facts = facts_for(
+            customer=alice,
+            intent="deposit_not_credited",
+            slots=_slots(coin="USDT", network="ERC20", txid=tx),
+            language="en",
+        )
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+    assert [f.kind for f in facts] == ["deposit"] and facts[0].text.startswith("1200 USDT (ERC-20)")
+    assert len(held) == 1
