@@ -169,3 +169,8 @@ def test_section_ids_are_generated_after_sanitising():
 
     Collect().feed(html)
     assert attributes == [("id", "s-hi-onmouseoveralert1"), ("id", "s-x"), ("id", "s-bold-more")]
+
+
+def test_an_empty_help_centre_answers_nothing(db):
+    assert answer_question("how long after a password reset can I withdraw?", language="en") is None
+    assert answer_question("提币手续费怎么算", language="zh-hant", intent="fees") is None
