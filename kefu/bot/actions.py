@@ -34,7 +34,8 @@ FAILURES_BEFORE_HANDOFF = 2
 PUBLIC_SLOT = {"tx_hash": "txid"}
 
 _HUMAN = re.compile(
-    r"转人工|轉人工|人工客服|人工服务|人工服務|找人工|真人|客服小姐姐|human|real person|live agent|talk to (an )?agent"
+    r"转人工|轉人工|人工客服|人工服务|人工服務|找人工|要人工|人工\s*$|真人|客服小姐姐|human|real person|live agent"
+    r"|talk to (an )?agent"
     r"|^\s*(?:an? )?agent(?: please| pls)?\s*[.!?]*\s*$|\brepresentative\b|\boperator\b",
     re.I,
 )
@@ -116,6 +117,7 @@ _NOTHING_FOUND = re.compile(
     r"没有.{0,30}记录|沒有.{0,30}記錄|\bI see no\b|\bno (?:deposit|withdrawal)|cannot see|can't see|看不到|无法查看",
     re.I,
 )
+_HOW_LONG = re.compile(r"多久|多长时间|多長時間|什么时候|什麼時候|how long|when will", re.I)
 _FLOW_DETAILS = {"coin", "network", "amount", "time", "tx_hash", "address", "memo", "error"}
 _CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(?:\s*UTC)?")
 _DEPOSIT_WORDS = re.compile(r"充|儲值|储值|入金|deposit|sent .* to (?:my|the) (?:account|wallet)", re.I)
@@ -653,6 +655,13 @@ class _Dialogue:
         query = text
         if _PROOF.search(text):
             query = _("How do I find the transaction hash (TxID) and look it up in a block explorer?")
+        elif _HOW_LONG.search(text) and intent == "deposit_not_credited":
+            # In a transfer's flow, "how long?" is about confirmations, not about tickets.
+            query = _(
+                "How many block confirmations does a deposit need, and how long does it take to arrive?"
+            )
+        elif _HOW_LONG.search(text) and intent in ("withdrawal_pending", "withdrawal_failed"):
+            query = _("How long does a withdrawal take to be processed and confirmed?")
         elif len(text.strip()) <= 8 or _FOLLOW_UP.search(text):
             # "那怎么办" / "so what do I do?": the question is the topic's.
             query = f"{INTENT_LABELS.get(intent or '', '')} {text}"

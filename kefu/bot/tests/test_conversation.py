@@ -153,3 +153,10 @@ def test_details_continue_the_flow_and_a_reply_that_asks_nothing_says_so(alice):
     )
     assert hidden.asking is None and hidden.secret_warning
     assert Chat(alice, "en").say("my deposit is missing, USDT on TRC20, 100").asking not in ("amount", "coin")
+
+
+def test_how_long_in_a_deposit_flow_is_about_confirmations(alice):
+    chat = Chat(alice)
+    chat.say("充值ETH一直没到账，急")
+    reply = chat.say("还要多久")
+    assert reply.intent == "deposit_not_credited" and "确认" in reply.text
