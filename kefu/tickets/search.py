@@ -64,6 +64,8 @@ RANK_LIMIT = 3000
 # Newest-first pages on PostgreSQL look through the newest blocks of this many ticket ids first.
 BUCKET_SIZE = 10_000
 BUCKET_PREFIX = "zzkfb"
+# ... after walking this many of the newest ids one by one.
+WALK_IDS = 400
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
@@ -545,37 +547,46 @@ def _newest_on_postgresql(
 
     Ranking them all is what this avoids, and so is reading every match: PostgreSQL estimates
     an AND of a phrase's bigrams as if they were independent (a handful of rows), so it would
-    take every match out of the GIN index and sort them. Instead each query also requires the
-    bucket term of the newest ids (one block, then 4, then 16 blocks further down), which the
-    GIN index intersects itself; the last try drops the bucket and reads everything left.
+    take every match out of the GIN index and sort them. Instead:
+
+    1. the newest WALK_IDS ids are walked one by one, probing each one's terms (a word in a
+       tenth of all tickets fills a page within a few hundred ids);
+    2. then each query also requires the bucket term of the newest blocks of ids below (one
+       block, then 4, then 16), which the GIN index intersects itself, so only the matches in
+       those blocks are read;
+    3. the last try drops the bucket and reads everything left.
     """
     if before is None:
         top = Ticket.objects.order_by("-id").values_list("id", flat=True).first()
         if top is None:
             return []
         before = top + 1
-    ids: list[int] = []
-    block = (before - 1) // BUCKET_SIZE
+    match = "tickets_ticket.id IN (SELECT ticket_id FROM tickets_ticketsearch WHERE vector @@ to_tsquery('simple', %s))"
+    walked = base.filter(pk__lt=before, pk__gte=before - WALK_IDS).extra(where=[match], params=[tsquery])
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The walk: with bitmap and sequential scans off the planner goes down the ids and
+        # probes each ticket's terms by primary key.
+        cursor.execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off")
+        ids = list(walked.order_by("-id").values_list("id", flat=True)[: size + 1])
+        cursor.execute("RESET enable_bitmapscan; RESET enable_seqscan")
+    upper = before - WALK_IDS
+    block = (upper - 1) // BUCKET_SIZE
     for span in (1, 4, 16, 0):
+        if len(ids) > size or upper <= 0:
+            break
         if span:
-            buckets = [f"'{BUCKET_PREFIX}{b}'" for b in range(block, max(block - span, -1), -1)]
-            if not buckets:
+            if block < 0:
                 break
+            buckets = [f"'{BUCKET_PREFIX}{b}'" for b in range(block, max(block - span, -1), -1)]
             query = f"({tsquery}) & ({' | '.join(buckets)})"
             block -= span
         else:
             query = tsquery
-        lowest = ids[-1] if ids else before
-        found = base.filter(pk__lt=lowest).extra(
-            where=[
-                "tickets_ticket.id IN (SELECT ticket_id FROM tickets_ticketsearch"
-                " WHERE vector @@ to_tsquery('simple', %s))"
-            ],
-            params=[query],
-        )
-        ids += list(found.order_by("-id").values_list("id", flat=True)[: size + 1 - len(ids)])
-        if len(ids) > size or block < 0:
-            break
+        found = base.filter(pk__lt=upper).extra(where=[match], params=[query])
+        more = list(found.order_by("-id").values_list("id", flat=True)[: size + 1 - len(ids)])
+        ids += more
+        if more:
+            upper = more[-1]
     return ids
 
 

@@ -242,6 +242,7 @@ def test_a_word_in_very_many_tickets_lists_the_newest_first_and_pages(alice, age
     whether the newest blocks of ids hold a page or not (PostgreSQL looks block by block)."""
     monkeypatch.setattr(search, "RANK_LIMIT", 2)
     monkeypatch.setattr(search, "BUCKET_SIZE", bucket_size)
+    monkeypatch.setattr(search, "WALK_IDS", 3)  # the walk, then the blocks (PostgreSQL)
     made = [file(alice, f"充值未到账 {i}", "充值未到账").case_number for i in range(5)]
     for i in range(4):  # other tickets in between: blocks without a match
         file(alice, f"其他 {i}", "别的")
