@@ -787,7 +787,8 @@ class _Dialogue:
                 lines.append(self._more(answer))
                 self.state["last_answer"] = answer.text
                 self.grounding.append(answer.text)
-            elif next_slot is None and not facts and not lines:
+            elif (next_slot is None or follow_up) and not facts and not lines:
+                # Nothing new to say to "what now?": the next step, not silence.
                 lines.append(self._next_step_after(flow))
         if next_slot is None and self.state.get("flow_done") != flow and not self.handed:
             # Everything asked: the customer says whether it helped ("no" hands it to a human).
