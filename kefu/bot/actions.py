@@ -117,6 +117,10 @@ _NOTHING_FOUND = re.compile(
     r"没有.{0,30}记录|沒有.{0,30}記錄|\bI see no\b|\bno (?:deposit|withdrawal)|cannot see|can't see|看不到|无法查看",
     re.I,
 )
+_LOST = re.compile(
+    r"lose (?:the|my) money|lost (?:the|my) money|money (?:is )?gone|钱.{0,4}没了|錢.{0,4}沒了|丢了|丟了|退回",
+    re.I,
+)
 _HOW_LONG = re.compile(r"多久|多长时间|多長時間|什么时候|什麼時候|how long|when will", re.I)
 _FLOW_DETAILS = {"coin", "network", "amount", "time", "tx_hash", "address", "memo", "error"}
 _CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(?:\s*UTC)?")
@@ -660,6 +664,8 @@ class _Dialogue:
             query = _(
                 "How many block confirmations does a deposit need, and how long does it take to arrive?"
             )
+        elif _LOST.search(text) and intent in ("withdrawal_pending", "withdrawal_failed"):
+            query = _("When a withdrawal fails, is the money returned to my balance?")
         elif _HOW_LONG.search(text) and intent in ("withdrawal_pending", "withdrawal_failed"):
             query = _("How long does a withdrawal take to be processed and confirmed?")
         elif len(text.strip()) <= 8 or _FOLLOW_UP.search(text):

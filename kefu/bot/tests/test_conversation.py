@@ -160,3 +160,10 @@ def test_how_long_in_a_deposit_flow_is_about_confirmations(alice):
     chat.say("充值ETH一直没到账，急")
     reply = chat.say("还要多久")
     assert reply.intent == "deposit_not_credited" and "确认" in reply.text
+
+
+def test_did_i_lose_the_money_in_a_withdrawal_flow_is_answered_about_the_balance(alice):
+    chat = Chat(alice, "en")
+    chat.say("my withdrawal didn't go through")
+    reply = chat.say("did I lose the money?")
+    assert any(word in reply.text.lower() for word in ("return", "refund", "back", "balance"))
