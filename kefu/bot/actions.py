@@ -584,11 +584,10 @@ class _Dialogue:
         return self._answer(intent, text, confidence=confidence)
 
     def _prefix(self) -> list[str]:
-        """ "Back to your deposit question:" when a paused topic was resumed."""
-        if self.state.pop("resumed", False) and self._topic():
-            return [
-                _("Back to your earlier question about: {topic}.").format(topic=INTENT_LABELS[self._topic()])
-            ]
+        """The "back to your earlier question" line when a paused topic was resumed."""
+        topic = self._topic()
+        if self.state.pop("resumed", False) and topic:
+            return [_("Back to your earlier question about: {topic}.").format(topic=INTENT_LABELS[topic])]
         return []
 
     def _answer(
