@@ -335,8 +335,12 @@ class _Dialogue:
 
     def handle(self, text: str) -> BotReply:
         self.state.setdefault("browser", self.conversation.language)
+        # Judged on the guarded text: twelve pasted English seed words are not an English question.
+        shown = (
+            self._guard(text, asking_tx_hash=self.state.get("asking") == "tx_hash").redacted if text else ""
+        )
         self.lang = understand.detect_language(
-            text, fallback=self.state.get("lang") or _ui_language(self.state["browser"])
+            shown, fallback=self.state.get("lang") or _ui_language(self.state["browser"])
         )
         self.state["lang"] = self.lang
         if self.conversation.language != self.ui:

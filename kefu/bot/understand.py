@@ -60,7 +60,12 @@ def _opencc(config: str):  # noqa: ANN202 - OpenCC has no type information
 def detect_language(text: str, *, fallback: str) -> str:
     """ "zh-hant", "zh-hans" or "en" by what the customer wrote; ``fallback`` when it says
     nothing either way (a number, a hash, an emoji)."""
-    han = _HAN.findall(text)
+    # Quoted text (an app's error message, a scammer's words) is not the customer's language.
+    unquoted = _QUOTES.sub(" ", text)
+    han = _HAN.findall(unquoted) or ([] if unquoted.strip() else _HAN.findall(text))
+    words = [w for w in _LATIN_WORD.findall(basic.TX_HASH.sub(" ", unquoted)) if not _is_code(w)]
+    if han and len(words) >= 3 and len(han) < 1.5 * len(words):
+        return "en"  # "My 提币 is stuck": English with a Chinese word
     if han:
         chars = "".join(han)
         # Traditional if converting to simplified changes a character (帳, 幣, 嗎 ...).
@@ -70,12 +75,12 @@ def detect_language(text: str, *, fallback: str) -> str:
         if fallback == "zh-hant" and _opencc("s2tw").convert(chars) == chars:
             return "zh-hant"
         return "zh-hans"
-    words = [w for w in _LATIN_WORD.findall(basic.TX_HASH.sub(" ", text)) if not _is_code(w)]
     if words:
         return "en"
     return fallback
 
 
+_QUOTES = re.compile(r"“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
 _CODES = re.compile(
     r"^(?:usdt|usdc|btc|eth|trx|bnb|sol|xrp|eos|ton|doge|ltc|trc\d*|erc\d*|bep\d*|ok|kyc|id)$", re.I
 )

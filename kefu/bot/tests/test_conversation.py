@@ -167,3 +167,9 @@ def test_did_i_lose_the_money_in_a_withdrawal_flow_is_answered_about_the_balance
     chat.say("my withdrawal didn't go through")
     reply = chat.say("did I lose the money?")
     assert any(word in reply.text.lower() for word in ("return", "refund", "back", "balance"))
+
+
+def test_a_pasted_english_seed_does_not_turn_a_chinese_conversation_english(alice):
+    words = "abandon ability able about above absent absorb abstract absurd abuse access accident"
+    reply = Chat(alice).say(f"我的钱包恢复不了，助记词是 {words} 帮我看看")
+    assert "助记词" in reply.text and "abandon" not in reply.text

@@ -72,6 +72,9 @@ def test_language_is_what_the_customer_writes():
     assert detect_language("我的充值没到账", fallback="en") == "zh-hans"
     assert detect_language("我的儲值沒到帳", fallback="en") == "zh-hant"
     assert detect_language("my deposit is missing", fallback="zh-hans") == "en"
+    assert detect_language("My 提币 is stuck since yesterday", fallback="zh-hans") == "en"
+    assert detect_language("我的deposit一直pending，USDT ERC20，1.5w", fallback="en") == "zh-hans"
+    assert detect_language("it says “地址格式错误”", fallback="zh-hans") == "en"
     assert detect_language("500", fallback="zh-hant") == "zh-hant"  # nothing either way: the fallback
     assert detect_language(EVM_TX, fallback="en") == "en"
     assert to_traditional("账户余额") == "賬戶餘額"
