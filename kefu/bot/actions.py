@@ -507,6 +507,8 @@ class _Dialogue:
         if topic is None:
             return intent
         short = len(text.strip()) <= 16
+        if found.keys() & _FLOW_DETAILS and topic in flows.FLOWS and not (intent == "thanks" and not short):
+            return topic  # "昨天下午三点" is a detail of the flow, not a greeting
         if intent in SMALLTALK and confidence >= 0.5:
             return intent
         if intent in ("contact_human", "complaint", "account_compromised") and not weak:
@@ -671,7 +673,7 @@ class _Dialogue:
             query = _("When a withdrawal fails, is the money returned to my balance?")
         elif _HOW_LONG.search(text) and intent in ("withdrawal_pending", "withdrawal_failed"):
             query = _("How long does a withdrawal take to be processed and confirmed?")
-        elif len(text.strip()) <= 8 or _FOLLOW_UP.search(text):
+        elif len(text.strip()) <= 20 or _FOLLOW_UP.search(text) or _CONNECTOR.search(text):
             # "那怎么办" / "so what do I do?": the question is the topic's.
             query = f"{INTENT_LABELS.get(intent or '', '')} {text}"
         try:
@@ -824,7 +826,9 @@ class _Dialogue:
             quick = [_("Talk to a human")] if not self.handed else []
         if not lines:
             lines.append(self._next_step_after(flow))
-        return self._say("\n".join(lines), intent=flow, confidence=confidence, quick_replies=quick)
+        return self._say(
+            "\n".join(line for line in lines if line), intent=flow, confidence=confidence, quick_replies=quick
+        )
 
     def _memo_advice(self) -> list[str]:
         """A memo/tag coin deposited without its memo: say once that it can be recovered, and how."""

@@ -218,6 +218,11 @@ _MEMO = re.compile(
     r"(?:memo|tag|destination tag|标签|標籤|备注|備註|memo\s*/\s*tag)\s*(?:is|是|为|為|:|：|#)?\s*([A-Za-z0-9]{1,40})(?![\w])",
     re.I,
 )
+# "标签填了 123456", "tag was 384721"
+_MEMO_AFTER = re.compile(
+    r"(?:memo|tag|标签|標籤|备注|備註)\s*(?:填了|填的|填的是|写了|寫了|was|is)\s*[:：]?\s*([A-Za-z0-9]{1,40})(?![\w])",
+    re.I,
+)
 _MEMO_PUT = re.compile(
     r"(?:did|have|'ve|already)\s+(?:put|add|include|enter|fill|filled|added|included|entered)\w*\s+(?:in\s+)?(?:the\s+|a\s+)?(?:memo|tag)"
     r"|(?:填了|填過|填过|有填|写了|寫了|加了|带了|帶了)\s*(?:memo|tag|标签|標籤|备注|備註)",
@@ -359,7 +364,7 @@ def extract(text: str, *, known: dict[str, str] | None = None, asking: str | Non
     memo_coin = (found.get("coin") or known.get("coin") or "") in MEMO_COINS
     if _MEMO_MISSING.search(rest) or (memo_coin and _FORGOT.search(rest)):
         found["memo"] = "missing"
-    elif memo := _MEMO.search(rest):
+    elif memo := (_MEMO.search(rest) or _MEMO_AFTER.search(rest)):
         found["memo"] = memo.group(1)
     elif _MEMO_PUT.search(rest):
         found["memo"] = "provided"

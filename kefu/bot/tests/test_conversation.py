@@ -173,3 +173,11 @@ def test_a_pasted_english_seed_does_not_turn_a_chinese_conversation_english(alic
     words = "abandon ability able about above absent absorb abstract absurd abuse access accident"
     reply = Chat(alice).say(f"我的钱包恢复不了，助记词是 {words} 帮我看看")
     assert "助记词" in reply.text and "abandon" not in reply.text
+
+
+def test_a_time_in_a_flow_is_a_detail_not_a_greeting(alice):
+    chat = Chat(alice)
+    chat.say("充值XRP没到账")
+    chat.say("标签填了 123456，金额300")
+    reply = chat.say("昨天下午三点")
+    assert reply.intent == "deposit_not_credited" and "昨天下午三点" in reply.text and reply.asking == "txid"

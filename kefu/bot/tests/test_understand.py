@@ -83,3 +83,7 @@ def test_language_is_what_the_customer_writes():
         to_traditional("详见 /help/a/withdrawal-pending/#s-一直处理中 。")
         == "詳見 /help/a/withdrawal-pending/#s-一直处理中 。"
     )
+
+
+def test_a_memo_written_after_its_name():
+    assert extract("标签填了 123456，金额300", known={"coin": "XRP"}) == {"memo": "123456", "amount": "300"}
