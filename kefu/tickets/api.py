@@ -285,7 +285,9 @@ def list_tickets(
     queue: str | None = None,
     cursor: str | None = None,
     limit: int = 25,
-    q: str | None = Query(None, description="Search: a case number, email, phone, hash, order number or words"),
+    q: str | None = Query(
+        None, description="Search: a case number, email, phone, hash, order number or words"
+    ),
     team: str | None = None,
     category: str | None = None,
     channel: str | None = None,
