@@ -324,7 +324,7 @@ class _Dialogue:
         self.lang: str = self.state.get("lang") or _ui_language(conversation.language)
         self.grounding: list[str] = []  # what the reply is based on, for the optional LLM
         self.asked = False  # this reply asks for state["asking"] (the API's ``asking``)
-        self.handed = conversation.status == ConversationStatus.HANDED_OFF
+        self.handed = False  # set by _handle once where the case is now is known
         self.current: Any = None  # where a handed-off conversation is (handoff.Handoff)
 
     @property
@@ -1099,7 +1099,7 @@ class _Dialogue:
         if intent and intent not in SMALLTALK | {OUT_OF_SCOPE, "contact_human"}:
             self.state["topic"] = intent  # follow-ups after the hand-off are about it
         details = self._details_line()
-        if self.handed:
+        if self.handed and self.current is not None:
             return self._say(self._handed_status(again=True), intent=intent, handoff=self.current.payload())
         if self.customer is None:
             self.state["pending_handoff"] = True
