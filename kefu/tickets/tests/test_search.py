@@ -120,6 +120,14 @@ def test_highlights_are_escaped(alice, agent):
     page = login(agent).get(reverse("tickets:workspace"), {"q": "充值未到账"}).content.decode()
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "<mark>充值未到账</mark>" in page
+    # The query itself is echoed (heading, search box, filter form, next-page link) escaped too.
+    echoed = login(agent).get(reverse("tickets:workspace"), {"q": '"><script>alert(3)</script>'})
+    assert "<script>alert(3)" not in echoed.content.decode()
+    merge = login(agent).get(
+        reverse("tickets:workspace_ticket", args=[ticket.case_number]),
+        {"merge_q": "<script>alert(4)</script>"},
+    )
+    assert "<script>alert(4)" not in merge.content.decode()
     api = bearer(agent).get("/api/v1/tickets", {"q": "充值未到账"}).json()
     assert "&lt;script&gt;" in api["items"][0]["highlight"]["snippet"]
 
