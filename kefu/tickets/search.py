@@ -470,9 +470,11 @@ def _full_text_page(
 
     Ranking computes a score for every match, which a word found in a fifth of all tickets makes
     slow (and hardly meaningful); then the newest matching tickets are shown, found by walking
-    the ticket ids downwards until a page is full. The first page decides, and its cursor carries
-    the order on: "r" + (score, id), or "n" + id. Keys first, then the page's rows with their
-    related objects: three queries a page, four with the count.
+    the ticket ids downwards until a page is full (FTS5 in rowid order; on PostgreSQL see
+    _newest_on_postgresql). The first page decides, and its cursor carries the order on:
+    "r" + (score, id), or "n" + id. Keys first, then the page's rows with their related
+    objects, then the snippets: a fixed number of queries whatever the page size (at most seven
+    on PostgreSQL's newest-first path), never one per result.
     """
     if cursor and cursor.startswith("n"):
         newest_first = True
