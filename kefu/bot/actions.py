@@ -30,6 +30,8 @@ MAX_TEXT = 2000
 CLARIFY_MARGIN = 0.12
 CLARIFY_CEILING = 0.55
 FAILURES_BEFORE_HANDOFF = 2
+# An answer scoring below answers.MIN_SCORE is still used from an article tagged with the intent.
+RELATED_MIN_SCORE = 0.3
 # Internal slot names → the names of the API's ``asking`` field (the dialogue format's).
 PUBLIC_SLOT = {"tx_hash": "txid"}
 
@@ -121,6 +123,7 @@ _LOST = re.compile(
     r"lose (?:the|my) money|lost (?:the|my) money|money (?:is )?gone|钱.{0,4}没了|錢.{0,4}沒了|丢了|丟了|退回",
     re.I,
 )
+_WHAT_NOW = re.compile(r"怎么办|怎麼辦|咋办|what (?:do|should|can) i do|what now|what next|下一步", re.I)
 _HOW_LONG = re.compile(r"多久|多长时间|多長時間|什么时候|什麼時候|how long|when will", re.I)
 _FLOW_DETAILS = {"coin", "network", "amount", "time", "tx_hash", "address", "memo", "error"}
 _CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(?:\s*UTC)?")
@@ -639,6 +642,11 @@ class _Dialogue:
                     intent=intent,
                 )
         self.state["misses"] = 0
+        if intent in _TRANSFER_INTENTS and _WHAT_NOW.search(text):
+            # "So what do I do?" about a transfer: the concrete next step too, not only the article.
+            step = self._next_step_after(intent)
+            if step not in lines and step not in self.state.get("last_reply", ""):
+                lines.append(step)
         return self._say(
             "\n".join(line for line in lines if line),
             intent=intent,
@@ -673,17 +681,30 @@ class _Dialogue:
             query = _("When a withdrawal fails, is the money returned to my balance?")
         elif _HOW_LONG.search(text) and intent in ("withdrawal_pending", "withdrawal_failed"):
             query = _("How long does a withdrawal take to be processed and confirmed?")
-        elif len(text.strip()) <= 20 or _FOLLOW_UP.search(text) or _CONNECTOR.search(text):
-            # "那怎么办" / "so what do I do?": the question is the topic's.
-            query = f"{INTENT_LABELS.get(intent or '', '')} {text}"
-        try:
-            answer = answers.answer_question(query, language=self.ui, intent=intent)
-        except Exception:  # an answer must never break the conversation
-            logger.exception("answer_question failed")
+        queries = [query]
+        if query == text and intent in INTENT_LABELS:
+            # "那怎么办" / "so what do I do?" / "改了密码多久之后可以提币？": the question is
+            # (also) the topic's; the better-scoring reading wins.
+            queries.append(f"{INTENT_LABELS[intent]} {text}")
+        best = None
+        for candidate in queries:
+            try:
+                answer = answers.answer_question(candidate, language=self.ui, intent=intent)
+            except Exception:  # an answer must never break the conversation
+                logger.exception("answer_question failed")
+                continue
+            if answer is not None and (best is None or answer.score > best.score):
+                best = answer
+        if best is None:
             return None
-        if answer is None or answer.score < answers.MIN_SCORE:
-            return None
-        return answer
+        if best.score >= answers.MIN_SCORE:
+            return best
+        # Below the bar, the passage still counts when two signals agree: it comes from an
+        # article the help centre tags with the intent the engine is sure of.
+        tagged = {article.slug for article in self._articles(intent)} if intent else set()
+        if best.score >= RELATED_MIN_SCORE and _slug(best.article_url) in tagged:
+            return best
+        return None
 
     def _article_steps(self, intent: str) -> tuple[str, list[ArticleLink]] | None:
         found = self._articles(intent)
