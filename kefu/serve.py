@@ -98,10 +98,12 @@ def warm_up_search() -> int:
 
     from kefu.helpcenter.passages import current_passages
     from kefu.helpcenter.search import current_index
+    from kefu.tickets.search import terms_of
 
     try:
         count = len(current_index())
         current_passages()
+        terms_of("预热 warm-up")  # the same jieba for ticket search, even without any article
         return count
     finally:
         connection.close()  # this thread's connection; requests use their own
