@@ -210,7 +210,8 @@ def _solved_ticket(customer, agent) -> Ticket:
 
 def test_the_customer_rates_a_solved_ticket_on_its_page(alice, bob, agent):
     ticket = _solved_ticket(alice, agent)
-    assert not CsatSurvey.objects.exists()  # no mail was sent: nothing created it
+    # No mail was sent: the resolution itself opened the survey (CSAT subscribes to it).
+    assert CsatSurvey.objects.get(ticket=ticket).answered_at is None
     client = login(alice)
     url = f"/portal/tickets/{ticket.case_number}/"
     page = client.get(url)
@@ -237,7 +238,10 @@ def test_the_customer_rates_a_solved_ticket_on_its_page(alice, bob, agent):
 
 def test_a_ticket_solved_long_ago_can_no_longer_be_rated(alice, agent):
     ticket = _solved_ticket(alice, agent)
-    Ticket.objects.filter(pk=ticket.pk).update(resolved_at=timezone.now() - timedelta(days=30))
+    long_ago = timezone.now() - timedelta(days=30)
+    Ticket.objects.filter(pk=ticket.pk).update(resolved_at=long_ago)
+    # Its survey was opened at that resolution and has expired since.
+    CsatSurvey.objects.filter(ticket=ticket).update(created_at=long_ago, expires_at=long_ago + timedelta(days=7))
     ticket.refresh_from_db()
     assert csat_selectors.ticket_rating(ticket).open is False
     with pytest.raises(ValidationError):
