@@ -240,8 +240,7 @@ def check_no_secret_request(reply: str) -> str | None:
         sentence = re.split(r"[。.!！?？\n]", reply[: match.start()])[-1]
         if _NEGATION.search(before) or _CALLED_SCAM.match(after) or _SCAM_CONTEXT.search(sentence):
             continue
-        if True:
-            return f"asks for a secret: {match.group(0)!r}"
+        return f"asks for a secret: {match.group(0)!r}"
     return None
 
 

@@ -127,8 +127,10 @@ class _Sentence:
     text: str
     terms: frozenset[str]
     question: bool
-    # What a list item means only after: the sentence introducing its list ("That means:").
+    # What a list item means only after: the sentence introducing its list ("That means:"),
+    # or, for a list that opens its section, the section's heading ("These are never us:").
     lead: str = ""
+    heading_lead: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,9 +181,13 @@ def _without_table_headers(markdown_text: str) -> str:
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 
 
-def _sentences(markdown_text: str) -> tuple[_Sentence, ...]:
+def _sentences(markdown_text: str, heading: str = "") -> tuple[_Sentence, ...]:
     out: list[_Sentence] = []
-    lead = ""
+    # A list straight under a heading that states something means what the heading says:
+    # "这些一定不是官方" is the only thing that turns "anyone asking for your seed phrase" into
+    # a warning. A heading that asks ("Where to find it", "How to set it up") adds nothing.
+    heading_lead = bool(heading) and not _asks(heading)
+    lead = heading.rstrip(":：") + ("：" if _CJK.search(heading) else ":") if heading_lead else ""
     for raw in _without_table_headers(markdown_text).split("\n"):
         item = bool(_ITEM.match(raw))
         line = search.plain_text(raw)
@@ -192,13 +198,18 @@ def _sentences(markdown_text: str) -> tuple[_Sentence, ...]:
             terms = frozenset(analysis.analyze(part))
             out.append(
                 _Sentence(
-                    text=part, terms=terms, question=part.endswith(_QUESTION_END), lead=lead if item else ""
+                    text=part,
+                    terms=terms,
+                    question=part.endswith(_QUESTION_END),
+                    lead=lead if item else "",
+                    heading_lead=heading_lead and item,
                 )
             )
         if not item and parts:
             # A paragraph ending in a colon introduces the list after it; any other paragraph
             # means the next list stands on its own.
             lead = parts[-1] if parts[-1].endswith((":", "：")) else ""
+            heading_lead = False
     return tuple(out)
 
 
@@ -315,7 +326,7 @@ class PassageIndex:
             key = _digest(section, words)
             item = reuse.get(key) or analysed.get(key)
             if item is None:
-                said = _sentences(section.markdown)
+                said = _sentences(section.markdown, section.heading)
                 heading = frozenset(analysis.analyze(section.heading))
                 own = heading.union(*(sentence.terms for sentence in said))
                 item = _SectionTerms(
@@ -476,9 +487,12 @@ class PassageIndex:
         chinese = bool(_CJK.search(sentences[best].text))
         separator = "" if chinese else " "
         texts = [sentences[i].text for i in chosen]
-        lead = sentences[chosen[0]].lead
-        # A lead that says nothing alone ("That means:") is left out with its list.
-        if len(lead) >= MIN_LEAD_CHARS and not any(sentences[i].text == lead for i in chosen):
+        first = sentences[chosen[0]]
+        lead = first.lead
+        # A lead that says nothing alone ("That means:") is left out with its list; a heading
+        # over its list always says something.
+        long_enough = first.heading_lead or len(lead) >= MIN_LEAD_CHARS
+        if lead and long_enough and not any(sentences[i].text == lead for i in chosen):
             texts = [lead, *texts][:MAX_SENTENCES]
         return separator.join(texts)
 

@@ -174,3 +174,14 @@ def test_section_ids_are_generated_after_sanitising():
 def test_an_empty_help_centre_answers_nothing(db):
     assert answer_question("how long after a password reset can I withdraw?", language="en") is None
     assert answer_question("提币手续费怎么算", language="zh-hant", intent="fees") is None
+
+
+def test_a_list_under_its_heading_keeps_the_heading_as_its_lead():
+    """"Anyone asking for your seed phrase" means the opposite without "these are never us"."""
+    from kefu.helpcenter.passages import _sentences
+
+    body = "- 主动给你打电话的\"客服\"；\n- 任何要求提供助记词、私钥的人。\n\n即使对方能说出你的姓名，也不代表他是官方。"
+    said = _sentences(body, "这些一定不是官方")
+    assert [s.lead for s in said[:2]] == ["这些一定不是官方："] * 2 and all(s.heading_lead for s in said[:2])
+    assert said[-1].lead == ""  # the paragraph after the list stands alone
+    assert _sentences(body)[0].lead == ""  # no heading: nothing to lead with
