@@ -348,7 +348,7 @@ def play_dialogue(
     result = DialogueResult(
         id=dialogue["id"], family=str(dialogue.get("family", "other")), lang=dialogue["lang"]
     )
-    brand = str(getattr(settings, "KEFU_BRAND_NAME", ""))
+    brand = str(settings.KEFU_BRAND_NAME)
     # The cache is the run's own (evaluation_settings) and not cleared between dialogues: the help
     # centre's search index lives there, and rebuilding it per dialogue is no server's reality.
     # Rate limits are out of the way; rolled-back rows leave no stale entry that matters.

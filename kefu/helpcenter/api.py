@@ -7,9 +7,10 @@ from datetime import datetime
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import get_language
-from ninja import Field, Router, Schema
+from ninja import Field, Path, Router, Schema
 
 from kefu.helpcenter import selectors
+from kefu.helpcenter.models import ARTICLE_SLUG_PATTERN
 from kefu.helpcenter.rendering import rendered_html
 from kefu.helpcenter.search import MAX_QUERY_CHARS, normalize_language, search_articles
 from kefu.trust import guard
@@ -87,7 +88,13 @@ def search(request: HttpRequest, q: str = "", lang: str | None = None, limit: in
     auth=None,
     summary="One article in the requested language, else in the other",
 )
-def get_article(request: HttpRequest, slug: str, lang: str | None = None):
+def get_article(
+    request: HttpRequest,
+    # "search" is the search endpoint's path, so no article can be reached by it (the model
+    # refuses it as a slug); the schema says so, and a slug is ASCII letters, digits, - and _.
+    slug: str = Path(..., pattern=ARTICLE_SLUG_PATTERN, max_length=100),
+    lang: str | None = None,
+):
     language = _language(lang)
     article = selectors.access_article(slug, language=language)
     return {

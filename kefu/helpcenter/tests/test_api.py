@@ -65,3 +65,20 @@ def test_active_announcements_localized_and_filtered(db):
 def test_endpoints_need_no_authentication(articles):
     for url in ("/api/v1/articles/search?q=fee", "/api/v1/articles/fees", "/api/v1/announcements/active"):
         assert Client().get(url).status_code == 200, url
+
+
+def test_search_is_no_article_slug_and_the_schema_says_so(client):
+    """/api/v1/articles/search is the search: an article called "search" could never be read."""
+    import re
+
+    from django.core.exceptions import ValidationError
+
+    from kefu.helpcenter.models import ARTICLE_SLUG_PATTERN, Article
+
+    with pytest.raises(ValidationError) as info:
+        Article(slug="search", language="en", title="t", body_markdown="b").full_clean()
+    assert "slug" in info.value.message_dict
+    assert re.match(ARTICLE_SLUG_PATTERN, "search-tips") and not re.match(ARTICLE_SLUG_PATTERN, "search")
+    schema = client.get("/api/v1/openapi.json").json()
+    [slug] = schema["paths"]["/api/v1/articles/{slug}"]["get"]["parameters"][:1]
+    assert slug["schema"]["pattern"] == ARTICLE_SLUG_PATTERN
