@@ -5,7 +5,7 @@ from __future__ import annotations
 from kefu import events
 from kefu.csat.actions import do_create_chat_survey, do_create_ticket_survey
 from kefu.events import ChatClosed, TicketStatusChanged
-from kefu.tickets.models import Status
+from kefu.tickets.models import Channel, Status
 
 
 def on_chat_closed(event: ChatClosed) -> None:
@@ -27,8 +27,12 @@ def on_ticket_status_changed(event: TicketStatusChanged) -> None:
     # Every resolution is rated, whether or not a mail announces it (the customer's page offers
     # the same survey). Get-or-create: the resolution mail, if its subscriber runs first, has
     # already asked for this survey.
-    if event.status == Status.RESOLVED and event.previous != Status.RESOLVED:
-        do_create_ticket_survey(ticket=event.ticket)
+    # A resolution filed by a live chat's close is rated by that chat's own survey (ChatClosed).
+    if event.status != Status.RESOLVED or event.previous == Status.RESOLVED:
+        return
+    if event.message is not None and event.message.channel == Channel.CHAT:
+        return
+    do_create_ticket_survey(ticket=event.ticket)
 
 
 def register() -> None:
