@@ -91,8 +91,8 @@ def search(request: HttpRequest, q: str = "", lang: str | None = None, limit: in
 def get_article(
     request: HttpRequest,
     # "search" is the search endpoint's path, so no article can be reached by it (the model
-    # refuses it as a slug); the schema says so, and a slug is ASCII letters, digits, - and _.
-    slug: str = Path(..., pattern=ARTICLE_SLUG_PATTERN, max_length=100),
+    # refuses it as a slug) and the schema says so.
+    slug: str = Path(..., pattern=ARTICLE_SLUG_PATTERN),
     lang: str | None = None,
 ):
     language = _language(lang)

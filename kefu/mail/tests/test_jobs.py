@@ -28,6 +28,10 @@ def accept(name: str = "gmail.eml", sender: str = "xiaoming.wang@webmail.example
 def test_a_consumer_makes_the_ticket_and_acknowledges_once_though_every_job_ran_twice(
     mail_settings, smtp_sink, job_queue
 ):
+    # Two attempts at one row may collide on SQLite's in-memory test database ("table is
+    # locked"): the loser is retried after the back-off, which must fit in the sink's deadline.
+    mail_settings.KEFU_MAIL_RETRY_SECONDS = 1
+    mail_settings.KEFU_MAIL_WORKER_INTERVAL = 1
     inbound = accept()
     assert job_queue.pending_count() == 1  # enqueued once the row was committed
     process_inbound(inbound.pk)  # the same job again (a reconcile, a redelivery)
