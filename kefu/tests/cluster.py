@@ -18,6 +18,7 @@ with ``transactional_db``), because the checks read rows through the ORM.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 import json
 import os
@@ -480,7 +481,10 @@ def check_chat(cluster: Cluster, people: People, *, timeout: float = 120) -> Che
     from kefu.chat.models import ChatMessage
 
     texts = (f"节点A的客户 {cluster.run}", f"节点B的客服 {cluster.run}")
-    result = asyncio.run(_chat(cluster, people, texts, timeout))
+    # In its own thread: the caller's thread may already run an event loop (Playwright's sync
+    # API leaves one in the test process), and asyncio.run() refuses to nest.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(asyncio.run, _chat(cluster, people, texts, timeout)).result()
     rows = {
         sender: ChatMessage.objects.filter(text=text, sender=sender).count()
         for sender, text in (("customer", texts[0]), ("agent", texts[1]))
