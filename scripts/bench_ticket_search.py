@@ -20,7 +20,6 @@ import os
 import random
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 from functools import cache
@@ -29,7 +28,7 @@ from urllib.parse import urlencode
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_tickets import free_port, login  # noqa: E402
+from bench_tickets import login, start_server  # noqa: E402
 
 ZH = (
     "充值未到账 提现失败 提现一直在审核 账户被锁定 忘记密码 验证码收不到 手续费太高 转错网络 漏填标签 "
@@ -247,20 +246,8 @@ def main() -> None:
     rng = random.Random(5)
     mix = queries(rng)
     kinds = sorted({kind for kind, _ in mix})
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kefu", "serve", "--no-demo", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server()
     try:
-        for _ in range(150):
-            try:
-                httpx.get(base + "/accounts/login/", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         agent = httpx.Client(follow_redirects=False, timeout=30)
         login(agent, base, "bench-agent@example.com")
         print(f"database={connection.vendor} tickets={Ticket.objects.count():,} queries={len(mix)} kinds")

@@ -173,6 +173,27 @@ def populate(total: int, customers: int) -> None:
     del buf
 
 
+def start_server(wait_s: float = 30) -> tuple[subprocess.Popen[bytes], str]:
+    """`kefu serve --no-demo` on a free port, once it answers; (the process, its base URL)."""
+    import httpx
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kefu", "serve", "--no-demo", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(base + "/accounts/login/", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    return server, base
+
+
 def login(client, base: str, email: str) -> None:
     client.get(f"{base}/accounts/login/")
     token = client.cookies.get("csrftoken")
@@ -221,20 +242,8 @@ def main() -> None:
     featured = (
         Ticket.objects.filter(customer__email="bench-customer@example.com").order_by("-updated_at").first()
     )
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kefu", "serve", "--no-demo", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server()
     try:
-        for _ in range(100):
-            try:
-                httpx.get(base + "/accounts/login/", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         agent = httpx.Client(follow_redirects=False)
         login(agent, base, "bench-agent@example.com")
         customer = httpx.Client(follow_redirects=False)
