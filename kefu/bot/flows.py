@@ -61,7 +61,7 @@ def slot_label(slot: str) -> str:
 
 
 def extract_extra(slot: str, text: str, *, loose: bool) -> str | None:
-    """Slots beyond the on-chain facts (see ``slots.extract`` for those)."""
+    """Slots beyond the on-chain facts (see ``understand.extract`` for those)."""
     if slot == "otp_method":
         for pattern, value in _OTP_METHODS:
             if pattern.search(text):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 COINS = {
     "usdt": "USDT",
@@ -55,21 +54,9 @@ _AMOUNT_WITH_COIN = re.compile(
     + r")(?![a-z])",
     re.I,
 )
-_NUMBER = re.compile(r"(?<![\w.])(\d{1,15}(?:[.,]\d{1,18})?)(?![\w.])")
-_TIME = re.compile(
-    r"(\d+\s*(?:个)?\s*(?:分钟|小时|天|周|min(?:ute)?s?|hours?|hrs?|days?|weeks?)\s*(?:前|了|ago)?"
-    r"|今天|昨天|前天|今早|今晚|昨晚|刚才|刚刚|上午|下午|晚上|凌晨|yesterday|today|this morning|last night|just now"
-    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\s+\d{1,2}:\d{2})?|\d{1,2}月\d{1,2}[日号]|\d{1,2}:\d{2})",
-    re.I,
-)
 SKIP_WORDS = re.compile(
     r"^\s*(不知道|不清楚|没有|忘了|跳过|skip|don'?t know|no idea|none|n/?a)\s*[。.!！]?\s*$", re.I
 )
-
-
-def find_tx_hash(text: str) -> str | None:
-    match = TX_HASH.search(text)
-    return match.group(0) if match else None
 
 
 # Slang for USDT with no amount: 提U, 充U, 转U, 出U, 收U, U币 ("U" alone is too common a letter).
@@ -93,49 +80,5 @@ def find_network(text: str) -> str | None:
     return None
 
 
-def find_amount(text: str, *, loose: bool = False) -> str | None:
-    """An amount next to a coin name; with ``loose`` (we just asked for it) any lone number."""
-    text = _without_hashes(text)
-    match = _AMOUNT_WITH_COIN.search(text)
-    raw = match.group(1) if match else None
-    if raw is None and loose:
-        numbers = _NUMBER.findall(text)
-        raw = numbers[0] if len(numbers) == 1 else None
-    if raw is None:
-        return None
-    try:
-        value = Decimal(raw.replace(",", "."))
-    except InvalidOperation:
-        return None
-    return format(value.normalize(), "f") if value >= 0 else None
-
-
-def find_time(text: str, *, loose: bool = False) -> str | None:
-    match = _TIME.search(text)
-    if match:
-        return match.group(0).strip()
-    stripped = text.strip()
-    return stripped[:60] if loose and stripped and not SKIP_WORDS.match(stripped) else None
-
-
 def _without_hashes(text: str) -> str:
     return TX_HASH.sub(" ", text)
-
-
-EXTRACTORS = {
-    "tx_hash": lambda text, loose: find_tx_hash(text),
-    "coin": lambda text, loose: find_coin(text),
-    "network": lambda text, loose: find_network(text),
-    "amount": lambda text, loose: find_amount(text, loose=loose),
-    "time": lambda text, loose: find_time(text, loose=loose),
-}
-
-
-def extract(text: str, *, wanted: list[str], asking: str | None = None) -> dict[str, str]:
-    """Every wanted slot found in ``text``; the slot just asked for is parsed more leniently."""
-    found = {}
-    for slot in wanted:
-        value = EXTRACTORS[slot](text, slot == asking)
-        if value:
-            found[slot] = value
-    return found
