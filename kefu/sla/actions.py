@@ -389,8 +389,16 @@ def sweep_due_timers(*, now: datetime | None = None, batch: int | None = None) -
 def _mark(
     ids: list[int], field: str, now: datetime, event_type: type[SlaBreached] | type[SlaWarning]
 ) -> None:
-    SlaTimer.objects.filter(pk__in=ids).update(**{field: now})
-    for timer in SlaTimer.objects.filter(pk__in=ids).select_related("ticket", "ticket__assignee", "policy"):
+    # Only rows not marked yet: a second sweep over the same rows (SQLite has no SKIP LOCKED)
+    # marks and announces nothing again.
+    claimed = list(
+        SlaTimer.objects.filter(pk__in=ids, **{f"{field}__isnull": True}).values_list("pk", flat=True)
+    )
+    SlaTimer.objects.filter(pk__in=claimed).update(**{field: now})
+    marked = SlaTimer.objects.filter(pk__in=claimed).select_related(
+        "ticket", "ticket__assignee", "ticket__team", "policy"
+    )
+    for timer in marked:
         events.publish(event_type(timer=timer, ticket=timer.ticket))
 
 

@@ -370,3 +370,22 @@ def test_a_merged_duplicate_stops_its_clocks_without_meeting_them(alice, agent):
     resolution = timer(source, TimerKind.RESOLUTION)
     assert resolution.met_at is None and resolution.stopped_at is not None
     assert timer(target, TimerKind.RESOLUTION).is_open
+
+
+def test_marking_the_same_timers_twice_announces_them_once(alice):
+    """Two sweeps that picked the same rows (SQLite has no SKIP LOCKED): one breach event."""
+    from django.utils import timezone
+
+    from kefu.sla.actions import _mark
+
+    policy()
+    ticket = create(alice)
+    first = timer(ticket, TimerKind.FIRST_REPLY)
+    seen: list[object] = []
+    subscribe(SlaBreached, seen.append, when=IN_TRANSACTION)
+    try:
+        _mark([first.pk], "breached_at", timezone.now(), SlaBreached)
+        _mark([first.pk], "breached_at", timezone.now(), SlaBreached)
+    finally:
+        unsubscribe(SlaBreached, seen.append, when=IN_TRANSACTION)
+    assert len(seen) == 1
