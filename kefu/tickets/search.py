@@ -405,7 +405,8 @@ def search_tickets(
     if not parsed.text:
         return SearchPage(hits=[], next_cursor=None)
     exact = _exact_q(parsed.text)
-    if exact is not None and not (cursor or "").startswith("r"):
+    # A ranked ("r") or newest-first ("n") cursor belongs to the full-text pages.
+    if exact is not None and not (cursor or "").startswith(("r", "n")):
         kind, condition = exact
         page = selectors.page_of(base.filter(condition), cursor=cursor, size=size)
         if page.items or cursor:
