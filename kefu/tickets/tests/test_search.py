@@ -284,3 +284,21 @@ def test_a_forged_search_cursor_is_ignored(alice, agent):
         response = client.get("/api/v1/tickets", {"q": "充值未到账", "cursor": cursor})
         assert response.status_code == 200, cursor
         assert [i["case_number"] for i in response.json()["items"]] in ([ticket.case_number], []), cursor
+
+
+def test_a_word_like_an_order_number_that_is_only_in_text_pages_newest_first(alice, agent, monkeypatch):
+    """"ORD778899" is shaped like an order number but no ticket has it as one: the full-text
+    pages (newest first past RANK_LIMIT) carry on past page 1."""
+    monkeypatch.setattr(search, "RANK_LIMIT", 2)
+    made = [file(alice, f"订单 ORD778899 问题 {i}", "ORD778899").case_number for i in range(5)]
+    client = bearer(agent)
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        params = {"q": "ORD778899", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = client.get("/api/v1/tickets", params).json()
+        seen += [item["case_number"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == made[::-1]
