@@ -9,13 +9,14 @@ sends and retries. Nothing here talks to an SMTP server inside a request.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from email.utils import formataddr, make_msgid
 
 from django.apps import apps
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, OperationalError, models, transaction
 from django.utils import timezone
 
 from kefu.accounts.models import User
@@ -293,12 +294,6 @@ def send_outbound_mail(pk: int, *, connection: BaseEmailBackend | None = None) -
         if not mail.body_text:
             _render_into(mail)
         smtp.send_messages([build_email(mail, smtp)])
-        # At once, before the session is closed (QUIT waits for the server): SMTP cannot be
-        # exactly-once, a crash between the server's 250 and this update sends the mail again
-        # after the back-off, so that window holds nothing else.
-        OutboundMail.objects.filter(pk=pk).update(
-            status=OutboundStatus.SENT, sent_at=timezone.now(), last_error=""
-        )
     except Exception as exc:
         logger.warning("outbound mail %s failed (attempt %s): %s", pk, mail.attempts, type(exc).__name__)
         smtp.close()  # a broken session must not poison the rest of a batch
@@ -310,10 +305,30 @@ def send_outbound_mail(pk: int, *, connection: BaseEmailBackend | None = None) -
             last_error=error_text(exc),
         )
         return False
+    else:
+        # At once, before the session is closed (QUIT waits for the server): SMTP cannot be
+        # exactly-once, a crash between the server's 250 and this update sends the mail again
+        # after the back-off, so that window holds nothing else. The server has the mail now,
+        # so a failing update is not a failed send: it is retried, never the send.
+        _mark_sent(pk)
     finally:
         if own_connection:
             smtp.close()
     return True
+
+
+def _mark_sent(pk: int) -> None:
+    """Record a delivered mail, retrying a database that is busy for a moment (SQLite's lock)."""
+    for pause in (0.05, 0.2, 0.5, 1.0, 2.0, None):
+        try:
+            OutboundMail.objects.filter(pk=pk).update(
+                status=OutboundStatus.SENT, sent_at=timezone.now(), last_error=""
+            )
+            return
+        except OperationalError:
+            if pause is None:
+                raise
+            time.sleep(pause)
 
 
 def do_retry_outbound(ids: Iterable[int], *, actor: User | None = None) -> int:

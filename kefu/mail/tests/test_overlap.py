@@ -143,3 +143,31 @@ def test_a_sent_mail_is_recorded_before_the_session_is_closed(mail_settings, smt
     assert send_outbound_mail(OutboundMail.objects.get().pk)
     assert StatusAtCloseBackend.seen[-1] == OutboundStatus.SENT
     assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_a_database_busy_for_a_moment_after_delivery_does_not_leave_a_sent_mail_queued(
+    mail_settings, smtp_sink, monkeypatch
+):
+    """The relay has the mail; SQLite answers "database table is locked" to the first update
+    (another worker's write). That is not a failed send: the update is retried, never the send
+    (the row left ``queued`` would go out again after the back-off)."""
+    from django.db import OperationalError
+    from django.db.models.query import QuerySet
+
+    inbound = _accept()
+    process_inbound_mail(inbound.pk)
+    row = OutboundMail.objects.get()
+    real_update = QuerySet.update
+    refusals = []
+
+    def busy_once(self: QuerySet, **kwargs: Any) -> int:
+        if self.model is OutboundMail and kwargs.get("status") == OutboundStatus.SENT and not refusals:
+            refusals.append(kwargs)
+            raise OperationalError("database table is locked: kefu_mail_outboundmail")
+        return real_update(self, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "update", busy_once)
+    assert send_outbound_mail(row.pk)
+    row.refresh_from_db()
+    assert refusals and row.status == OutboundStatus.SENT and row.last_error == ""
+    assert len(smtp_sink.wait_for(1)) == 1
