@@ -45,6 +45,7 @@ def do_create_ticket_survey(*, ticket: Ticket) -> CsatSurvey:
     existing = selectors.ticket_survey(ticket)
     if existing is not None:
         return existing
+    assert ticket.customer is not None, "a case without a known customer gets no survey"
     return CsatSurvey.objects.create(
         customer=ticket.customer,
         ticket=ticket,

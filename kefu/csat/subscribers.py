@@ -32,6 +32,8 @@ def on_ticket_status_changed(event: TicketStatusChanged) -> None:
         return
     if event.message is not None and event.message.channel == Channel.CHAT:
         return
+    if event.ticket.customer_id is None:  # nobody known to ask (the case's channel may, later)
+        return
     do_create_ticket_survey(ticket=event.ticket)
 
 

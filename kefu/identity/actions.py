@@ -632,6 +632,10 @@ def do_unfreeze(
         )
     now = now or timezone.now()
     customer = ticket.customer
+    if customer is None:
+        raise VerificationRequired(
+            _("Nobody has signed in to this case yet: there is no account to unfreeze.")
+        )
     reason = guard.redact(reason or "", language=ticket.language)
     verification = valid_verification(customer, since=ticket.created_at, now=now)
     if verification is None:

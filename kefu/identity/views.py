@@ -284,7 +284,7 @@ def account_card(request: AuthedRequest, case_number: str) -> HttpResponse:
     state, wallet_error = None, False
     try:
         backend = get_wallet_backend()
-        uid = selectors.wallet_uid_for(ticket.customer, backend)
+        uid = selectors.wallet_uid_for(ticket.customer, backend) if ticket.customer else None
         state = backend.account_state(uid) if uid else None
     except WalletBackendError:
         wallet_error = True

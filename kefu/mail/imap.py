@@ -162,9 +162,7 @@ def poll_imap_once(url: str, *, limit: int = 200) -> int:
                 # Never storable; leaving it unseen would fetch it forever. Admins see a failed row.
                 do_record_unstorable(raw_digest=f"imap:{settings.mailbox}:{uid}:{size}", error=exc)
             except Exception:
-                logger.exception(
-                    "IMAP message %s not stored; it stays unseen for the next poll", uid
-                )
+                logger.exception("IMAP message %s not stored; it stays unseen for the next poll", uid)
                 continue
             _done(client, uid, settings)
             taken += 1

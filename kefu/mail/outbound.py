@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 def _recipient(ticket: Ticket) -> str | None:
     customer = ticket.customer
+    if customer is None:  # nobody known yet: the case answers on the channel it came through
+        return None
     email = (customer.email or "").strip().lower()
     if not email or "@" not in email or not customer.is_active:
         return None

@@ -93,7 +93,7 @@ def render_outbound(mail: OutboundMail) -> Rendered:
     with translation.override(language):
         case = ticket.case_number
         url = ticket_url(ticket)
-        name = ticket.customer.display_name.strip() if ticket.customer_id else ""
+        name = ticket.customer.display_name.strip() if ticket.customer is not None else ""
         before, after = _paragraphs(mail, case=case, url=url)
         body = mail.message.body if mail.message is not None else ""
         context = {

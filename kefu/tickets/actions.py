@@ -31,6 +31,7 @@ from kefu.events import (
     TicketReclassified,
     TicketStatusChanged,
 )
+from kefu.tickets import thread
 from kefu.tickets.attachments import CheckedFile
 from kefu.tickets.models import (
     ACTIVE_STATUSES,
@@ -330,8 +331,8 @@ def do_create_ticket(
                 continue  # case number collision: draw again
         else:  # pragma: no cover - 5 collisions in 10^8 per day
             raise RuntimeError("could not allocate a case number")
-        message = Message.objects.create(
-            ticket=ticket, author=actor, kind=MessageKind.PUBLIC, body=t["description"], channel=channel
+        message = thread.append(
+            ticket, author=actor, kind=MessageKind.PUBLIC, body=t["description"], channel=channel
         )
         _store_attachments(
             ticket=ticket, message=message, files=files, user=actor, language=language, written=written
@@ -413,7 +414,7 @@ def do_flag_secret(
 
 def do_add_system_note(*, ticket: Ticket, body: str, channel: str = Channel.AGENT) -> Message:
     """An event agents should see in the thread (customers never do)."""
-    return Message.objects.create(ticket=ticket, kind=MessageKind.SYSTEM, body=body, channel=channel)
+    return thread.append(ticket, kind=MessageKind.SYSTEM, body=body, channel=channel)
 
 
 def check_add_message(
@@ -470,9 +471,7 @@ def do_add_message(
     guarded = guard_texts({"body": body}, language=ticket.language)
     with files_removed_on_failure() as written, transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        message = Message.objects.create(
-            ticket=ticket, author=author, kind=kind, body=guarded.texts["body"], channel=channel
-        )
+        message = thread.append(ticket, author=author, kind=kind, body=guarded.texts["body"], channel=channel)
         _store_attachments(
             ticket=ticket,
             message=message,
@@ -514,7 +513,11 @@ def do_add_message(
             do_flag_secret(ticket=ticket, actor=author, kinds=guarded.kinds, ip_address=ip_address)
         if ticket.status != previous_status:
             _publish_status_changed(
-                ticket, previous_status, actor=author, reason=_status_reason(from_customer, kind), message=message
+                ticket,
+                previous_status,
+                actor=author,
+                reason=_status_reason(from_customer, kind),
+                message=message,
             )
         events.publish(
             MessageAdded(
@@ -552,7 +555,12 @@ def _publish_status_changed(
 ) -> None:
     events.publish(
         TicketStatusChanged(
-            ticket=ticket, previous=previous, status=ticket.status, actor=actor, reason=reason, message=message
+            ticket=ticket,
+            previous=previous,
+            status=ticket.status,
+            actor=actor,
+            reason=reason,
+            message=message,
         )
     )
 
@@ -690,7 +698,8 @@ def do_assign(*, ticket: Ticket, actor: User, assignee: User | None, ip_address:
                 {"assignee": [_("{name} is not a member of this ticket's team.").format(name=assignee)]}
             )
         if assignee.pk != actor.pk and not (
-            actor.is_supervisor or (ticket.team_id is not None and actor.teams.filter(pk=ticket.team_id).exists())
+            actor.is_supervisor
+            or (ticket.team_id is not None and actor.teams.filter(pk=ticket.team_id).exists())
         ):
             raise PermissionDenied
     with transaction.atomic():
@@ -743,15 +752,15 @@ def do_escalate(*, ticket: Ticket, actor: User, reason: str, ip_address: str | N
             _publish_status_changed(ticket, previous_status, actor=actor, reason="escalated")
         if previous_assignee_id is not None:
             events.publish(
-                TicketAssigned(ticket=ticket, previous_assignee_id=previous_assignee_id, assignee=None, actor=actor)
+                TicketAssigned(
+                    ticket=ticket, previous_assignee_id=previous_assignee_id, assignee=None, actor=actor
+                )
             )
         with override(ticket.language):
             body = _("Escalated from tier {old} to tier {new}: {reason}").format(
                 old=previous, new=ticket.tier, reason=reason
             )
-        Message.objects.create(
-            ticket=ticket, author=actor, kind=MessageKind.INTERNAL, body=body, channel=Channel.AGENT
-        )
+        thread.append(ticket, author=actor, kind=MessageKind.INTERNAL, body=body, channel=Channel.AGENT)
         do_record(
             actor=actor,
             action="ticket.escalated",
@@ -776,14 +785,12 @@ def do_merge(*, source: Ticket, target: Ticket, actor: User, ip_address: str | N
             {"target": [_("The target ticket was itself merged; pick the surviving ticket.")]}
         )
     with transaction.atomic():
-        Message.objects.filter(ticket=source).update(ticket=target)
+        thread.renumber_into(target, list(Message.objects.filter(ticket=source).order_by("seq", "id")))
         Attachment.objects.filter(ticket=source).update(ticket=target)
         Ticket.objects.filter(merged_into=source).update(merged_into=target)
         with override(target.language):
             note = _("Ticket {source} was merged into this ticket.").format(source=source.case_number)
-        Message.objects.create(
-            ticket=target, author=actor, kind=MessageKind.SYSTEM, body=note, channel=Channel.AGENT
-        )
+        thread.append(target, author=actor, kind=MessageKind.SYSTEM, body=note, channel=Channel.AGENT)
         source_status, target_status = source.status, target.status
         if source.status in ACTIVE_STATUSES and target.status not in ACTIVE_STATUSES:
             target.status = Status.OPEN

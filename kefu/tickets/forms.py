@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kefu import inputs
 from kefu.tickets.attachments import CheckedFile, check_uploads
-from kefu.tickets.models import Category, Priority, Status, Ticket
+from kefu.tickets.models import AGENT_STATUS_CHOICES, Category, Priority, Ticket
 from kefu.tickets.selectors import active_categories
 
 
@@ -133,13 +133,13 @@ class AgentReplyForm(ReplyForm):
     status = forms.ChoiceField(
         label=_("Then set status"),
         required=False,
-        choices=[("", _("(automatic)")), *Status.choices],
+        choices=[("", _("(automatic)")), *AGENT_STATUS_CHOICES],
         widget=FastSelect,
     )
 
 
 class TicketUpdateForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), choices=Status.choices, widget=FastSelect)
+    status = forms.ChoiceField(label=_("Status"), choices=AGENT_STATUS_CHOICES, widget=FastSelect)
     priority = forms.TypedChoiceField(
         label=_("Priority"), choices=Priority.choices, coerce=int, widget=FastSelect
     )

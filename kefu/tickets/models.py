@@ -62,6 +62,9 @@ class Category(models.Model):
 
 
 class Status(models.TextChoices):
+    # The bot's stage: a conversation with the assistant is a case from its first message, kept
+    # out of every agents' queue (not active) until the hand-off moves it to ``new``.
+    BOT = "bot", _("With the bot")
     NEW = "new", _("New")
     OPEN = "open", _("Open")
     PENDING_CUSTOMER = "pending_customer", _("Waiting for customer")
@@ -70,6 +73,8 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+# What agents may set: the bot's stage is entered and left by the bot and the hand-off only.
+AGENT_STATUS_CHOICES = [(value, label) for value, label in Status.choices if value != Status.BOT]
 ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.ON_HOLD)
 # The one spelling of "active" used by queries and partial indexes alike, so that PostgreSQL
 # can prove a query's filter implies an index's predicate.
@@ -94,8 +99,17 @@ class Channel(models.TextChoices):
 
 
 class Ticket(models.Model):
+    """A case (工单): one customer problem, whatever channels it comes through.
+
+    Every channel's messages live in its thread (:class:`Message`): the bot's turns, a live
+    chat, mail, portal and API replies, notes and system events. ``customer`` is empty only
+    while nobody knows who is writing (a signed-out visitor talking to the bot).
+    """
+
     case_number = models.CharField(_("case number"), max_length=32, unique=True, editable=False)
-    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets")
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="tickets")
     team = models.ForeignKey(
         Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
@@ -131,6 +145,9 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Messages are numbered 1, 2, 3 ... per case, under this row's lock (kefu/tickets/thread.py):
+    # a client resumes from the last number it has seen.
+    last_seq = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("ticket")
@@ -184,23 +201,59 @@ class MessageKind(models.TextChoices):
     SYSTEM = "system", _("System event")
 
 
+class Sender(models.TextChoices):
+    """Who wrote a message: what the thread shows beside it, and what SLA clocks count."""
+
+    CUSTOMER = "customer", _("Customer")
+    AGENT = "agent", _("Agent")
+    BOT = "bot", _("Bot")
+    SYSTEM = "system", _("System")
+
+
 class Message(models.Model):
+    """One entry of a case's thread, from any channel.
+
+    ``seq`` numbers a case's messages 1, 2, 3 ... without gaps; ``client_id`` is the sender's
+    own id for a message (a resend after a reconnect is recognised, not stored twice);
+    ``external_id`` is the channel's id for it (a mail's Message-ID, a provider's message id);
+    ``extra`` holds what a channel renders beside the text (the bot's quick replies and links,
+    a system event's kind, the bot's intent).
+    """
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField(default=0)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    sender = models.CharField(max_length=10, choices=Sender.choices, default=Sender.CUSTOMER)
     kind = models.CharField(max_length=10, choices=MessageKind.choices, default=MessageKind.PUBLIC)
     body = models.TextField(_("message"))
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.PORTAL)
+    client_id = models.CharField(max_length=64, blank=True, default="")
+    external_id = models.CharField(max_length=255, blank=True, default="")
+    extra = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_thread")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at", "id"], name="message_thread"),
+            models.Index(
+                fields=["channel", "external_id"],
+                name="message_external_id",
+                condition=~models.Q(external_id=""),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "seq"], name="message_seq"),
+            models.UniqueConstraint(
+                fields=["ticket", "client_id"], name="message_client_id", condition=~models.Q(client_id="")
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.ticket_id}/{self.kind}"
+        return f"{self.ticket_id}#{self.seq}/{self.kind}"
 
 
 class TicketSearch(models.Model):

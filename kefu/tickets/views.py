@@ -35,7 +35,7 @@ from kefu.tickets.forms import (
     TicketForm,
     TicketUpdateForm,
 )
-from kefu.tickets.models import Channel, MessageKind, Priority, Status, Ticket
+from kefu.tickets.models import AGENT_STATUS_CHOICES, Channel, MessageKind, Priority, Status, Ticket
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -114,7 +114,7 @@ def _rows(items: list[Ticket], *, staff: bool, hits: list[search.Hit] | None = N
                 priority_label=str(priorities.get(t.priority, "")),
                 team=(t.team.name_en if english else t.team.name_zh) if t.team else "",
                 assignee=t.assignee.email if t.assignee else "—",
-                customer=t.customer.email,
+                customer=t.customer.email if t.customer else "—",
                 updated_iso=updated.isoformat(),
                 updated_text=f"{updated:%Y-%m-%d %H:%M}",
                 age=_age((now - t.created_at).total_seconds()) if staff else "",
@@ -316,7 +316,7 @@ def workspace(request: AuthedRequest) -> HttpResponse:
         "status": status,
         "teams": [(team, counts.teams.get(team.pk, 0)) for team in teams],
         "counts": counts,
-        "statuses": Status.choices,
+        "statuses": AGENT_STATUS_CHOICES,
     }
     query = (request.GET.get("q") or "").strip()
     if query:
@@ -387,7 +387,7 @@ def workspace_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
         "canned": selectors.canned_replies_filled(
             request.user,
             language=ticket.language,
-            name=ticket.customer.display_name or ticket.customer.email,
+            name=(ticket.customer.display_name or ticket.customer.email) if ticket.customer else "",
             case_number=ticket.case_number,
             agent_language=get_language(),
         ),

@@ -73,4 +73,6 @@ def test_every_ticket_resolution_gets_one_survey_even_without_mail(settings, ali
     ticket_actions.do_reopen(ticket=ticket, actor=alice)
     assert CsatSurvey.objects.filter(ticket=ticket).count() == 1
     ticket_actions.do_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)
-    assert CsatSurvey.objects.filter(ticket=ticket).count() == 1  # the first is still open: one rating is enough
+    assert (
+        CsatSurvey.objects.filter(ticket=ticket).count() == 1
+    )  # the first is still open: one rating is enough

@@ -287,7 +287,7 @@ def test_a_forged_search_cursor_is_ignored(alice, agent):
 
 
 def test_a_word_like_an_order_number_that_is_only_in_text_pages_newest_first(alice, agent, monkeypatch):
-    """"ORD778899" is shaped like an order number but no ticket has it as one: the full-text
+    """ "ORD778899" is shaped like an order number but no ticket has it as one: the full-text
     pages (newest first past RANK_LIMIT) carry on past page 1."""
     monkeypatch.setattr(search, "RANK_LIMIT", 2)
     made = [file(alice, f"订单 ORD778899 问题 {i}", "ORD778899").case_number for i in range(5)]
