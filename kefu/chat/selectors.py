@@ -32,13 +32,14 @@ from kefu.chat.models import (
     ServiceChannel,
 )
 from kefu.durations import format_duration
+from kefu.tickets import routing
 
 if TYPE_CHECKING:
     from kefu.bot.models import BotConversation
     from kefu.tickets.models import Category, Ticket
 
-FALLBACK_CATEGORY = "service-info"
-SECURITY_TEAM_SLUG = "security"
+FALLBACK_CATEGORY = routing.FALLBACK_CATEGORY
+SECURITY_TEAM_SLUG = routing.SECURITY_TEAM_SLUG
 HISTORY_LIMIT = 500
 TRANSCRIPT_LIMIT = 19000
 URGENT_PRIORITY = 4
@@ -93,7 +94,7 @@ def agent_public_name(user: User | None) -> str:
 
 
 def security_team() -> Team | None:
-    return Team.objects.filter(slug=SECURITY_TEAM_SLUG).first()
+    return routing.security_team()
 
 
 @dataclass(frozen=True)
@@ -105,20 +106,13 @@ class Routing:
 
 
 def route_for(*, intent: str | None, security: bool = False) -> Routing:
-    """The queue a hand-off goes to: the intent's category's team; security cases first."""
+    """The queue a hand-off goes to: the one routing function (kefu.tickets.routing)."""
     from kefu.bot.intents import URGENT_INTENTS
-    from kefu.tickets.models import Category
-    from kefu.tickets.seed import category_for_intent
 
-    category = category_for_intent(intent) if intent else None
-    if category is None:
-        category = Category.objects.filter(slug=FALLBACK_CATEGORY).first()
-    team = category.routed_team() if category is not None else None
-    urgent = (intent or "") in URGENT_INTENTS
-    if urgent or security:
-        team = security_team() or team
-    priority = URGENT_PRIORITY if urgent else HIGH_PRIORITY if security else NORMAL_PRIORITY
-    return Routing(category=category, team=team, priority=priority, security=urgent or security)
+    routed = routing.route(intent=intent, security=security, urgent=(intent or "") in URGENT_INTENTS)
+    return Routing(
+        category=routed.category, team=routed.team, priority=routed.priority, security=routed.security
+    )
 
 
 def _eligible_presences(*, team_id: int | None, language: str, tier: int) -> list[AgentPresence]:

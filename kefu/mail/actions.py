@@ -38,6 +38,7 @@ from kefu.mail.models import (
 from kefu.mail.outbound import notify_ticket_created, queue_outbound
 from kefu.mail.redaction import prepare_inbound
 from kefu.tickets import actions as ticket_actions
+from kefu.tickets import routing
 from kefu.tickets.attachments import CheckedFile, check_upload
 from kefu.tickets.models import (
     Attachment,
@@ -51,7 +52,6 @@ logger = logging.getLogger(__name__)
 
 MAX_TITLE = 200
 MAX_BODY = 20000
-FALLBACK_CATEGORY = "policy-question"
 
 
 # =========================================================================== inbound: accept
@@ -258,24 +258,16 @@ def _thread_target(parsed: parsing.ParsedMail, customer: User) -> Ticket | None:
 
 
 def _guess_category(text: str) -> Category:
-    """The bot's intent engine decides; any trouble with it falls back to a policy question."""
-    from kefu.tickets.seed import category_for_intent
-
-    category = None
+    """The bot's intent engine decides; the one routing function (kefu.tickets.routing) maps the
+    intent to a category and falls back like every channel when it knows none or the engine fails."""
+    intent: str | None = None
     try:
         from kefu.bot.engine import default_engine
 
         intent = default_engine().predict(text).intent
-        if intent:
-            category = category_for_intent(intent)
     except Exception:  # an unavailable or failing engine must never lose a customer's mail
         logger.warning("intent engine unavailable for mail; using the fallback category", exc_info=True)
-    if category is None or not category.is_active:
-        category = Category.objects.filter(slug=FALLBACK_CATEGORY, is_active=True).first()
-    if category is None:
-        category = (
-            Category.objects.filter(is_active=True, parent__isnull=False).order_by("position", "id").first()
-        )
+    category = routing.route(intent=intent).category
     if category is None:
         raise RuntimeError("no active ticket category to file mail under")
     return category

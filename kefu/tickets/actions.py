@@ -31,7 +31,7 @@ from kefu.events import (
     TicketReclassified,
     TicketStatusChanged,
 )
-from kefu.tickets import thread
+from kefu.tickets import routing, thread
 from kefu.tickets.attachments import CheckedFile
 from kefu.tickets.models import (
     ACTIVE_STATUSES,
@@ -47,7 +47,7 @@ from kefu.tickets.models import (
 )
 from kefu.trust import guard
 
-SECURITY_TEAM_SLUG = "security"
+SECURITY_TEAM_SLUG = routing.SECURITY_TEAM_SLUG
 MAX_TIER = 3
 
 # Which status an agent may move a ticket to from each status. Customers only reopen.
@@ -135,7 +135,7 @@ def new_case_number() -> str:
 
 
 def _security_team() -> Team | None:
-    return Team.objects.filter(slug=SECURITY_TEAM_SLUG).first()
+    return routing.security_team()
 
 
 def _store_attachments(
@@ -299,11 +299,14 @@ def do_create_ticket(
     else:
         guarded = guard_texts(fields, language=language, facts=hex_facts)
     t = guarded.texts
-    team = category.routed_team()
-    security = guarded.exposed or force_security
-    if security:
-        team = _security_team() or team
-        priority = max(priority or Priority.NORMAL, Priority.URGENT if guarded.leaked_key else Priority.HIGH)
+    # The one routing function (kefu.tickets.routing) every channel uses.
+    routed = routing.route(
+        category=category,
+        security=guarded.exposed or force_security,
+        leaked_key=guarded.leaked_key,
+        priority=priority,
+    )
+    team, security, priority = routed.team, routed.security, routed.priority
     with files_removed_on_failure() as written, transaction.atomic():
         for _attempt in range(5):
             try:
@@ -667,7 +670,7 @@ def do_change_category(
         previous = ticket.category.slug
         ticket.category = category
         fields = ["category", "updated_at"]
-        team = category.routed_team()
+        team = routing.route(category=category).team
         if not ticket.security_flag and team is not None and team.pk != ticket.team_id:
             ticket.team = team
             ticket.assignee = None

@@ -78,7 +78,7 @@ def test_new_mail_becomes_an_email_ticket_with_an_acknowledgement(name, language
     assert inbound.status == InboundStatus.PROCESSED, inbound.last_error
     ticket = inbound.ticket
     assert ticket.channel == Channel.EMAIL and ticket.language == language and ticket.title == title
-    assert ticket.category.slug == "policy-question"  # the stand-in engine knows no intent
+    assert ticket.category.slug == "service-info"  # the stand-in engine knows no intent: the one fallback
     first = ticket.messages.get(kind=MessageKind.PUBLIC)
     assert first.body.startswith(first_words) and first.channel == Channel.EMAIL
     assert "原始邮件" not in first.body and "Original" not in first.body
@@ -104,7 +104,7 @@ def test_intent_engine_chooses_the_category_and_its_failure_falls_back(intent):
     intent.value = "account_locked"
     assert receive(compose(message_id="<c1@mail.example>")).ticket.category.slug == "account-locked"
     intent.fail = True
-    assert receive(compose(message_id="<c2@mail.example>")).ticket.category.slug == "policy-question"
+    assert receive(compose(message_id="<c2@mail.example>")).ticket.category.slug == "service-info"
 
 
 def test_reply_threads_by_in_reply_to_and_keeps_only_the_new_text():
