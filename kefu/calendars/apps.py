@@ -11,3 +11,7 @@ class CalendarsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the system check that warns before the official holiday data runs out.
         from kefu.calendars import checks  # noqa: F401
+        from kefu.calendars.models import BusinessCalendar, CalendarHours, CalendarOverride
+        from kefu.calendars.selectors import CALENDARS
+
+        CALENDARS.watch(BusinessCalendar, CalendarHours, CalendarOverride)

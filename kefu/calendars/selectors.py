@@ -10,6 +10,7 @@ from django.db import DatabaseError
 from kefu.calendars import official
 from kefu.calendars.arithmetic import Calendar, DayRule, Hours, parse_hours
 from kefu.calendars.models import DEFAULT_CALENDAR, BusinessCalendar, OverrideKind
+from kefu.refcache import ReferenceCache
 
 
 class UnknownCalendar(LookupError):
@@ -68,6 +69,40 @@ def get_calendar_row(name: str | None = None) -> BusinessCalendar:
 def load_calendar(name: str | None = None) -> Calendar:
     """The calendar called ``name`` (the default one when None); raises UnknownCalendar."""
     return calendar_value(get_calendar_row(name))
+
+
+def _load_all_calendars() -> dict[int, Calendar]:
+    rows = BusinessCalendar.objects.prefetch_related("hours", "overrides")
+    return {row.pk: calendar_value(row) for row in rows}
+
+
+# Every new ticket starts SLA timers on a calendar, and every sweep and reply moves them: three
+# queries each time for rows an admin edits a few times a year. Kept per process like the SLA
+# policies (a minute at most; forgotten at once on save or delete here, kefu.calendars.apps).
+CALENDARS = ReferenceCache("calendars", _load_all_calendars, seconds=60.0)
+
+
+def cached_calendar_by_id(pk: int | None) -> Calendar:
+    """:func:`load_calendar_by_id` from the per-process cache (the values are read-only)."""
+    try:
+        by_id = CALENDARS.get()
+    except DatabaseError:  # not migrated yet: the uncached path says what is there
+        return load_calendar_by_id(pk)
+    if pk is not None and pk in by_id:
+        return by_id[pk]
+    for calendar in by_id.values():
+        if calendar.name == DEFAULT_CALENDAR:
+            return calendar
+    return load_calendar_by_id(pk)  # no default row: the same answer (or error) as uncached
+
+
+def cached_default_calendar_id() -> int | None:
+    """The default calendar's row id (None without one), from the per-process cache."""
+    try:
+        by_id = CALENDARS.get()
+    except DatabaseError:  # not migrated yet
+        return None
+    return next((pk for pk, calendar in by_id.items() if calendar.name == DEFAULT_CALENDAR), None)
 
 
 def load_calendar_by_id(pk: int | None) -> Calendar:

@@ -19,7 +19,7 @@ from kefu.clientip import client_ip
 from kefu.httptypes import AuthedRequest
 from kefu.sla.selectors import sla_summary
 from kefu.tickets import actions, search, selectors
-from kefu.tickets.models import Category, Channel, Message, MessageKind, Priority, Status, Ticket
+from kefu.tickets.models import Channel, Message, MessageKind, Priority, Status, Ticket
 
 router = Router(tags=["tickets"])
 
@@ -206,7 +206,7 @@ def list_categories(request: HttpRequest):
 )
 def create_ticket(request: AuthedRequest, payload: TicketIn):
     user = request.user
-    category = Category.objects.filter(slug=payload.category.strip(), is_active=True).first()
+    category = selectors.active_category(payload.category)  # cached, with its team
     errors: dict[str, list[str]] = {}
     if category is None:
         errors["category"] = [_("Unknown category “{slug}”.").format(slug=payload.category[:60])]

@@ -15,14 +15,14 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
-        from kefu.accounts.models import TeamMembership, User
+        from kefu.accounts.models import Team, TeamMembership, User
         from kefu.tickets import search
         from kefu.tickets.models import CannedReply, Category
         from kefu.tickets.selectors import CANNED_REPLIES, CATEGORY_TREE, STAFF
 
         post_migrate.connect(_seed_categories, sender=self)
         search.register()
-        CATEGORY_TREE.watch(Category)
+        CATEGORY_TREE.watch(Category, Team)  # the tree holds each category's team
         CANNED_REPLIES.watch(CannedReply)
         # A sign-in saves last_login only: not a change of who can be assigned.
         STAFF.watch(User, TeamMembership, ignore_fields={"last_login"})

@@ -172,13 +172,21 @@ def _append_message(ticket: Ticket, message: Message) -> None:
 
 
 def on_ticket_created(event: events.TicketCreated) -> None:
-    TicketSearch.objects.update_or_create(
-        ticket=event.ticket,
-        defaults={
-            "title_terms": _title_terms(event.ticket),
-            "public_terms": _joined(terms_of(event.message.body)),
-            "internal_terms": "",
-        },
+    # One INSERT ... ON CONFLICT DO UPDATE: update_or_create's SELECT, savepoint and release
+    # were four round trips of every create (a row can already exist where a case was indexed
+    # before it became a ticket, so a plain insert is not enough).
+    TicketSearch.objects.bulk_create(
+        [
+            TicketSearch(
+                ticket=event.ticket,
+                title_terms=_title_terms(event.ticket),
+                public_terms=_joined(terms_of(event.message.body)),
+                internal_terms="",
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["ticket"],
+        update_fields=["title_terms", "public_terms", "internal_terms"],
     )
 
 

@@ -110,7 +110,11 @@ def access_attachment(user: User, public_id: str) -> Attachment:
 
 
 def _load_category_tree() -> list[Category]:
-    categories = list(Category.objects.filter(is_active=True).select_related("parent"))
+    # With their teams (and their parents' teams): routing a new ticket asks
+    # ``routed_team()``, which would otherwise cost a query on every create.
+    categories = list(
+        Category.objects.filter(is_active=True).select_related("parent", "team", "parent__team")
+    )
     by_parent: dict[int | None, list[Category]] = {}
     for category in categories:
         by_parent.setdefault(category.parent_id, []).append(category)
@@ -162,6 +166,17 @@ def active_categories() -> list[Category]:
     minute (every ticket form and agent view needs it; it changes when an admin edits it).
     Treat the returned objects as read-only."""
     return list(CATEGORY_TREE.get())
+
+
+def active_category(slug: str) -> Category | None:
+    """The active category with this slug, from the cached tree (with its routed team loaded);
+    read-only. One that the tree does not hold (its parent is disabled) is read from the
+    database, as before the cache."""
+    slug = (slug or "").strip()
+    for category in CATEGORY_TREE.get():
+        if category.slug == slug:
+            return category
+    return Category.objects.filter(slug=slug, is_active=True).first()
 
 
 def canned_replies_for(user: User) -> list[CannedReply]:
