@@ -45,6 +45,11 @@ def backfill(apps, schema_editor):
             ) AS counted WHERE {t}.id = counted.ticket_id
             """
         )
+        if schema_editor.connection.vendor == "postgresql":
+            # The updates queued the deferred foreign-key checks of every row they touched;
+            # PostgreSQL refuses the CREATE INDEX below while those are pending ("pending trigger
+            # events"). Run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
