@@ -29,6 +29,7 @@ DEMO_USERS = [
 APP_LOADERS = (
     # Before the demo tickets, so that they start with due times.
     "kefu.sla.demo:load",
+    "kefu.inbox.demo:load",
     "kefu.tickets.demo:load",
     "kefu.helpcenter.demo:load",
     "kefu.trust.demo:load_demo_channels",

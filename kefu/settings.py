@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "kefu.identity",
     "kefu.wallet",
     "kefu.mail",
+    "kefu.inbox",
     "kefu.chat",
     "kefu.csat",
     "kefu.jobs",

@@ -23,6 +23,8 @@ from django.utils.translation import gettext as _
 from kefu.accounts.actions import do_ensure_user
 from kefu.accounts.models import User
 from kefu.audit.actions import do_record
+from kefu.inbox import pipeline
+from kefu.inbox.models import InboxKind
 from kefu.mail import conf, parsing
 from kefu.mail.jobs import claim, digest, enqueue_inbound, error_text
 from kefu.mail.loops import automatic_reason
@@ -400,30 +402,38 @@ def do_process_inbound(inbound: InboundMail) -> InboundMail:
             ticket = _thread_target(parsed, customer)
             files = _attachments(checked_files, ticket)
             created = ticket is None
+            category = None
             if ticket is None:
                 # Nothing above the quote: the quoted or forwarded mail is what they sent us.
                 body = new_body
                 category = guessed if guessed is not None else _guess_category(guess_text)
-                submission = ticket_actions.check_create_ticket(
-                    customer=customer,
-                    category=category,
-                    title=_title_for(parsed, body),
-                    description=body[:MAX_BODY],
-                    channel=Channel.EMAIL,
-                    language=language,
-                    files=files.kept,
-                    actor=customer,
-                )
             else:
                 # Only the new text: the thread already holds what they quoted.
                 body = visible if (visible or files.kept) else _("(The email contained no text.)")
-                submission = ticket_actions.check_add_message(
-                    ticket=ticket,
-                    author=customer,
+            # Every step after parsing is the inbound pipeline's (kefu.inbox.pipeline): the
+            # contact identity, the case (the one the headers found, or a new one), the message
+            # with its Message-ID, the event. The raw mail was redacted at intake; the ticket
+            # actions scan the text again (rescan) and the kinds found then are flagged below.
+            accepted = pipeline.do_accept(
+                pipeline.default_inbox(InboxKind.EMAIL),
+                pipeline.Screened(
+                    external_id=parsed.message_id[:998],
+                    address=parsed.from_addr,
+                    display_name=guard.redact(parsed.from_name, language=language)[:100],
+                    title=_title_for(parsed, body),
                     body=body[:MAX_BODY],
-                    channel=Channel.EMAIL,
-                    files=files.kept,
-                )
+                    language=language,
+                    kinds=kinds,
+                    exposed=bool(kinds),
+                ),
+                dedupe_key=inbound.dedupe_key,
+                customer=customer,
+                ticket=ticket,
+                category=category,
+                files=files.kept,
+                rescan=True,
+            )
+            submission = accepted.submission
             ticket = submission.ticket
             assert submission.message is not None
             if kinds:

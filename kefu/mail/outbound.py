@@ -83,6 +83,7 @@ def queue_outbound(
                     changed.append("context")
                 if changed:
                     existing.save(update_fields=changed)
+                    _feed_delivery(existing.pk)
             return existing
     message_id = parsing.normalise_message_id(make_msgid(idstring="kefu", domain=conf.support_domain()))
     try:
@@ -108,7 +109,28 @@ def queue_outbound(
             return OutboundMail.objects.filter(dedupe_key=dedupe_key).first()
         raise
     enqueue_outbound(mail.pk)
+    _feed_delivery(mail.pk)
     return mail
+
+
+def _feed_delivery(pk: int) -> None:
+    """Record where a message's mail stands as its OutboundDelivery (kefu.inbox): the agent view
+    and the admins read one model for every channel; this outbox keeps sending and retrying."""
+    from kefu.inbox.actions import do_record_delivery
+
+    mail = OutboundMail.objects.filter(pk=pk, message__isnull=False).first()
+    if mail is None or mail.message_id is None:
+        return
+    do_record_delivery(
+        message_id=mail.message_id,
+        channel="email",
+        status=mail.status,  # queued/sent/failed: the same three states
+        attempts=mail.attempts,
+        next_attempt_at=mail.next_attempt_at if mail.status == OutboundStatus.QUEUED else None,
+        provider_id=mail.rfc_message_id,
+        last_error=mail.last_error,
+        sent_at=mail.sent_at,
+    )
 
 
 def notify_ticket_created(ticket: Ticket, *, secret_warning: str = "") -> OutboundMail | None:
@@ -306,6 +328,7 @@ def send_outbound_mail(pk: int, *, connection: BaseEmailBackend | None = None) -
             status=OutboundStatus.FAILED if failed else OutboundStatus.QUEUED,
             last_error=error_text(exc),
         )
+        _feed_delivery(pk)
         return False
     else:
         # At once, before the session is closed (QUIT waits for the server): SMTP cannot be
@@ -313,6 +336,10 @@ def send_outbound_mail(pk: int, *, connection: BaseEmailBackend | None = None) -
         # after the back-off, so that window holds nothing else. The server has the mail now,
         # so a failing update is not a failed send: it is retried, never the send.
         _mark_sent(pk)
+        try:
+            _feed_delivery(pk)
+        except Exception:  # the mail is sent: a failing record of it must not retry the send
+            logger.exception("could not record the delivery of outbound mail %s", pk)
     finally:
         if own_connection:
             smtp.close()
@@ -345,4 +372,5 @@ def do_retry_outbound(ids: Iterable[int], *, actor: User | None = None) -> int:
                 actor=actor, action="mail.outbound_retried", target_type="outbound_mail", target_id=str(pk)
             )
             enqueue_outbound(pk)
+            _feed_delivery(pk)
     return count

@@ -14,9 +14,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from kefu.inbox.adapters.base import numbered_options
 from kefu.mail import conf
 from kefu.mail.models import OutboundKind, OutboundMail
-from kefu.tickets.models import Ticket
+from kefu.tickets.models import Message, Ticket
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,13 @@ def _paragraphs(mail: OutboundMail, *, case: str, url: str) -> tuple[list[str], 
     return before, after
 
 
+def message_text(message: Message, *, language: str) -> str:
+    """A message as mail shows it: the bot's quick-reply buttons become numbered options
+    ("回复 1: …") the customer can answer with (kefu.inbox.adapters.base.numbered_options)."""
+    options = [str(option) for option in (message.extra or {}).get("quick_replies") or [] if option]
+    return numbered_options(message.body, options, language=language)
+
+
 def render_outbound(mail: OutboundMail) -> Rendered:
     """Render ``mail`` in its ticket's language (zh-hans or en)."""
     ticket = mail.ticket
@@ -95,7 +103,7 @@ def render_outbound(mail: OutboundMail) -> Rendered:
         url = ticket_url(ticket)
         name = ticket.customer.display_name.strip() if ticket.customer is not None else ""
         before, after = _paragraphs(mail, case=case, url=url)
-        body = mail.message.body if mail.message is not None else ""
+        body = message_text(mail.message, language=language) if mail.message is not None else ""
         context = {
             "kind": mail.kind,
             "language": language,

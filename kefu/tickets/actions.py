@@ -212,8 +212,15 @@ def check_create_ticket(
     force_security: bool = False,
     already_guarded: bool = False,
     hex_facts: guard.HexFacts | None = None,
+    screened: Guarded | None = None,
+    external_id: str = "",
+    client_id: str = "",
 ) -> Submission:
     """Validate, guard and create a ticket with its first message.
+
+    ``screened``: the guard's result for these fields, when the inbound pipeline
+    (kefu.inbox.pipeline) screened them before storing its event; they are not scanned twice.
+    ``external_id``/``client_id``: the channel's and the client's ids of the first message.
 
     ``hex_facts``: what settles a 64-hex in the fields (:func:`hex_facts_for`, called by the
     entry point before its transaction); without them an unsettled bare one is hidden.
@@ -262,6 +269,9 @@ def check_create_ticket(
         force_security=force_security,
         already_guarded=already_guarded,
         hex_facts=hex_facts,
+        screened=screened,
+        external_id=external_id,
+        client_id=client_id,
     )
 
 
@@ -285,6 +295,9 @@ def do_create_ticket(
     force_security: bool = False,
     already_guarded: bool = False,
     hex_facts: guard.HexFacts | None = None,
+    screened: Guarded | None = None,
+    external_id: str = "",
+    client_id: str = "",
 ) -> Submission:
     fields = {
         "title": title,
@@ -294,7 +307,9 @@ def do_create_ticket(
         "tx_hash": tx_hash,
         "order_number": order_number,
     }
-    if already_guarded:
+    if screened is not None:
+        guarded = screened
+    elif already_guarded:
         guarded = Guarded(texts={key: inputs.strip_nul(value or "") for key, value in fields.items()})
     else:
         guarded = guard_texts(fields, language=language, facts=hex_facts)
@@ -335,7 +350,13 @@ def do_create_ticket(
         else:  # pragma: no cover - 5 collisions in 10^8 per day
             raise RuntimeError("could not allocate a case number")
         message = thread.append(
-            ticket, author=actor, kind=MessageKind.PUBLIC, body=t["description"], channel=channel
+            ticket,
+            author=actor,
+            kind=MessageKind.PUBLIC,
+            body=t["description"],
+            channel=channel,
+            external_id=external_id,
+            client_id=client_id,
         )
         _store_attachments(
             ticket=ticket, message=message, files=files, user=actor, language=language, written=written
@@ -430,8 +451,14 @@ def check_add_message(
     files: list[CheckedFile] | None = None,
     new_status: str | None = None,
     ip_address: str | None = None,
+    screened: Guarded | None = None,
+    external_id: str = "",
+    client_id: str = "",
 ) -> Submission:
-    """Validate and add a reply or internal note. Customers may only post public replies."""
+    """Validate and add a reply or internal note. Customers may only post public replies.
+
+    ``screened``, ``external_id``, ``client_id``: as for :func:`check_create_ticket`.
+    """
     if not (body or "").strip() and not files:
         raise ValidationError({"body": [_("Please write a message.")]})
     if len(body or "") > 20000:
@@ -457,6 +484,9 @@ def check_add_message(
         files=files or [],
         new_status=new_status,
         ip_address=ip_address,
+        screened=screened,
+        external_id=external_id,
+        client_id=client_id,
     )
 
 
@@ -470,11 +500,22 @@ def do_add_message(
     files: list[CheckedFile],
     new_status: str | None,
     ip_address: str | None,
+    screened: Guarded | None = None,
+    external_id: str = "",
+    client_id: str = "",
 ) -> Submission:
-    guarded = guard_texts({"body": body}, language=ticket.language)
+    guarded = screened if screened is not None else guard_texts({"body": body}, language=ticket.language)
     with files_removed_on_failure() as written, transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        message = thread.append(ticket, author=author, kind=kind, body=guarded.texts["body"], channel=channel)
+        message = thread.append(
+            ticket,
+            author=author,
+            kind=kind,
+            body=guarded.texts["body"],
+            channel=channel,
+            external_id=external_id,
+            client_id=client_id,
+        )
         _store_attachments(
             ticket=ticket,
             message=message,

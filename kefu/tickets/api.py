@@ -17,6 +17,8 @@ from kefu import inputs
 from kefu.accounts import ratelimit
 from kefu.clientip import client_ip
 from kefu.httptypes import AuthedRequest
+from kefu.inbox import pipeline
+from kefu.inbox.models import InboxKind
 from kefu.sla.selectors import sla_summary
 from kefu.tickets import actions, search, selectors
 from kefu.tickets.models import Channel, Message, MessageKind, Priority, Status, Ticket
@@ -235,21 +237,26 @@ def create_ticket(request: AuthedRequest, payload: TicketIn):
         # One transaction for the create and the answer: if shaping the answer fails, the
         # ticket is not kept (a client that sees an error must be able to retry safely).
         with transaction.atomic():
-            submission = actions.check_create_ticket(
-                customer=user,
+            # The inbound pipeline (kefu.inbox), run inline: the answer carries the case.
+            # An Idempotency-Key header makes a retried request return the first case.
+            submission = pipeline.submit(
+                InboxKind.API,
+                request,
+                {
+                    "title": payload.title,
+                    "description": payload.description,
+                    "coin": payload.coin,
+                    "network": payload.network,
+                    "tx_hash": payload.tx_hash,
+                    "order_number": payload.order_number,
+                    "language": get_language() or "zh-hans",
+                },
                 category=category,
-                title=payload.title,
-                description=payload.description,
-                channel=Channel.API,
-                language=(get_language() or "zh-hans"),
                 priority=payload.priority if user.is_agent else None,
-                coin=payload.coin,
-                network=payload.network,
                 amount=amount,
-                tx_hash=payload.tx_hash,
-                order_number=payload.order_number,
                 ip_address=client_ip(request),
                 hex_facts=facts,
+                client_id=request.headers.get("Idempotency-Key", ""),
             )
             ticket = selectors.created_ticket(submission.ticket)
             out = _detail(ticket, user, secret_warning=submission.secret_warning)
@@ -342,14 +349,25 @@ def post_message(request: AuthedRequest, case_number: str, payload: MessageIn):
         return _too_many(exc)
     kind = MessageKind.INTERNAL if payload.internal else MessageKind.PUBLIC
     try:
-        submission = actions.check_add_message(
-            ticket=ticket,
-            author=user,
-            body=payload.body,
-            kind=kind,
-            channel=Channel.API,
-            ip_address=client_ip(request),
-        )
+        if user.pk == ticket.customer_id and kind == MessageKind.PUBLIC:
+            # The customer's message comes in through the inbound pipeline (kefu.inbox).
+            submission = pipeline.submit(
+                InboxKind.API,
+                request,
+                {"body": payload.body, "language": ticket.language},
+                ticket=ticket,
+                ip_address=client_ip(request),
+                client_id=request.headers.get("Idempotency-Key", ""),
+            )
+        else:  # staff write from the workspace's side: replies and notes go out, not in
+            submission = actions.check_add_message(
+                ticket=ticket,
+                author=user,
+                body=payload.body,
+                kind=kind,
+                channel=Channel.API,
+                ip_address=client_ip(request),
+            )
     except ValidationError as exc:
         return Reply(400, {"detail": _("Invalid input."), "errors": _errors(exc)})
     except PermissionDenied:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django import forms
@@ -72,6 +73,16 @@ class CategoryChoiceField(forms.ModelChoiceField):
         return f"— {name}" if obj.parent_id else name
 
 
+class ClientIdField(forms.CharField):
+    """A fresh id per rendered form: a submission sent twice (a double click, a resend after a
+    lost answer) is one message (the inbound pipeline deduplicates on it)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            required=False, max_length=64, widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex
+        )
+
+
 class TicketForm(forms.Form):
     category = CategoryChoiceField(queryset=Category.objects.none(), label=_("Category"))
     title = forms.CharField(label=_("Title"), max_length=200)
@@ -90,6 +101,7 @@ class TicketForm(forms.Form):
     attachments = MultipleFileField(
         label=_("Screenshots or documents"), help_text=_("Images or PDF, up to 10 MB each, at most 5 files.")
     )
+    client_id = ClientIdField()
 
     def clean_amount(self) -> Decimal | None:
         # The one rule for amounts (kefu.inputs): what the column holds the same on both databases.
@@ -120,6 +132,7 @@ class ReplyForm(forms.Form):
         label=_("Reply"), widget=forms.Textarea(attrs={"rows": 4}), max_length=20000, required=False
     )
     attachments = MultipleFileField(label=_("Attach files"))
+    client_id = ClientIdField()
 
     def clean(self):
         data = super().clean() or {}

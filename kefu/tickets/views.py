@@ -24,6 +24,8 @@ from kefu.accounts.models import Team, User
 from kefu.audit.selectors import events_for
 from kefu.clientip import client_ip
 from kefu.httptypes import AuthedRequest
+from kefu.inbox import pipeline
+from kefu.inbox.models import InboxKind
 from kefu.sla.selectors import sla_summary
 from kefu.storage import download_response
 from kefu.tickets import actions, search, selectors
@@ -170,21 +172,17 @@ def portal_new(request: AuthedRequest) -> HttpResponse:
                     tx_hash=data["tx_hash"],
                     texts=(data["title"], data["description"], data["order_number"]),
                 )
-                submission = actions.check_create_ticket(
-                    customer=request.user,
+                # The inbound pipeline (kefu.inbox), run inline: the case number is shown at once.
+                submission = pipeline.submit(
+                    InboxKind.PORTAL,
+                    request,
+                    {**data, "language": get_language() or "zh-hans"},
                     category=data["category"],
-                    title=data["title"],
-                    description=data["description"],
-                    channel=Channel.PORTAL,
-                    language=get_language() or "zh-hans",
-                    coin=data["coin"],
-                    network=data["network"],
-                    amount=data["amount"],
-                    tx_hash=data["tx_hash"],
-                    order_number=data["order_number"],
                     files=data["attachments"],
+                    amount=data["amount"],
                     ip_address=client_ip(request),
                     hex_facts=facts,
+                    client_id=request.POST.get("client_id", ""),
                 )
             except ValidationError as exc:
                 _add_errors(form, exc)
@@ -243,13 +241,14 @@ def portal_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
         if form.is_valid():
             try:
                 ratelimit.check_creation("reply", user=request.user, ip=client_ip(request))
-                submission = actions.check_add_message(
+                submission = pipeline.submit(
+                    InboxKind.PORTAL,
+                    request,
+                    {"body": form.cleaned_data["body"], "language": ticket.language},
                     ticket=ticket,
-                    author=request.user,
-                    body=form.cleaned_data["body"],
-                    channel=Channel.PORTAL,
                     files=form.cleaned_data["attachments"],
                     ip_address=client_ip(request),
+                    client_id=request.POST.get("client_id", ""),
                 )
             except ValidationError as exc:
                 _add_errors(form, exc)

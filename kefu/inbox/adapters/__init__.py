@@ -1,0 +1,1 @@
+"""Channel adapters: one module per channel kind, each registering an :class:`~.base.Adapter`."""

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class InboxConfig(AppConfig):
+    name = "kefu.inbox"
+    label = "inbox"
+    verbose_name = _("Inboxes")
+
+    def ready(self) -> None:
+        from kefu.inbox import subscribers
+        from kefu.inbox.adapters.api import ApiAdapter
+        from kefu.inbox.adapters.base import register
+        from kefu.inbox.adapters.email import EmailAdapter
+        from kefu.inbox.adapters.portal import PortalAdapter
+        from kefu.inbox.adapters.widget import WidgetAdapter
+
+        # A new channel: one adapter module, registered here (docs/channels.md).
+        for adapter in (WidgetAdapter(), EmailAdapter(), PortalAdapter(), ApiAdapter()):
+            register(adapter)
+        subscribers.register()
