@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0003_verbose_names'),
         ('calendars', '0002_default_calendar'),
-        ('tickets', '0009_tag'),
+        ('tickets', '0008_case_thread'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
