@@ -67,12 +67,11 @@ class ContactIdentityAdmin(_AdminContactIdentity):
 @admin.register(InboundEvent)
 class InboundEventAdmin(_AdminInboundEvent):
     list_display = [
-        "id",
+        "received_at",
         "inbox",
         "status",
         "ignore_reason",
         "attempts",
-        "received_at",
         "ticket",
         "last_error",
     ]
@@ -94,7 +93,7 @@ class InboundEventAdmin(_AdminInboundEvent):
 @admin.register(OutboundDelivery)
 class OutboundDeliveryAdmin(_AdminOutboundDelivery):
     list_display = [
-        "id",
+        "created_at",
         "message",
         "channel",
         "status",

@@ -218,4 +218,7 @@ def test_a_failed_send_is_retried_with_back_off_then_shown_to_admins(channel, cu
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 2)
     listed = admin_client().get("/admin/inbox/outbounddelivery/?status__exact=failed")
-    assert listed.status_code == 200 and f">{delivery.pk}<" in listed.content.decode()
+    assert (
+        listed.status_code == 200
+        and f'name="_selected_action" value="{delivery.pk}"' in listed.content.decode()
+    )
