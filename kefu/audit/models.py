@@ -50,4 +50,6 @@ ACTION_LABELS = {
     "ticket.escalated": _("escalated the ticket"),
     "ticket.merged": _("merged tickets"),
     "ticket.secret_redacted": _("secret guard hid a secret"),
+    "ticket.tagged": _("added a tag"),
+    "ticket.untagged": _("removed a tag"),
 }

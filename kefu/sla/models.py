@@ -145,6 +145,13 @@ class SlaTimer(models.Model):
                 condition=OPEN_Q & models.Q(warned_at__isnull=True, breached_at__isnull=True),
             ),
             models.Index(fields=["ticket", "kind"], name="sla_timer_ticket"),
+            # The agents' lists sorted by what is due (kefu/tickets/selectors.py due_page): every
+            # running clock, overdue ones included, in deadline order.
+            models.Index(
+                fields=["due_at", "id"],
+                name="sla_timer_running",
+                condition=OPEN_Q & models.Q(due_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from kefu.tickets.models import Attachment, CannedReply, Category, Message, Ticket
+from kefu.tickets.models import Attachment, CannedReply, Category, Message, Tag, Ticket
 
 
 @admin.register(Category)
@@ -37,3 +37,10 @@ class CannedReplyAdmin(admin.ModelAdmin):
 class AttachmentAdmin(admin.ModelAdmin):
     list_display = ["original_name", "ticket", "content_type", "size", "created_at"]
     raw_id_fields = ["ticket", "message", "uploaded_by"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name_zh", "name_en"]
+    search_fields = ["slug", "name_zh", "name_en"]
+    exclude = ["tickets"]  # tickets are tagged from the workspace, not picked from millions here

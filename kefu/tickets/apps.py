@@ -17,8 +17,8 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from kefu.accounts.models import Team, TeamMembership, User
         from kefu.tickets import search
-        from kefu.tickets.models import CannedReply, Category
-        from kefu.tickets.selectors import CANNED_REPLIES, CATEGORY_TREE, STAFF
+        from kefu.tickets.models import CannedReply, Category, Tag
+        from kefu.tickets.selectors import CANNED_REPLIES, CATEGORY_TREE, STAFF, TAGS
 
         post_migrate.connect(_seed_categories, sender=self)
         search.register()
@@ -26,3 +26,4 @@ class TicketsConfig(AppConfig):
         CANNED_REPLIES.watch(CannedReply)
         # A sign-in saves last_login only: not a change of who can be assigned.
         STAFF.watch(User, TeamMembership, ignore_fields={"last_login"})
+        TAGS.watch(Tag)

@@ -350,3 +350,27 @@ class CannedReply(models.Model):
     def title_for(self, language: str) -> str:
         """The title in the agent's language (English falls back to the Chinese title)."""
         return (self.title_en or self.title) if language.startswith("en") else self.title
+
+
+class Tag(models.Model):
+    """A label agents put on tickets, from a list admins keep; the lists filter by it (``?tag=``).
+
+    The relation is declared here, not on :class:`Ticket`: tagging never touches the ticket row
+    (its ``updated_at`` orders the lists, and a label is not activity on the case).
+    """
+
+    slug = models.SlugField(_("slug"), unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    tickets = models.ManyToManyField(Ticket, verbose_name=_("tickets"), related_name="tags", blank=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+    def localized_name(self, language: str | None) -> str:
+        return self.name_en if (language or "").startswith("en") else self.name_zh

@@ -6,13 +6,15 @@ import base64
 import binascii
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import pgettext_lazy
 
 from kefu.accounts.models import STAFF_ROLES, Team, TeamMembership, User
 from kefu.refcache import ReferenceCache
@@ -21,8 +23,11 @@ from kefu.tickets.models import (
     Attachment,
     CannedReply,
     Category,
+    Channel,
     Message,
     MessageKind,
+    Sender,
+    Tag,
     Ticket,
 )
 
@@ -92,11 +97,24 @@ def access_ticket(user: User, case_number: str) -> Ticket:
     return found[0]
 
 
+# What a customer may read of their case: public messages written by a person or the bot's
+# public answers. Internal notes, system events (whatever their kind) and anything else stay
+# with staff; the page and the API both read the thread through thread_for, so one filter
+# decides for both.
+CUSTOMER_VISIBLE_Q = Q(kind=MessageKind.PUBLIC, sender__in=[Sender.CUSTOMER, Sender.AGENT, Sender.BOT])
+
+
 def thread_for(ticket: Ticket, *, user: User) -> list[Message]:
-    """Messages in order with their attachments; internal notes and system events only for staff."""
-    qs = Message.objects.filter(ticket=ticket).select_related("author").prefetch_related("attachments")
+    """Messages in their case order (``seq``) with their attachments; internal notes and system
+    events only for staff."""
+    qs = (
+        Message.objects.filter(ticket=ticket)
+        .select_related("author")
+        .prefetch_related("attachments")
+        .order_by("seq", "id")
+    )
     if not user.is_agent:
-        qs = qs.filter(kind=MessageKind.PUBLIC)
+        qs = qs.filter(CUSTOMER_VISIBLE_Q)
     return list(qs)
 
 
@@ -319,27 +337,39 @@ def page_of(lanes: QuerySet[Ticket] | list[QuerySet[Ticket]], *, cursor: str | N
     return Page(items=items[:size], next_cursor=next_cursor)
 
 
-QUEUES = ("mine", "unassigned", "escalated", "team", "all")
+QUEUES = ("mine", "unassigned", "escalated", "team", "all", "overdue")
 
 
-def _status_filter(qs: QuerySet[Ticket], status: str | None) -> QuerySet[Ticket]:
+def _status_q(status: str | None) -> Q:
+    """A list's status filter as a condition on tickets."""
     if status == "active" or not status:
-        return qs.filter(ACTIVE_Q)
+        return ACTIVE_Q
     if status == "any":
-        return qs
-    return qs.filter(status=status)
+        return Q()
+    return Q(status=status)
 
 
-def queue_lanes(
-    user: User, *, queue: str, team_slug: str | None = None, status: str | None = None
-) -> list[QuerySet[Ticket]]:
-    """An agent's queue as index-friendly lanes: ``mine``, ``unassigned``, ``escalated`` (tier ≥ 2),
-    one ``team``, or ``all`` they may see. Unknown or foreign teams give an empty list."""
+def lane_filters(
+    user: User,
+    *,
+    queue: str,
+    team_slug: str | None = None,
+    status: str | None = None,
+    tag: str | None = None,
+) -> list[Q]:
+    """An agent's queue as index-friendly lanes, each a filter on tickets: ``mine``,
+    ``unassigned``, ``escalated`` (tier ≥ 2), one ``team``, or ``all`` they may see. Unknown or
+    foreign teams give no lane. The same lanes serve the lists by activity (:func:`queue_lanes`)
+    and by deadline (:func:`due_page`), so both show exactly what the agent may see."""
     if not user.is_authenticated or not user.is_agent:
         return []
-    base = Ticket.objects.all()
+
+    def with_status(q: Q) -> Q:
+        q &= _status_q(status)
+        return q & Q(tags__slug=tag) if tag else q
+
     if queue == "mine":
-        return [_status_filter(base.filter(assignee=user), status)]
+        return [with_status(Q(assignee=user))]
     if user.is_supervisor:
         team_ids = list(Team.objects.values_list("pk", flat=True))
     else:
@@ -349,18 +379,164 @@ def queue_lanes(
         team_ids = [team.pk] if team is not None and team.pk in team_ids else []
     lanes = []
     for team_id in team_ids:
-        qs = _status_filter(base.filter(team_id=team_id), status)
+        q = with_status(Q(team_id=team_id))
         if queue == "unassigned":
-            qs = qs.filter(assignee__isnull=True)
+            q &= Q(assignee__isnull=True)
         elif queue == "escalated":
-            qs = qs.filter(tier__gte=2)
-        lanes.append(qs)
+            q &= Q(tier__gte=2)
+        lanes.append(q)
     if queue == "all":
         if user.is_supervisor:
-            lanes = [_status_filter(base, status)]  # one index range instead of one per team
+            lanes = [with_status(Q())]  # one index range instead of one per team
         else:
-            lanes.append(_status_filter(base.filter(assignee=user), status))
+            lanes.append(with_status(Q(assignee=user)))
     return lanes
+
+
+def queue_lanes(
+    user: User,
+    *,
+    queue: str,
+    team_slug: str | None = None,
+    status: str | None = None,
+    tag: str | None = None,
+) -> list[QuerySet[Ticket]]:
+    """:func:`lane_filters` as ticket querysets (ordered and paged by :func:`page_of`)."""
+    lanes = lane_filters(user, queue=queue, team_slug=team_slug, status=status, tag=tag)
+    return [Ticket.objects.filter(q) for q in lanes]
+
+
+# --- by deadline ------------------------------------------------------------------------------
+#
+# A list sorted by what is due walks the running SLA clocks (sla.SlaTimer) in deadline order
+# through their partial index ``sla_timer_running``, joined to the lane's tickets. A ticket has
+# up to one running clock per target; only its earliest is listed (the NOT EXISTS below, an
+# index lookup by ticket), so a page is keyset-paged on that clock's (due_at, id) like the
+# activity lists on (updated_at, id). Tickets without a running clock (paused while waiting
+# for the customer, no policy) have nothing due and are not in this order.
+
+
+def _on_ticket(q: Q) -> Q:
+    """A condition on tickets, rewritten for a query of their SLA timers."""
+    return Q.create(
+        [_on_ticket(c) if isinstance(c, Q) else (f"ticket__{c[0]}", c[1]) for c in q.children],
+        connector=q.connector,
+        negated=q.negated,
+    )
+
+
+def encode_due_cursor(due_at: datetime, timer_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{due_at.isoformat()}|{timer_id}".encode()).decode().rstrip("=")
+
+
+def due_page(
+    user: User,
+    *,
+    queue: str,
+    team_slug: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+    size: int,
+    overdue: bool = False,
+    tag: str | None = None,
+) -> Page:
+    """A queue's tickets by their next deadline, soonest (most overdue) first; with ``overdue``
+    only those past it. One query per lane, then one for the winning tickets."""
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    from kefu.sla.models import OPEN_Q, SlaTimer
+
+    running = SlaTimer.objects.filter(OPEN_Q, due_at__isnull=False)
+    earlier = running.filter(ticket_id=OuterRef("ticket_id")).filter(
+        Q(due_at__lt=OuterRef("due_at")) | Q(due_at=OuterRef("due_at"), id__lt=OuterRef("id"))
+    )
+    position = decode_cursor(cursor) if cursor else None  # the same (time, id) shape
+    keys: set[tuple[datetime, int, int]] = set()
+    for lane in lane_filters(user, queue=queue, team_slug=team_slug, status=status, tag=tag):
+        qs = running.filter(_on_ticket(lane)).filter(~Exists(earlier))
+        if overdue:
+            qs = qs.filter(due_at__lte=timezone.now())
+        if position:
+            stamp, pk = position
+            qs = qs.filter(Q(due_at__gt=stamp) | Q(due_at=stamp, id__gt=pk))
+        keys.update(qs.order_by("due_at", "id").values_list("due_at", "id", "ticket_id")[: size + 1])
+    # The same clock found through two lanes (a team's ticket assigned to me) is one key.
+    winners = sorted(keys)[: size + 1]
+    related = ("category", "team", "assignee", "customer")
+    by_id = Ticket.objects.select_related(*related).in_bulk([ticket_id for _, _, ticket_id in winners])
+    items = [by_id[ticket_id] for _, _, ticket_id in winners if ticket_id in by_id]
+    next_cursor = None
+    if len(winners) > size:
+        due_at, timer_id, _ticket_id = winners[size - 1]
+        next_cursor = encode_due_cursor(due_at, timer_id)
+    return Page(items=items[:size], next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class SlaMark:
+    """What a list row shows of a ticket's service levels."""
+
+    next_due_at: datetime | None
+    overdue: bool
+    breached: bool
+
+
+def sla_marks(tickets: list[Ticket]) -> dict[int, SlaMark]:
+    """Each ticket's next deadline and whether it missed a target: one query for a page."""
+    from django.utils import timezone
+
+    from kefu.sla.models import SlaTimer
+
+    if not tickets:
+        return {}
+    now = timezone.now()
+    due: dict[int, datetime] = {}
+    breached: set[int] = set()
+    rows = SlaTimer.objects.filter(ticket_id__in=[t.pk for t in tickets]).values_list(
+        "ticket_id", "due_at", "met_at", "stopped_at", "breached_at"
+    )
+    for ticket_id, due_at, met_at, stopped_at, breached_at in rows:
+        if breached_at is not None:
+            breached.add(ticket_id)
+        if met_at is None and stopped_at is None and due_at is not None:
+            if ticket_id not in due or due_at < due[ticket_id]:
+                due[ticket_id] = due_at
+    return {
+        t.pk: SlaMark(due.get(t.pk), t.pk in due and due[t.pk] <= now, t.pk in breached)
+        for t in tickets
+        if t.pk in due or t.pk in breached
+    }
+
+
+def cached_overdue_count(user: User) -> int:
+    """:func:`overdue_count`, shared through the cache like the other views' counts."""
+    from django.core.cache import cache
+
+    key = f"tickets:overdue-count:{user.pk}:{int(user.is_supervisor)}:{','.join(map(str, sorted(_team_ids(user))))}"
+    count = cache.get(key)
+    if not isinstance(count, int):
+        count = overdue_count(user)
+        cache.set(key, count, QUEUE_COUNTS_SECONDS)
+    return count
+
+
+def overdue_count(user: User) -> int:
+    """How many tickets the agent may see are past a deadline now (the "breached" view's count)."""
+    from django.utils import timezone
+
+    from kefu.sla.models import OPEN_Q, SlaTimer
+
+    lanes = lane_filters(user, queue="all", status="active")
+    if not lanes:
+        return 0
+    visible = lanes[0]
+    for lane in lanes[1:]:
+        visible |= lane
+    # From the clocks' side: the overdue ones are a short range of the deadline index, where
+    # the tickets' side would test every active ticket.
+    late = SlaTimer.objects.filter(OPEN_Q, due_at__isnull=False, due_at__lte=timezone.now())
+    return late.filter(_on_ticket(visible)).values("ticket_id").distinct().count()
 
 
 @dataclass(frozen=True)
@@ -466,3 +642,256 @@ def customer_last_message_at(tickets: list[Ticket]) -> dict[int, datetime]:
         .order_by()
     )
     return {row["ticket_id"]: row["last"] for row in rows}
+
+
+# --- the case's story: the agent's ticket view ------------------------------------------------
+#
+# Every channel writes into one thread (kefu/tickets/thread.py); the agent reads it as one story
+# in case order. Everything beside the messages (mail headers, delivery states) is read for the
+# whole thread at once, so the page costs the same few queries for 3 messages or 3,000.
+
+# A run of this many messages with the bot (its turns and the customer's turns to it) folds
+# behind one line: agents read the hand-off, not the small talk before it.
+BOT_RUN_FOLD = 6
+
+CHANNEL_BADGES: dict[str, Any] = {
+    Channel.PORTAL: pgettext_lazy("channel badge", "Web"),
+    Channel.EMAIL: pgettext_lazy("channel badge", "Email"),
+    Channel.CHAT: pgettext_lazy("channel badge", "Live chat"),
+    Channel.BOT: pgettext_lazy("channel badge", "Bot"),
+    Channel.API: pgettext_lazy("channel badge", "API"),
+    Channel.PHONE: pgettext_lazy("channel badge", "Phone"),
+    Channel.AGENT: pgettext_lazy("channel badge", "Workspace"),
+}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where an outbound message stands on its channel: ``queued``, ``sent``, ``failed`` (or
+    whatever state the delivery records of kefu.inbox name), with the last error if any."""
+
+    status: str
+    label: str
+    error: str = ""
+
+
+@dataclass
+class StoryItem:
+    message: Message
+    side: str  # customer | agent | bot | system | note: how the line is drawn
+    channel_label: str
+    delivery: Delivery | None = None
+    mail_subject: str = ""
+    mail_id: str = ""
+    intent: str = ""
+    quick_replies: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (title, url)
+    event: str = ""
+
+
+@dataclass
+class StoryEntry:
+    """One line of the story: a message, or a run of bot turns folded behind a summary."""
+
+    item: StoryItem | None = None
+    bot_run: list[StoryItem] = field(default_factory=list)
+
+
+def _side(message: Message) -> str:
+    if message.kind == MessageKind.INTERNAL:
+        return "note"
+    if message.kind == MessageKind.SYSTEM or message.sender == Sender.SYSTEM:
+        return "system"
+    return str(message.sender)
+
+
+def _safe_url(url: object) -> str:
+    """Only links the page may render as ``href``: site paths and http(s) addresses."""
+    text = str(url or "")
+    if text.startswith("/") and not text.startswith("//"):
+        return text
+    return text if re.match(r"https?://", text, re.IGNORECASE) else ""
+
+
+def _bot_extras(item: StoryItem) -> None:
+    extra = item.message.extra if isinstance(item.message.extra, dict) else {}
+    item.intent = str(extra.get("intent") or "")
+    item.event = str(extra.get("event") or "")
+    for reply in extra.get("quick_replies") or ():
+        label = reply.get("label") or reply.get("title") if isinstance(reply, dict) else reply
+        if label:
+            item.quick_replies.append(str(label))
+    for link in list(extra.get("links") or ()) + list(extra.get("articles") or ()):
+        if isinstance(link, dict) and (url := _safe_url(link.get("url"))):
+            item.links.append((str(link.get("title") or url), url))
+    if item.message.channel == Channel.EMAIL and extra.get("subject"):
+        item.mail_subject = str(extra["subject"])
+
+
+def _outbound(messages: list[Message]) -> list[Message]:
+    """Messages that go out to the customer on a channel: public replies of agents and the bot."""
+    return [m for m in messages if m.kind == MessageKind.PUBLIC and m.sender in (Sender.AGENT, Sender.BOT)]
+
+
+def _inbox_deliveries(outbound: list[Message]) -> dict[int, Delivery] | None:
+    """The channel inboxes' delivery records (``kefu.inbox.selectors.deliveries_for``: message
+    id → its deliveries, one per channel), one state per message; None without that app.
+
+    A message sent on several channels shows the state that needs attention first: a failed
+    delivery, else one still queued, else sent.
+    """
+    if not outbound or not django_apps.is_installed("kefu.inbox"):
+        return None
+    try:
+        from kefu.inbox.models import DeliveryStatus
+        from kefu.inbox.selectors import deliveries_for
+    except ImportError:
+        return None
+    labels = dict(DeliveryStatus.choices)
+    urgency = {DeliveryStatus.FAILED: 0, DeliveryStatus.QUEUED: 1}
+    found: dict[int, Delivery] = {}
+    for pk, records in deliveries_for(outbound).items():
+        if not records:
+            continue
+        record = min(records, key=lambda r: urgency.get(r.status, 2))
+        found[pk] = Delivery(
+            status=str(record.status),
+            label=str(labels.get(record.status, record.status)),
+            error=str(record.last_error or ""),
+        )
+    return found
+
+
+def delivery_states(messages: list[Message]) -> dict[int, Delivery]:
+    """The delivery state of each outbound message that has one, in at most two queries for
+    the thread: the inboxes' delivery records, else the mail outbox (which recorded mail
+    deliveries before the inboxes did)."""
+    outbound = _outbound(messages)
+    found = {pk: delivery for pk, (delivery, _subject, _mid) in _outbox_mails(outbound).items()}
+    found.update(_inbox_deliveries(outbound) or {})
+    return found
+
+
+def _outbox_mails(messages: list[Message]) -> dict[int, tuple[Delivery, str, str]]:
+    """Each message's newest outbound mail: (its delivery, its subject, its Message-ID)."""
+    if not messages or not django_apps.is_installed("kefu.mail"):
+        return {}
+    from kefu.mail.models import OutboundMail, OutboundStatus
+
+    labels = dict(OutboundStatus.choices)
+    found: dict[int, tuple[Delivery, str, str]] = {}
+    rows = (
+        OutboundMail.objects.filter(message_id__in=[m.pk for m in messages])
+        .order_by("id")
+        .values_list("message_id", "status", "last_error", "subject", "rfc_message_id")
+    )
+    for message_id, status, error, subject, rfc_id in rows:
+        found[message_id] = (Delivery(status, str(labels.get(status, status)), error or ""), subject, rfc_id)
+    return found
+
+
+def _inbound_mails(messages: list[Message]) -> dict[int, tuple[str, str]]:
+    """Subject and Message-ID of the mails that customer messages came from (one query)."""
+    if not messages or not django_apps.is_installed("kefu.mail"):
+        return {}
+    from kefu.mail.models import EmailMessageLink
+
+    rows = EmailMessageLink.objects.filter(message_id__in=[m.pk for m in messages]).values_list(
+        "message_id", "inbound__subject", "inbound__rfc_message_id"
+    )
+    return {message_id: (subject or "", rfc_id or "") for message_id, subject, rfc_id in rows}
+
+
+def case_story(ticket: Ticket, *, user: User) -> list[StoryEntry]:
+    """The thread as the agent's ticket view tells it: every message in case order with its
+    channel and sender, bot turns with their intent and offered quick replies, mail with its
+    subject and Message-ID, outbound messages with their delivery state, long bot runs folded.
+    A constant number of queries whatever the thread's length."""
+    messages = thread_for(ticket, user=user)
+    items = [
+        StoryItem(
+            message=m,
+            side=_side(m),
+            channel_label=str(CHANNEL_BADGES.get(m.channel, m.channel)),
+            mail_id=m.external_id if m.channel == Channel.EMAIL else "",
+        )
+        for m in messages
+    ]
+    for item in items:
+        _bot_extras(item)
+    outbound = _outbound(messages)
+    mails = _outbox_mails(outbound)  # subject and Message-ID of replies that went out by mail
+    deliveries = {pk: delivery for pk, (delivery, _subject, _mid) in mails.items()}
+    deliveries.update(_inbox_deliveries(outbound) or {})
+    inbound = _inbound_mails(
+        [m for m in messages if m.channel == Channel.EMAIL and m.sender == Sender.CUSTOMER]
+    )
+    for item in items:
+        pk = item.message.pk
+        item.delivery = deliveries.get(pk)
+        if pk in mails:
+            _delivery, subject, rfc_id = mails[pk]
+            item.mail_subject = item.mail_subject or subject
+            item.mail_id = item.mail_id or rfc_id
+        elif pk in inbound:
+            subject, rfc_id = inbound[pk]
+            item.mail_subject = item.mail_subject or subject
+            item.mail_id = item.mail_id or rfc_id
+    return fold_bot_runs(items)
+
+
+def _with_bot(item: StoryItem) -> bool:
+    # The bot's own turns, and what the customer wrote to the bot (its channel is the bot's).
+    return item.side == "bot" or (item.side == "customer" and item.message.channel == Channel.BOT)
+
+
+def fold_bot_runs(items: list[StoryItem], *, fold: int = BOT_RUN_FOLD) -> list[StoryEntry]:
+    """Consecutive turns with the bot, ``fold`` or more of them, become one folded entry."""
+    entries: list[StoryEntry] = []
+    run: list[StoryItem] = []
+
+    def flush() -> None:
+        if len(run) >= fold:
+            entries.append(StoryEntry(bot_run=list(run)))
+        else:
+            entries.extend(StoryEntry(item=i) for i in run)
+        run.clear()
+
+    for item in items:
+        if _with_bot(item):
+            run.append(item)
+            continue
+        flush()
+        entries.append(StoryEntry(item=item))
+    flush()
+    return entries
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+TAGS = ReferenceCache("tags", lambda: list(Tag.objects.order_by("slug")))
+
+
+def all_tags() -> list[Tag]:
+    """Every tag, by slug (kept a minute per process, forgotten when an admin edits one)."""
+    return list(TAGS.get())
+
+
+def tag_names(tickets: list[Ticket], *, language: str | None) -> dict[int, list[str]]:
+    """Each ticket's tag names in ``language``: one query for a page."""
+    if not tickets:
+        return {}
+    names: dict[int, list[str]] = {}
+    english = (language or "").startswith("en")
+    rows = (
+        Tag.tickets.through.objects.filter(ticket_id__in=[t.pk for t in tickets])
+        .order_by("tag__slug")
+        .values_list("ticket_id", "tag__name_zh", "tag__name_en")
+    )
+    for ticket_id, name_zh, name_en in rows:
+        names.setdefault(ticket_id, []).append(name_en if english else name_zh)
+    return names
+
+
+def tags_of(ticket: Ticket) -> list[Tag]:
+    return list(Tag.objects.filter(tickets=ticket).order_by("slug"))

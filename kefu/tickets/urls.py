@@ -9,7 +9,11 @@ urlpatterns = [
     path("portal/tickets/<str:case_number>/", views.portal_ticket, name="portal_ticket"),
     path("files/<uuid:public_id>/", views.attachment, name="attachment"),
     path("workspace/", views.workspace, name="workspace"),
+    path("workspace/bulk/", views.workspace_bulk, name="workspace_bulk"),
     path("workspace/tickets/<str:case_number>/", views.workspace_ticket, name="workspace_ticket"),
+    path(
+        "workspace/tickets/<str:case_number>/presence/", views.workspace_presence, name="workspace_presence"
+    ),
     path(
         "workspace/tickets/<str:case_number>/<slug:action>/", views.workspace_action, name="workspace_action"
     ),

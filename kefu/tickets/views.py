@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -28,7 +30,7 @@ from kefu.inbox import pipeline
 from kefu.inbox.models import InboxKind
 from kefu.sla.selectors import sla_summary
 from kefu.storage import download_response
-from kefu.tickets import actions, search, selectors
+from kefu.tickets import actions, bulk, presence, search, selectors
 from kefu.tickets.forms import (
     AgentReplyForm,
     EscalateForm,
@@ -37,7 +39,15 @@ from kefu.tickets.forms import (
     TicketForm,
     TicketUpdateForm,
 )
-from kefu.tickets.models import AGENT_STATUS_CHOICES, Channel, MessageKind, Priority, Status, Ticket
+from kefu.tickets.models import (
+    AGENT_STATUS_CHOICES,
+    Channel,
+    MessageKind,
+    Priority,
+    Status,
+    Tag,
+    Ticket,
+)
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -76,6 +86,12 @@ class Row:
     # Search results: the title and the best message with the matches marked (escaped HTML).
     title_html: str = ""
     snippet: str = ""
+    # Service levels (kefu.sla): the next deadline, and whether a target was missed.
+    due_iso: str = ""
+    due_text: str = ""
+    overdue: bool = False
+    breached: bool = False
+    tags: tuple[str, ...] = ()
 
 
 def _age(seconds: float) -> str:
@@ -97,12 +113,16 @@ def _rows(items: list[Ticket], *, staff: bool, hits: list[search.Hit] | None = N
     priorities = dict(Priority.choices)
     now = timezone.now()
     last_from_customer = selectors.customer_last_message_at(items) if staff else {}
+    marks = selectors.sla_marks(items) if staff else {}
+    tags = selectors.tag_names(items, language=language) if staff else {}
     marked = {hit.ticket.pk: hit for hit in hits or ()}
     rows = []
     for t in items:
         updated = timezone.localtime(t.updated_at)
         wrote = last_from_customer.get(t.pk)
         hit = marked.get(t.pk)
+        mark = marks.get(t.pk)
+        due = mark.next_due_at if mark else None
         rows.append(
             Row(
                 url=base.replace("CASE", t.case_number),
@@ -124,9 +144,22 @@ def _rows(items: list[Ticket], *, staff: bool, hits: list[search.Hit] | None = N
                 waiting=_age((now - wrote).total_seconds()) if wrote and t.is_active else "",
                 title_html=str(hit.title) if hit else "",
                 snippet=str(hit.snippet) if hit else "",
+                due_iso=timezone.localtime(due).isoformat() if due else "",
+                due_text=_due_text(due, now) if due else "",
+                overdue=bool(mark and mark.overdue),
+                breached=bool(mark and mark.breached),
+                tags=tuple(tags.get(t.pk, ())),
             )
         )
     return rows
+
+
+def _due_text(due: datetime, now: datetime) -> str:
+    """How far a deadline is: "in 3 h", "5 min overdue"."""
+    seconds = (due - now).total_seconds()
+    if seconds < 0:
+        return _("{age} overdue").format(age=_age(-seconds))
+    return _("in {age}").format(age=_age(seconds))
 
 
 def staff_required(view):
@@ -308,6 +341,7 @@ def workspace(request: AuthedRequest) -> HttpResponse:
         queue = "mine"
     team_slug = request.GET.get("team")
     status = request.GET.get("status") or "active"
+    tag = (request.GET.get("tag") or "")[:50]
     teams = list(Team.objects.all() if user.is_supervisor else user.teams.all())
     context: dict[str, object] = {
         "queue": queue,
@@ -315,7 +349,13 @@ def workspace(request: AuthedRequest) -> HttpResponse:
         "status": status,
         "teams": [(team, counts.teams.get(team.pk, 0)) for team in teams],
         "counts": counts,
+        "overdue_count": selectors.cached_overdue_count(user),
         "statuses": AGENT_STATUS_CHOICES,
+        "tag": tag,
+        "tags": selectors.all_tags(),
+        "staff": selectors.assignable_staff(None),
+        # Where the bulk form comes back to: this very list.
+        "here": request.get_full_path(),
     }
     query = (request.GET.get("q") or "").strip()
     if query:
@@ -338,8 +378,23 @@ def workspace(request: AuthedRequest) -> HttpResponse:
             priorities=Priority.choices,
         )
         return render(request, "tickets/workspace_list.html", context)
-    lanes = selectors.queue_lanes(user, queue=queue, team_slug=team_slug, status=status)
-    page = selectors.page_of(lanes, cursor=request.GET.get("cursor"), size=settings.KEFU_PAGE_SIZE)
+    # By deadline (?sort=due, and the overdue view) or by latest activity.
+    sort = "due" if request.GET.get("sort") == "due" or queue == "overdue" else ""
+    context["sort"] = sort
+    if sort:
+        page = selectors.due_page(
+            user,
+            queue="all" if queue == "overdue" else queue,
+            team_slug=team_slug,
+            status="active" if queue == "overdue" else status,
+            tag=tag,
+            cursor=request.GET.get("cursor"),
+            size=settings.KEFU_PAGE_SIZE,
+            overdue=queue == "overdue",
+        )
+    else:
+        lanes = selectors.queue_lanes(user, queue=queue, team_slug=team_slug, status=status, tag=tag)
+        page = selectors.page_of(lanes, cursor=request.GET.get("cursor"), size=settings.KEFU_PAGE_SIZE)
     context.update(page=page, rows=_rows(page.items, staff=True))
     return render(request, "tickets/workspace_list.html", context)
 
@@ -371,7 +426,7 @@ def workspace_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
     language = get_language() or "zh-hans"
     context = {
         "ticket": ticket,
-        "thread": selectors.thread_for(ticket, user=request.user),
+        "story": selectors.case_story(ticket, user=request.user),
         "reply_form": reply_form,
         "update_form": TicketUpdateForm(
             initial={"status": ticket.status, "priority": ticket.priority, "category": ticket.category_id}
@@ -401,6 +456,11 @@ def workspace_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
         "audit": list(events_for(target_type="ticket", target_id=ticket.case_number)[:30]),
         "language": language,
         "sla": sla_summary(ticket),  # the due line in the header (kefu.sla)
+        "ticket_tags": selectors.tags_of(ticket),
+        "tags": selectors.all_tags(),
+        # Who else has this ticket open, as of now (the page's heartbeat keeps it current).
+        "viewers": presence.touch(ticket.pk, request.user),
+        "presence_seconds": presence.HEARTBEAT_SECONDS,
     }
     return render(request, "tickets/workspace_ticket.html", context)
 
@@ -455,6 +515,12 @@ def workspace_action(request: AuthedRequest, case_number: str, action: str) -> H
             actions.do_merge(source=ticket, target=target, actor=request.user, ip_address=ip)
             messages.success(request, _("Merged into {case}.").format(case=target.case_number))
             return redirect("tickets:workspace_ticket", case_number=target.case_number)
+        elif action in ("tag", "untag"):
+            tag = Tag.objects.filter(slug=request.POST.get("tag") or "").first()
+            if tag is None:
+                raise ValidationError(_("Choose a tag."))
+            change = bulk.do_tag if action == "tag" else bulk.do_untag
+            change(ticket=ticket, actor=request.user, tag=tag, ip_address=ip)
         else:
             raise Http404
     except ValidationError as exc:
@@ -468,3 +534,79 @@ def _flatten(exc: ValidationError) -> list[str]:
     if hasattr(exc, "error_dict"):
         return [str(m) for errors in exc.error_dict.values() for e in errors for m in e.messages]
     return [str(m) for m in exc.messages]
+
+
+@staff_required
+@require_POST
+def workspace_bulk(request: AuthedRequest) -> HttpResponse:
+    """The list's selected rows: assign, set a status or add a tag, each through its action."""
+    operation = request.POST.get("op", "")
+    assignee: User | None = None
+    if operation in ("assign_me", "assign"):
+        who = request.POST.get("assignee", "") if operation == "assign" else "me"
+        operation = "assign"
+        if who == "me":
+            assignee = request.user
+        elif who:
+            assignee = User.objects.filter(public_id=who).first() if _is_uuid(who) else None
+            if assignee is None:
+                messages.error(request, _("Unknown agent."))
+                return _back(request)
+    tag = Tag.objects.filter(slug=request.POST.get("tag") or "").first() if operation == "tag" else None
+    try:
+        result = bulk.do_bulk_change(
+            actor=request.user,
+            case_numbers=request.POST.getlist("case"),
+            operation=operation,
+            assignee=assignee,
+            status=request.POST.get("status", ""),
+            tag=tag,
+            ip_address=client_ip(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(_flatten(exc)))
+        return _back(request)
+    if result.changed:
+        messages.success(request, _("{n} tickets changed.").format(n=len(result.changed)))
+    if result.skipped:
+        messages.warning(
+            request,
+            _("{n} tickets skipped (not yours to change, or the change does not apply): {cases}").format(
+                n=len(result.skipped), cases=", ".join(result.skipped[:10])
+            ),
+        )
+    if not result.changed and not result.skipped:
+        messages.error(request, _("Select at least one ticket."))
+    return _back(request)
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _back(request: AuthedRequest) -> HttpResponse:
+    """Back to the list the form was posted from (a path on this site only)."""
+    target = request.POST.get("next") or ""
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
+        target = reverse("tickets:workspace")
+    return redirect(target)
+
+
+@staff_required
+@require_POST
+def workspace_presence(request: AuthedRequest, case_number: str) -> JsonResponse:
+    """The ticket page's heartbeat: marks the agent there (typing or not), answers who else is."""
+    ticket = selectors.access_ticket(request.user, case_number)
+    if request.POST.get("leave"):
+        presence.leave(ticket.pk, request.user)
+        return JsonResponse({"viewers": []})
+    viewers = presence.touch(ticket.pk, request.user, typing=request.POST.get("typing") == "1")
+    return JsonResponse({"viewers": [{"name": v.name, "typing": v.typing} for v in viewers]})
