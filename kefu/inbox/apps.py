@@ -19,3 +19,7 @@ class InboxConfig(AppConfig):
         for adapter in (WidgetAdapter(), EmailAdapter(), PortalAdapter(), ApiAdapter()):
             register(adapter)
         subscribers.register()
+        from kefu.inbox.models import Inbox
+        from kefu.inbox.pipeline import ACTIVE_INBOXES
+
+        ACTIVE_INBOXES.watch(Inbox)

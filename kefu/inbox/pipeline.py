@@ -35,6 +35,7 @@ from kefu.accounts.models import User
 from kefu.inbox import durable
 from kefu.inbox.adapters.base import Parsed, Submitted, adapter_for
 from kefu.inbox.models import ContactIdentity, EventStatus, InboundEvent, Inbox, InboxKind
+from kefu.refcache import ReferenceCache
 from kefu.tickets import actions as ticket_actions
 from kefu.tickets import routing
 from kefu.tickets.attachments import CheckedFile
@@ -55,6 +56,8 @@ KIND_OF_CHANNEL: dict[str, str] = {
 # portal and the API have their own per-account limits (kefu.trust.ratelimit) before this.
 CONTACT_RATE = (30, 3600)
 TEXT_FIELDS = ("coin", "network", "tx_hash", "order_number")
+# How fresh a contact's "last seen" is kept (a write at most this often per contact).
+LAST_SEEN_PRECISION = timedelta(minutes=5)
 
 
 # =========================================================================== screen
@@ -125,11 +128,24 @@ def screen(parsed: Parsed, *, language: str = "zh-hans", facts: guard.HexFacts |
 # =========================================================================== inboxes and contacts
 
 
+def _first_active_inboxes() -> dict[str, Inbox]:
+    first: dict[str, Inbox] = {}
+    for inbox in Inbox.objects.filter(is_active=True).order_by("id"):
+        first.setdefault(inbox.kind, inbox)
+    return first
+
+
+# Every portal and API submission needs its inbox: one query a minute per process, not one per
+# request (forgotten at once when an admin saves an inbox: InboxConfig.ready).
+ACTIVE_INBOXES = ReferenceCache("inbox-active", _first_active_inboxes)
+
+
 def default_inbox(kind: str) -> Inbox:
     """The first active inbox of a kind, made on first use (a fresh install has none configured)."""
-    inbox = Inbox.objects.filter(kind=kind, is_active=True).order_by("id").first()
+    inbox = ACTIVE_INBOXES.get().get(kind)
     if inbox is None:
         inbox, _created = Inbox.objects.get_or_create(kind=kind, name=str(InboxKind(kind).label))
+        ACTIVE_INBOXES.forget()
     return inbox
 
 
@@ -161,11 +177,15 @@ def identify(
             return contact
         except IntegrityError:  # first sight twice at once: the other made it
             contact = ContactIdentity.objects.get(inbox=inbox, address=address)
-    changes: dict[str, Any] = {"last_seen_at": timezone.now()}
+    now = timezone.now()
+    changes: dict[str, Any] = {}
     if customer is not None and contact.customer_id is None:
         changes["customer"] = customer
     if display_name and not contact.display_name:
         changes["display_name"] = display_name[:100]
+    if not changes and contact.last_seen_at > now - LAST_SEEN_PRECISION:
+        return contact  # a burst of messages: no write per message
+    changes["last_seen_at"] = now
     ContactIdentity.objects.filter(pk=contact.pk).update(**changes)
     for name, value in changes.items():
         setattr(contact, name, value)
@@ -256,17 +276,19 @@ def do_accept(
     client_id: str = "",
     rescan: bool = False,
     event: InboundEvent | None = None,
+    repeatable: bool = True,
 ) -> Accepted:
     """Identify, thread, add the message, respond; records the event. Runs in the caller's
     transaction (a job's, a request's, mail's processing): all of it or nothing.
 
     ``ticket``: the case an adapter already threaded onto (mail's In-Reply-To headers).
     ``rescan``: let the ticket actions run the guard themselves (mail: its text was redacted at
-    intake, and it flags the kinds it recorded then).
+    intake, and it flags the kinds it recorded then). ``repeatable``: the dedupe key may have
+    been seen (a channel's or client's id); a fresh random key skips the lookup.
     """
     channel = adapter_for(inbox.kind).channel
     with transaction.atomic():
-        if event is None:
+        if event is None and repeatable:
             found = _existing(inbox, dedupe_key)
             if found is not None:
                 return found
@@ -378,19 +400,29 @@ def submit(
     (parsed,) = adapter.parse(inbox, Submitted(user=customer, data=data))
     screened = screen(parsed, facts=hex_facts)
     client_id = (client_id or "").strip()[:64]
-    accepted = do_accept(
-        inbox,
-        screened,
-        dedupe_key=new_dedupe_key(client_id),
-        customer=customer,
-        ticket=ticket,
-        category=category,
-        files=files,
-        priority=priority,
-        amount=amount,
-        ip_address=ip_address,
-        client_id=client_id,
-    )
+    key = new_dedupe_key(client_id)
+    try:
+        accepted = do_accept(
+            inbox,
+            screened,
+            dedupe_key=key,
+            customer=customer,
+            ticket=ticket,
+            category=category,
+            files=files,
+            priority=priority,
+            amount=amount,
+            ip_address=ip_address,
+            client_id=client_id,
+            repeatable=bool(client_id),
+        )
+    except IntegrityError:
+        # The same client id sent twice at once: the other request stored its event first
+        # (our savepoint rolled back our case with it). Answer with the first case.
+        found = _existing(inbox, key) if client_id else None
+        if found is None:
+            raise
+        return found.submission
     submission = accepted.submission
     if not accepted.duplicate:
         submission.secret_warning = screened.warning or None
