@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from kefu.inbox.actions import do_retry_deliveries
+from kefu.inbox.adapters.base import adapter_for
 from kefu.inbox.models import ContactIdentity, InboundEvent, Inbox, OutboundDelivery
 from kefu.inbox.pipeline import do_retry_events
 
@@ -51,8 +52,18 @@ class InboxForm(_InboxFormBase):
 @admin.register(Inbox)
 class InboxAdmin(_AdminInbox):
     form = InboxForm
-    list_display = ["name", "kind", "team", "bot_enabled", "is_active"]
+    list_display = ["name", "kind", "team", "bot_enabled", "is_active", "health"]
     list_filter = ["kind", "is_active"]
+
+    @admin.display(description=_("channel health"))
+    def health(self, inbox: Inbox) -> str:
+        """The adapter's own check (``health``): can the channel receive and send now?"""
+        try:
+            state = adapter_for(inbox.kind).health(inbox)
+        except LookupError:
+            return str(_("no adapter for this kind"))
+        verdict = _("OK") if state.ok else _("Not working")
+        return f"{verdict} {state.detail}".strip()
 
 
 @admin.register(ContactIdentity)

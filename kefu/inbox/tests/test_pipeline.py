@@ -277,3 +277,13 @@ def test_portal_forms_carry_a_fresh_client_id_for_deduplication(alice):
     first = pattern.findall(client.get(reverse("tickets:portal_new")).content.decode())
     second = pattern.findall(client.get(reverse("tickets:portal_new")).content.decode())
     assert len(first) == 1 and len(second) == 1 and first != second
+
+
+def test_admins_see_each_inboxs_channel_health(settings):
+    from kefu.inbox.demo import load
+
+    settings.KEFU_MAIL_NOTIFICATIONS = False
+    load()
+    page = admin_client().get("/admin/inbox/inbox/").content.decode()
+    assert "outbound mail is off" in page  # the email adapter's own check
+    assert page.count("正常") >= 3  # widget, portal, API: "OK" (the admin speaks zh-hans)
