@@ -287,3 +287,27 @@ def test_admins_see_each_inboxs_channel_health(settings):
     page = admin_client().get("/admin/inbox/inbox/").content.decode()
     assert "outbound mail is off" in page  # the email adapter's own check
     assert page.count("正常") >= 3  # widget, portal, API: "OK" (the admin speaks zh-hans)
+
+
+def test_a_refused_submission_leaves_no_event_and_no_contact(alice):
+    """The portal's and the API's event is stored in the request's transaction: a refusal
+    (here an empty title) rolls it back with everything else."""
+    from kefu.conftest import bearer
+
+    response = bearer(alice, "en").post(
+        "/api/v1/tickets",
+        {"category": "service-info", "title": "", "description": f"words {PHRASE}"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    )
+    assert response.status_code == 400
+    assert not InboundEvent.objects.exists() and not ContactIdentity.objects.exists()
+    # The same key with the mistake fixed is a new submission, not a replay of the refusal.
+    fixed = bearer(alice, "en").post(
+        "/api/v1/tickets",
+        {"category": "service-info", "title": "Help", "description": "words"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    )
+    assert fixed.status_code == 201
+    assert InboundEvent.objects.get().ticket.case_number == fixed.json()["case_number"]
