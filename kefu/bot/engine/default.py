@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 from importlib import metadata
@@ -131,7 +133,41 @@ def _load_or_train() -> IntentEngine:
             return IntentEngine.load(directory)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             logger.warning("ignoring unreadable cached model %s: %s", directory, exc)
+    elif _train_in_child(directory):
+        try:
+            return IntentEngine.load(directory)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            logger.warning("could not load the model trained in %s: %s", directory, exc)
     engine = train_default_engine()
+    _save(engine, directory)
+    return engine
+
+
+def _train_in_child(directory: Path) -> bool:
+    """Train the default model in a child process that saves it into ``directory``; True once
+    it is there.
+
+    Training peaks at a few hundred MB (feature matrices, calibration folds, scikit-learn's
+    working copies) that the allocator keeps in a long-running process after they are freed: a
+    server that trained on its first start stayed at 300-400 MB where one that loads the saved
+    model stays under 200. The child returns all of it when it exits. Any failure (no
+    interpreter to start, a crash) falls back to training here.
+    """
+    code = "import sys\nfrom kefu.bot.engine.default import train_and_save\ntrain_and_save(sys.argv[1])\n"
+    try:
+        subprocess.run([sys.executable, "-c", code, str(directory)], check=True, timeout=1800)
+    except (OSError, subprocess.SubprocessError) as exc:
+        logger.warning("training the intent model in a child process failed (%s); training here", exc)
+        return False
+    return (directory / "model.json").exists()
+
+
+def train_and_save(directory: str) -> None:
+    """Train the default model and save it into ``directory`` (the child of _train_in_child)."""
+    _save(train_default_engine(), Path(directory))
+
+
+def _save(engine: IntentEngine, directory: Path) -> None:
     # Save into a fresh temporary directory and rename it into place: two processes training at
     # once both succeed, and readers never see a half-written model.
     try:
@@ -144,7 +180,6 @@ def _load_or_train() -> IntentEngine:
             shutil.rmtree(staging, ignore_errors=True)  # another process won the race
     except OSError as exc:
         logger.warning("could not cache the default model in %s: %s", directory, exc)
-    return engine
 
 
 def _writable_cache_root() -> Path:
