@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from kefu.tickets.models import Attachment, CannedReply, Category, Message, Tag, Ticket
+from kefu.tickets.models import Attachment, CannedReply, Category, Message, SavedView, Tag, Ticket
 
 
 @admin.register(Category)
@@ -44,3 +44,10 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["slug", "name_zh", "name_en"]
     search_fields = ["slug", "name_zh", "name_en"]
     exclude = ["tickets"]  # tickets are tagged from the workspace, not picked from millions here
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "shared", "query", "created_at"]
+    list_filter = ["shared"]
+    raw_id_fields = ["owner"]

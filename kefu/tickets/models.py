@@ -374,3 +374,29 @@ class Tag(models.Model):
 
     def localized_name(self, language: str | None) -> str:
         return self.name_en if (language or "").startswith("en") else self.name_zh
+
+
+class SavedView(models.Model):
+    """A workspace list an agent keeps: a name and the list's query string, for them alone or
+    shared with every agent (who still see only the tickets they may see)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+    )
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("query"), max_length=500)
+    shared = models.BooleanField(_("shared with all agents"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["shared"], name="saved_view_shared", condition=models.Q(shared=True))]
+
+    def __str__(self) -> str:
+        return self.name

@@ -10,6 +10,10 @@ urlpatterns = [
     path("files/<uuid:public_id>/", views.attachment, name="attachment"),
     path("workspace/", views.workspace, name="workspace"),
     path("workspace/bulk/", views.workspace_bulk, name="workspace_bulk"),
+    path("workspace/views/", views.workspace_save_view, name="workspace_save_view"),
+    path(
+        "workspace/views/<str:public_id>/delete/", views.workspace_delete_view, name="workspace_delete_view"
+    ),
     path("workspace/tickets/<str:case_number>/", views.workspace_ticket, name="workspace_ticket"),
     path(
         "workspace/tickets/<str:case_number>/presence/", views.workspace_presence, name="workspace_presence"

@@ -30,7 +30,7 @@ from kefu.inbox import pipeline
 from kefu.inbox.models import InboxKind
 from kefu.sla.selectors import sla_summary
 from kefu.storage import download_response
-from kefu.tickets import actions, bulk, presence, search, selectors
+from kefu.tickets import actions, bulk, presence, savedviews, search, selectors
 from kefu.tickets.forms import (
     AgentReplyForm,
     EscalateForm,
@@ -356,6 +356,8 @@ def workspace(request: AuthedRequest) -> HttpResponse:
         "staff": selectors.assignable_staff(None),
         # Where the bulk form comes back to: this very list.
         "here": request.get_full_path(),
+        "saved_views": savedviews.views_for(user),
+        "current_query": savedviews.clean_query(request.GET.urlencode()),
     }
     query = (request.GET.get("q") or "").strip()
     if query:
@@ -610,3 +612,33 @@ def workspace_presence(request: AuthedRequest, case_number: str) -> JsonResponse
         return JsonResponse({"viewers": []})
     viewers = presence.touch(ticket.pk, request.user, typing=request.POST.get("typing") == "1")
     return JsonResponse({"viewers": [{"name": v.name, "typing": v.typing} for v in viewers]})
+
+
+@staff_required
+@require_POST
+def workspace_save_view(request: AuthedRequest) -> HttpResponse:
+    """Save the list being looked at as a named view (personal, or shared with all agents)."""
+    try:
+        view = savedviews.do_save_view(
+            owner=request.user,
+            name=request.POST.get("name", ""),
+            query=request.POST.get("query", ""),
+            shared=bool(request.POST.get("shared")),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(_flatten(exc)))
+        return redirect(
+            reverse("tickets:workspace") + "?" + savedviews.clean_query(request.POST.get("query", ""))
+        )
+    messages.success(request, _("View “{name}” saved.").format(name=view.name))
+    return redirect(reverse("tickets:workspace") + "?" + view.query)
+
+
+@staff_required
+@require_POST
+def workspace_delete_view(request: AuthedRequest, public_id: str) -> HttpResponse:
+    try:
+        savedviews.do_delete_view(actor=request.user, public_id=public_id)
+    except PermissionDenied as exc:
+        raise Http404 from exc
+    return redirect("tickets:workspace")

@@ -9,6 +9,7 @@ import pytest
 
 from kefu.accounts.models import User
 from kefu.conftest import browser_login, make_user
+from kefu.sla.models import SlaPolicy
 from kefu.tickets import actions, presence, thread
 from kefu.tickets.models import Category, Channel, MessageKind, Sender, Tag, Ticket
 
@@ -96,6 +97,7 @@ def test_the_agent_selects_rows_and_changes_them_together(browser, live_server):
     customer = make_user("alice@example.com")
     agent = make_user("agent@example.com", "agent", ("assets",))
     Tag.objects.create(slug="vip", name_zh="大客户", name_en="VIP")
+    SlaPolicy.objects.create(name="All", first_reply_minutes=60, first_reply_business=False)
     tickets = [_case(customer, agent, f"批量 {i}") for i in range(3)]
     context, page = browser_login(browser, live_server.url, "agent@example.com")
     page.goto(f"{live_server.url}/workspace/?queue=unassigned")
@@ -111,6 +113,11 @@ def test_the_agent_selects_rows_and_changes_them_together(browser, live_server):
     assert set(Ticket.objects.values_list("assignee_id", flat=True)) == {agent.pk}
     page.goto(f"{live_server.url}/workspace/?queue=mine&tag=vip")
     assert page.locator("tbody tr").count() == 2
+    assert page.locator("td.due time").first.inner_text().endswith("后到期")
+    page.click(".save-view summary")
+    page.fill(".save-view input[name=name]", "我的大客户")
+    page.click(".save-view button[type=submit]")
+    page.wait_for_selector(".saved-views a.active:has-text('我的大客户')")
     _shot(page, "list-bulk")
     page.set_viewport_size({"width": 390, "height": 844})
     _shot(page, "list-bulk-390")

@@ -219,3 +219,20 @@ def test_notes_system_events_and_bot_internals_never_reach_the_customer(alice, a
         m["body"] for m in bearer(agent).get(f"/api/v1/tickets/{ticket.case_number}").json()["messages"]
     ]
     assert "内部：链上已确认" in staff_bodies and "系统：公开的系统行" in staff_bodies
+
+
+def test_the_inboxes_delivery_records_give_the_state_needing_attention_first(alice, agent):
+    """A reply pushed on two channels shows the failed one, with its error, over the sent one."""
+    from kefu.inbox.models import DeliveryStatus, OutboundDelivery
+
+    ticket = _case(alice, channel=Channel.EMAIL)
+    reply = thread.append(ticket, body="两个渠道都发了", author=agent, channel=Channel.AGENT)
+    queued = thread.append(ticket, body="还在排队", author=agent, channel=Channel.AGENT)
+    OutboundDelivery.objects.create(message=reply, channel="email", status=DeliveryStatus.SENT)
+    OutboundDelivery.objects.create(
+        message=reply, channel="sms", status=DeliveryStatus.FAILED, last_error="number unreachable"
+    )
+    OutboundDelivery.objects.create(message=queued, channel="email", status=DeliveryStatus.QUEUED)
+    html = _page(login(agent), ticket)
+    assert 'class="delivery delivery-failed" title="number unreachable"' in html
+    assert 'class="delivery delivery-queued"' in html
