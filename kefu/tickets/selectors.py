@@ -763,43 +763,10 @@ def _inbox_deliveries(outbound: list[Message]) -> dict[int, Delivery] | None:
 
 
 def delivery_states(messages: list[Message]) -> dict[int, Delivery]:
-    """The delivery state of each outbound message that has one, in at most two queries for
-    the thread: the inboxes' delivery records, else the mail outbox (which recorded mail
-    deliveries before the inboxes did)."""
-    outbound = _outbound(messages)
-    found = {pk: delivery for pk, (delivery, _subject, _mid) in _outbox_mails(outbound).items()}
-    found.update(_inbox_deliveries(outbound) or {})
-    return found
-
-
-def _outbox_mails(messages: list[Message]) -> dict[int, tuple[Delivery, str, str]]:
-    """Each message's newest outbound mail: (its delivery, its subject, its Message-ID)."""
-    if not messages or not django_apps.is_installed("kefu.mail"):
-        return {}
-    from kefu.mail.models import OutboundMail, OutboundStatus
-
-    labels = dict(OutboundStatus.choices)
-    found: dict[int, tuple[Delivery, str, str]] = {}
-    rows = (
-        OutboundMail.objects.filter(message_id__in=[m.pk for m in messages])
-        .order_by("id")
-        .values_list("message_id", "status", "last_error", "subject", "rfc_message_id")
-    )
-    for message_id, status, error, subject, rfc_id in rows:
-        found[message_id] = (Delivery(status, str(labels.get(status, status)), error or ""), subject, rfc_id)
-    return found
-
-
-def _inbound_mails(messages: list[Message]) -> dict[int, tuple[str, str]]:
-    """Subject and Message-ID of the mails that customer messages came from (one query)."""
-    if not messages or not django_apps.is_installed("kefu.mail"):
-        return {}
-    from kefu.mail.models import EmailMessageLink
-
-    rows = EmailMessageLink.objects.filter(message_id__in=[m.pk for m in messages]).values_list(
-        "message_id", "inbound__subject", "inbound__rfc_message_id"
-    )
-    return {message_id: (subject or "", rfc_id or "") for message_id, subject, rfc_id in rows}
+    """The delivery state of each outbound message that has one (one query for the thread):
+    the channel inboxes' delivery records, which every channel's sender writes (mail's outbox
+    included)."""
+    return _inbox_deliveries(_outbound(messages)) or {}
 
 
 def case_story(ticket: Ticket, *, user: User) -> list[StoryEntry]:
@@ -819,24 +786,9 @@ def case_story(ticket: Ticket, *, user: User) -> list[StoryEntry]:
     ]
     for item in items:
         _bot_extras(item)
-    outbound = _outbound(messages)
-    mails = _outbox_mails(outbound)  # subject and Message-ID of replies that went out by mail
-    deliveries = {pk: delivery for pk, (delivery, _subject, _mid) in mails.items()}
-    deliveries.update(_inbox_deliveries(outbound) or {})
-    inbound = _inbound_mails(
-        [m for m in messages if m.channel == Channel.EMAIL and m.sender == Sender.CUSTOMER]
-    )
+    deliveries = delivery_states(messages)
     for item in items:
-        pk = item.message.pk
-        item.delivery = deliveries.get(pk)
-        if pk in mails:
-            _delivery, subject, rfc_id = mails[pk]
-            item.mail_subject = item.mail_subject or subject
-            item.mail_id = item.mail_id or rfc_id
-        elif pk in inbound:
-            subject, rfc_id = inbound[pk]
-            item.mail_subject = item.mail_subject or subject
-            item.mail_id = item.mail_id or rfc_id
+        item.delivery = deliveries.get(item.message.pk)
     return fold_bot_runs(items)
 
 
