@@ -28,7 +28,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from kefu.accounts.models import User
@@ -501,10 +501,18 @@ def process(pk: int) -> bool:
                 first = next((line.strip() for line in screened.body.split("\n") if line.strip()), "")
                 screened.title = first[:80] or "…"
             contact = identify(event.inbox, address=screened.address, display_name=screened.display_name)
+            reason = ""
             if _rate_exceeded(event, contact):
+                reason = "rate_limited"
+            elif contact.customer_id is None:
+                # Not a passing failure: retrying will not make the contact known. Kept for an
+                # admin, who links the contact to a customer and retries it (cases of anonymous
+                # contacts come with the bot stage's case without a customer).
+                reason = "unknown_contact"
+            if reason:
                 InboundEvent.objects.filter(pk=pk).update(
                     status=EventStatus.IGNORED,
-                    ignore_reason="rate_limited",
+                    ignore_reason=reason,
                     contact=contact,
                     processed_at=timezone.now(),
                 )
@@ -520,12 +528,18 @@ def process(pk: int) -> bool:
 
 
 def do_retry_events(ids: Iterable[int]) -> int:
-    """An admin sends failed or stuck events back to processing now."""
+    """An admin sends failed, stuck or unknown-contact events back to processing now (after
+    linking the contact to a customer, say)."""
     ids = list(ids)
+    retryable = models.Q(status__in=(EventStatus.FAILED, EventStatus.PENDING)) | models.Q(
+        status=EventStatus.IGNORED, ignore_reason="unknown_contact"
+    )
     with transaction.atomic():
-        count = InboundEvent.objects.filter(
-            pk__in=ids, status__in=(EventStatus.FAILED, EventStatus.PENDING)
-        ).update(status=EventStatus.PENDING, attempts=0, next_attempt_at=timezone.now())
+        count = (
+            InboundEvent.objects.filter(pk__in=ids)
+            .filter(retryable)
+            .update(status=EventStatus.PENDING, attempts=0, next_attempt_at=timezone.now())
+        )
         for pk in ids:
             enqueue_event(pk)
     return count

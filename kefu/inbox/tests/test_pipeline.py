@@ -139,16 +139,21 @@ def test_receive_stores_screened_events_and_the_job_threads_a_contacts_messages_
     assert InboundEvent.objects.filter(ticket=ticket).count() == 2
 
 
-def test_a_failing_event_is_retried_with_back_off_then_failed_and_shown_to_admins(hook_inbox, settings):
+def test_a_failing_event_is_retried_with_back_off_then_failed_and_shown_to_admins(
+    hook_inbox, settings, alice
+):
+    from kefu.tickets.models import Category
+
     settings.KEFU_MAIL_MAX_ATTEMPTS = 2
     inbox, _adapter = hook_inbox
-    # Nobody is known at this address yet: the job cannot file it (an anonymous contact's case
-    # is not supported yet) and fails.
-    [event] = pipeline.receive(inbox, _hook(("u1", "stranger@mail.example", "hello"))).events
+    ContactIdentity.objects.create(inbox=inbox, address="alice@example.com", customer=alice)
+    # An admin switched every category off: nothing to file the message under, for now.
+    Category.objects.update(is_active=False)
+    [event] = pipeline.receive(inbox, _hook(("u1", "alice@example.com", "hello"))).events
     assert pipeline.process(event.pk) is True
     event.refresh_from_db()
     assert (event.status, event.attempts) == (EventStatus.PENDING, 1)
-    assert event.next_attempt_at > timezone.now() and "known customer" in event.last_error
+    assert event.next_attempt_at > timezone.now() and "no active ticket category" in event.last_error
     assert pipeline.process(event.pk) is False  # not due: backed off
     InboundEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
     pipeline.process(event.pk)
@@ -158,6 +163,20 @@ def test_a_failing_event_is_retried_with_back_off_then_failed_and_shown_to_admin
     assert (
         listed.status_code == 200 and f'name="_selected_action" value="{event.pk}"' in listed.content.decode()
     )
+
+
+def test_an_unknown_contact_is_kept_for_an_admin_not_retried(hook_inbox, alice):
+    inbox, _adapter = hook_inbox
+    [event] = pipeline.receive(inbox, _hook(("s1", "stranger@mail.example", "hello"))).events
+    pipeline.process(event.pk)
+    event.refresh_from_db()
+    assert (event.status, event.ignore_reason, event.attempts) == (EventStatus.IGNORED, "unknown_contact", 1)
+    # The admin links the contact to the customer and retries: the message is filed.
+    ContactIdentity.objects.filter(address="stranger@mail.example").update(customer=alice)
+    assert pipeline.do_retry_events([event.pk]) == 1
+    pipeline.process(event.pk)
+    event.refresh_from_db()
+    assert event.status == EventStatus.PROCESSED and event.ticket.customer == alice
 
 
 def test_a_contact_identity_is_never_proof_of_account_ownership(hook_inbox, alice):
