@@ -8,7 +8,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps as django_apps
 from django.db import connection
@@ -418,11 +418,15 @@ def queue_lanes(
 
 def _on_ticket(q: Q) -> Q:
     """A condition on tickets, rewritten for a query of their SLA timers."""
-    return Q.create(
-        [_on_ticket(c) if isinstance(c, Q) else (f"ticket__{c[0]}", c[1]) for c in q.children],
-        connector=q.connector,
-        negated=q.negated,
-    )
+    out = Q()
+    out.connector, out.negated = q.connector, q.negated
+    for child in q.children:
+        if isinstance(child, Q):
+            out.children.append(_on_ticket(child))
+        else:
+            key, value = cast(tuple[str, Any], child)
+            out.children.append((f"ticket__{key}", value))
+    return out
 
 
 def encode_due_cursor(due_at: datetime, timer_id: int) -> str:
@@ -460,7 +464,11 @@ def due_page(
         if position:
             stamp, pk = position
             qs = qs.filter(Q(due_at__gt=stamp) | Q(due_at=stamp, id__gt=pk))
-        keys.update(qs.order_by("due_at", "id").values_list("due_at", "id", "ticket_id")[: size + 1])
+        for due_at, timer_id, ticket_id in qs.order_by("due_at", "id").values_list(
+            "due_at", "id", "ticket_id"
+        )[: size + 1]:
+            if due_at is not None:  # always: the lane holds running clocks only
+                keys.add((due_at, timer_id, ticket_id))
     # The same clock found through two lanes (a team's ticket assigned to me) is one key.
     winners = sorted(keys)[: size + 1]
     related = ("category", "team", "assignee", "customer")
@@ -748,7 +756,7 @@ def _inbox_deliveries(outbound: list[Message]) -> dict[int, Delivery] | None:
     except ImportError:
         return None
     labels = dict(DeliveryStatus.choices)
-    urgency = {DeliveryStatus.FAILED: 0, DeliveryStatus.QUEUED: 1}
+    urgency: dict[str, int] = {DeliveryStatus.FAILED: 0, DeliveryStatus.QUEUED: 1}
     found: dict[int, Delivery] = {}
     for pk, records in deliveries_for(outbound).items():
         if not records:
