@@ -22,7 +22,9 @@ from django.utils.translation import override
 from kefu.accounts.models import User
 from kefu.bot import flows, slots, understand
 from kefu.bot.intents import INTENT_LABELS, OUT_OF_SCOPE, SMALLTALK, URGENT_INTENTS
-from kefu.bot.models import BotConversation, BotTurn, ConversationStatus, Sender
+from kefu.bot.models import BotConversation, ConversationStatus
+from kefu.tickets import stages, thread
+from kefu.tickets.models import Channel, Sender, Ticket
 from kefu.trust import guard
 
 MAX_TEXT = 2000
@@ -175,9 +177,28 @@ def access_conversation(conversation_id: str | None, *, customer: User | None) -
     return conversation
 
 
-def do_start_conversation(*, customer: User | None, language: str) -> BotConversation:
-    """An empty conversation, for a channel that links it before the first answer (live chat)."""
-    return BotConversation.objects.create(customer=customer, language=language, state={})
+def do_start_conversation(
+    *, customer: User | None, language: str, channel: str = Channel.BOT
+) -> BotConversation:
+    """A new conversation: a case in the bot's stage and the dialogue's state row.
+
+    ``channel``: where the customer talks (the chat panel's conversations are ``chat``).
+    """
+    with transaction.atomic():
+        case = stages.do_open_bot_case(customer=customer, channel=channel, language=language)
+        return BotConversation.objects.create(customer=customer, language=language, state={}, ticket=case)
+
+
+def case_of(conversation: BotConversation) -> Ticket:
+    """The conversation's case (opened now for one whose case was deleted)."""
+    case = conversation.ticket
+    if case is None:
+        case = stages.do_open_bot_case(
+            customer=conversation.customer, language=conversation.language or "zh-hans"
+        )
+        conversation.ticket = case
+        BotConversation.objects.filter(pk=conversation.pk).update(ticket=case)
+    return case
 
 
 @dataclass
@@ -225,11 +246,13 @@ def do_handle_message(
     text: str,
     language: str,
     prepared: Prepared | None = None,
+    ip_address: str | None = None,
 ) -> BotReply:
-    """Answer one customer message; creates the conversation on the first one.
+    """Answer one customer message; creates the conversation (and its case) on the first one.
 
     Callers that hold a transaction already must pass ``prepared`` (``prepare_message``, called
-    before their transaction), or the slow work runs under their lock.
+    before their transaction), or the slow work runs under their lock. ``ip_address`` counts a
+    signed-out visitor's hand-offs against the creation limit of their address.
     """
     text = (text or "").strip()[:MAX_TEXT]
     if prepared is None:
@@ -240,11 +263,22 @@ def do_handle_message(
         else:
             conversation = BotConversation.objects.select_for_update().get(pk=conversation.pk)
             if conversation.customer_id is None and customer is not None:
-                conversation.customer = customer  # signed in mid-conversation: adopt it
+                _adopt(conversation, customer)  # signed in mid-conversation
         with override(conversation.language or language):
-            reply = _Dialogue(conversation, customer, prepared).handle(text)
+            reply = _Dialogue(conversation, customer, prepared, ip_address=ip_address).handle(text)
         conversation.save()
     return reply
+
+
+def do_adopt_conversation(*, conversation: BotConversation, customer: User) -> BotConversation:
+    """A signed-out visitor signed in in the same widget session: the conversation and its case
+    (handed to the team already or not) become theirs; someone else's stay theirs."""
+    with transaction.atomic():
+        conversation = BotConversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.customer_id is None:
+            _adopt(conversation, customer)
+            conversation.save(update_fields=["customer", "updated_at"])
+    return conversation
 
 
 def do_resume_handoff(*, conversation: BotConversation, customer: User) -> BotReply | None:
@@ -259,7 +293,7 @@ def do_resume_handoff(*, conversation: BotConversation, customer: User) -> BotRe
         if not (conversation.state or {}).get("pending_handoff"):
             return None
         if conversation.customer_id is None:
-            conversation.customer = customer
+            _adopt(conversation, customer)
         elif conversation.customer_id != customer.pk:
             return None
         dialogue = _Dialogue(conversation, customer)
@@ -268,6 +302,14 @@ def do_resume_handoff(*, conversation: BotConversation, customer: User) -> BotRe
         reply = dialogue._finish(reply)
         conversation.save()
     return reply
+
+
+def _adopt(conversation: BotConversation, customer: User) -> None:
+    """A visitor signed in: the conversation and its case are theirs (one already handed to
+    humans included: the case appears in their list, with the conversation that led to it)."""
+    conversation.customer = customer
+    if conversation.ticket is not None:
+        stages.do_adopt_case(ticket=conversation.ticket, customer=customer)
 
 
 def _scan(
@@ -315,10 +357,17 @@ class _Dialogue:
     "Conversations"): the topic stack, the details collected so far, misses, the hand-off."""
 
     def __init__(
-        self, conversation: BotConversation, customer: User | None, prepared: Prepared | None = None
+        self,
+        conversation: BotConversation,
+        customer: User | None,
+        prepared: Prepared | None = None,
+        *,
+        ip_address: str | None = None,
     ) -> None:
         self.conversation = conversation
+        self.case = case_of(conversation)
         self.customer = customer
+        self.ip_address = ip_address
         self.prepared = prepared or Prepared()
         self.state: dict[str, Any] = conversation.state or {}
         self.conversation.state = self.state
@@ -365,9 +414,16 @@ class _Dialogue:
             reply.quick_replies = [understand.to_traditional(q) for q in reply.quick_replies]
             if reply.secret_warning:
                 reply.secret_warning = understand.to_traditional(reply.secret_warning)
-        BotTurn.objects.create(
-            conversation=self.conversation, sender=Sender.BOT, text=reply.text, intent=reply.intent or ""
-        )
+        extra: dict[str, Any] = {}
+        if reply.intent:
+            extra["intent"] = reply.intent
+        if reply.quick_replies:
+            extra["quick_replies"] = reply.quick_replies
+        if reply.articles:
+            extra["articles"] = [{"slug": a.slug, "title": a.title, "url": a.url} for a in reply.articles]
+        if reply.asking:
+            extra["asking"] = reply.asking
+        thread.append(self.case, body=reply.text, sender=Sender.BOT, channel=self.case.channel, extra=extra)
         return reply
 
     def _handle(self, text: str) -> BotReply:
@@ -1058,7 +1114,7 @@ class _Dialogue:
             "to it immediately. Freezing your account does not protect a leaked seed phrase — whoever has it "
             "can move the funds from any device. Revoke token approvals, and never share the new seed with anyone."
         )
-        if self.handed or self.customer is None:
+        if self.handed:
             return self._say(steps, intent="seed_phrase_safety", quick_replies=[_("Talk to a human")])
         reply = self._handoff(reason="urgent", intent="account_compromised")
         reply.text = steps + "\n" + reply.text
@@ -1122,29 +1178,32 @@ class _Dialogue:
         details = self._details_line()
         if self.handed and self.current is not None:
             return self._say(self._handed_status(again=True), intent=intent, handoff=self.current.payload())
-        if self.customer is None:
+        urgent = intent in URGENT_INTENTS
+        from kefu.bot.handoff import do_handoff, live_available
+
+        security = bool(self.state.get("secret_seen"))
+        if (
+            self.customer is None
+            and not urgent
+            and live_available(intent=intent, language=self.conversation.language, security=security)
+        ):
+            # A live chat binds an agent, a queue place and a rating to a known customer: sign
+            # in for it. With nobody to chat now (or an urgent topic), the case opens to the
+            # team at once, customer unknown (see below).
             self.state["pending_handoff"] = True
-            lines = []
-            if intent in URGENT_INTENTS:
-                lines.append(
-                    _(
-                        "If your account may be stolen, freeze it now from the security page and change your "
-                        "password. We will never ask for your seed phrase, private key or codes."
-                    )
-                )
-            lines.append(
-                _("To connect you with an agent, please sign in first — your conversation will be kept.")
+            reply = self._say(
+                _("To connect you with an agent, please sign in first — your conversation will be kept."),
+                intent=intent,
             )
-            reply = self._say("\n".join(lines), intent=intent)
             reply.needs_sign_in = True
             return reply
         from kefu.accounts import ratelimit
-        from kefu.bot.handoff import do_handoff
 
         try:
-            # Each hand-off files a ticket or opens a chat: the same allowance as the portal's
-            # (a new bot conversation per message would otherwise file tickets unlimited).
-            ratelimit.check_creation("ticket", user=self.customer, ip=None)
+            # Each hand-off opens a case to the team or a chat: the same allowance as the
+            # portal's (a new bot conversation per message would otherwise file tickets
+            # unlimited); a signed-out visitor's counts against their address.
+            ratelimit.check_creation("ticket", user=self.customer, ip=self.ip_address)
         except ratelimit.RateLimited as exc:
             return self._say(exc.message, intent=intent)
         result = do_handoff(
@@ -1153,9 +1212,8 @@ class _Dialogue:
             intent=intent,
             slots=self.state.get("slots", {}),
             reason=reason,
-            security=bool(self.state.get("secret_seen")),
+            security=security,
         )
-        self.conversation.ticket = result.ticket
         self.conversation.status = ConversationStatus.HANDED_OFF
         self.state.pop("pending_handoff", None)
         self.state.pop("asking", None)
@@ -1167,6 +1225,15 @@ class _Dialogue:
                     "This is urgent, so I have passed it to our security team right away (case {case}). "
                     "If your account may be stolen, freeze it now and change your password. "
                     "We will never ask for your seed phrase, private key or codes."
+                ).format(case=result.ticket.case_number)
+            )
+        elif result.chat is None and self.customer is None:
+            assert result.ticket is not None
+            parts.append(
+                _(
+                    "I have passed your conversation to our support team — you won't need to repeat anything. "
+                    "Your case number is {case}. Sign in to follow the case and read the agent's reply: "
+                    "your conversation will be kept."
                 ).format(case=result.ticket.case_number)
             )
         elif result.chat is None:
@@ -1276,13 +1343,21 @@ class _Dialogue:
         return settings.KEFU_BRAND_NAME
 
     def _log_customer(self, text: str, *, intent: str | None = None, confidence: float | None = None) -> None:
-        BotTurn.objects.create(
-            conversation=self.conversation,
+        """The customer's message (guarded) in the case's thread, with what the bot understood."""
+        extra: dict[str, Any] = {}
+        if intent:
+            extra["intent"] = intent
+        if confidence is not None:
+            extra["confidence"] = round(float(confidence), 4)
+        thread.append(
+            self.case,
+            body=text,
             sender=Sender.CUSTOMER,
-            text=text,
-            intent=intent or "",
-            confidence=confidence,
+            author=self.customer,
+            channel=self.case.channel,
+            extra=extra,
         )
+        stages.note_first_words(self.case, text)
 
     def _say(
         self,

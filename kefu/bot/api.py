@@ -100,7 +100,11 @@ def post_message(request: HttpRequest, payload: BotMessageIn):
         if conversation is None:
             return Reply(404, {"detail": _("No such conversation.")})
     reply = do_handle_message(
-        conversation=conversation, customer=user, text=payload.text, language=get_language() or "zh-hans"
+        conversation=conversation,
+        customer=user,
+        text=payload.text,
+        language=get_language() or "zh-hans",
+        ip_address=client_ip(request),
     )
     return {
         "conversation_id": reply.conversation_id,

@@ -1,8 +1,10 @@
-"""Hand-off to a human, done once: a live chat when one can take it, else a ticket.
+"""Hand-off to a human, done once: a live chat when one can take it, else the case opens to the team.
 
-Either carries the transcript and the facts the bot collected, so the customer never repeats
-themselves. Urgent topics get a ticket at once (the security team must have a case even if
-nobody answers the chat) and, when live chat is open, a chat too, with that ticket attached.
+The conversation is already a case (in the bot's stage, ``kefu.tickets.stages``) whose thread
+holds every turn: the hand-off opens that same case to humans with the facts the bot collected,
+so the customer never repeats themselves and nothing is copied. Urgent topics open it at once
+(the security team must have a case even if nobody answers the chat) and, when live chat is
+open, queue a chat too, on that case.
 """
 
 from __future__ import annotations
@@ -19,20 +21,9 @@ from kefu import inputs
 from kefu.accounts.models import User
 from kefu.bot.flows import slot_label
 from kefu.bot.intents import INTENT_LABELS, URGENT_INTENTS
-from kefu.bot.models import BotConversation, Sender
-from kefu.tickets.actions import check_create_ticket
-from kefu.tickets.models import Category, Channel, Priority, Ticket
-from kefu.tickets.seed import category_for_intent
-
-FALLBACK_CATEGORY = "service-info"
-
-
-def transcript_text(conversation: BotConversation) -> str:
-    lines = []
-    for turn in conversation.turns.all():
-        who = _("Customer") if turn.sender == Sender.CUSTOMER else _("Bot")
-        lines.append(f"[{turn.created_at:%H:%M}] {who}: {turn.text}")
-    return "\n".join(lines)
+from kefu.bot.models import BotConversation, ConversationStatus
+from kefu.tickets import stages
+from kefu.tickets.models import ACTIVE_STATUSES, Status, Ticket
 
 
 def ticket_fields(slots: dict[str, str]) -> dict[str, Any]:
@@ -56,22 +47,9 @@ def ticket_fields(slots: dict[str, str]) -> dict[str, Any]:
     return {"coin": text("coin"), "network": text("network"), "amount": amount, "tx_hash": text("tx_hash")}
 
 
-def create_handoff_ticket(
-    *,
-    conversation: BotConversation,
-    customer: User,
-    intent: str | None,
-    slots: dict[str, str],
-    reason: str,
-    security: bool = False,
-) -> Ticket:
-    """File the conversation as a ticket so the customer never repeats themselves."""
-    category = (category_for_intent(intent) if intent else None) or Category.objects.get(
-        slug=FALLBACK_CATEGORY
-    )
-    first = conversation.turns.filter(sender=Sender.CUSTOMER).exclude(text="").first()
-    topic = str(INTENT_LABELS.get(intent or "", _("Conversation with the assistant")))
-    title = f"{topic}: {first.text[:80]}" if first else topic
+def case_summary(*, intent: str | None, slots: dict[str, str], reason: str) -> str:
+    """The case's description at the hand-off: why, and the facts collected — not the
+    conversation, which is the case's thread already."""
     facts = "\n".join(f"{slot_label(k)}: {v}" for k, v in slots.items())
     reasons = {
         "requested": _("The customer asked for a human."),
@@ -79,29 +57,48 @@ def create_handoff_ticket(
         "unsolved": _("The suggested answer did not solve the problem."),
         "bot_failed": _("The assistant could not understand the customer twice."),
     }
-    description = "\n\n".join(
+    topic = INTENT_LABELS.get(intent or "")
+    return "\n\n".join(
         part
         for part in (
             reasons.get(reason, reason),
+            (_("Topic: {topic}").format(topic=topic)) if topic else "",
             (_("Collected details:") + "\n" + facts) if facts else "",
-            _("Conversation with the assistant:") + "\n" + transcript_text(conversation),
         )
         if part
     )
-    priority = Priority.URGENT if intent in URGENT_INTENTS else None
-    submission = check_create_ticket(
-        customer=customer,
-        category=category,
-        title=title[:200],
-        description=description,
-        channel=Channel.BOT,
-        language=conversation.language,
-        priority=priority,
-        **ticket_fields(slots),
-        force_security=security or intent in URGENT_INTENTS,
-        already_guarded=True,  # each customer turn passed the guard when it came in
+
+
+def open_handoff_case(
+    *,
+    conversation: BotConversation,
+    intent: str | None,
+    slots: dict[str, str],
+    reason: str,
+    security: bool = False,
+    actor: User | None = None,
+) -> Ticket:
+    """Open the conversation's own case to the team (routed by the intent); idempotent."""
+    from kefu.bot.actions import case_of
+
+    case = case_of(conversation)
+    topic = str(INTENT_LABELS.get(intent or "", _("Conversation with the assistant")))
+    first = case.title if case.status == Status.BOT and case.last_seq else ""
+    # The case's title was the customer's first words; the topic goes first for the queue.
+    title = f"{topic}: {first}" if first and first != topic else topic
+    fields = ticket_fields(slots)
+    urgent = intent in URGENT_INTENTS
+    return stages.do_open_to_humans(
+        ticket=case,
+        title=title,
+        description=case_summary(intent=intent, slots=slots, reason=reason),
+        channel=case.channel,
+        intent=intent,
+        security=security,
+        urgent=urgent,
+        facts=stages.Facts(**fields),
+        actor=actor,
     )
-    return submission.ticket
 
 
 @dataclass(frozen=True)
@@ -198,10 +195,17 @@ def _ticket_url(ticket: Ticket) -> str:
     return reverse("tickets:portal_ticket", args=[ticket.case_number])
 
 
+def live_available(*, intent: str | None, language: str, security: bool) -> bool:
+    """Whether live chat would take a hand-off now (installed, open, an agent online)."""
+    return _live_handoff is not None and _live_handoff.available(
+        intent=intent, language=language, security=security
+    )
+
+
 def do_handoff(
     *,
     conversation: BotConversation,
-    customer: User,
+    customer: User | None,
     intent: str | None,
     slots: dict[str, str],
     reason: str,
@@ -210,27 +214,31 @@ def do_handoff(
     """Hand the conversation to a human, once; call inside the bot's transaction.
 
     Live chat takes it when it is open and an agent is online for its team
-    (``live_chat_available``): the chat panel's own conversation is queued, or a new chat is
-    opened with the transcript (the HTTP API); no ticket now — the chat files one when it ends.
-    Otherwise a ticket is filed. Urgent topics always get a ticket, and a chat too when live
-    chat can take it.
+    (``live_chat_available``) and the customer is known: the chat panel's own conversation is
+    queued, or a chat is opened with the conversation (the HTTP API); the case stays out of the
+    ticket queues while the chat serves it and opens to the team when the chat ends. Otherwise the
+    case opens to the team now, a signed-out visitor's too (customer unknown until they sign
+    in). Urgent topics always open it now, and queue a chat too when live chat can take it.
     """
     urgent = intent in URGENT_INTENTS
     target = _live_handoff
-    live = target is not None and target.available(
-        intent=intent, language=conversation.language, security=security
+    live = (
+        customer is not None
+        and target is not None
+        and target.available(intent=intent, language=conversation.language, security=security)
     )
     ticket = None
     if urgent or not live:
-        ticket = create_handoff_ticket(
+        ticket = open_handoff_case(
             conversation=conversation,
-            customer=customer,
             intent=intent,
             slots=slots,
             reason=reason,
             security=security,
+            actor=customer,
         )
-    if not live or target is None:
+    conversation.status = ConversationStatus.HANDED_OFF
+    if not live or target is None or customer is None:
         return Handoff(ticket=ticket)
     chat = target.enqueue(
         bot_conversation=conversation,
@@ -239,16 +247,29 @@ def do_handoff(
         slots=slots,
         language=conversation.language,
         security=security,
+        # The case once opened (urgent topics): the chat shows its number. Otherwise the case
+        # stays with the bot's stage while the chat serves it; the chat opens it when it ends.
         ticket=ticket,
     )
     return Handoff(ticket=ticket, chat=chat)
 
 
+def _opened(case: Ticket | None) -> Ticket | None:
+    """The case while humans work on it. Before the hand-off the bot has it (its number is not
+    the customer's yet); once resolved or closed the bot takes the conversation back, and a new
+    request for a person reopens it."""
+    return case if case is not None and case.status in ACTIVE_STATUSES else None
+
+
 def current_handoff(conversation: BotConversation) -> Handoff | None:
-    """Where a handed-off conversation is now: its live chat while open, else its ticket, else nowhere."""
+    """Where a handed-off conversation is now: its live chat while open, else its case once
+    opened to the team, else nowhere (the bot has it)."""
     chat = _live_handoff.current(conversation) if _live_handoff is not None else None
+    case = (
+        _opened(Ticket.objects.filter(pk=conversation.ticket_id).first()) if conversation.ticket_id else None
+    )
     if chat is not None:
-        return Handoff(ticket=conversation.ticket, chat=chat)
-    if conversation.ticket is not None:
-        return Handoff(ticket=conversation.ticket)
+        return Handoff(ticket=case, chat=chat)
+    if case is not None:
+        return Handoff(ticket=case)
     return None

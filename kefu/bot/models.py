@@ -1,4 +1,10 @@
-"""Bot conversations: the transcript and the dialogue state that survives between messages."""
+"""Bot conversations: the dialogue state that survives between messages.
+
+The conversation itself is a case (``kefu.tickets``) in the bot's stage: every turn, the
+customer's and the bot's, is a message of that case's thread, so a hand-off opens the same case
+to humans and nothing is copied. This row keeps only what the dialogue needs between messages
+(like a live chat is a session on a case): its state, language, and who may continue it.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ class BotConversation(models.Model):
     )
     # Dialogue state: current flow, slot being asked, slots, failure count, pending feedback.
     state = models.JSONField(default=dict, blank=True)
+    # The case this conversation is (from its first message; status ``bot`` until the hand-off).
     ticket = models.ForeignKey(
         "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -43,24 +50,3 @@ class BotConversation(models.Model):
 
     def __str__(self) -> str:
         return str(self.public_id)
-
-
-class Sender(models.TextChoices):
-    CUSTOMER = "customer", _("Customer")
-    BOT = "bot", _("Bot")
-
-
-class BotTurn(models.Model):
-    conversation = models.ForeignKey(BotConversation, on_delete=models.CASCADE, related_name="turns")
-    sender = models.CharField(max_length=10, choices=Sender.choices)
-    text = models.TextField()
-    intent = models.CharField(max_length=40, blank=True)
-    confidence = models.FloatField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["conversation", "created_at", "id"])]
-
-    def __str__(self) -> str:
-        return f"{self.sender}: {self.text[:40]}"

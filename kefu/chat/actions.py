@@ -386,12 +386,22 @@ def do_start_conversation(*, customer: User | None, language: str) -> ChatConver
 
 
 def do_adopt_conversation(*, conversation: ChatConversation, customer: User) -> ChatConversation:
-    """An anonymous visitor signed in mid-conversation: the conversation becomes theirs."""
+    """An anonymous visitor signed in mid-conversation: the conversation becomes theirs, and so does
+    the case of its bot conversation (a hand-off made while signed out included)."""
+    from kefu.bot.actions import do_adopt_conversation as adopt_bot_conversation
+    from kefu.bot.models import BotConversation
+
     with transaction.atomic():
         conversation = _lock(conversation)
         if conversation.customer_id is None:
             conversation.customer = customer
             conversation.save(update_fields=["customer", "updated_at"])
+    # After the chat's transaction, not inside it: the bot's turns lock the bot conversation
+    # before the chat, and this must not take them in the other order.
+    if conversation.customer_id == customer.pk and conversation.bot_conversation_id is not None:
+        bot_conversation = BotConversation.objects.filter(pk=conversation.bot_conversation_id).first()
+        if bot_conversation is not None:
+            adopt_bot_conversation(conversation=bot_conversation, customer=customer)
     return conversation
 
 
@@ -595,13 +605,16 @@ def _bot_conversation_of(conversation: ChatConversation, *, customer: User | Non
     """
     from kefu.bot.actions import do_start_conversation
     from kefu.bot.models import BotConversation
+    from kefu.tickets.models import Channel
 
     with transaction.atomic():
         # Under the chat's lock: two messages at once must not start two bot conversations.
         conversation = _lock(conversation)
         if conversation.bot_conversation_id is not None:
             return BotConversation.objects.get(pk=conversation.bot_conversation_id)
-        bot_conversation = do_start_conversation(customer=customer, language=conversation.language)
+        bot_conversation = do_start_conversation(
+            customer=customer, language=conversation.language, channel=Channel.CHAT
+        )
         ChatConversation.objects.filter(pk=conversation.pk).update(bot_conversation=bot_conversation)
         return bot_conversation
 
@@ -649,15 +662,25 @@ def enqueue_from_bot(
 
 
 def _copy_bot_transcript(conversation: ChatConversation, bot_conversation: BotConversation) -> None:
-    from kefu.bot.models import Sender as BotSender
+    from kefu.tickets.models import Message as CaseMessage
+    from kefu.tickets.models import MessageKind as CaseMessageKind
+    from kefu.tickets.models import Sender as CaseSender
 
-    for turn in bot_conversation.turns.all():
-        # Bot turns were guarded by the bot before it stored them.
+    if bot_conversation.ticket_id is None:
+        return
+    turns = CaseMessage.objects.filter(
+        ticket_id=bot_conversation.ticket_id,
+        kind=CaseMessageKind.PUBLIC,
+        sender__in=(CaseSender.CUSTOMER, CaseSender.BOT),
+    ).order_by("seq")
+    for turn in turns:
+        # The bot's case thread: each turn was guarded before it was stored.
+        customer_turn = turn.sender == CaseSender.CUSTOMER
         _append(
             conversation,
-            sender=Sender.CUSTOMER if turn.sender == BotSender.CUSTOMER else Sender.BOT,
-            text=turn.text,
-            author=conversation.customer if turn.sender == BotSender.CUSTOMER else None,
+            sender=Sender.CUSTOMER if customer_turn else Sender.BOT,
+            text=turn.body,
+            author=conversation.customer if customer_turn else None,
         )
 
 
@@ -1293,7 +1316,7 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
             CloseReason.RESOLVED: Status.RESOLVED,
             CloseReason.IDLE: Status.PENDING_CUSTOMER,
         }.get(CloseReason(reason))
-        ticket = conversation.ticket
+        ticket = conversation.ticket or _open_bot_case(conversation, customer=customer)
         if ticket is None:
             category = (
                 conversation.category or Category.objects.filter(slug=selectors.FALLBACK_CATEGORY).first()
@@ -1357,6 +1380,44 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
                 kind=TicketMessageKind.INTERNAL,
                 channel=Channel.CHAT,
             )
+
+
+def _open_bot_case(conversation: ChatConversation, *, customer: User) -> Ticket | None:
+    """The case the chat's bot conversation is, opened to the team now that the chat ends (it
+    stayed in the bot's stage, outside the ticket queues, while the chat served it; one the
+    customer had resolved before is reopened). None when the chat has no bot case."""
+    from kefu.bot.handoff import case_summary, ticket_fields
+    from kefu.bot.models import BotConversation
+    from kefu.tickets import stages
+    from kefu.tickets.models import Channel
+
+    bot_conversation = (
+        BotConversation.objects.filter(pk=conversation.bot_conversation_id).select_related("ticket").first()
+        if conversation.bot_conversation_id is not None
+        else None
+    )
+    case = bot_conversation.ticket if bot_conversation is not None else None
+    if case is None or case.merged_into_id is not None:
+        return None
+    with override(conversation.language):
+        title = _("Chat: {topic}").format(topic=selectors.topic(conversation))
+        description = case_summary(
+            intent=conversation.intent or None, slots=conversation.slots or {}, reason="requested"
+        )
+    ticket = stages.do_open_to_humans(
+        ticket=case,
+        title=title,
+        description=description,
+        channel=Channel.CHAT,
+        category=conversation.category,
+        priority=conversation.priority,
+        security=conversation.security,
+        facts=stages.Facts(**ticket_fields(conversation.slots or {})),
+        actor=customer,
+    )
+    conversation.ticket = ticket
+    ChatConversation.objects.filter(pk=conversation.pk).update(ticket=ticket)
+    return ticket
 
 
 def _assign_to_handler(ticket: Ticket, agent: User) -> None:

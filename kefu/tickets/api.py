@@ -324,7 +324,7 @@ def list_tickets(
     if user.is_agent:
         lanes = selectors.queue_lanes(user, queue=queue or "all", status=status or "any")
     else:
-        lanes = [Ticket.objects.filter(customer=user, **({"status": status} if status else {}))]
+        lanes = [selectors.tickets_visible_to(user).filter(**({"status": status} if status else {}))]
     page = selectors.page_of(lanes, cursor=cursor, size=limit)
     return {"items": [_ticket_out(t) for t in page.items], "next_cursor": page.next_cursor}
 

@@ -79,6 +79,9 @@ ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.ON_H
 # The one spelling of "active" used by queries and partial indexes alike, so that PostgreSQL
 # can prove a query's filter implies an index's predicate.
 ACTIVE_Q = models.Q(status__in=[s.value for s in ACTIVE_STATUSES])
+# Cases people see in lists, counts, search and the portal: everything past the bot's stage (a
+# conversation with the assistant is a case from its first message, see kefu/tickets/stages.py).
+VISIBLE_Q = ~models.Q(status=Status.BOT)
 
 
 class Priority(models.IntegerChoices):

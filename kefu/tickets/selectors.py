@@ -20,6 +20,7 @@ from kefu.accounts.models import STAFF_ROLES, Team, TeamMembership, User
 from kefu.refcache import ReferenceCache
 from kefu.tickets.models import (
     ACTIVE_Q,
+    VISIBLE_Q,
     Attachment,
     CannedReply,
     Category,
@@ -27,6 +28,7 @@ from kefu.tickets.models import (
     Message,
     MessageKind,
     Sender,
+    Status,
     Tag,
     Ticket,
 )
@@ -47,8 +49,12 @@ def _team_ids(user: User) -> list[int]:
 
 
 def tickets_visible_to(user: User) -> QuerySet[Ticket]:
-    """Customers see their own; agents their teams' and their own assignments; supervisors all."""
-    qs = Ticket.objects.all()
+    """Customers see their own; agents their teams' and their own assignments; supervisors all.
+
+    Never a case still with the bot (``VISIBLE_Q``): until the hand-off it is nobody's work, and
+    its number is not the customer's to quote.
+    """
+    qs = Ticket.objects.filter(VISIBLE_Q)
     if not user.is_authenticated or not user.is_active:
         return qs.none()
     if user.is_supervisor:
@@ -345,7 +351,9 @@ def _status_q(status: str | None) -> Q:
     if status == "active" or not status:
         return ACTIVE_Q
     if status == "any":
-        return Q()
+        return VISIBLE_Q  # every status past the bot's stage
+    if status == Status.BOT:
+        return Q(pk__in=[])  # nothing: a case with the bot is in no agent's list
     return Q(status=status)
 
 

@@ -41,6 +41,7 @@ from kefu.tickets.forms import (
 )
 from kefu.tickets.models import (
     AGENT_STATUS_CHOICES,
+    VISIBLE_Q,
     Channel,
     MessageKind,
     Priority,
@@ -181,7 +182,7 @@ def staff_required(view):
 def portal(request: AuthedRequest) -> HttpResponse:
     """The customer's own tickets, newest activity first."""
     page = selectors.page_of(
-        Ticket.objects.filter(customer=request.user),
+        Ticket.objects.filter(VISIBLE_Q, customer=request.user),  # not a conversation still with the bot
         cursor=request.GET.get("cursor"),
         size=settings.KEFU_PAGE_SIZE,
     )

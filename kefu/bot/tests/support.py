@@ -6,6 +6,11 @@ from kefu.bot.actions import do_handle_message
 from kefu.bot.models import BotConversation
 
 
+def thread_text(ticket) -> str:
+    """Everything said in a case, in order: where a conversation's words are (not its description)."""
+    return "\n".join(ticket.messages.order_by("seq").values_list("body", flat=True))
+
+
 class Chat:
     """Drives one conversation as the chat panel or an HTTP API integration does."""
 

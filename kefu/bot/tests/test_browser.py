@@ -28,5 +28,5 @@ def test_customer_asks_the_assistant_and_gets_a_case_number(browser, live_server
     ask("转人工")
     case = page.wait_for_selector(".bot-case").inner_text()
     ticket = Ticket.objects.get(case_number=case.split()[-1])
-    assert "我的账户登录不上去了" in ticket.description
+    assert ticket.messages.filter(body="我的账户登录不上去了").exists()  # the conversation is the case
     context.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kefu.bot.tests.support import Chat
-from kefu.tickets.models import Ticket
+from kefu.tickets.models import VISIBLE_Q, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,7 @@ def test_two_out_of_scope_questions_offer_a_way_out_and_chit_chat_never_hands_of
     chat.say("你是机器人吗")
     chat.say("明天北京天气怎么样")
     reply = chat.say("比特币明年会涨吗")
-    assert reply.handoff is None and Ticket.objects.count() == 0
+    assert reply.handoff is None and Ticket.objects.filter(VISIBLE_Q).count() == 0
     assert "转人工" in reply.quick_replies
 
 
@@ -92,7 +92,7 @@ def test_escalation_and_anger_hand_off_with_a_case_number(alice, text):
 
 def test_proof_of_a_transfer_is_transaction_help_not_a_security_case(alice):
     reply = Chat(alice).say("对方交易所要我提供转账证明，我怎么弄")
-    assert reply.handoff is None and Ticket.objects.count() == 0
+    assert reply.handoff is None and Ticket.objects.filter(VISIBLE_Q).count() == 0
     assert reply.intent == "transaction_status" and "哈希" in reply.text
 
 

@@ -13,11 +13,12 @@ import pytest
 from kefu.bot.handoff import ticket_fields
 from kefu.bot.models import ConversationStatus
 from kefu.bot.tests.support import Chat as Conversation
-from kefu.chat.actions import do_close, do_set_presence
+from kefu.bot.tests.support import thread_text
+from kefu.chat.actions import do_accept, do_close, do_set_presence
 from kefu.chat.models import ChatConversation, ChatMessage, ServiceCalendar
 from kefu.chat.selectors import clear_caches
 from kefu.conftest import make_user
-from kefu.tickets.models import Priority, Ticket
+from kefu.tickets.models import VISIBLE_Q, Priority, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ def test_with_an_agent_online_the_hand_off_queues_one_chat_with_transcript_and_s
     reply = talk.say("没有，还是没到")
 
     chat = ChatConversation.objects.get()
-    assert Ticket.objects.count() == 0
+    assert Ticket.objects.filter(VISIBLE_Q).count() == 0
     assert (chat.status, chat.team.slug, chat.customer, chat.intent) == (
         "queued",  # the dispatcher runs after commit
         "assets",
@@ -64,11 +65,14 @@ def test_with_an_agent_online_the_hand_off_queues_one_chat_with_transcript_and_s
         "position": 1,
         "eta_seconds": 140,  # 420 s default handling time over the agent's 3 slots
     }
-    assert talk.conversation.status == ConversationStatus.HANDED_OFF and talk.conversation.ticket is None
+    # The conversation's case stays in the bot's stage (in no ticket queue) while the chat serves it.
+    assert talk.conversation.status == ConversationStatus.HANDED_OFF and talk.conversation.ticket.status == "bot"
 
-    # When the chat ends, the ticket that keeps its transcript carries the collected details too.
+    # When the chat ends, that same case opens to the team with the collected details.
     do_close(conversation=chat, actor=alice, reason="customer")
     ticket = Ticket.objects.get()
+    assert ticket == talk.conversation.ticket and ticket.status == "new"
+    assert thread_text(ticket).startswith("我充值的USDT还没到账")
     assert (ticket.coin, ticket.network, ticket.amount, ticket.tx_hash) == ("USDT", "TRC-20", 200, TX)
 
 
@@ -89,7 +93,7 @@ def test_after_a_chat_hand_off_further_messages_point_to_the_chat_and_never_queu
     assert first.handoff["chat_id"] == again.handoff["chat_id"] == chat.public_id.hex
     assert again.handoff["kind"] == "chat" and "live chat" in again.text
     assert ChatMessage.objects.filter(conversation=chat, extra__event="queued").count() == 1
-    assert Ticket.objects.count() == 0
+    assert Ticket.objects.filter(VISIBLE_Q).count() == 0
 
 
 def test_with_nobody_online_the_hand_off_files_one_ticket_and_queues_nothing(alice):
@@ -102,7 +106,7 @@ def test_with_nobody_online_the_hand_off_files_one_ticket_and_queues_nothing(ali
         "case_number": ticket.case_number,
         "url": f"/portal/tickets/{ticket.case_number}/",
     }
-    assert ticket.case_number in reply.text and "我的账户登录不上去" in ticket.description
+    assert ticket.case_number in reply.text and "我的账户登录不上去" in thread_text(ticket)
     assert ChatConversation.objects.count() == 0
     assert talk.conversation.ticket == ticket
 
@@ -159,7 +163,10 @@ def test_once_the_chat_has_ended_the_bot_takes_over_and_a_new_request_opens_a_ne
     talk = Conversation(alice)
     first = talk.say("转人工")
     old = ChatConversation.objects.get()
-    do_close(conversation=old, actor=agent, reason="resolved")  # files the transcript as a ticket
+    do_accept(conversation=old, agent=agent)
+    do_close(conversation=old, actor=agent, reason="resolved")  # the case opens, resolved
+    case = Ticket.objects.get()
+    assert case.status == "resolved" and case == talk.conversation.ticket
     reply = talk.say("你好")
     assert reply.handoff is None and reply.intent == "greeting"
     assert talk.conversation.status == ConversationStatus.BOT
@@ -167,3 +174,6 @@ def test_once_the_chat_has_ended_the_bot_takes_over_and_a_new_request_opens_a_ne
     new = ChatConversation.objects.exclude(pk=old.pk).get()
     assert second.handoff["chat_id"] == new.public_id.hex != first.handoff["chat_id"]
     assert new.status == "queued" and new.bot_conversation == talk.conversation
+    # Still one case: when this chat ends too, its transcript goes on that case, reopened.
+    do_close(conversation=new, actor=alice, reason="customer")
+    assert Ticket.objects.get() == case and Ticket.objects.get().status == "open"

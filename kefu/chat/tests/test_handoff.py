@@ -13,7 +13,7 @@ from kefu.chat import actions
 from kefu.chat.models import ChatConversation, ChatMessage
 from kefu.chat.tests.conftest import queued_chat, set_online
 from kefu.conftest import make_user
-from kefu.tickets.models import Priority, Ticket
+from kefu.tickets.models import VISIBLE_Q, Priority, Ticket
 
 # The dispatcher runs after commit, so these tests commit for real.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +36,7 @@ def test_with_an_agent_online_the_panels_conversation_is_queued_once_and_no_tick
     chat = actions.do_start_conversation(customer=alice, language="zh-hans")
     chat, [bot] = say(chat, alice, "转人工", "c1")
 
-    assert ChatConversation.objects.count() == 1 and Ticket.objects.count() == 0
+    assert ChatConversation.objects.count() == 1 and Ticket.objects.filter(VISIBLE_Q).count() == 0
     chat = ChatConversation.objects.get()
     assert chat.status == "active" and chat.assignee == agent  # queued, then taken by the free agent
     assert chat.bot_conversation == BotConversation.objects.get() and queued_events(chat) == 1
@@ -44,7 +44,7 @@ def test_with_an_agent_online_the_panels_conversation_is_queued_once_and_no_tick
     assert bot.extra["handoff"]["chat_id"] == chat.public_id.hex
     # The customer keeps writing: it reaches the agent, nothing is queued or filed again.
     say(chat, alice, "在吗", "c2")
-    assert queued_events(chat) == 1 and Ticket.objects.count() == 0
+    assert queued_events(chat) == 1 and Ticket.objects.filter(VISIBLE_Q).count() == 0
     assert ChatMessage.objects.filter(conversation=chat, sender="bot").count() == 1
 
 
@@ -60,7 +60,9 @@ def test_with_nobody_online_the_panel_gets_a_ticket_and_the_chat_stays_with_the_
     }
     chat = ChatConversation.objects.get()
     assert chat.status == "bot" and chat.queued_at is None and queued_events(chat) == 0
-    assert "我的账户登录不上去" in ticket.description and chat.ticket is None
+    # The bot's case, opened to the team: its thread is the conversation (the chat panel's channel).
+    assert ticket == BotConversation.objects.get().ticket and ticket.channel == "chat"
+    assert "我的账户登录不上去" in ticket.messages.values_list("body", flat=True) and chat.ticket is None
     # Later messages are answered with the case; still no queue, still one ticket.
     _chat, [again] = say(chat, alice, "有人吗", "c3")
     assert again.extra["handoff"]["case_number"] == ticket.case_number
@@ -95,8 +97,9 @@ def test_a_visitor_who_signs_in_is_queued_in_the_same_chat(alice):
     chat, [bot] = say(chat, None, "转人工", "v1")
     assert bot.extra.get("needs_sign_in") and chat.status == "bot"
     chat = actions.do_adopt_conversation(conversation=chat, customer=alice)
+    assert BotConversation.objects.get().ticket.customer == alice  # the bot's case is hers too
     chat, [bot] = say(chat, alice, "我登录了", "v2")
-    assert ChatConversation.objects.count() == 1 and Ticket.objects.count() == 0
+    assert ChatConversation.objects.count() == 1 and Ticket.objects.filter(VISIBLE_Q).count() == 0
     chat = ChatConversation.objects.get()
     assert chat.status == "active" and chat.customer == alice and queued_events(chat) == 1
     assert [m.text for m in chat.messages.filter(sender="customer").order_by("seq")] == ["转人工", "我登录了"]

@@ -148,7 +148,7 @@ def test_the_bots_tx_hash_question_settles_a_bare_value_on_chain(alice, eth):  #
     assert "哈希" in reply.text or "hash" in reply.text.lower()
     reply = chat.say(sent)
     assert reply.secret_warning is None
-    assert any(sent in t for t in chat.conversation.turns.values_list("text", flat=True))
+    assert any(sent in t for t in chat.conversation.ticket.messages.values_list("body", flat=True))
 
 
 def test_the_bots_tx_hash_question_hides_an_unsettled_bare_value_with_the_notice(alice):
@@ -160,7 +160,7 @@ def test_the_bots_tx_hash_question_hides_an_unsettled_bare_value_with_the_notice
     reply = chat.say(HEX)
     assert reply.secret_warning and reply.secret_warning.startswith(NOTICE_ZH)
     assert "浏览器" in reply.text  # the question stays open: send the explorer link instead
-    assert not any(HEX in t for t in chat.conversation.turns.values_list("text", flat=True))
+    assert not any(HEX in t for t in chat.conversation.ticket.messages.values_list("body", flat=True))
     # Not a security case, as in the ticket form and API: a hand-off would not go to security.
     chat.conversation.refresh_from_db()
     assert not chat.conversation.state.get("secret_seen")
@@ -202,7 +202,7 @@ def test_the_bots_tx_hash_question_uses_the_same_rule(alice):
     reply = chat.say("两个小时前")
     assert "哈希" in reply.text or "hash" in reply.text.lower()
     chat.say(f"{HEX} is my private key")  # the answer calls itself a key: hidden, and warned about
-    turns = list(chat.conversation.turns.values_list("text", flat=True))
+    turns = list(chat.conversation.ticket.messages.values_list("body", flat=True))
     assert not any(HEX in t for t in turns)
     assert any(KEY_PLACEHOLDER in t or "[已隐藏：疑似私钥]" in t for t in turns)
 
