@@ -1,0 +1,83 @@
+"""Two deliveries of one message at the same moment (PostgreSQL): one case, and both answers name it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection, connections
+
+from kefu.conftest import bearer
+from kefu.inbox import pipeline
+from kefu.inbox.models import InboxKind
+from kefu.tickets.actions import check_create_ticket
+from kefu.tickets.models import Category, Ticket
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("a second session holding a row lock needs PostgreSQL (set KEFU_DATABASE_URL)")
+
+
+def _waiting_on_a_lock(cursor: psycopg.Cursor, deadline: float) -> bool:
+    """Whether another session waits on a lock (the request's insert behind ours), by a deadline."""
+    while time.monotonic() < deadline:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        row = cursor.fetchone()
+        if row and row[0]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_same_idempotency_key_twice_at_once_answers_with_the_first_case(alice):
+    first = check_create_ticket(
+        customer=alice, category=Category.objects.get(slug="service-info"), title="First", description="d"
+    ).ticket
+    inbox = pipeline.default_inbox(InboxKind.API)
+    key = pipeline.new_dedupe_key("race-1")
+    # "The other request": its event is inserted but not committed yet, as when two requests
+    # with one key run side by side; the request below cannot see it and opens a case.
+    other = psycopg.connect(**connection.get_connection_params())
+    other.execute(
+        "INSERT INTO inbox_inboundevent (inbox_id, dedupe_key, payload, status, ignore_reason, attempts,"
+        " last_error, received_at, processed_at, ticket_id) VALUES (%s, %s, '{}', 'processed', '', 1, '',"
+        " now(), now(), %s)",
+        [inbox.pk, key, first.pk],
+    )
+    answers: list = []
+
+    def post() -> None:
+        try:
+            answers.append(
+                bearer(alice, "en").post(
+                    "/api/v1/tickets",
+                    {"category": "service-info", "title": "Help", "description": "again"},
+                    content_type="application/json",
+                    HTTP_IDEMPOTENCY_KEY="race-1",
+                )
+            )
+        finally:
+            connections.close_all()
+
+    request = threading.Thread(target=post)
+    request.start()
+    try:
+        with psycopg.connect(**connection.get_connection_params()) as probe:
+            deadline = time.monotonic() + 30
+            assert _waiting_on_a_lock(probe.cursor(), deadline), "the request never reached its insert"
+        other.commit()  # the other request finishes first
+    finally:
+        request.join(60)
+        other.close()
+    [answer] = answers
+    assert answer.status_code == 201, answer.content[:2000]
+    assert answer.json()["case_number"] == first.case_number
+    assert list(Ticket.objects.filter(customer=alice)) == [first]  # ours rolled back
