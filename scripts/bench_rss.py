@@ -75,7 +75,11 @@ def exercise(base: str) -> None:
         token = client.cookies.get("csrftoken", "")
         client.post(
             "/accounts/login/",
-            data={"username": "agent@example.com", "password": "kefu-demo-2026", "csrfmiddlewaretoken": token},
+            data={
+                "username": "agent@example.com",
+                "password": "kefu-demo-2026",
+                "csrfmiddlewaretoken": token,
+            },
             headers={"Referer": base + "/accounts/login/"},
         )
         client.get("/workspace/", params={"q": "充值 未到账"})
@@ -122,7 +126,9 @@ def one_start(label: str, env: dict[str, str]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = parser.parse_args()

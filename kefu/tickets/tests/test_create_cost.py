@@ -27,7 +27,11 @@ from kefu.tickets.models import Category, Message, Ticket, TicketSearch
 
 pytestmark = pytest.mark.django_db
 
-NEW = {"category": "deposit-not-credited", "title": "充值未到账", "description": "USDT 充值两小时没有到账 order A123"}
+NEW = {
+    "category": "deposit-not-credited",
+    "title": "充值未到账",
+    "description": "USDT 充值两小时没有到账 order A123",
+}
 
 
 def business_policy() -> SlaPolicy:
