@@ -65,9 +65,18 @@ def claim(model: type[models.Model], pk: int, status: str) -> int | None:
     )
     if attempts is None:
         return None
+    return attempts + 1 if take(model, pk, attempts, status) else None
+
+
+def take(model: type[models.Model], pk: int, attempts: int, status: str) -> bool:
+    """The claim's one conditional UPDATE: the row is this worker's if it is still in ``status``
+    at ``attempts`` and due; the next attempt is scheduled up front, so a worker that dies
+    mid-way leaves the row to be picked up again after the back-off rather than lost or locked.
+    (Mail's queues use it too: kefu.mail.jobs.claim.)"""
+    now = timezone.now()
     updated = (
         model._default_manager.filter(pk=pk, status=status, attempts=attempts)
         .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
         .update(attempts=attempts + 1, next_attempt_at=now + backoff(attempts + 1))
     )
-    return attempts + 1 if updated == 1 else None
+    return updated == 1

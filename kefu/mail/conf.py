@@ -70,10 +70,6 @@ def max_attempts() -> int:
     return int(_get("KEFU_MAIL_MAX_ATTEMPTS"))
 
 
-def retry_base_seconds() -> int:
-    return int(_get("KEFU_MAIL_RETRY_SECONDS"))
-
-
 def sender_rate() -> tuple[int, int]:
     """Mails per sender per window (count, seconds) before further ones are ignored as a loop."""
     count, _, seconds = str(_get("KEFU_MAIL_SENDER_RATE")).partition("/")

@@ -6,9 +6,8 @@ import hashlib
 from datetime import timedelta
 
 from django.db import models
-from django.utils import timezone
 
-from kefu.mail import conf
+from kefu.inbox import durable
 from kefu.trust import guard
 
 
@@ -17,8 +16,8 @@ def digest(message_id: str) -> str:
 
 
 def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, … capped at six hours."""
-    return timedelta(seconds=min(conf.retry_base_seconds() * 2 ** max(attempts - 1, 0), 6 * 3600))
+    """30 s, 1 min, 2 min, … capped at six hours (the inboxes' rule: kefu.inbox.durable)."""
+    return durable.backoff(attempts)
 
 
 def error_text(exc: BaseException) -> str:
@@ -50,12 +49,7 @@ def claim(model: type[models.Model], pk: int, attempts: int, status: str) -> boo
     """Take a due row for this worker: one conditional UPDATE, safe across threads and nodes.
 
     The next attempt is scheduled up front, so a worker that dies mid-way leaves the row to be
-    picked up again after the back-off rather than lost or locked.
+    picked up again after the back-off rather than lost or locked. One mechanism for every
+    durable queue: :func:`kefu.inbox.durable.take`.
     """
-    now = timezone.now()
-    updated = (
-        model._default_manager.filter(pk=pk, status=status, attempts=attempts)
-        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
-        .update(attempts=attempts + 1, next_attempt_at=now + backoff(attempts + 1))
-    )
-    return updated == 1
+    return durable.take(model, pk, attempts, status)
