@@ -537,11 +537,17 @@ def cached_overdue_count(user: User) -> int:
     return count
 
 
+# The sidebar counts overdue tickets up to this many ("999+"): a desk far behind would otherwise
+# count a long stretch of the deadline index on every refresh of the count.
+OVERDUE_COUNT_CAP = 999
+
+
 def overdue_count(user: User) -> int:
-    """How many tickets the agent may see are past a deadline now (the "breached" view's count)."""
+    """How many tickets the agent may see are past a deadline now (the "Overdue" view's count),
+    at most OVERDUE_COUNT_CAP + 1."""
     from django.utils import timezone
 
-    from kefu.sla.models import OPEN_Q, SlaTimer
+    from kefu.sla.models import OPEN_Q, SlaTimer, TimerKind
 
     lanes = lane_filters(user, queue="all", status="active")
     if not lanes:
@@ -552,7 +558,11 @@ def overdue_count(user: User) -> int:
     # From the clocks' side: the overdue ones are a short range of the deadline index, where
     # the tickets' side would test every active ticket.
     late = SlaTimer.objects.filter(OPEN_Q, due_at__isnull=False, due_at__lte=timezone.now())
-    return late.filter(_on_ticket(visible)).values("ticket_id").distinct().count()
+    late = late.filter(_on_ticket(visible)).order_by("due_at")
+    # A ticket has at most one open clock per target kind, so this many clocks hold more than
+    # the cap's tickets whenever there are that many.
+    ids = set(late.values_list("ticket_id", flat=True)[: (OVERDUE_COUNT_CAP + 1) * len(TimerKind.values)])
+    return min(len(ids), OVERDUE_COUNT_CAP + 1)
 
 
 @dataclass(frozen=True)

@@ -351,6 +351,7 @@ def workspace(request: AuthedRequest) -> HttpResponse:
         "teams": [(team, counts.teams.get(team.pk, 0)) for team in teams],
         "counts": counts,
         "overdue_count": selectors.cached_overdue_count(user),
+        "overdue_cap": selectors.OVERDUE_COUNT_CAP,
         "statuses": AGENT_STATUS_CHOICES,
         "tag": tag,
         "tags": selectors.all_tags(),

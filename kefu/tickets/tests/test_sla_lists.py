@@ -133,3 +133,13 @@ def test_on_postgresql_the_due_order_is_read_from_the_deadline_index(policy, ali
         cursor.execute("EXPLAIN " + page_sql[0])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "sla_timer_running" in plan and "Sort" not in plan.split("\n")[0], plan
+
+
+def test_the_overdue_count_stops_at_its_cap(monkeypatch, policy, alice, supervisor):
+    """A desk far behind reads a bounded stretch of the deadline index for the sidebar's count."""
+    monkeypatch.setattr(selectors, "OVERDUE_COUNT_CAP", 2)
+    for i in range(4):
+        due_in(file(alice, f"t{i}"), -10 - i)
+    assert selectors.overdue_count(supervisor) == 3
+    html = login(supervisor).get(reverse("tickets:workspace") + "?queue=overdue").content.decode()
+    assert '<span class="count danger">2+</span>' in html
