@@ -127,3 +127,14 @@ def test_presence_is_only_for_those_who_may_see_the_ticket(alice, tech_agent):
     assert login(tech_agent).post(url).status_code == 404
     assert login(alice).post(url).status_code == 404
     assert presence.touch(ticket.pk, alice) == []  # nobody was marked by the refused calls
+
+
+def test_the_bulk_form_returns_only_to_a_page_of_this_site(alice, agent):
+    ticket = file(alice)
+    client = login(agent)
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        response = client.post(
+            reverse("tickets:workspace_bulk"),
+            {"case": [ticket.case_number], "op": "assign_me", "next": target},
+        )
+        assert response["Location"] == reverse("tickets:workspace"), target
