@@ -21,7 +21,7 @@ from kefu.inbox import pipeline
 from kefu.inbox.models import InboxKind
 from kefu.sla.selectors import sla_summary
 from kefu.tickets import actions, search, selectors
-from kefu.tickets.models import Channel, Message, MessageKind, Priority, Status, Ticket
+from kefu.tickets.models import Channel, Message, MessageKind, Priority, Sender, Status, Ticket
 
 router = Router(tags=["tickets"])
 
@@ -59,7 +59,10 @@ class AttachmentOut(Schema):
 
 class MessageOut(Schema):
     id: str
+    seq: int = Field(..., description="The message's number in its case: 1, 2, 3 ... without gaps")
     kind: str
+    sender: str = Field(..., description="customer, agent, bot or system")
+    channel: str = Field(..., description="What it came through: portal, email, chat, bot, api, phone, agent")
     author: str
     from_customer: bool
     body: str
@@ -167,14 +170,19 @@ def _ticket_out(ticket: Ticket) -> dict:
 
 
 def _message_out(message: Message, ticket: Ticket) -> dict:
-    from_customer = message.author_id == ticket.customer_id
+    from_customer = message.sender == Sender.CUSTOMER
     if from_customer:
         author = message.author.display_name or message.author.email if message.author else ""
+    elif message.sender == Sender.BOT:
+        author = _("Assistant")
     else:
         author = (message.author.display_name or _("Support")) if message.author else _("System")
     return {
         "id": str(message.public_id),
+        "seq": message.seq,
         "kind": message.kind,
+        "sender": message.sender,
+        "channel": message.channel,
         "author": author,
         "from_customer": from_customer,
         "body": message.body,

@@ -178,6 +178,10 @@ def test_notes_system_events_and_bot_internals_never_reach_the_customer(alice, a
     assert [m.seq for m in selectors.thread_for(ticket, user=alice)] == sorted(
         m.seq for m in selectors.thread_for(ticket, user=alice)
     )
+    bot = next(m for m in api["messages"] if m["body"] == "机器人回答 0")
+    assert (bot["sender"], bot["channel"], bot["from_customer"]) == ("bot", "bot", False)
+    assert bot["author"] in ("智能助手", "Assistant")
+    assert [m["seq"] for m in api["messages"]] == sorted(m["seq"] for m in api["messages"])
     # Staff read all of it, through the same API.
     staff_bodies = [
         m["body"] for m in bearer(agent).get(f"/api/v1/tickets/{ticket.case_number}").json()["messages"]
