@@ -51,15 +51,36 @@ _ESCALATE = re.compile(
 )
 _ANGRY = re.compile(
     r"太差|垃圾|烂客服|爛客服|什么破|什麼破|怎么搞的|怎麼搞的|没人管|沒人管|坑人|气死|氣死|骗子平台|騙子平台"
-    r"|useless|terrible|ridiculous|worst|pathetic|\bwtf\b|fuck|shit|unacceptable|fed up|!!!|！！！",
+    r"|受够了|受夠了|忍无可忍|忍無可忍|没人回|沒人回|没人理|沒人理|无人回复|無人回覆|太过分|太過分|离谱|離譜|耍我"
+    r"|useless|terrible|ridiculous|worst|pathetic|\bwtf\b|fuck|shit|unacceptable|fed up|!!!|！！！"
+    r"|(?:this is|what) a joke|\bjoke of a\b|(?:nobody|no one|no-one) (?:answers|replies|responds|helps|cares)"
+    r"|\bfurious\b|so angry|\bdisgusted\b|sick of|tired of waiting",
     re.I,
+)
+# What English speakers call the seed ("I gave him my 12 words").
+_SEED_NAMES = (
+    r"(?:seed|recovery phrase|secret phrase|backup phrase|private key|mnemonic"
+    r"|(?:12|24|twelve|twenty[- ]four) (?:secret |recovery )?words)"
 )
 _SEED_LEAKED = re.compile(
     r"(?:助记词|助記詞|私钥|私鑰)[^。.!?！？]{0,20}(?:给了|給了|给过|給過|发给|發給|告诉|告訴|泄露|洩露|被盗|被盜|被人拿)"
     r"|(?:给|給|发|發|告诉|告訴)(?:了|过|過)?[^。.!?！？，,]{0,12}(?:助记词|助記詞|私钥|私鑰)"
-    r"|(?:gave|shared|sent|told|typed|entered)\s+(?:\w+\s+){0,5}(?:seed|recovery phrase|private key|mnemonic)"
-    r"|(?:seed|recovery phrase|private key|mnemonic)\s+(?:\w+\s+){0,3}(?:leaked|stolen|exposed|compromised)",
+    rf"|(?:gave|shared|sent|told|typed|entered|showed|read out)\s+(?:\w+\s+){{0,5}}{_SEED_NAMES}"
+    rf"|{_SEED_NAMES}\s+(?:\w+\s+){{0,3}}(?:leaked|stolen|exposed|compromised)",
     re.I,
+)
+# Sign-in details typed into a phishing page: the password (and codes) are the scammer's now.
+_PHISHED = re.compile(
+    r"(?:钓鱼|釣魚|假网站|假網站|假的网站|仿冒|山寨|可疑链接|可疑鏈接|phishing|fake (?:site|website|page|app|link))"
+    r".{0,30}(?:输入|輸入|填了|填写|填寫|登录|登錄|登入|entered|typed|logged in|signed in|put in|gave)"
+    r"|(?:输入|輸入|填了|填写|填寫|entered|typed|logged in|signed in|put)\b.{0,30}"
+    r"(?:钓鱼|釣魚|假网站|假網站|仿冒|phishing|fake (?:site|website|page|app|link))",
+    re.I,
+)
+_SEED_WORDS = re.compile(rf"助记词|助記詞|私钥|私鑰|{_SEED_NAMES}", re.I)
+# "Can't you just freeze it?" after a leaked seed: freezing does not help, moving does.
+_FREEZE = re.compile(
+    r"冻结|凍結|锁定|鎖定|封锁|封鎖|\bfreez|\block (?:my|the|it)|\bblock (?:my|the|it)", re.I
 )
 _UNAUTHORISED = re.compile(
     r"被盗|被盜|盗号|盜號|被黑|被入侵|不是我(?:本人)?(?:操作|提|转|轉)|全提走|被提走|被转走|被轉走"
@@ -247,12 +268,15 @@ def do_handle_message(
     language: str,
     prepared: Prepared | None = None,
     ip_address: str | None = None,
+    browser: str | None = None,
 ) -> BotReply:
     """Answer one customer message; creates the conversation (and its case) on the first one.
 
     Callers that hold a transaction already must pass ``prepared`` (``prepare_message``, called
     before their transaction), or the slow work runs under their lock. ``ip_address`` counts a
-    signed-out visitor's hand-offs against the creation limit of their address.
+    signed-out visitor's hand-offs against the creation limit of their address. ``browser``:
+    the reply language the browser asks for ("zh-hant" for a traditional-Chinese browser; the
+    UI language when None) until the customer's own writing says otherwise.
     """
     text = (text or "").strip()[:MAX_TEXT]
     if prepared is None:
@@ -265,7 +289,9 @@ def do_handle_message(
             if conversation.customer_id is None and customer is not None:
                 _adopt(conversation, customer)  # signed in mid-conversation
         with override(conversation.language or language):
-            reply = _Dialogue(conversation, customer, prepared, ip_address=ip_address).handle(text)
+            reply = _Dialogue(
+                conversation, customer, prepared, ip_address=ip_address, browser=browser
+            ).handle(text)
         conversation.save()
     return reply
 
@@ -363,8 +389,10 @@ class _Dialogue:
         prepared: Prepared | None = None,
         *,
         ip_address: str | None = None,
+        browser: str | None = None,
     ) -> None:
         self.conversation = conversation
+        self.browser = browser
         self.case = case_of(conversation)
         self.customer = customer
         self.ip_address = ip_address
@@ -386,13 +414,13 @@ class _Dialogue:
     # --- entry -------------------------------------------------------------------------
 
     def handle(self, text: str) -> BotReply:
-        self.state.setdefault("browser", self.conversation.language)
+        self.state.setdefault("browser", self.browser or self.conversation.language)
         # Judged on the guarded text: twelve pasted English seed words are not an English question.
         shown = (
             self._guard(text, asking_tx_hash=self.state.get("asking") == "tx_hash").redacted if text else ""
         )
         self.lang = understand.detect_language(
-            shown, fallback=self.state.get("lang") or _ui_language(self.state["browser"])
+            shown, fallback=self.state.get("lang") or _reply_language(self.state["browser"])
         )
         self.state["lang"] = self.lang
         if self.conversation.language != self.ui:
@@ -471,6 +499,10 @@ class _Dialogue:
             # Already with a human: keep helping (answers, safety steps), never a second case.
             if _SEED_LEAKED.search(clean):
                 return self._seed_leaked(clean)
+            if self.state.get("seed_leaked") and _FREEZE.search(clean):
+                return self._seed_freeze(intent)
+            if _PHISHED.search(clean):
+                return self._phished(intent, clean)
             return self._respond(intent, clean, confidence=confidence, found=found)
         # Hand-off policy: escalation and complaints, anger, urgent security.
         if _ESCALATE.search(clean) or (intent == "complaint" and confidence >= 0.5):
@@ -485,6 +517,10 @@ class _Dialogue:
             return self._handoff(reason="urgent", intent="account_compromised")
         if intent == "scam_report" and _LOSS.search(clean):
             return self._handoff(reason="urgent", intent="scam_report")
+        if self.state.get("seed_leaked") and _FREEZE.search(clean):
+            return self._seed_freeze(intent)
+        if _PHISHED.search(clean):
+            return self._phished(intent, clean)
 
         ranked = prediction.ranked
         if (
@@ -1107,8 +1143,38 @@ class _Dialogue:
         reply.secret_warning = guard.warning_for(guarded, language=self.ui)
         return reply
 
+    def _seed_freeze(self, intent: str | None) -> BotReply:
+        """Asked about freezing after the seed leaked: freezing does not help, moving does."""
+        return self._say(
+            _(
+                "Freezing your account here does not protect a leaked seed phrase: whoever has it can move "
+                "the funds from any device. Move everything to a new wallet with a new seed phrase now."
+            ),
+            intent=intent,
+            quick_replies=[] if self.handed else [_("Talk to a human")],
+        )
+
+    def _phished(self, intent: str | None, text: str) -> BotReply:
+        """Sign-in details typed into a phishing page: plain urgent steps, a human on request."""
+        if _SEED_WORDS.search(text):
+            return self._seed_leaked(text)  # the seed typed into the page: it is the scammer's now
+        lines = [
+            _(
+                "Act now: change your password in the official app (not from that link), reset your "
+                "authenticator (2FA), sign out all other devices and check your login history and "
+                "withdrawal addresses. If you see a withdrawal you did not make, tell me and I will pass it "
+                "to our security team at once."
+            )
+        ]
+        if self.handed and (status := self._handed_status()):
+            lines.append(status)
+        return self._say(
+            "\n".join(lines), intent=intent, quick_replies=[] if self.handed else [_("Talk to a human")]
+        )
+
     def _seed_leaked(self, text: str) -> BotReply:
         """Someone else has the seed: only moving the funds protects them."""
+        self.state["seed_leaked"] = True
         steps = _(
             "Act now: create a new wallet with a new seed phrase on a device you trust and move everything "
             "to it immediately. Freezing your account does not protect a leaked seed phrase — whoever has it "
@@ -1401,6 +1467,11 @@ class _Dialogue:
 
 def _ui_language(language: str | None) -> str:
     return "en" if (language or "").lower().startswith("en") else "zh-hans"
+
+
+def _reply_language(language: str | None) -> str:
+    """Like ``_ui_language``, but a traditional-Chinese browser is answered in traditional."""
+    return "zh-hant" if (language or "").lower() == "zh-hant" else _ui_language(language)
 
 
 def _slug(url: str) -> str:

@@ -12,6 +12,7 @@ from ninja.utils import check_csrf
 
 from kefu.accounts import ratelimit
 from kefu.accounts.actions import authenticate_api_token
+from kefu.bot import understand
 from kefu.bot.actions import access_conversation, do_handle_message
 from kefu.clientip import client_ip
 
@@ -105,6 +106,9 @@ def post_message(request: HttpRequest, payload: BotMessageIn):
         text=payload.text,
         language=get_language() or "zh-hans",
         ip_address=client_ip(request),
+        browser=understand.browser_language(
+            request.headers.get("Accept-Language", ""), default=get_language() or "zh-hans"
+        ),
     )
     return {
         "conversation_id": reply.conversation_id,

@@ -585,6 +585,9 @@ def _channel_text(value: str, result: Any, groups: list[Any], language: str) -> 
         )
         if listed:
             sentences.append(_("Our official channels are: {channels}.").format(channels=listed))
+    if not result.lookalike_of:
+        # Said plainly: "not official" and "scam" are the words a worried customer looks for.
+        sentences.append(_("It is not official: treat it as a scam."))
     sentences.append(_("Do not send it money, verification codes, your seed phrase or your private key."))
     return _join(language, *sentences)
 

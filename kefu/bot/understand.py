@@ -80,6 +80,30 @@ def detect_language(text: str, *, fallback: str) -> str:
     return fallback
 
 
+# Browser language tags that mean traditional characters (Django's LANGUAGES has one Chinese,
+# zh-hans, so get_language() cannot tell a zh-TW browser from a zh-CN one).
+_HANT_TAG = re.compile(r"^zh[-_](?:hant|tw|hk|mo)\b", re.I)
+
+
+def browser_language(accept_language: str, *, default: str) -> str:
+    """The reply language before the customer has written anything script-specific: "zh-hant"
+    when the browser's first Chinese or English preference is traditional Chinese, else ``default``."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate((accept_language or "").split(",")):
+        tag, _sep, params = item.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag.lower().startswith(("zh", "en")):
+            ranked.append((-quality, position, tag))
+    if ranked and _HANT_TAG.match(min(ranked)[2]):
+        return "zh-hant"
+    return default
+
+
 _QUOTES = re.compile(r"“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
 _CODES = re.compile(
     r"^(?:usdt|usdc|btc|eth|trx|bnb|sol|xrp|eos|ton|doge|ltc|trc\d*|erc\d*|bep\d*|ok|kyc|id)$", re.I
