@@ -199,14 +199,16 @@ def access_conversation(conversation_id: str | None, *, customer: User | None) -
 
 
 def do_start_conversation(
-    *, customer: User | None, language: str, channel: str = Channel.BOT
+    *, customer: User | None, language: str, channel: str = Channel.BOT, case: Ticket | None = None
 ) -> BotConversation:
     """A new conversation: a case in the bot's stage and the dialogue's state row.
 
     ``channel``: where the customer talks (the chat panel's conversations are ``chat``).
+    ``case``: the case it answers, when a channel opened one already (a live chat's session).
     """
     with transaction.atomic():
-        case = stages.do_open_bot_case(customer=customer, channel=channel, language=language)
+        if case is None:
+            case = stages.do_open_bot_case(customer=customer, channel=channel, language=language)
         return BotConversation.objects.create(customer=customer, language=language, state={}, ticket=case)
 
 

@@ -381,8 +381,15 @@ def _existing(conversation: ChatConversation, client_id: str) -> ChatMessage | N
 
 
 def do_start_conversation(*, customer: User | None, language: str) -> ChatConversation:
-    """A new conversation with the bot (created at the customer's first message)."""
-    return ChatConversation.objects.create(customer=customer, language=language or "zh-hans")
+    """A new conversation with the bot (created at the customer's first message): a session on a
+    case in the bot's stage, opened with it (the bot's conversation answers that same case)."""
+    from kefu.tickets import stages
+    from kefu.tickets.models import Channel
+
+    language = language or "zh-hans"
+    with transaction.atomic():
+        case = stages.do_open_bot_case(customer=customer, channel=Channel.CHAT, language=language)
+        return ChatConversation.objects.create(customer=customer, language=language, ticket=case)
 
 
 def do_adopt_conversation(*, conversation: ChatConversation, customer: User) -> ChatConversation:
@@ -396,6 +403,10 @@ def do_adopt_conversation(*, conversation: ChatConversation, customer: User) -> 
         if conversation.customer_id is None:
             conversation.customer = customer
             conversation.save(update_fields=["customer", "updated_at"])
+    if conversation.customer_id == customer.pk and conversation.ticket_id is not None:
+        from kefu.tickets import stages
+
+        stages.do_adopt_case(ticket=conversation.ticket, customer=customer)
     # After the chat's transaction, not inside it: the bot's turns lock the bot conversation
     # before the chat, and this must not take them in the other order.
     if conversation.customer_id == customer.pk and conversation.bot_conversation_id is not None:
@@ -613,7 +624,10 @@ def _bot_conversation_of(conversation: ChatConversation, *, customer: User | Non
         if conversation.bot_conversation_id is not None:
             return BotConversation.objects.get(pk=conversation.bot_conversation_id)
         bot_conversation = do_start_conversation(
-            customer=customer, language=conversation.language, channel=Channel.CHAT
+            customer=customer,
+            language=conversation.language,
+            channel=Channel.CHAT,
+            case=conversation.ticket if conversation.ticket_id is not None else None,
         )
         ChatConversation.objects.filter(pk=conversation.pk).update(bot_conversation=bot_conversation)
         return bot_conversation
@@ -650,7 +664,10 @@ def enqueue_from_bot(
             conversation = None
         if conversation is None:
             conversation = ChatConversation.objects.create(
-                customer=customer, bot_conversation=bot_conversation, language=language or "zh-hans"
+                customer=customer,
+                bot_conversation=bot_conversation,
+                language=language or "zh-hans",
+                ticket_id=bot_conversation.ticket_id,  # a session on the bot's case
             )
             _copy_bot_transcript(conversation, bot_conversation)
         elif conversation.customer_id is None:
@@ -1273,7 +1290,7 @@ def do_close(*, conversation: ChatConversation, actor: User | None, reason: str)
             target_id=str(conversation.public_id),
             data={
                 "reason": reason,
-                "ticket": conversation.ticket.case_number if conversation.ticket else None,
+                "ticket": opened.case_number if (opened := selectors.opened_case(conversation)) else None,
             },
         )
         _publish_status(conversation, csat=survey.token if survey else None)
@@ -1316,7 +1333,7 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
             CloseReason.RESOLVED: Status.RESOLVED,
             CloseReason.IDLE: Status.PENDING_CUSTOMER,
         }.get(CloseReason(reason))
-        ticket = conversation.ticket or _open_bot_case(conversation, customer=customer)
+        ticket = _open_case(conversation, customer=customer)
         if ticket is None:
             category = (
                 conversation.category or Category.objects.filter(slug=selectors.FALLBACK_CATEGORY).first()
@@ -1382,23 +1399,17 @@ def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
             )
 
 
-def _open_bot_case(conversation: ChatConversation, *, customer: User) -> Ticket | None:
-    """The case the chat's bot conversation is, opened to the team now that the chat ends (it
-    stayed in the bot's stage, outside the ticket queues, while the chat served it; one the
-    customer had resolved before is reopened). None when the chat has no bot case."""
+def _open_case(conversation: ChatConversation, *, customer: User) -> Ticket | None:
+    """The chat's case, opened to the team now that the chat ends (it stayed in the bot's stage,
+    outside the ticket queues, while the chat served it; one the customer had resolved before is
+    reopened). None when the chat has no case (a chat from before cases)."""
     from kefu.bot.handoff import case_summary, ticket_fields
-    from kefu.bot.models import BotConversation
     from kefu.tickets import stages
-    from kefu.tickets.models import Channel
+    from kefu.tickets.models import Channel, Ticket
 
-    bot_conversation = (
-        BotConversation.objects.filter(pk=conversation.bot_conversation_id).select_related("ticket").first()
-        if conversation.bot_conversation_id is not None
-        else None
-    )
-    case = bot_conversation.ticket if bot_conversation is not None else None
+    case = Ticket.objects.filter(pk=conversation.ticket_id).first() if conversation.ticket_id else None
     if case is None or case.merged_into_id is not None:
-        return None
+        return case
     with override(conversation.language):
         title = _("Chat: {topic}").format(topic=selectors.topic(conversation))
         description = case_summary(

@@ -314,11 +314,20 @@ def ticket_url(ticket: Ticket) -> str:
         return ""
 
 
+def opened_case(conversation: ChatConversation) -> Ticket | None:
+    """The chat's case once the team has it: before, it is the bot's (its number is nobody's to
+    quote yet, kefu.tickets.stages)."""
+    from kefu.tickets.models import Status
+
+    ticket = conversation.ticket if conversation.ticket_id else None
+    return ticket if ticket is not None and ticket.status != Status.BOT else None
+
+
 def status_payload(conversation: ChatConversation) -> dict[str, Any]:
     """What both sides are told about a conversation's state."""
     agent = conversation.assignee if conversation.assignee_id else None
     team = conversation.team if conversation.team_id else None
-    ticket = conversation.ticket if conversation.ticket_id else None
+    ticket = opened_case(conversation)
     return {
         "status": conversation.status,
         "agent": agent_public_name(agent) if agent else "",
@@ -668,7 +677,7 @@ def _conversation_summary(conversation: ChatConversation, *, language: str | Non
         "last_seq": conversation.last_seq,
         "customer_read_seq": conversation.customer_read_seq,
         "agent_read_seq": conversation.agent_read_seq,
-        "case_number": conversation.ticket.case_number if conversation.ticket else "",
+        "case_number": case.case_number if (case := opened_case(conversation)) else "",
     }
 
 
@@ -802,7 +811,7 @@ def canned_for(
         user,
         language=conversation.language,
         name=(customer.display_name or customer.email) if customer else "",
-        case_number=conversation.ticket.case_number if conversation.ticket else "",
+        case_number=case.case_number if (case := opened_case(conversation)) else "",
         agent_language=agent_language,
     )
 

@@ -51,7 +51,8 @@ def test_with_an_agent_online_the_hand_off_queues_one_chat_with_transcript_and_s
         alice,
         "deposit_not_credited",
     )
-    assert chat.bot_conversation == talk.conversation and chat.ticket is None
+    # A session on the conversation's case, which stays in the bot's stage while the chat serves it.
+    assert chat.bot_conversation == talk.conversation and chat.ticket == talk.conversation.ticket
     assert {"coin": "USDT", "network": "TRC-20", "amount": "200", "tx_hash": TX}.items() <= chat.slots.items()
     texts = list(chat.messages.order_by("seq").values_list("sender", "text"))
     assert texts[0] == ("customer", "我充值的USDT还没到账")
