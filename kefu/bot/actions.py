@@ -43,6 +43,22 @@ _HUMAN = re.compile(
     r"|^\s*(?:an? )?agent(?: please| pls)?\s*[.!?]*\s*$|\brepresentative\b|\boperator\b",
     re.I,
 )
+# "Are you a bot?" / "你是真人还是机器人" asks what the bot is; it is not a request for a human
+# (what is left of the message once this is taken out may still be one: "你是机器人吗？我要真人").
+_BOT_QUESTION = re.compile(
+    r"(?:你|您)(?:是|是不是)(?:真人|人工|机器人|機器人|ai|AI|人)(?:吗|嗎|么|麼|还是|還是)?(?:真人|人工|机器人|機器人|ai|AI)?"
+    r"|是不是(?:真人|机器人|機器人)|真人(?:还是|還是)(?:机器人|機器人|ai)"
+    r"|(?:are|r) (?:you|u) (?:a |an )?(?:real )?(?:bot|robot|human|person|ai|machine)(?: or (?:a |an )?(?:real )?\w+)?"
+    r"|is (?:this|it) (?:a |an )?(?:real )?(?:bot|robot|human|person|ai)(?: or (?:a |an )?\w+)?",
+    re.I,
+)
+# "Can you speak Chinese?": a question about the bot's languages, not a request for a human.
+_LANGUAGE_QUESTION = re.compile(
+    r"(?:can|do|could) (?:you|u) (?:speak|understand|talk|write|reply|answer)(?: in)? "
+    r"(?:chinese|english|mandarin|cantonese)"
+    r"|(?:你|您)?(?:会|會|能)(?:说|說|讲|講|用)?(?:英文|英语|英語|中文|普通话|普通話|繁体|繁體)(?:吗|嗎|么|麼)",
+    re.I,
+)
 # Hand-off policy (docs/bot-engine.md, "Conversations"): escalation, anger, urgent security.
 _ESCALATE = re.compile(
     r"要求升级|申请升级|升级处理|升級處理|要求升級|找(?:你们|你們)?(?:的)?(?:主管|经理|經理|领导|領導|负责人|負責人|上级|上級)"
@@ -147,6 +163,12 @@ _LOST = re.compile(
     re.I,
 )
 _WHAT_NOW = re.compile(r"怎么办|怎麼辦|咋办|what (?:do|should|can) i do|what now|what next|下一步", re.I)
+# "What should I do now / while I wait?" once the case is with a human.
+_WHAT_NOW_WAITING = re.compile(
+    r"怎么办|怎麼辦|咋办|现在.{0,6}(?:做|办|辦)|現在.{0,6}(?:做|辦)|我(?:能|可以|该|該|应该|應該)做(?:什么|什麼|些什么)"
+    r"|what (?:do|should|can) i do|what now|what next|while i wait|in the meantime|meanwhile",
+    re.I,
+)
 _HOW_LONG = re.compile(r"多久|多长时间|多長時間|什么时候|什麼時候|how long|when will", re.I)
 _FLOW_DETAILS = {"coin", "network", "amount", "time", "tx_hash", "address", "memo", "error"}
 _CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(?:\s*UTC)?")
@@ -479,6 +501,9 @@ class _Dialogue:
         if self.state.get("pending_handoff") and self.customer is not None and not self.handed:
             self._log_customer(clean)
             return self._handoff(reason="requested")
+        if (about_bot := _about_the_bot(clean)) is not None:
+            self._log_customer(clean, intent="greeting", confidence=1.0)
+            return self._say(about_bot, intent="greeting", quick_replies=[_("Talk to a human")])
         if _HUMAN.search(clean) or clean.strip() == _("Talk to a human"):
             self._log_customer(clean, intent="contact_human", confidence=1.0)
             return self._handoff(reason="requested")
@@ -505,6 +530,8 @@ class _Dialogue:
                 return self._seed_freeze(intent)
             if _PHISHED.search(clean):
                 return self._phished(intent, clean)
+            if self._topic() == "account_compromised" and _WHAT_NOW_WAITING.search(clean):
+                return self._while_you_wait()
             return self._respond(intent, clean, confidence=confidence, found=found)
         # Hand-off policy: escalation and complaints, anger, urgent security.
         if _ESCALATE.search(clean) or (intent == "complaint" and confidence >= 0.5):
@@ -1145,6 +1172,20 @@ class _Dialogue:
         reply.secret_warning = guard.warning_for(guarded, language=self.ui)
         return reply
 
+    def _while_you_wait(self) -> BotReply:
+        """A stolen account with our security team: what the customer can do now, plainly."""
+        lines = [
+            _(
+                "While our security team looks at it: freeze your account (Security Center → Freeze account, "
+                "or on the sign-in screen), then from a device you trust change your password, reset your "
+                "authenticator (2FA), sign out unknown devices and delete withdrawal addresses you don't know. "
+                "Never give anyone your codes, password or seed phrase."
+            )
+        ]
+        if status := self._handed_status():
+            lines.append(status)
+        return self._say("\n".join(lines), intent="account_compromised")
+
     def _seed_freeze(self, intent: str | None) -> BotReply:
         """Asked about freezing after the seed leaked: freezing does not help, moving does."""
         return self._say(
@@ -1465,6 +1506,28 @@ class _Dialogue:
             handoff=handoff,
             asking=PUBLIC_SLOT.get(asking, asking) if asking else None,
         )
+
+
+def _about_the_bot(text: str) -> str | None:
+    """The answer to "are you a bot?" / "can you speak Chinese?", or None (not such a question,
+    or one that also asks for a human: "你是机器人吗？我要真人")."""
+    if _BOT_QUESTION.search(text):
+        rest = _BOT_QUESTION.sub(" ", text)
+        if _HUMAN.search(rest) or _ESCALATE.search(rest):
+            return None
+        return _(
+            "I'm the assistant — a bot, not a person. I can answer most questions right here; if you "
+            "would rather talk to a human, just say so."
+        )
+    if _LANGUAGE_QUESTION.search(text):
+        rest = _LANGUAGE_QUESTION.sub(" ", text)
+        if _HUMAN.search(rest) or _ESCALATE.search(rest):
+            return None
+        return _(
+            "Yes — I answer in Chinese (simplified or traditional) and in English: just write in the "
+            "language you prefer."
+        )
+    return None
 
 
 def _ui_language(language: str | None) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from functools import cache
 
+from kefu import script
 from kefu.bot import slots as basic
 
 # Coin → the networks Kefu's wallet supports for it; the first is the default for one-network coins.
@@ -50,11 +50,7 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
-@cache
-def _opencc(config: str):  # noqa: ANN202 - OpenCC has no type information
-    from opencc import OpenCC
-
-    return OpenCC(config)
+_opencc = script.converter  # the code base's one set of OpenCC converters
 
 
 def detect_language(text: str, *, fallback: str) -> str:

@@ -64,12 +64,11 @@ EN_STOPWORDS = frozenset(
 # --- normalisation -------------------------------------------------------------------------
 
 
-@cache
 def _t2s() -> Any:
-    # Imported lazily: OpenCC reads its dictionaries on first use.
-    from opencc import OpenCC
+    # The code base's one t2s converter (OpenCC reads its dictionaries on first use).
+    from kefu import script
 
-    return OpenCC("t2s")
+    return script.converter("t2s")
 
 
 @cache

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 _WHITESPACE = re.compile(r"\s+")
 # Runs of the same punctuation ("???", "!!!!", "。。。") carry no meaning for the intent.
@@ -29,12 +28,11 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _VARIANTS = str.maketrans({"帐": "账"})
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    # Imported lazily: OpenCC builds its dictionaries on first use, which ``kefu --help`` must not pay.
-    from opencc import OpenCC
+def _t2s():  # noqa: ANN202 - OpenCC has no type information
+    # The code base's one t2s converter (built on first use, which ``kefu --help`` must not pay).
+    from kefu import script
 
-    return OpenCC("t2s")
+    return script.converter("t2s")
 
 
 def to_simplified(text: str) -> str:

@@ -126,3 +126,40 @@ def test_turning_on_the_authenticator_is_answered_from_the_set_up_section(text, 
     reply = Chat(None, language).say(text)
     assert reply.intent == "two_factor"
     assert any(word in reply.text for word in words), reply.text
+
+
+@pytest.mark.parametrize(
+    "text", ["你是真人還是機器人", "are you a real person or a bot?", "can you speak chinese?"]
+)
+def test_asking_what_the_bot_is_or_speaks_is_answered_not_handed_off(text):
+    reply = Chat(None, "en").say(text)
+    assert reply.handoff is None and not reply.needs_sign_in
+    assert "bot" in reply.text.lower() or "機器人" in reply.text or "Chinese" in reply.text
+
+
+@pytest.mark.parametrize("text", ["你是机器人吗？我要真人", "Is this a bot? I need a human"])
+def test_asking_what_the_bot_is_and_for_a_human_hands_off(text):
+    reply = Chat(None).say(text)
+    assert reply.handoff is not None or reply.needs_sign_in
+
+
+def test_a_stolen_account_with_the_team_gets_what_to_do_while_waiting(alice):
+    chat = Chat(alice, "en")
+    assert chat.say("my account was hacked").handoff is not None
+    reply = chat.say("what should I do right now while I wait?")
+    assert "password" in reply.text and "Freeze" in reply.text
+    assert "You don't need to open another one" not in reply.text
+
+
+def test_a_lost_authenticator_is_answered_from_the_lost_phone_section():
+    reply = Chat(None).say("谷歌验证器丢了怎么办")
+    assert reply.intent == "two_factor"
+    assert "备份密钥" in reply.text or "安全项不可用" in reply.text, reply.text
+
+
+def test_the_bot_and_the_help_centre_share_one_set_of_opencc_converters():
+    from kefu.bot.engine import normalize
+    from kefu.helpcenter import analysis
+
+    assert understand._opencc("t2s") is normalize._t2s() is analysis._t2s()
+    assert normalize.to_simplified("帳號被鎖定") == analysis.to_simplified("帳號被鎖定") == "帐号被锁定"
