@@ -59,6 +59,14 @@ _LANGUAGE_QUESTION = re.compile(
     r"|(?:你|您)?(?:会|會|能)(?:说|說|讲|講|用)?(?:英文|英语|英語|中文|普通话|普通話|繁体|繁體)(?:吗|嗎|么|麼)",
     re.I,
 )
+# What scammers say, reported by the customer: someone else's claim or demand ("有人说…要先付费").
+_SCAM_CUE = re.compile(
+    r"解冻费|解凍費|保证金|保證金|安全账户|安全帳戶|涉嫌洗钱|涉嫌洗錢|先(?:付|交|转|轉)|"
+    r"有人(?:说|說|自称|自稱|打电话|打電話)|是真的(?:吗|嗎)|是不是真的|靠谱吗|靠譜嗎"
+    r"|someone (?:says|said|claims|claimed|called|messaged)|unfreez\w* fee|safe account"
+    r"|is (?:this|it|that|he|she|they) (?:real|legit|genuine)",
+    re.I,
+)
 # Hand-off policy (docs/bot-engine.md, "Conversations"): escalation, anger, urgent security.
 _ESCALATE = re.compile(
     r"要求升级|申请升级|升级处理|升級處理|要求升級|找(?:你们|你們)?(?:的)?(?:主管|经理|經理|领导|領導|负责人|負責人|上级|上級)"
@@ -68,9 +76,11 @@ _ESCALATE = re.compile(
 _ANGRY = re.compile(
     r"太差|垃圾|烂客服|爛客服|什么破|什麼破|怎么搞的|怎麼搞的|没人管|沒人管|坑人|气死|氣死|骗子平台|騙子平台"
     r"|受够了|受夠了|忍无可忍|忍無可忍|没人回|沒人回|没人理|沒人理|无人回复|無人回覆|太过分|太過分|离谱|離譜|耍我"
+    r"|效率(?:也)?太低|差劲|差勁|态度(?:太|很)?差|態度(?:太|很)?差|什么玩意|什麼玩意"
     r"|useless|terrible|ridiculous|worst|pathetic|\bwtf\b|fuck|shit|unacceptable|fed up|!!!|！！！"
     r"|(?:this is|what) a joke|\bjoke of a\b|(?:nobody|no one|no-one) (?:answers|replies|responds|helps|cares)"
-    r"|\bfurious\b|so angry|\bdisgusted\b|sick of|tired of waiting",
+    r"|\bfurious\b|so angry|\bdisgusted\b|sick of|tired of waiting|\bawful\b|\bhorrible\b|\bincompetent\b"
+    r"|\bdisgrace",
     re.I,
 )
 # What English speakers call the seed ("I gave him my 12 words").
@@ -122,6 +132,9 @@ _PROOF = re.compile(
     re.I,
 )
 FLOW_INTENTS = frozenset(flows.FLOWS)
+# Intents answered by the same step: asking "which of these do you mean?" between them only
+# delays the answer ("is this fee request real?" is both a scam report and a channel check).
+SAME_ANSWER: tuple[frozenset[str], ...] = (frozenset({"verify_official_channel", "scam_report"}),)
 # Intents that, inside a flow, are the same problem seen from another side (not a new topic).
 FLOW_FAMILY: dict[str, frozenset[str]] = {
     "deposit_not_credited": frozenset(
@@ -552,6 +565,12 @@ class _Dialogue:
             return self._phished(intent, clean)
 
         ranked = prediction.ranked
+        if len(ranked) >= 2 and confidence < CLARIFY_CEILING and _SCAM_CUE.search(clean):
+            # "Someone says I must pay a fee to unfreeze — is it real?": between a safety reading
+            # and another, the safety one answers without a "which do you mean?".
+            safety = next((name for name, _score in ranked[:2] if name in SAME_ANSWER[0]), None)
+            if safety is not None:
+                return self._respond(safety, clean, confidence=confidence, found=found)
         if (
             intent == prediction.intent
             and intent != OUT_OF_SCOPE
@@ -559,6 +578,7 @@ class _Dialogue:
             and confidence < CLARIFY_CEILING
             and ranked[0][1] - ranked[1][1] < CLARIFY_MARGIN
             and not {ranked[0][0], ranked[1][0]} & SMALLTALK
+            and not any({ranked[0][0], ranked[1][0]} <= same for same in SAME_ANSWER)
             and not found
         ):
             options = [ranked[0][0], ranked[1][0]]
@@ -1096,6 +1116,7 @@ class _Dialogue:
                     "over your seed phrase, private key or codes is a scammer — our staff never do that."
                 )
             )
+            lines.append(_("Don't pay or transfer anything to them, and stop replying to them."))
         if fact is None and (official := self._official_channels()):
             lines.append(official)
         if fact is None:

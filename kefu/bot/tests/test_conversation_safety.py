@@ -163,3 +163,18 @@ def test_the_bot_and_the_help_centre_share_one_set_of_opencc_converters():
 
     assert understand._opencc("t2s") is normalize._t2s() is analysis._t2s()
     assert normalize.to_simplified("帳號被鎖定") == analysis.to_simplified("帳號被鎖定") == "帐号被锁定"
+
+
+def test_an_awful_week_long_wait_hands_off(alice):
+    reply = Chat(alice, "en").say(
+        "Your support is awful, I've been waiting a week for an answer on my ticket"
+    )
+    assert reply.handoff is not None and CASE_NUMBER.search(reply.text)
+
+
+def test_a_fee_to_unfreeze_is_called_a_scam_without_asking_which_topic():
+    reply = Chat(None).say("有人說可以幫我解凍帳戶，但要先付手續費，這是真的嗎")
+    assert reply.intent in ("verify_official_channel", "scam_report")
+    assert "詐騙" in reply.text or "騙子" in reply.text, reply.text
+    assert "不要向對方付款或轉賬" in reply.text or "不要向對方付款或轉帳" in reply.text, reply.text
+    assert not _simplified_only(reply.text)
