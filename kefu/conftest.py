@@ -19,6 +19,17 @@ def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "uploads"
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the site's default language: a test (or code under test) that
+    activates English in this thread must not turn the next test's Chinese labels English."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _own_job_queue(tmp_path_factory):
     """The job queue as installed (Huey on a SQLite file), but a file of this test run's own, so
