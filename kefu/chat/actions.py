@@ -403,10 +403,10 @@ def do_adopt_conversation(*, conversation: ChatConversation, customer: User) -> 
         if conversation.customer_id is None:
             conversation.customer = customer
             conversation.save(update_fields=["customer", "updated_at"])
-    if conversation.customer_id == customer.pk and conversation.ticket_id is not None:
+    if conversation.customer_id == customer.pk and (case := conversation.ticket) is not None:
         from kefu.tickets import stages
 
-        stages.do_adopt_case(ticket=conversation.ticket, customer=customer)
+        stages.do_adopt_case(ticket=case, customer=customer)
     # After the chat's transaction, not inside it: the bot's turns lock the bot conversation
     # before the chat, and this must not take them in the other order.
     if conversation.customer_id == customer.pk and conversation.bot_conversation_id is not None:

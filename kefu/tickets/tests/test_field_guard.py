@@ -244,7 +244,7 @@ def test_a_hash_the_live_chat_settled_on_chain_reaches_the_ticket_filed_from_it(
     assert post.message.text == sent and post.secret_warning is None
     chat_actions.check_customer_message(conversation=chat, customer=alice, client_id="human", text="转人工")
     chat = ChatConversation.objects.get(pk=chat.pk)
-    assert chat.status == "queued" and chat.ticket_id is None and chat.slots["tx_hash"] == sent
+    assert chat.status == "queued" and chat.ticket.status == "bot" and chat.slots["tx_hash"] == sent
     chat_actions.check_customer_close(conversation=chat, customer=alice)
     ticket = ChatConversation.objects.get(pk=chat.pk).ticket
     # (The transcript in its description follows the free-text rule: the bare line is hidden there.)
