@@ -46,11 +46,11 @@ from kefu.events import (
 from kefu.refcache import ReferenceCache
 from kefu.sla.models import OPEN_Q, SlaPolicy, SlaTimer, TimerKind
 from kefu.sla.selectors import active_policies, matching_policy, open_timers
+from kefu.tickets import routing
 from kefu.tickets.models import ACTIVE_STATUSES, MessageKind, Status, Ticket
 
 logger = logging.getLogger(__name__)
 
-SECURITY_TEAM_SLUG = "security"  # kefu.tickets.actions.SECURITY_TEAM_SLUG
 REPLY_KINDS = (TimerKind.FIRST_REPLY, TimerKind.NEXT_REPLY, TimerKind.UPDATE)
 
 
@@ -59,7 +59,11 @@ def runs_around_the_clock(ticket: Ticket) -> bool:
     the security team (its categories: account compromised, scams, key safety)."""
     if ticket.security_flag:
         return True
-    return ticket.team_id is not None and ticket.team is not None and ticket.team.slug == SECURITY_TEAM_SLUG
+    return (
+        ticket.team_id is not None
+        and ticket.team is not None
+        and ticket.team.slug == routing.SECURITY_TEAM_SLUG
+    )
 
 
 def warn_fraction() -> float:
