@@ -822,7 +822,8 @@ def do_merge(*, source: Ticket, target: Ticket, actor: User, ip_address: str | N
         raise PermissionDenied
     if source.pk == target.pk:
         raise ValidationError({"target": [_("A ticket cannot be merged into itself.")]})
-    if source.customer_id != target.customer_id:
+    # Two cases of nobody-known-yet (signed-out visitors) are two strangers, not one customer.
+    if source.customer_id is None or source.customer_id != target.customer_id:
         raise ValidationError({"target": [_("Only tickets of the same customer can be merged.")]})
     if target.merged_into_id is not None:
         raise ValidationError(

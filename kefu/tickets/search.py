@@ -690,6 +690,8 @@ def _highlight(items: list[Ticket], parsed: ParsedQuery, *, staff: bool) -> list
 def merge_candidates(user: User, ticket: Ticket, query: str, *, size: int = 10) -> list[Hit]:
     """Tickets ``ticket`` could be merged into: the same customer's (do_merge's rule) that are not
     merged away themselves, found by ``query``, or their latest ones when there is no query."""
+    if ticket.customer_id is None:  # a visitor's case: nobody else's case is "theirs"
+        return []
     scope = Q(customer_id=ticket.customer_id, merged_into__isnull=True) & ~Q(pk=ticket.pk)
     if not query.strip():
         rows = list(

@@ -450,13 +450,17 @@ def workspace_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
             agent_language=get_language(),
         ),
         "members": selectors.assignable_staff(ticket.team_id),
+        # A visitor's case (no customer yet) has no "other tickets": every other visitor's case
+        # also has no customer, and they are strangers.
         "other_tickets": list(
             selectors.tickets_visible_to(request.user)
             .filter(customer=ticket.customer)
             .exclude(pk=ticket.pk)
             .select_related("category")
             .order_by("-updated_at")[:10]
-        ),
+        )
+        if ticket.customer_id is not None
+        else [],
         "audit": list(events_for(target_type="ticket", target_id=ticket.case_number)[:30]),
         "language": language,
         "sla": sla_summary(ticket),  # the due line in the header (kefu.sla)

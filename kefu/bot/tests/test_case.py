@@ -148,3 +148,26 @@ def test_cases_still_with_the_bot_are_in_no_list_count_search_or_page(alice, sup
     api = bearer(supervisor).get("/api/v1/tickets", {"status": "bot"}).json()["items"]
     assert api == [] and bearer(supervisor).get("/api/v1/tickets").json()["items"] == []
     assert login(supervisor).get(f"/workspace/tickets/{case.case_number}/").status_code == 404
+
+
+def test_two_visitors_cases_are_strangers_not_one_customer_s(alice):
+    """Cases with no known customer all have customer NULL: the case page must not offer one
+    visitor's case as another's "other tickets" or merge target, and a merge is refused."""
+    from django.core.exceptions import ValidationError
+
+    from kefu.tickets.actions import do_merge
+
+    agent = make_user("assets@example.com", "agent", ("assets",))
+    cases = []
+    for text in ("我的提现一直没到账，地址是我自己的", "提现没到账，快帮我看看"):
+        visitor = Chat(None)
+        visitor.say(text)
+        cases.append(Ticket.objects.get(case_number=visitor.say("转人工").handoff["case_number"]))
+    first, second = cases
+    assert first.customer is None and second.customer is None
+    page = login(agent).get(f"/workspace/tickets/{first.case_number}/").content.decode()
+    assert second.case_number not in page  # neither "other tickets" nor a merge candidate
+    assert search.merge_candidates(agent, first, "") == []
+    assert search.merge_candidates(agent, first, "提现") == []
+    with pytest.raises(ValidationError):
+        do_merge(source=first, target=second, actor=agent)
