@@ -1348,6 +1348,10 @@ class _Dialogue:
         self.state.pop("pending_handoff", None)
         self.state.pop("asking", None)
         parts = []
+        if reason == "complaint" and intent not in URGENT_INTENTS:
+            parts.append(
+                _("I'm sorry about your experience. I have recorded this as a complaint, to be handled with priority.")
+            )
         if intent in URGENT_INTENTS:
             assert result.ticket is not None  # urgent topics always get a case at once
             parts.append(

@@ -23,7 +23,7 @@ from kefu.bot.flows import slot_label
 from kefu.bot.intents import INTENT_LABELS, URGENT_INTENTS
 from kefu.bot.models import BotConversation, ConversationStatus
 from kefu.tickets import stages
-from kefu.tickets.models import ACTIVE_STATUSES, Status, Ticket
+from kefu.tickets.models import ACTIVE_STATUSES, Priority, Status, Ticket
 
 
 def ticket_fields(slots: dict[str, str]) -> dict[str, Any]:
@@ -56,6 +56,7 @@ def case_summary(*, intent: str | None, slots: dict[str, str], reason: str) -> s
         "urgent": _("Urgent topic: handed over at once."),
         "unsolved": _("The suggested answer did not solve the problem."),
         "bot_failed": _("The assistant could not understand the customer twice."),
+        "complaint": _("The customer complained or asked for escalation."),
     }
     topic = INTENT_LABELS.get(intent or "")
     return "\n\n".join(
@@ -96,6 +97,8 @@ def open_handoff_case(
         intent=intent,
         security=security,
         urgent=urgent,
+        # A complaint or a request to escalate is handled before routine questions.
+        priority=Priority.HIGH if reason == "complaint" else None,
         facts=stages.Facts(**fields),
         actor=actor,
     )

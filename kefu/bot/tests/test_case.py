@@ -171,3 +171,14 @@ def test_two_visitors_cases_are_strangers_not_one_customer_s(alice):
     assert search.merge_candidates(agent, first, "提现") == []
     with pytest.raises(ValidationError):
         do_merge(source=first, target=second, actor=agent)
+
+
+def test_a_complaint_is_acknowledged_as_one_and_handled_before_routine_questions(alice):
+    chat = Chat(alice)
+    chat.say("我的提现一直没到账")
+    reply = chat.say("你们效率太差了，我要投诉，找你们主管")
+    case = Ticket.objects.get()
+    assert reply.handoff["case_number"] == case.case_number
+    assert "投诉" in reply.text and "优先" in reply.text
+    assert case.status == Status.NEW and case.priority == Priority.HIGH
+    assert case.description.startswith("客户投诉或要求升级处理。")  # said, not the bare key "complaint"
