@@ -1,14 +1,25 @@
 """State changes of live chat. Consumers, views, the bot's hand-off and the sweep all call these.
 
-Locking, so that two processes (or two agents) never act on the same chat at once:
+A chat is a real-time session on a case (``ChatConversation.ticket``): its messages are the
+case's messages (``kefu.tickets.models.Message``, channel ``chat``; a note is an internal
+message, a system event a public one with ``sender`` system and ``extra["event"]``), numbered
+with the case's numbers. Read marks on the chat row refer to those numbers.
 
-* A conversation's row is locked (``select_for_update``) by every change to it; messages take
-  their number from ``last_seq`` under that lock, so numbers are gap-free and unique.
-* An agent's ``AgentPresence`` row is locked whenever their chat count changes. Locks are
-  always taken conversation first, then presence (two presences in id order), so changes
-  cannot deadlock.
-* The dispatcher locks queued conversations with ``SKIP LOCKED``: parallel dispatchers take
-  different chats instead of waiting for each other.
+Locking, so that two processes (or two agents) never act on the same chat at once. One order
+for every writer, rows taken only in this order (a writer may skip any of them):
+
+1. the chat's row (``select_for_update``, or the hot path's conditional UPDATE);
+2. the chat's bot conversation (the bot's turn in a chat: ``_ask_bot`` locks the chat first);
+3. ``AgentPresence`` rows, whenever an agent's chat count changes (two in id order);
+4. the case's row, last: a message takes its number from ``Ticket.last_seq`` by an
+   ``UPDATE ... RETURNING`` (``kefu.tickets.thread.next_seq``) that holds the case's lock to
+   the end of the transaction, so numbers are gap-free and unique across every channel.
+
+Writers on the ticket side (portal, mail, agents' ticket view) take only the case's row, which
+comes last here, so they cannot close a cycle with a chat writer. The bot's HTTP API takes its
+conversation, then the case, and in a hand-off the chat row it creates (``enqueue_from_bot``):
+a new row nobody else holds. The dispatcher locks queued conversations with ``SKIP LOCKED``:
+parallel dispatchers take different chats instead of waiting for each other.
 
 SQLite ignores row locks, but Kefu opens its SQLite transactions ``IMMEDIATE``, which
 serialises writers for the whole database: the same guarantees, with less parallelism.
@@ -42,9 +53,9 @@ from kefu.chat.models import (
     AgentPresence,
     CallbackRequest,
     ChatConversation,
-    ChatMessage,
     ChatStatus,
     CloseReason,
+    Message,
     MessageKind,
     PresenceStatus,
     Sender,
@@ -99,38 +110,50 @@ def _append(
     *,
     sender: str,
     text: str,
-    kind: str = MessageKind.MESSAGE,
+    kind: str = MessageKind.PUBLIC,
     author: User | None = None,
     client_id: str = "",
     extra: dict[str, Any] | None = None,
     also: dict[str, Any] | None = None,
     origin: str = "",
-) -> ChatMessage:
-    """Add a message to a conversation whose row the caller holds locked.
+) -> Message:
+    """Add a message to the chat's case; the caller holds the chat's row locked.
 
-    Saves ``last_seq`` and the conversation fields in ``also`` in the same UPDATE.
+    The number is the case's (``next_seq``: the case's lock, last in the lock order); the chat
+    fields in ``also`` are saved in one UPDATE.
     """
-    conversation.last_seq += 1
-    message = ChatMessage.objects.create(
-        conversation=conversation,
-        seq=conversation.last_seq,
+    from kefu.tickets.models import Channel
+
+    now = timezone.now()
+    message = Message(
+        ticket_id=selectors.case_id(conversation),
+        seq=_next_seq(conversation),
         client_id=client_id,
         sender=sender,
         kind=kind,
         author=author,
-        text=text,
+        body=text,
+        channel=Channel.CHAT,
         extra=extra or {},
+        created_at=now,
     )
+    _insert(message)
     for key, value in (also or {}).items():
         setattr(conversation, key, value)
-    ChatConversation.objects.filter(pk=conversation.pk).update(
-        last_seq=conversation.last_seq, updated_at=timezone.now(), **(also or {})
-    )
+    ChatConversation.objects.filter(pk=conversation.pk).update(updated_at=now, **(also or {}))
     _publish_message(conversation, message, origin=origin)
     return message
 
 
-def _publish_message(conversation: ChatConversation, message: ChatMessage, *, origin: str = "") -> None:
+def _next_seq(conversation: ChatConversation) -> int:
+    from kefu.tickets.thread import next_seq
+
+    # Every chat opens its case (do_start_conversation, enqueue_from_bot); one without raises
+    # Ticket.DoesNotExist here.
+    return next_seq(selectors.case_id(conversation))
+
+
+def _publish_message(conversation: ChatConversation, message: Message, *, origin: str = "") -> None:
     # ``origin``: the connection that sent it has its acknowledgement and needs no echo.
     events.publish_on_commit(
         events.conversation_group(conversation.public_id),
@@ -160,12 +183,13 @@ class FastPost:
     origin: str = ""
 
 
-def do_post_fast(posts: Sequence[FastPost]) -> list[tuple[ChatMessage, bool] | None]:
-    """Store messages of chats in progress: one UPDATE … RETURNING and one INSERT each.
+def do_post_fast(posts: Sequence[FastPost]) -> list[tuple[Message, bool] | None]:
+    """Store messages of chats in progress: two UPDATE … RETURNING and one INSERT each.
 
-    The UPDATE checks the status (and who may write) in its WHERE clause, takes the next
-    message number and the row lock, and records the activity — what ``_lock`` + ``_append``
-    do in three ORM round trips. The ORM cannot return values from an UPDATE, hence the SQL
+    The chat's UPDATE checks the status (and who may write) in its WHERE clause, takes the
+    chat's row lock, records the activity and returns the case; the case's UPDATE takes the
+    next message number (``next_seq``, the case's lock, last in the lock order); the INSERT
+    adds the message to the case's thread — what ``_lock`` + ``_append`` do through the ORM. The ORM cannot return values from an UPDATE, hence the SQL
     (standard; SQLite ≥ 3.35 and PostgreSQL both run it).
 
     Several posts share one transaction (group commit: the server's WebSocket writer hands
@@ -181,12 +205,16 @@ def do_post_fast(posts: Sequence[FastPost]) -> list[tuple[ChatMessage, bool] | N
     from django.db import IntegrityError
 
     if len(posts) > 1:
+        # In the chats' id order (each chat's posts in the order they came): two batches in two
+        # processes lock the chat rows, and then each one's case, in the same order.
+        order = sorted(range(len(posts)), key=lambda i: posts[i].conversation.pk)
         try:
             with transaction.atomic():
-                return [_apply_fast(post) for post in posts]
+                applied = {i: _apply_fast(posts[i]) for i in order}
+            return [applied[i] for i in range(len(posts))]
         except IntegrityError:
             pass
-    results: list[tuple[ChatMessage, bool] | None] = []
+    results: list[tuple[Message, bool] | None] = []
     for post in posts:
         try:
             with transaction.atomic():
@@ -199,7 +227,7 @@ def do_post_fast(posts: Sequence[FastPost]) -> list[tuple[ChatMessage, bool] | N
     return results
 
 
-def _apply_fast(post: FastPost) -> tuple[ChatMessage, bool] | None:
+def _apply_fast(post: FastPost) -> tuple[Message, bool] | None:
     """One post's UPDATE and INSERT, inside the caller's transaction."""
     from django.db import connection
 
@@ -207,7 +235,7 @@ def _apply_fast(post: FastPost) -> tuple[ChatMessage, bool] | None:
     meta = ChatConversation._meta
     quote = connection.ops.quote_name
     now = timezone.now()
-    sets = [f"{quote('last_seq')} = {quote('last_seq')} + 1"]
+    sets: list[str] = []
     params: list[Any] = []
     for name, value in {**post.fields, "updated_at": now}.items():
         field_ = _db_field(meta, name)
@@ -223,20 +251,26 @@ def _apply_fast(post: FastPost) -> tuple[ChatMessage, bool] | None:
     if post.condition is not None:
         where.append(f"{quote(_column(_db_field(meta, post.condition[0])))} = %s")
         params.append(post.condition[1])
-    sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(where)} RETURNING {quote('last_seq')}"
+    ticket = quote(_column(_db_field(meta, "ticket")))
+    sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(where)} RETURNING {ticket}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
+    if row is None or row[0] is None:
         return None
-    message = ChatMessage(
-        conversation_id=conversation.pk,
-        seq=row[0],
+    from kefu.tickets.models import Channel
+    from kefu.tickets.thread import next_seq
+
+    # The chat's row first, the case's last (the module's lock order).
+    message = Message(
+        ticket_id=row[0],
+        seq=next_seq(row[0]),
         client_id=post.client_id,
         sender=post.sender,
         kind=post.kind,
         author=post.author,
-        text=post.text,
+        body=post.text,
+        channel=Channel.CHAT,
         extra={},
         created_at=now,
     )
@@ -245,7 +279,7 @@ def _apply_fast(post: FastPost) -> tuple[ChatMessage, bool] | None:
     return message, False
 
 
-def _system(conversation: ChatConversation, text: str, *, event: str, **extra: Any) -> ChatMessage:
+def _system(conversation: ChatConversation, text: str, *, event: str, **extra: Any) -> Message:
     return _append(conversation, sender=Sender.SYSTEM, text=text, extra={"event": event, **extra})
 
 
@@ -332,24 +366,27 @@ def _clean_client_id(client_id: Any) -> str:
 
 
 _MESSAGE_COLUMNS = (
-    "conversation",
+    "public_id",
+    "ticket",
     "seq",
-    "client_id",
+    "author",
     "sender",
     "kind",
-    "author",
-    "text",
+    "body",
+    "channel",
+    "client_id",
+    "external_id",
     "extra",
     "created_at",
 )
 
 
-def _insert(message: ChatMessage) -> None:
+def _insert(message: Message) -> None:
     """INSERT one message without ``Model.save`` (signals, field-by-field pre_save): on the hot
     path that machinery cost as much as the database work."""
     from django.db import connection
 
-    meta = ChatMessage._meta
+    meta = Message._meta
     quote = connection.ops.quote_name
     fields = [_db_field(meta, name) for name in _MESSAGE_COLUMNS]
     values = [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields]
@@ -365,12 +402,13 @@ def _insert(message: ChatMessage) -> None:
     message._state.db = connection.alias
 
 
-def _existing(conversation: ChatConversation, client_id: str) -> ChatMessage | None:
+def _existing(conversation: ChatConversation, client_id: str) -> Message | None:
     if not client_id:
         return None
     # Spelled like the partial unique index's condition, so that SQLite can use that index.
+    # A resend id is unique per case (``message_client_id``).
     return (
-        ChatMessage.objects.filter(conversation=conversation, client_id=client_id)
+        Message.objects.filter(ticket_id=selectors.case_id(conversation), client_id=client_id)
         .exclude(client_id="")
         .order_by()
         .first()
@@ -407,8 +445,8 @@ def do_adopt_conversation(*, conversation: ChatConversation, customer: User) -> 
         from kefu.tickets import stages
 
         stages.do_adopt_case(ticket=case, customer=customer)
-    # After the chat's transaction, not inside it: the bot's turns lock the bot conversation
-    # before the chat, and this must not take them in the other order.
+    # The bot conversation in its own transaction, after the chat's (the lock order allows
+    # both together; apart, neither waits on the other).
     if conversation.customer_id == customer.pk and conversation.bot_conversation_id is not None:
         bot_conversation = BotConversation.objects.filter(pk=conversation.bot_conversation_id).first()
         if bot_conversation is not None:
@@ -416,7 +454,7 @@ def do_adopt_conversation(*, conversation: ChatConversation, customer: User) -> 
     return conversation
 
 
-def do_resume_pending_handoff(*, conversation: ChatConversation, customer: User) -> ChatMessage | None:
+def do_resume_pending_handoff(*, conversation: ChatConversation, customer: User) -> Message | None:
     """The customer asked the bot for a human before signing in: now signed in, the hand-off goes
     ahead (the chat is queued, or a ticket filed) with the bot's answer in the chat. None when no
     hand-off was waiting for the sign-in."""
@@ -430,20 +468,25 @@ def do_resume_pending_handoff(*, conversation: ChatConversation, customer: User)
     bot_conversation = BotConversation.objects.filter(pk=conversation.bot_conversation_id).first()
     if bot_conversation is None or not (bot_conversation.state or {}).get("pending_handoff"):
         return None
-    with transaction.atomic():  # the answer before the dispatch, as in _ask_bot
+    with transaction.atomic():  # the answer before the dispatch, as in _ask_bot (and its locks)
+        conversation = _lock(conversation)
+        before = _case_last_seq(conversation)
         reply = do_resume_handoff(conversation=bot_conversation, customer=customer)
-        return _store_bot_reply(conversation, reply) if reply is not None else None
+        if reply is None:
+            return None
+        written = _bot_turn_messages(conversation, before=before, reply=reply, turn=None)
+        return written[-1] if written else None
 
 
 @dataclass
 class CustomerPost:
     """The outcome of a customer's message: the stored (guarded) message and what followed."""
 
-    message: ChatMessage
+    message: Message
     duplicate: bool = False
     secret_warning: str | None = None
     conversation: ChatConversation | None = None
-    replies: list[ChatMessage] = field(default_factory=list)
+    replies: list[Message] = field(default_factory=list)
 
 
 def plan_customer_message(
@@ -464,7 +507,7 @@ def plan_customer_message(
     return FastPost(
         conversation=conversation,
         sender=Sender.CUSTOMER,
-        kind=MessageKind.MESSAGE,
+        kind=MessageKind.PUBLIC,
         author=customer,
         client_id=_clean_client_id(client_id),
         text=scanned.redacted,
@@ -518,27 +561,50 @@ def check_customer_message(
         warning = guard.warning_for(scanned, language=conversation.language) if scanned.secret else None
         if scanned.secret:
             update["security"] = True
-        message = _append(
-            conversation,
-            sender=Sender.CUSTOMER,
-            text=scanned.redacted,
-            author=customer,
-            client_id=client_id,
-            # The warning belongs to the message that held the secret: shown once, under it,
-            # on every device and after a reload (the bot's answer does not repeat it).
-            extra={"secret_warning": warning} if warning else None,
-            also=update,
-            origin=origin,
-        )
-        if scanned.secret:
-            _flag_secret(conversation, kinds=[f.kind for f in scanned.findings], actor=customer)
-    post = CustomerPost(message=message, secret_warning=warning, conversation=conversation)
-    if conversation.status == ChatStatus.BOT:
-        # The bot gets the text as typed: it guards it itself, with the same context rules, and
-        # must see a secret to warn about it and route to the security team.
-        post.replies = _ask_bot(conversation, customer=customer, text=text)
-        post.conversation = ChatConversation.objects.get(pk=conversation.pk)
+        # The warning belongs to the message that held the secret: shown once, under it, on
+        # every device and after a reload (the bot's answer does not repeat it).
+        extra = {"secret_warning": warning} if warning else None
+        if conversation.status != ChatStatus.BOT:
+            message = _append(
+                conversation,
+                sender=Sender.CUSTOMER,
+                text=scanned.redacted,
+                author=customer,
+                client_id=client_id,
+                extra=extra,
+                also=update,
+                origin=origin,
+            )
+            if scanned.secret:
+                _flag_secret(conversation, kinds=[f.kind for f in scanned.findings], actor=customer)
+            return CustomerPost(message=message, secret_warning=warning, conversation=conversation)
+    # With the bot: the bot writes the customer's turn and its answer into the case; the chat
+    # adds what is the chat's (the resend id, the warning) and sends both.
+    message, replies = _ask_bot(
+        conversation,
+        customer=customer,
+        text=text,
+        turn=_CustomerTurn(
+            text=scanned.redacted, client_id=client_id, extra=extra or {}, update=update, origin=origin
+        ),
+    )
+    if scanned.secret:
+        with transaction.atomic():
+            _flag_secret(_lock(conversation), kinds=[f.kind for f in scanned.findings], actor=customer)
+    post = CustomerPost(message=message, secret_warning=warning, conversation=conversation, replies=replies)
+    post.conversation = ChatConversation.objects.get(pk=conversation.pk)
     return post
+
+
+@dataclass(frozen=True)
+class _CustomerTurn:
+    """What the chat keeps of a customer's message the bot answers."""
+
+    text: str  # guarded
+    client_id: str
+    extra: dict[str, Any]
+    update: dict[str, Any]  # chat fields
+    origin: str
 
 
 def _flag_secret(conversation: ChatConversation, *, kinds: list[str], actor: User | None) -> None:
@@ -548,7 +614,7 @@ def _flag_secret(conversation: ChatConversation, *, kinds: list[str], actor: Use
             "The secret guard hid a possible seed phrase or private key in this chat. "
             "Advise the customer to move their funds to a new wallet; never ask for the secret."
         )
-    _append(conversation, sender=Sender.SYSTEM, kind=MessageKind.NOTE, text=note, extra={"event": "secret"})
+    _append(conversation, sender=Sender.SYSTEM, kind=MessageKind.INTERNAL, text=note, extra={"event": "secret"})
     if conversation.status == ChatStatus.QUEUED:
         security = selectors.security_team()
         if security is not None and conversation.team_id != security.pk:
@@ -568,9 +634,14 @@ def _flag_secret(conversation: ChatConversation, *, kinds: list[str], actor: Use
     )
 
 
-def _ask_bot(conversation: ChatConversation, *, customer: User | None, text: str) -> list[ChatMessage]:
-    """One bot turn. A hand-off to a human is the bot's: it queues this same conversation
-    (``enqueue_from_bot``) or files a ticket; nothing is queued here."""
+def _ask_bot(
+    conversation: ChatConversation, *, customer: User | None, text: str, turn: _CustomerTurn
+) -> tuple[Message, list[Message]]:
+    """One bot turn: the customer's message and the bot's answer, both in the case's thread.
+
+    A hand-off to a human is the bot's: it queues this same conversation (``enqueue_from_bot``)
+    or files a ticket; nothing is queued here.
+    """
     from kefu.bot.actions import do_handle_message, prepare_message
 
     bot_conversation = _bot_conversation_of(conversation, customer=customer)
@@ -579,8 +650,22 @@ def _ask_bot(conversation: ChatConversation, *, customer: User | None, text: str
     prepared = prepare_message(bot_conversation, text=text, language=conversation.language)
     # The bot's turn and its answer in one transaction: a hand-off dispatches on commit, so the
     # answer ("an agent will join the chat in a moment") is stored before the agent joins, not
-    # after. Locks: the bot conversation, then the chat (the hand-off's order).
+    # after. Locks in the module's order: the chat, then the bot conversation, then the case.
     with transaction.atomic():
+        conversation = _lock(conversation)
+        before = _case_last_seq(conversation)
+        if conversation.status != ChatStatus.BOT:  # handed off since the caller looked
+            message = _append(
+                conversation,
+                sender=Sender.CUSTOMER,
+                text=turn.text,
+                author=customer,
+                client_id=turn.client_id,
+                extra=turn.extra,
+                also=turn.update,
+                origin=turn.origin,
+            )
+            return message, []
         reply = do_handle_message(
             conversation=bot_conversation,
             customer=customer,
@@ -588,24 +673,59 @@ def _ask_bot(conversation: ChatConversation, *, customer: User | None, text: str
             language=conversation.language,
             prepared=prepared,
         )
-        return [_store_bot_reply(conversation, reply)]
+        ChatConversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now(), **turn.update)
+        written = _bot_turn_messages(conversation, before=before, reply=reply, turn=turn)
+        said = next((m for m in written if m.sender == Sender.CUSTOMER), None)
+        # A turn the bot did not write down: the chat keeps the message.
+        message = said or _append(
+            conversation,
+            sender=Sender.CUSTOMER,
+            text=turn.text,
+            author=customer,
+            client_id=turn.client_id,
+            extra=turn.extra,
+            origin=turn.origin,
+        )
+        return message, [m for m in written if m.sender != Sender.CUSTOMER]
 
 
-def _store_bot_reply(conversation: ChatConversation, reply: Any) -> ChatMessage:
+def _case_last_seq(conversation: ChatConversation) -> int:
+    from kefu.tickets.models import Ticket
+
+    return Ticket.objects.filter(pk=selectors.case_id(conversation)).values_list("last_seq", flat=True).first() or 0
+
+
+def _bot_turn_messages(
+    conversation: ChatConversation, *, before: int, reply: Any, turn: _CustomerTurn | None
+) -> list[Message]:
+    """The messages the bot just wrote in the case (numbered above ``before``), completed with
+    what is the chat's and sent to the chat; the caller holds the chat's lock."""
+    written = list(
+        Message.objects.filter(
+            ticket_id=selectors.case_id(conversation), seq__gt=before, sender__in=(Sender.CUSTOMER, Sender.BOT)
+        ).order_by("seq")
+    )
     extra: dict[str, Any] = {}
-    if reply.quick_replies:
-        extra["quick_replies"] = reply.quick_replies
-    if reply.articles:
-        extra["articles"] = [{"slug": a.slug, "title": a.title, "url": a.url} for a in reply.articles]
-    if reply.needs_sign_in:
+    if reply is not None and reply.needs_sign_in:
         extra["needs_sign_in"] = True
-    # reply.secret_warning is left out: the customer's message carries the same warning already
-    # (check_customer_message), and the panel would show it twice.
-    if reply.handoff:
+    # reply.secret_warning is left out: the customer's message carries the same warning already,
+    # and the panel would show it twice.
+    if reply is not None and reply.handoff:
         extra["handoff"] = reply.handoff
-    with transaction.atomic():
-        conversation = _lock(conversation)
-        return _append(conversation, sender=Sender.BOT, text=reply.text, extra=extra)
+    customer_seen = False
+    for message in written:
+        if message.sender == Sender.CUSTOMER and turn is not None and not customer_seen:
+            customer_seen = True
+            message.client_id = turn.client_id
+            message.extra = {**(message.extra or {}), **turn.extra}
+            message.save(update_fields=["client_id", "extra"])
+            _publish_message(conversation, message, origin=turn.origin)
+            continue
+        if message.sender == Sender.BOT and extra:
+            message.extra = {**(message.extra or {}), **extra}
+            message.save(update_fields=["extra"])
+        _publish_message(conversation, message)
+    return written
 
 
 def _bot_conversation_of(conversation: ChatConversation, *, customer: User | None) -> Any:
@@ -646,12 +766,12 @@ def enqueue_from_bot(
     security: bool,
     ticket: Ticket | None = None,
 ) -> ChatConversation:
-    """The bot hands a conversation to a human: queue it for the right team with its transcript.
+    """The bot hands a conversation to a human: queue it for the right team.
 
     Called by the bot's hand-off inside its transaction. A conversation that started in the
-    chat widget continues (same messages, same connection); one that started elsewhere (the
-    HTTP API) becomes a new chat carrying the bot transcript. Idempotent. ``ticket``: the case
-    already filed for it (urgent topics), where the transcript goes when the chat ends.
+    chat widget continues (same case, same connection); one that started elsewhere (the HTTP
+    API) becomes a new chat session on the bot's case, whose thread holds what was said.
+    Idempotent. ``ticket``: the case already opened to the team for it (urgent topics).
     """
     with transaction.atomic():
         conversation = (
@@ -667,37 +787,14 @@ def enqueue_from_bot(
                 customer=customer,
                 bot_conversation=bot_conversation,
                 language=language or "zh-hans",
-                ticket_id=bot_conversation.ticket_id,  # a session on the bot's case
+                # A session on the bot's case: its thread holds the conversation so far.
+                ticket_id=bot_conversation.ticket_id,
             )
-            _copy_bot_transcript(conversation, bot_conversation)
         elif conversation.customer_id is None:
             conversation.customer = customer
             conversation.save(update_fields=["customer", "updated_at"])
         return do_enqueue(
             conversation=conversation, intent=intent or "", slots=slots, security=security, ticket=ticket
-        )
-
-
-def _copy_bot_transcript(conversation: ChatConversation, bot_conversation: BotConversation) -> None:
-    from kefu.tickets.models import Message as CaseMessage
-    from kefu.tickets.models import MessageKind as CaseMessageKind
-    from kefu.tickets.models import Sender as CaseSender
-
-    if bot_conversation.ticket_id is None:
-        return
-    turns = CaseMessage.objects.filter(
-        ticket_id=bot_conversation.ticket_id,
-        kind=CaseMessageKind.PUBLIC,
-        sender__in=(CaseSender.CUSTOMER, CaseSender.BOT),
-    ).order_by("seq")
-    for turn in turns:
-        # The bot's case thread: each turn was guarded before it was stored.
-        customer_turn = turn.sender == CaseSender.CUSTOMER
-        _append(
-            conversation,
-            sender=Sender.CUSTOMER if customer_turn else Sender.BOT,
-            text=turn.body,
-            author=conversation.customer if customer_turn else None,
         )
 
 
@@ -980,7 +1077,7 @@ def do_agent_heartbeat(*, agent: User) -> None:
 
 @dataclass
 class AgentPost:
-    message: ChatMessage
+    message: Message
     duplicate: bool = False
 
 
@@ -1004,7 +1101,7 @@ def plan_agent_message(
     return FastPost(
         conversation=conversation,
         sender=Sender.AGENT,
-        kind=MessageKind.NOTE if internal else MessageKind.MESSAGE,
+        kind=MessageKind.INTERNAL if internal else MessageKind.PUBLIC,
         author=agent,
         client_id=_clean_client_id(client_id),
         # Agents paste too: a customer's key quoted back must not be stored either.
@@ -1066,7 +1163,7 @@ def check_agent_message(
         message = _append(
             conversation,
             sender=Sender.AGENT,
-            kind=MessageKind.NOTE if internal else MessageKind.MESSAGE,
+            kind=MessageKind.INTERNAL if internal else MessageKind.PUBLIC,
             text=redacted,
             author=agent,
             client_id=client_id,
@@ -1086,7 +1183,7 @@ def do_mark_read(*, conversation: ChatConversation, by_customer: bool, seq: int)
     # A conditional UPDATE: marks only move forward (and never past the last message), with
     # neither a lock nor a race.
     moved = ChatConversation.objects.filter(
-        pk=conversation.pk, last_seq__gte=seq, **{f"{field_name}__lt": seq}
+        pk=conversation.pk, ticket__last_seq__gte=seq, **{f"{field_name}__lt": seq}
     ).update(**{field_name: seq})
     if not moved:
         return None
@@ -1207,7 +1304,7 @@ def do_transfer(
 
 def _internal_event(conversation: ChatConversation, *, actor: User, text: str, note: str) -> None:
     body = text + (("\n" + note) if note else "")
-    _append(conversation, sender=Sender.AGENT, kind=MessageKind.NOTE, author=actor, text=body)
+    _append(conversation, sender=Sender.AGENT, kind=MessageKind.INTERNAL, author=actor, text=body)
 
 
 def do_escalate(*, conversation: ChatConversation, actor: User, reason: str) -> ChatConversation:
@@ -1258,7 +1355,8 @@ def do_escalate(*, conversation: ChatConversation, actor: User, reason: str) -> 
 
 
 def do_close(*, conversation: ChatConversation, actor: User | None, reason: str) -> ChatConversation:
-    """End a chat: free the agent's slot, file the transcript on a ticket, ask for a rating."""
+    """End a chat: free the agent's slot, open its case to the team (its status follows the
+    reason), ask for a rating. Nothing is copied: the case's thread holds the chat."""
     if reason not in CloseReason.values:
         raise ValidationError(_("Unknown reason."))
     with transaction.atomic():
@@ -1276,10 +1374,10 @@ def do_close(*, conversation: ChatConversation, actor: User | None, reason: str)
         if conversation.queued_at is not None and conversation.customer_id is not None:
             try:
                 with transaction.atomic():
-                    _file_transcript(conversation, reason=reason)
+                    _close_case(conversation, reason=reason)
             except (ValidationError, PermissionDenied):
-                # The chat still closes; the transcript stays in the chat history for staff.
-                logger.exception("could not file the transcript of chat %s", conversation.public_id)
+                # The chat still closes; its case keeps the messages either way.
+                logger.exception("could not update the case of chat %s", conversation.public_id)
         # CSAT (kefu.csat) creates the survey of a served chat inside this transaction.
         publish_event(ChatClosed(conversation=conversation, agent_id=agent_id, reason=reason))
         survey = csat_selectors.chat_survey(conversation.pk)
@@ -1312,90 +1410,39 @@ def check_customer_close(*, conversation: ChatConversation, customer: User | Non
     return do_close(conversation=conversation, actor=customer, reason=CloseReason.CUSTOMER)
 
 
-def _file_transcript(conversation: ChatConversation, *, reason: str) -> None:
-    """Keep the chat on the customer's ticket history: the hand-off ticket, or a new one."""
-    from kefu.bot.handoff import ticket_fields
-    from kefu.tickets.actions import TRANSITIONS, check_add_message, check_create_ticket
-    from kefu.tickets.models import Category, Channel, Status
-    from kefu.tickets.models import MessageKind as TicketMessageKind
+def _close_case(conversation: ChatConversation, *, reason: str) -> None:
+    """The case of a chat a human was asked for, as the chat ends: it leaves the bot's stage (or
+    is reopened), the agent who handled the chat keeps it, and a resolved or idle chat sets its
+    status. The thread holds the chat already: nothing is copied."""
+    from kefu.tickets.actions import TRANSITIONS, check_add_message
+    from kefu.tickets.models import Channel, Status
 
     customer = conversation.customer
     if customer is None:  # only a signed-in customer's chat reaches an agent (do_enqueue)
-        logger.warning("chat %s has no customer to file its transcript for", conversation.public_id)
+        logger.warning("chat %s has no customer to open its case for", conversation.public_id)
         return
     agent = conversation.assignee or _last_agent(conversation)
+    wanted = {
+        CloseReason.RESOLVED: Status.RESOLVED,
+        CloseReason.IDLE: Status.PENDING_CUSTOMER,
+    }.get(CloseReason(reason))
     with override(conversation.language):
-        transcript = selectors.transcript_text(conversation, internal=False)
-        notes = selectors.transcript_text(conversation, internal=True, only_internal=True)
-        header = _("Chat transcript ({reason}):").format(reason=CloseReason(reason).label)
-        body = selectors.clip(header + "\n" + transcript)
-        wanted = {
-            CloseReason.RESOLVED: Status.RESOLVED,
-            CloseReason.IDLE: Status.PENDING_CUSTOMER,
-        }.get(CloseReason(reason))
         ticket = _open_case(conversation, customer=customer)
-        if ticket is None:
-            category = (
-                conversation.category or Category.objects.filter(slug=selectors.FALLBACK_CATEGORY).first()
-            )
-            if category is None:
-                logger.warning("no category to file chat %s under", conversation.public_id)
-                return
-            title = _("Chat: {topic}").format(topic=selectors.topic(conversation))
-            fields = ticket_fields(conversation.slots or {})
-            ticket = check_create_ticket(
-                customer=customer,
-                category=category,
-                title=title[:200],
-                description=body,
-                channel=Channel.CHAT,
-                language=conversation.language,
-                priority=conversation.priority,
-                force_security=conversation.security,
-                actor=customer,
-                # What the bot collected before the hand-off: the agent need not ask again.
-                **fields,
-                # The bot's guard settled the tx hash when the customer typed it (a bare one is
-                # in the slots only if a chain or their records knew it): no lookup under this lock.
-                hex_facts=guard.HexFacts(
-                    tx_hashes=frozenset(c.value for c in guard.hex_candidates(fields.get("tx_hash") or ""))
-                ),
-            ).ticket
-            conversation.ticket = ticket
-            ChatConversation.objects.filter(pk=conversation.pk).update(ticket=ticket)
-            if agent is not None:
-                _assign_to_handler(ticket, agent)
-                if wanted is not None and wanted in TRANSITIONS.get(ticket.status, set()):
-                    check_add_message(
-                        ticket=ticket,
-                        author=agent,
-                        body=_("Handled in live chat."),
-                        kind=TicketMessageKind.INTERNAL,
-                        channel=Channel.CHAT,
-                        new_status=wanted,
-                    )
-        else:
-            if agent is not None and ticket.assignee_id is None:
-                _assign_to_handler(ticket, agent)
-            author = agent or customer
-            status = (
-                wanted if wanted is not None and wanted in TRANSITIONS.get(ticket.status, set()) else None
-            )
-            check_add_message(
-                ticket=ticket,
-                author=author,
-                body=body,
-                kind=TicketMessageKind.PUBLIC,
-                channel=Channel.CHAT,
-                new_status=status if author.is_agent else None,
-            )
-        if notes and agent is not None:
+    if ticket is None or agent is None:
+        return
+    if ticket.assignee_id is None:
+        _assign_to_handler(ticket, agent)
+    if wanted is not None and wanted in TRANSITIONS.get(ticket.status, set()):
+        # A note of the chat's channel carries the change: the chat's own survey rates it
+        # (CSAT asks once per resolution), and the thread says why the status moved.
+        with override(conversation.language):
             check_add_message(
                 ticket=ticket,
                 author=agent,
-                body=selectors.clip(_("Internal notes from the chat:") + "\n" + notes),
-                kind=TicketMessageKind.INTERNAL,
+                body=_("Handled in live chat."),
+                kind=MessageKind.INTERNAL,
                 channel=Channel.CHAT,
+                new_status=wanted,
             )
 
 
@@ -1445,8 +1492,12 @@ def _assign_to_handler(ticket: Ticket, agent: User) -> None:
 
 
 def _last_agent(conversation: ChatConversation) -> User | None:
+    from kefu.tickets.models import Channel
+
     message = (
-        ChatMessage.objects.filter(conversation=conversation, sender=Sender.AGENT, author__isnull=False)
+        Message.objects.filter(
+            ticket_id=selectors.case_id(conversation), channel=Channel.CHAT, sender=Sender.AGENT, author__isnull=False
+        )
         .select_related("author")
         .order_by("-seq")
         .first()

@@ -4,7 +4,6 @@ from kefu.chat.models import (
     AgentPresence,
     CallbackRequest,
     ChatConversation,
-    ChatMessage,
     Holiday,
     OpeningHours,
     ServiceCalendar,
@@ -38,22 +37,15 @@ class AgentPresenceAdmin(admin.ModelAdmin):
     readonly_fields = ["active_chats", "connections", "last_assigned_at", "last_seen_at", "status_changed_at"]
 
 
-class ChatMessageInline(admin.TabularInline):
-    model = ChatMessage
-    extra = 0
-    fields = readonly_fields = ("seq", "sender", "kind", "author", "text", "created_at")
-    can_delete = False
-
-
 @admin.register(ChatConversation)
 class ChatConversationAdmin(admin.ModelAdmin):
     list_display = ["public_id", "customer", "status", "team", "assignee", "priority", "tier", "created_at"]
     list_filter = ["status", "team", "security", "close_reason"]
     search_fields = ["public_id", "customer__email", "ticket__case_number"]
     raw_id_fields = ["customer", "assignee", "ticket", "bot_conversation", "category"]
-    readonly_fields = ["public_id", "last_seq", "created_at", "updated_at"]
+    # The messages are the case's: the ticket's page shows them.
+    readonly_fields = ["public_id", "created_at", "updated_at"]
     show_full_result_count = False
-    inlines = [ChatMessageInline]
 
 
 @admin.register(CallbackRequest)

@@ -309,7 +309,7 @@ class CustomerChatConsumer(_ChatConsumer):
         if conversation is not None and conversation.pk != asked:
             after = 0  # another conversation than the browser asked for: all of its history
         if conversation is not None and (
-            conversation.status != ChatStatus.CLOSED or after < conversation.last_seq
+            conversation.status != ChatStatus.CLOSED or after < await db(selectors.last_seq)(conversation)
         ):
             await self.attach(conversation)
             welcome = await db(self._welcome_with)(conversation, after)
@@ -335,7 +335,7 @@ class CustomerChatConsumer(_ChatConsumer):
         return {
             "id": conversation.public_id.hex,
             "resume_key": conversation.resume_key,
-            "last_seq": conversation.last_seq,
+            "last_seq": selectors.last_seq(conversation, fresh=False),
             "agent_read_seq": conversation.agent_read_seq,
             **selectors.status_payload(conversation),
         }
@@ -347,7 +347,7 @@ class CustomerChatConsumer(_ChatConsumer):
             pk=conversation.pk
         )
         messages, truncated = selectors.history(conversation, after=after)
-        self.last_seq = max([conversation.last_seq, *(m["seq"] for m in messages)])
+        self.last_seq = max([selectors.last_seq(conversation, fresh=False), *(m["seq"] for m in messages)])
         info = selectors.queue_info(conversation)
         self.last_queue = selectors.queue_payload(info, self.language)
         return {
@@ -430,7 +430,7 @@ class CustomerChatConsumer(_ChatConsumer):
         }
         if post.secret_warning:
             ack["secret_warning"] = post.secret_warning
-            ack["text"] = post.message.text  # as stored: the secret hidden
+            ack["text"] = post.message.body  # as stored: the secret hidden
         await self.send_json(ack)
 
     async def on_typing(self, content: dict[str, Any]) -> None:
@@ -709,7 +709,9 @@ class AgentChatConsumer(_ChatConsumer):
         )
         messages, truncated = selectors.history(conversation, after=after, staff=True)
         cid = conversation.public_id.hex
-        self.seqs[cid] = max([self.seqs.get(cid, 0), conversation.last_seq, *(m["seq"] for m in messages)])
+        self.seqs[cid] = max(
+            [self.seqs.get(cid, 0), selectors.last_seq(conversation, fresh=False), *(m["seq"] for m in messages)]
+        )
         if cid in self.chats:
             self.chats[cid].status = conversation.status
         summary = selectors.conversation_summary(conversation, language=self.ui_language())

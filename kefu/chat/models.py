@@ -9,6 +9,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The chat's messages are its case's (re-exported for the chat's code).
+from kefu.tickets.models import Message as Message
+from kefu.tickets.models import MessageKind as MessageKind
+from kefu.tickets.models import Sender as Sender
+
 
 def new_secret() -> str:
     return secrets.token_urlsafe(24)
@@ -125,12 +130,12 @@ class ChatConversation(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_chats",
     )
-    # The hand-off ticket, or the ticket the transcript was filed in when the chat closed.
+    # The case this chat is a session on (from its start: the bot's case when the bot talked
+    # first). Its thread holds the chat's messages; closing the chat changes its status.
     ticket = models.ForeignKey(
         "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="chats"
     )
-    # Messages are numbered 1, 2, 3 ... per conversation: clients resume from the last number seen.
-    last_seq = models.PositiveIntegerField(default=0)
+    # How far each side has read, in the case's message numbers (``Message.seq``).
     customer_read_seq = models.PositiveIntegerField(default=0)
     agent_read_seq = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
@@ -173,46 +178,8 @@ class ChatConversation(models.Model):
         return self.status != ChatStatus.CLOSED
 
 
-class Sender(models.TextChoices):
-    CUSTOMER = "customer", _("Customer")
-    BOT = "bot", _("Bot")
-    AGENT = "agent", _("Agent")
-    SYSTEM = "system", _("System")
-
-
-class MessageKind(models.TextChoices):
-    MESSAGE = "message", _("Message")
-    NOTE = "note", _("Internal note")
-
-
-class ChatMessage(models.Model):
-    conversation = models.ForeignKey(ChatConversation, on_delete=models.CASCADE, related_name="messages")
-    seq = models.PositiveIntegerField()
-    # The sender's own id for the message: a resend after a reconnect is recognised, not stored twice.
-    client_id = models.CharField(max_length=64, blank=True)
-    sender = models.CharField(max_length=10, choices=Sender.choices)
-    kind = models.CharField(max_length=10, choices=MessageKind.choices, default=MessageKind.MESSAGE)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    text = models.TextField()
-    # Bot replies: quick replies, article links, sign-in prompt; system events: their kind.
-    extra = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("chat message")
-        verbose_name_plural = _("chat messages")
-        ordering = ["conversation", "seq"]
-        constraints = [
-            models.UniqueConstraint(fields=["conversation", "seq"], name="chat_message_seq"),
-            models.UniqueConstraint(
-                fields=["conversation", "client_id"],
-                name="chat_message_client_id",
-                condition=~models.Q(client_id=""),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.conversation_id}#{self.seq}"
+# A chat's messages are the messages of its case (``kefu.tickets.models.Message``, channel
+# ``chat``): what the chat calls a message is a public one, a note an internal one.
 
 
 # --- service hours ------------------------------------------------------------------------------

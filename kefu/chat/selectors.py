@@ -23,8 +23,8 @@ from kefu.chat.models import (
     CallbackRequest,
     CallbackStatus,
     ChatConversation,
-    ChatMessage,
     ChatStatus,
+    Message,
     MessageKind,
     PresenceStatus,
     Sender,
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 FALLBACK_CATEGORY = routing.FALLBACK_CATEGORY
 SECURITY_TEAM_SLUG = routing.SECURITY_TEAM_SLUG
 HISTORY_LIMIT = 500
-TRANSCRIPT_LIMIT = 19000
 URGENT_PRIORITY = 4
 HIGH_PRIORITY = 3
 NORMAL_PRIORITY = 2
@@ -234,18 +233,35 @@ def access_staff_conversation(user: User, public_id: Any) -> ChatConversation | 
 # --- messages and transcripts -------------------------------------------------------------------
 
 
-def message_payload(message: ChatMessage) -> dict[str, Any]:
+def message_payload(message: Message) -> dict[str, Any]:
     author = message.author if message.author_id else None
     return {
         "seq": message.seq,
         "client_id": message.client_id,
         "sender": message.sender,
-        "internal": message.kind == MessageKind.NOTE,
+        "internal": message.kind != MessageKind.PUBLIC,
         "author": agent_public_name(author) if message.sender == Sender.AGENT else "",
-        "text": message.text,
+        "text": message.body,
         "extra": message.extra or {},
         "created_at": message.created_at.isoformat(),
     }
+
+
+def case_id(conversation: ChatConversation) -> int:
+    """The chat's case; 0 (no case: no messages) only for a chat made outside the actions."""
+    return conversation.ticket_id or 0
+
+
+def last_seq(conversation: ChatConversation, *, fresh: bool = True) -> int:
+    """The number of the newest message of the chat's case. ``fresh``: read now (the chat's
+    copy of its case may predate a message); otherwise a case loaded with the chat will do."""
+    from kefu.tickets.models import Ticket
+
+    if conversation.ticket_id is None:
+        return 0
+    if not fresh and ChatConversation.ticket.is_cached(conversation):
+        return conversation.ticket.last_seq if conversation.ticket is not None else 0
+    return Ticket.objects.filter(pk=conversation.ticket_id).values_list("last_seq", flat=True).first() or 0
 
 
 def history(
@@ -253,49 +269,17 @@ def history(
 ) -> tuple[list[dict], bool]:
     """Messages numbered above ``after`` (oldest first) and whether older ones were left out.
 
-    Customers never receive internal notes.
+    The chat's case's thread, whatever the channel (a reply by mail is part of the
+    conversation). Customers receive public messages only.
     """
-    qs = ChatMessage.objects.filter(
-        conversation=conversation, seq__gt=max(int(after or 0), 0)
+    qs = Message.objects.filter(
+        ticket_id=case_id(conversation), seq__gt=max(int(after or 0), 0)
     ).select_related("author")
     if not staff:
-        qs = qs.exclude(kind=MessageKind.NOTE)
+        qs = qs.filter(kind=MessageKind.PUBLIC)
     newest = list(qs.order_by("-seq")[: HISTORY_LIMIT + 1])
     truncated = len(newest) > HISTORY_LIMIT
     return [message_payload(m) for m in reversed(newest[:HISTORY_LIMIT])], truncated
-
-
-def _speaker(message: ChatMessage) -> str:
-    if message.sender == Sender.CUSTOMER:
-        return _("Customer")
-    if message.sender == Sender.BOT:
-        return _("Bot")
-    if message.sender == Sender.AGENT:
-        return message.author.display_name or message.author.email if message.author else _("Agent")
-    return _("System")
-
-
-def transcript_text(
-    conversation: ChatConversation, *, internal: bool = False, only_internal: bool = False
-) -> str:
-    """``[HH:MM] Who: text`` per line, in the server's time zone; notes only with ``internal``."""
-    qs = ChatMessage.objects.filter(conversation=conversation).select_related("author").order_by("seq")
-    if only_internal:
-        qs = qs.filter(kind=MessageKind.NOTE)
-    elif not internal:
-        qs = qs.exclude(kind=MessageKind.NOTE)
-    lines = []
-    for message in qs:
-        stamp = timezone.localtime(message.created_at).strftime("%H:%M")
-        lines.append(f"[{stamp}] {_speaker(message)}: {message.text}")
-    return "\n".join(lines)
-
-
-def clip(text: str, limit: int = TRANSCRIPT_LIMIT) -> str:
-    """Tickets hold 20,000 characters per message: keep the start and say what was cut."""
-    if len(text) <= limit:
-        return text
-    return text[:limit] + "\n" + _("… (transcript shortened; the full chat is kept in live chat)")
 
 
 def topic(conversation: ChatConversation) -> str:
@@ -303,8 +287,8 @@ def topic(conversation: ChatConversation) -> str:
 
     if conversation.intent and conversation.intent in INTENT_LABELS:
         return str(INTENT_LABELS[conversation.intent])
-    first = conversation.messages.filter(sender=Sender.CUSTOMER).order_by("seq").first()
-    return first.text[:80] if first else _("Live chat")
+    first = Message.objects.filter(ticket_id=case_id(conversation), sender=Sender.CUSTOMER).order_by("seq").first()
+    return first.body[:80] if first else _("Live chat")
 
 
 def ticket_url(ticket: Ticket) -> str:
@@ -674,7 +658,7 @@ def _conversation_summary(conversation: ChatConversation, *, language: str | Non
         "waited_seconds": waited,
         "waited_text": format_duration(waited, empty=""),
         "assigned_seconds": _seconds_since(conversation.assigned_at, now),
-        "last_seq": conversation.last_seq,
+        "last_seq": last_seq(conversation, fresh=False),
         "customer_read_seq": conversation.customer_read_seq,
         "agent_read_seq": conversation.agent_read_seq,
         "case_number": case.case_number if (case := opened_case(conversation)) else "",

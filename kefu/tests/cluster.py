@@ -478,7 +478,7 @@ async def _chat(cluster: Cluster, people: People, texts: tuple[str, str], timeou
 
 def check_chat(cluster: Cluster, people: People, *, timeout: float = 120) -> Check:
     """A customer on node A and an agent on node B (channel layer: Redis) chat both ways."""
-    from kefu.chat.models import ChatMessage
+    from kefu.tickets.models import Message
 
     texts = (f"节点A的客户 {cluster.run}", f"节点B的客服 {cluster.run}")
     # In its own thread: the caller's thread may already run an event loop (Playwright's sync
@@ -486,7 +486,7 @@ def check_chat(cluster: Cluster, people: People, *, timeout: float = 120) -> Che
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         result = pool.submit(asyncio.run, _chat(cluster, people, texts, timeout)).result()
     rows = {
-        sender: ChatMessage.objects.filter(text=text, sender=sender).count()
+        sender: Message.objects.filter(body=text, sender=sender, channel="chat").count()
         for sender, text in (("customer", texts[0]), ("agent", texts[1]))
     }
     ok = "error" not in result and rows == {"customer": 1, "agent": 1}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
-from kefu.chat.models import ChatConversation, ChatMessage
+from kefu.chat.models import ChatConversation, Message
 from kefu.chat.tests.conftest import of_type, receive_until, run_async, set_online, ws_client
 from kefu.conftest import make_user
 
@@ -164,7 +164,7 @@ async def _reconnect_resumes_without_losing_or_duplicating_messages(alice):
             again = await receive_until(customer, of_type("ack", client_id="c-1"))
             assert again["duplicate"] and again["seq"] == first["seq"]
     texts = await db(
-        lambda: list(ChatMessage.objects.filter(conversation_id=chat.pk).values_list("text", flat=True))
+        lambda: list(Message.objects.filter(ticket_id=chat.ticket_id).values_list("body", flat=True))
     )()
     assert texts.count("第一条") == 1 and texts.count("回复1") == 1
     assert welcome["conversation"]["last_seq"] >= last_seen + 3

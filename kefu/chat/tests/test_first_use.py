@@ -14,7 +14,7 @@ from django.utils import timezone
 from mnemonic import Mnemonic
 
 from kefu.chat import actions, selectors
-from kefu.chat.models import ChatConversation, ChatMessage
+from kefu.chat.models import ChatConversation, Message
 from kefu.chat.tests.conftest import of_type, queued_chat, receive_until, run_async, set_online, ws_client
 from kefu.conftest import login, make_user
 from kefu.csat import actions as csat_actions
@@ -55,7 +55,7 @@ def test_the_secret_warning_is_shown_once_under_the_message_that_held_it(alice):
     chat = actions.do_start_conversation(customer=alice, language="zh-hans")
     post = say(chat, alice, Mnemonic("english").generate(128), "c1")
     assert post.secret_warning
-    stored = ChatMessage.objects.get(conversation=chat, sender="customer")
+    stored = Message.objects.get(ticket_id=chat.ticket_id, sender="customer")
     assert stored.extra == {"secret_warning": post.secret_warning}  # kept for reloads and other tabs
     [bot] = post.replies
     assert "secret_warning" not in bot.extra  # the bot's answer does not repeat it
@@ -72,7 +72,7 @@ def test_the_bots_hand_off_answer_comes_before_the_agent_joins(alice):
     assert chat.status == "active" and chat.assignee == agent
     order = [
         (m.sender, (m.extra or {}).get("event", ""))
-        for m in chat.messages.order_by("seq")
+        for m in chat.ticket.messages.order_by("seq")
         if m.sender != "customer"
     ]
     assert order == [("system", "queued"), ("bot", ""), ("system", "assigned")], order
@@ -125,7 +125,7 @@ def test_a_hand_off_asked_for_while_signed_out_goes_ahead_when_the_customer_sign
     assert bot and bot[-1]["extra"]["handoff"]["kind"] == "chat"
     # Once, however often the panel reconnects.
     run_async(reconnect_signed_in)
-    assert chat.messages.filter(sender="system", extra__event="queued").count() == 1
+    assert chat.ticket.messages.filter(sender="system", extra__event="queued").count() == 1
 
 
 def test_an_open_chat_follows_the_customer_to_another_device(alice):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
-from kefu.chat.models import ChatMessage
+from kefu.chat.models import Message
 from kefu.chat.tests.conftest import of_type, receive_until, run_async, ws_client
 from kefu.conftest import make_user
 
@@ -82,7 +82,7 @@ async def _nul_in_a_chat_message(alice):
         ack = await receive_until(customer, of_type("ack", client_id="c1"))
         assert ack["seq"] == 1
         await still_open(customer)
-    texts = await db(lambda: list(ChatMessage.objects.filter(seq=1).values_list("text", flat=True)))()
+    texts = await db(lambda: list(Message.objects.filter(seq=1).values_list("body", flat=True)))()
     assert texts == ["my USDT is missing"]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from kefu.bot.models import BotConversation
 from kefu.chat import actions
-from kefu.chat.models import ChatConversation, ChatMessage
+from kefu.chat.models import ChatConversation, Message
 from kefu.chat.tests.conftest import queued_chat, set_online
 from kefu.conftest import make_user
 from kefu.tickets.models import VISIBLE_Q, Priority, Ticket
@@ -27,7 +27,7 @@ def say(chat: ChatConversation, customer, text: str, client_id: str = ""):
 
 
 def queued_events(chat: ChatConversation) -> int:
-    return ChatMessage.objects.filter(conversation=chat, sender="system", extra__event="queued").count()
+    return Message.objects.filter(ticket=chat.ticket, sender="system", extra__event="queued").count()
 
 
 def test_with_an_agent_online_the_panels_conversation_is_queued_once_and_no_ticket_is_filed(alice):
@@ -45,7 +45,7 @@ def test_with_an_agent_online_the_panels_conversation_is_queued_once_and_no_tick
     # The customer keeps writing: it reaches the agent, nothing is queued or filed again.
     say(chat, alice, "在吗", "c2")
     assert queued_events(chat) == 1 and Ticket.objects.filter(VISIBLE_Q).count() == 0
-    assert ChatMessage.objects.filter(conversation=chat, sender="bot").count() == 1
+    assert Message.objects.filter(ticket_id=chat.ticket_id, sender="bot").count() == 1
 
 
 def test_with_nobody_online_the_panel_gets_a_ticket_and_the_chat_stays_with_the_bot(alice):
@@ -81,7 +81,7 @@ def test_urgent_topics_in_the_panel_file_the_case_and_queue_the_chat_with_it(ali
     chat = ChatConversation.objects.get(customer=alice)
     assert ticket.team.slug == "security" and ticket.priority == Priority.URGENT
     assert (chat.status, chat.team.slug, chat.priority, chat.ticket) == ("queued", "security", 4, ticket)
-    assert queued_events(chat) == 1 and ticket.case_number in bot.text
+    assert queued_events(chat) == 1 and ticket.case_number in bot.body
     assert (
         bot.extra["handoff"]["kind"] == "chat" and bot.extra["handoff"]["case_number"] == ticket.case_number
     )
@@ -102,4 +102,4 @@ def test_a_visitor_who_signs_in_is_queued_in_the_same_chat(alice):
     assert ChatConversation.objects.count() == 1 and Ticket.objects.filter(VISIBLE_Q).count() == 0
     chat = ChatConversation.objects.get()
     assert chat.status == "active" and chat.customer == alice and queued_events(chat) == 1
-    assert [m.text for m in chat.messages.filter(sender="customer").order_by("seq")] == ["转人工", "我登录了"]
+    assert [m.body for m in chat.ticket.messages.filter(sender="customer").order_by("seq")] == ["转人工", "我登录了"]

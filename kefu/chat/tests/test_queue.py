@@ -14,7 +14,7 @@ from kefu.chat.models import (
     AgentPresence,
     CallbackRequest,
     ChatConversation,
-    ChatMessage,
+    Message,
     MessageKind,
 )
 from kefu.chat.tests.conftest import queued_chat, set_online
@@ -119,7 +119,7 @@ def test_escalation_goes_to_tier_two_with_the_reason_as_a_note(alice, specialist
     actions.do_escalate(conversation=chat, actor=agent, reason="需要链上核查")
     chat = fresh(chat)
     assert chat.status == "queued" and chat.tier == 2 and load(agent) == 0
-    assert chat.messages.filter(kind=MessageKind.NOTE, text__contains="需要链上核查").exists()
+    assert chat.ticket.messages.filter(kind=MessageKind.INTERNAL, body__contains="需要链上核查").exists()
     # Back to the agent? No: tier 1 cannot take it. The specialist (assets team) does.
     actions.do_dispatch()
     assert fresh(chat).status == "queued"
@@ -138,7 +138,7 @@ def test_transfer_to_an_agent_or_back_to_a_teams_queue(alice, tech_agent):
     actions.do_transfer(conversation=chat, actor=agent, to_agent=other, note="客户已验证身份")
     chat = fresh(chat)
     assert chat.assignee == other and load(agent) == 0 and load(other) == 1
-    assert chat.messages.filter(kind=MessageKind.NOTE, text__contains="客户已验证身份").exists()
+    assert chat.ticket.messages.filter(kind=MessageKind.INTERNAL, body__contains="客户已验证身份").exists()
 
     actions.do_transfer(conversation=chat, actor=other, to_team=tech_agent.teams.get())
     chat = fresh(chat)
@@ -148,7 +148,7 @@ def test_transfer_to_an_agent_or_back_to_a_teams_queue(alice, tech_agent):
     assert_counters_match()
 
 
-def test_closing_files_the_transcript_on_the_hand_off_ticket_and_asks_for_a_rating(alice):
+def test_the_chat_is_the_case_thread_closing_copies_nothing_and_asks_for_a_rating(alice):
     agent = make_user("a1@example.com", "agent", ("assets",))
     set_online(agent)
     chat = actions.do_start_conversation(customer=alice, language="zh-hans")
@@ -165,9 +165,22 @@ def test_closing_files_the_transcript_on_the_hand_off_ticket_and_asks_for_a_rati
 
     chat, ticket = fresh(chat), Ticket.objects.get(pk=ticket.pk)
     assert chat.status == "closed" and chat.ticket == ticket and ticket.status == Status.RESOLVED
-    public = TicketMessage.objects.filter(ticket=ticket, kind="public").last()
-    assert "USDT 还没到账" in public.body and "已帮您查询" in public.body and "链上已确认" not in public.body
-    assert TicketMessage.objects.filter(ticket=ticket, kind="internal", body__contains="链上已确认").exists()
+    # The chat's messages are the case's, each once, in the order said; nothing was pasted.
+    said = list(
+        TicketMessage.objects.filter(ticket=ticket, channel="chat")
+        .exclude(sender="system")
+        .order_by("seq")
+        .values_list("sender", "kind", "body", "client_id")
+    )
+    assert said == [
+        ("customer", "public", "USDT 还没到账", "c1"),
+        ("agent", "public", "已帮您查询，正在确认", "a1"),
+        ("agent", "internal", "链上已确认 12 块", "a2"),
+        ("agent", "internal", "已在在线客服中处理。", ""),  # the resolution's note
+    ]
+    seqs = list(TicketMessage.objects.filter(ticket=ticket).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, ticket.last_seq + 1))
+    assert not TicketMessage.objects.filter(ticket=ticket, body__contains="USDT 还没到账\n").exists()
     survey = CsatSurvey.objects.get(conversation=chat)
     assert survey.agent == agent and survey.customer == alice and len(survey.token) >= 32
     csat_actions.check_answer_survey(survey=survey, rating=5, comment="很快")
@@ -194,7 +207,7 @@ def test_convert_to_ticket_assigns_it_to_the_agent_and_tells_the_customer(alice)
     chat = queued_chat(alice, text="需要提交截图")
     ticket = actions.do_convert_to_ticket(conversation=chat, actor=agent)
     assert ticket.assignee == agent and fresh(chat).close_reason == "ticket"
-    assert fresh(chat).messages.filter(text__contains=ticket.case_number, sender="system").exists()
+    assert fresh(chat).ticket.messages.filter(body__contains=ticket.case_number, sender="system").exists()
 
 
 def test_the_customer_may_leave_a_ticket_or_ask_for_a_call_back_instead_of_waiting(alice, bob):
@@ -221,11 +234,11 @@ def test_a_seed_phrase_is_hidden_before_it_is_stored_and_the_chat_goes_to_securi
     post = actions.check_customer_message(
         conversation=chat, customer=alice, client_id="s1", text=f"my words: {phrase}"
     )
-    assert phrase not in post.message.text and post.secret_warning
-    assert not ChatMessage.objects.filter(text__contains=phrase.split()[3] + " " + phrase.split()[4]).exists()
+    assert phrase not in post.message.body and post.secret_warning
+    assert not Message.objects.filter(body__contains=phrase.split()[3] + " " + phrase.split()[4]).exists()
     chat = fresh(chat)
     assert chat.security and chat.team.slug == "security" and chat.priority >= 3
-    assert chat.messages.filter(kind=MessageKind.NOTE, extra__event="secret").exists()
+    assert chat.ticket.messages.filter(kind=MessageKind.INTERNAL, extra__event="secret").exists()
 
 
 def test_agents_pasting_a_secret_are_guarded_too(alice):
@@ -234,7 +247,7 @@ def test_agents_pasting_a_secret_are_guarded_too(alice):
     chat = queued_chat(alice)
     phrase = Mnemonic("english").generate(128)
     post = actions.check_agent_message(conversation=chat, agent=agent, client_id="x", text=f"seed: {phrase}")
-    assert phrase not in post.message.text
+    assert phrase not in post.message.body
 
 
 def test_a_message_sent_twice_with_the_same_id_is_stored_once(alice):
@@ -244,8 +257,8 @@ def test_a_message_sent_twice_with_the_same_id_is_stored_once(alice):
     first = actions.check_customer_message(conversation=chat, customer=alice, client_id="dup", text="你好")
     again = actions.check_customer_message(conversation=chat, customer=alice, client_id="dup", text="你好")
     assert again.duplicate and again.message.seq == first.message.seq
-    assert ChatMessage.objects.filter(conversation=chat, client_id="dup").count() == 1
-    seqs = list(ChatMessage.objects.filter(conversation=chat).values_list("seq", flat=True))
+    assert Message.objects.filter(ticket_id=chat.ticket_id, client_id="dup").count() == 1
+    seqs = list(Message.objects.filter(ticket_id=chat.ticket_id).values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))  # gap-free: the duplicate consumed no number
     reply = actions.check_agent_message(conversation=chat, agent=agent, client_id="r", text="在的")
     assert actions.check_agent_message(conversation=chat, agent=agent, client_id="r", text="在的").duplicate
@@ -262,7 +275,7 @@ def test_only_the_assigned_agent_writes_to_the_customer(alice):
     note = actions.check_agent_message(
         conversation=chat, agent=colleague, client_id="y", text="fyi", internal=True
     )
-    assert note.message.kind == MessageKind.NOTE
+    assert note.message.kind == MessageKind.INTERNAL
     with pytest.raises(PermissionDenied):
         actions.check_customer_message(
             conversation=chat, customer=make_user("eve@example.com"), client_id="z", text="hi"
@@ -336,7 +349,7 @@ def test_the_http_bots_hand_off_becomes_a_queued_chat_with_the_transcript(alice)
         language="zh-hans", security=False,
     )  # fmt: skip
     assert again.pk == chat.pk and chat.status == "queued" and chat.team.slug == "assets"
-    texts = list(fresh(chat).messages.values_list("sender", "text"))
+    texts = list(fresh(chat).ticket.messages.values_list("sender", "body"))
     assert texts[0] == ("customer", "你好") and texts[1][0] == "bot" and chat.slots == {"coin": "USDT"}
 
 

@@ -215,18 +215,18 @@ def _chat_to_the_hash_question(customer, network: str):
         post = chat_actions.check_customer_message(
             conversation=chat, customer=customer, client_id=f"c{n}", text=text
         )
-    assert "哈希" in post.replies[-1].text or "hash" in post.replies[-1].text.lower()
+    assert "哈希" in post.replies[-1].body or "hash" in post.replies[-1].body.lower()
     return chat
 
 
 def test_the_live_chats_hash_answer_hides_an_unsettled_bare_value_with_the_notice(alice):
     from kefu.chat import actions as chat_actions
-    from kefu.chat.models import ChatMessage
+    from kefu.tickets.models import Message
 
     chat = _chat_to_the_hash_question(alice, "TRC20")
     post = chat_actions.check_customer_message(conversation=chat, customer=alice, client_id="h", text=HEX)
-    assert HEX not in post.message.text and post.secret_warning.startswith(NOTICE_ZH)
-    assert not ChatMessage.objects.filter(text__icontains=HEX).exists()
+    assert HEX not in post.message.body and post.secret_warning.startswith(NOTICE_ZH)
+    assert not Message.objects.filter(body__icontains=HEX).exists()
 
 
 def test_a_hash_the_live_chat_settled_on_chain_reaches_the_ticket_filed_from_it(alice, eth):  # noqa: F811
@@ -241,7 +241,7 @@ def test_a_hash_the_live_chat_settled_on_chain_reaches_the_ticket_filed_from_it(
     sent = eth.chain.send_eth(eth.accounts[0], eth.accounts[1], 1).removeprefix("0x")
     chat = _chat_to_the_hash_question(alice, "ERC20")
     post = chat_actions.check_customer_message(conversation=chat, customer=alice, client_id="h", text=sent)
-    assert post.message.text == sent and post.secret_warning is None
+    assert post.message.body == sent and post.secret_warning is None
     chat_actions.check_customer_message(conversation=chat, customer=alice, client_id="human", text="转人工")
     chat = ChatConversation.objects.get(pk=chat.pk)
     assert chat.status == "queued" and chat.ticket.status == "bot" and chat.slots["tx_hash"] == sent
@@ -285,5 +285,5 @@ def test_chain_lookups_run_outside_any_write_transaction(eth):  # noqa: F811
         post = chat_actions.check_customer_message(
             conversation=chat, customer=customer, client_id="h", text=other
         )
-        assert post.message.text == other
+        assert post.message.body == other
     assert watched.in_transaction and not any(watched.in_transaction)
