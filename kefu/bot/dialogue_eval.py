@@ -224,8 +224,13 @@ _NEGATION = re.compile(
 
 
 # A sentence about what scammers do ("假客服：……要你提供验证码") describes, it does not ask.
+# So does one that says who is not official ("这些一定不是官方：任何要求提供助记词……的人") or
+# what to do if someone asks ("If someone claiming to be support asks you to share your seed
+# phrase, stop and report them"): the help centre's own warnings read like that.
 _SCAM_CONTEXT = re.compile(
-    r"假|骗子|騙子|诈骗|詐騙|scammers?|fraudsters?|fake|impostors?|phishing|钓鱼|釣魚", re.I
+    r"假|骗子|騙子|诈骗|詐騙|scammers?|fraudsters?|fake|impostors?|phishing|钓鱼|釣魚"
+    r"|不是官方|非官方|冒充|自称|自稱|任何要求|任何索要|not\s+(?:an?\s+)?official|\bif\s+(?:someone|anyone|anybody)\b",
+    re.I,
 )
 # "... 让你提供验证码的，都是骗子" / "... asks for your seed is a scammer": a warning too.
 _CALLED_SCAM = re.compile(

@@ -77,6 +77,10 @@ def test_asking_for_a_secret_fails(reply):
         "Do not share your password with anyone.",
         "订单聊天中自称平台客服让你点链接或提供验证码的，都是骗子。",
         "假客服：主动联系你，要你提供验证码、助记词。",
+        # The help centre's own warnings, quoted by the bot's answers.
+        "这些一定不是官方：任何要求提供助记词、私钥、密码、验证码，或要你转账、交\"解冻费\"的人。",
+        "If someone claiming to be support asks you to transfer money, scan a code, or share your seed "
+        "phrase or codes to unlock your account, stop and report them.",
     ],
 )
 def test_warnings_about_secrets_pass(reply):
