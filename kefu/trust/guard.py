@@ -719,16 +719,19 @@ def _find_english_phrases(text: str, context: list[tuple[int, int]]) -> Iterator
         classes = [0 if t in words else (1 if _english_typo(t) else 2) for _, _, t in tokens]
         for first, last in _phrase_segments(classes, min_words):
             phrase = [t for _, _, t in tokens[first : last + 1]]
-            # Wallets draw words at random, so repeats are rare; prose and code repeat words.
-            if len(phrase) - len(set(phrase)) <= max(1, len(phrase) // 12) or _has_checksum_window(phrase):
-                exact = _exact_phrase(
-                    [
-                        (words[t],) if c == 0 else _english_corrections(t) if c == 1 else ()
-                        for (_, _, t), c in zip(
-                            tokens[first : last + 1], classes[first : last + 1], strict=True
-                        )
-                    ]
-                )
+            choices = [
+                (words[t],) if c == 0 else _english_corrections(t) if c == 1 else ()
+                for (_, _, t), c in zip(tokens[first : last + 1], classes[first : last + 1], strict=True)
+            ]
+            # Wallets draw words at random, so repeats are rare; prose and code repeat words. A
+            # run with repeats is still a phrase if a window passes the checksum — with its typo
+            # corrected (a random phrase repeats two words about once in 2,000).
+            if (
+                len(phrase) - len(set(phrase)) <= max(1, len(phrase) // 12)
+                or _has_checksum_window(phrase)
+                or (1 in classes[first : last + 1] and _has_corrected_checksum_window(choices))
+            ):
+                exact = _exact_phrase(choices)
                 if exact is not None:
                     first, last = first + exact[0], first + exact[1]
                 yield tokens[first][0], tokens[last][1], "mnemonic"
@@ -745,6 +748,17 @@ def _has_checksum_window(phrase: list[str]) -> bool:
             if -1 not in window and _checksum_ok(window):
                 return True
     return False
+
+
+def _has_corrected_checksum_window(choices: Sequence[Sequence[int]]) -> bool:
+    """:func:`_has_checksum_window` for a run holding a typo: its corrections may pass."""
+    if len(choices) > 96:
+        return False
+    return any(
+        all(choices[start : start + length]) and _any_checksum_ok(choices[start : start + length])
+        for length in VALID_PHRASE_LENGTHS
+        for start in range(0, len(choices) - length + 1)
+    )
 
 
 def _phrase_segments(classes: list[int], min_words: int) -> Iterator[tuple[int, int]]:
