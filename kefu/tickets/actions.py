@@ -134,6 +134,18 @@ def new_case_number() -> str:
     return f"KF-{today:%Y%m%d}-{secrets.randbelow(10**8):08d}"
 
 
+def create_case(**fields: object) -> Ticket:
+    """Insert a case under a fresh case number, drawing again on a collision (each try in its
+    own savepoint). Call inside a transaction."""
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Ticket.objects.create(case_number=new_case_number(), **fields)
+        except IntegrityError:
+            continue  # case number collision: draw again
+    raise RuntimeError("could not allocate a case number")  # pragma: no cover - 5 in 10^8 a day
+
+
 def _security_team() -> Team | None:
     return routing.security_team()
 
@@ -323,32 +335,23 @@ def do_create_ticket(
     )
     team, security, priority = routed.team, routed.security, routed.priority
     with files_removed_on_failure() as written, transaction.atomic():
-        for _attempt in range(5):
-            try:
-                with transaction.atomic():
-                    ticket = Ticket.objects.create(
-                        case_number=new_case_number(),
-                        customer=customer,
-                        category=category,
-                        team=team,
-                        title=t["title"][:200],
-                        description=t["description"],
-                        status=Status.NEW,
-                        priority=priority or Priority.NORMAL,
-                        channel=channel,
-                        language=language,
-                        coin=t["coin"][:20].upper(),
-                        network=t["network"][:40],
-                        amount=amount,
-                        tx_hash=t["tx_hash"][:130],
-                        order_number=t["order_number"][:64],
-                        security_flag=security,
-                    )
-                break
-            except IntegrityError:
-                continue  # case number collision: draw again
-        else:  # pragma: no cover - 5 collisions in 10^8 per day
-            raise RuntimeError("could not allocate a case number")
+        ticket = create_case(
+            customer=customer,
+            category=category,
+            team=team,
+            title=t["title"][:200],
+            description=t["description"],
+            status=Status.NEW,
+            priority=priority or Priority.NORMAL,
+            channel=channel,
+            language=language,
+            coin=t["coin"][:20].upper(),
+            network=t["network"][:40],
+            amount=amount,
+            tx_hash=t["tx_hash"][:130],
+            order_number=t["order_number"][:64],
+            security_flag=security,
+        )
         message = thread.append(
             ticket,
             author=actor,

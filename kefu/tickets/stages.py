@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -30,12 +30,6 @@ from kefu.tickets.models import Category, Channel, MessageKind, Sender, Status, 
 TITLE_LIMIT = 200
 
 
-def _new_case_number() -> str:
-    from kefu.tickets.actions import new_case_number
-
-    return new_case_number()
-
-
 def do_open_bot_case(*, customer: User | None, channel: str = Channel.BOT, language: str) -> Ticket:
     """A case in the bot's stage, for a conversation's first message. ``customer`` may be None."""
     category = routing.fallback_category()  # neutral until the hand-off knows the topic
@@ -45,23 +39,18 @@ def do_open_bot_case(*, customer: User | None, channel: str = Channel.BOT, langu
         raise RuntimeError("no ticket category exists: run the migrations' seed")
     with override(language):
         title = _("Conversation with the assistant")
+    from kefu.tickets.actions import create_case
+
     with transaction.atomic():
-        for _attempt in range(5):
-            try:
-                with transaction.atomic():
-                    return Ticket.objects.create(
-                        case_number=_new_case_number(),
-                        customer=customer,
-                        category=category,
-                        title=str(title),
-                        description="",
-                        status=Status.BOT,
-                        channel=channel,
-                        language=language or "zh-hans",
-                    )
-            except IntegrityError:
-                continue  # case number collision: draw again
-    raise RuntimeError("could not allocate a case number")  # pragma: no cover
+        return create_case(
+            customer=customer,
+            category=category,
+            title=str(title),
+            description="",
+            status=Status.BOT,
+            channel=channel,
+            language=language or "zh-hans",
+        )
 
 
 def note_first_words(ticket: Ticket, text: str) -> None:
