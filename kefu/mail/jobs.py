@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from django.db import models
 
 from kefu.inbox import durable
-from kefu.trust import guard
 
 
 def digest(message_id: str) -> str:
-    return hashlib.sha256(message_id.encode("utf-8", "surrogateescape")).hexdigest()
+    return durable.digest(message_id)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -21,8 +19,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def error_text(exc: BaseException) -> str:
-    # Exception texts can quote what they choked on; they pass the guard like everything else.
-    return guard.redact(f"{type(exc).__name__}: {exc}", language="en")[:2000]
+    return durable.error_text(exc)
 
 
 def enqueue_inbound(pk: int) -> None:
