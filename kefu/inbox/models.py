@@ -17,11 +17,14 @@ from kefu.tickets.models import Message, Ticket
 
 
 class InboxKind(models.TextChoices):
-    # Telegram, WhatsApp and voice come later: each is one adapter module (docs/channels.md).
+    # Each kind is one adapter module (docs/channels.md).
     WIDGET = "widget", _("Web widget")
     EMAIL = "email", _("Email")
     PORTAL = "portal", _("Portal")
     API = "api", _("API")
+    VOICE = "voice", _("Phone hotline")
+    TELEGRAM = "telegram", _("Telegram")
+    WHATSAPP = "whatsapp", _("WhatsApp")
 
 
 class Inbox(models.Model):

@@ -98,6 +98,8 @@ class Channel(models.TextChoices):
     CHAT = "chat", _("Chat")
     BOT = "bot", _("Bot")
     PHONE = "phone", _("Phone")
+    TELEGRAM = "telegram", _("Telegram")
+    WHATSAPP = "whatsapp", _("WhatsApp")
     AGENT = "agent", _("Agent")
 
 

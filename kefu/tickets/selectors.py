@@ -687,6 +687,8 @@ CHANNEL_BADGES: dict[str, Any] = {
     Channel.BOT: pgettext_lazy("channel badge", "Bot"),
     Channel.API: pgettext_lazy("channel badge", "API"),
     Channel.PHONE: pgettext_lazy("channel badge", "Phone"),
+    Channel.TELEGRAM: pgettext_lazy("channel badge", "Telegram"),
+    Channel.WHATSAPP: pgettext_lazy("channel badge", "WhatsApp"),
     Channel.AGENT: pgettext_lazy("channel badge", "Workspace"),
 }
 
