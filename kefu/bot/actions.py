@@ -306,6 +306,8 @@ def do_handle_message(
     prepared: Prepared | None = None,
     ip_address: str | None = None,
     browser: str | None = None,
+    channel: str = Channel.BOT,
+    replies_here: bool = False,
 ) -> BotReply:
     """Answer one customer message; creates the conversation (and its case) on the first one.
 
@@ -314,20 +316,30 @@ def do_handle_message(
     signed-out visitor's hand-offs against the creation limit of their address. ``browser``:
     the reply language the browser asks for ("zh-hant" for a traditional-Chinese browser; the
     UI language when None) until the customer's own writing says otherwise.
+
+    ``channel``: the case's channel for a new conversation. ``replies_here``: a messaging
+    channel (Telegram, WhatsApp: ``kefu.bot.inbound``) where the agent's replies reach the
+    customer in the same chat: a hand-off opens the case to the team at once (no live chat, no
+    "sign in first": there is no web session to sign in to).
     """
     text = (text or "").strip()[:MAX_TEXT]
     if prepared is None:
         prepared = prepare_message(conversation, text=text, language=language)
     with transaction.atomic():
         if conversation is None:
-            conversation = do_start_conversation(customer=customer, language=language)
+            conversation = do_start_conversation(customer=customer, language=language, channel=channel)
         else:
             conversation = BotConversation.objects.select_for_update().get(pk=conversation.pk)
             if conversation.customer_id is None and customer is not None:
                 _adopt(conversation, customer)  # signed in mid-conversation
         with override(conversation.language or language):
             reply = _Dialogue(
-                conversation, customer, prepared, ip_address=ip_address, browser=browser
+                conversation,
+                customer,
+                prepared,
+                ip_address=ip_address,
+                browser=browser,
+                replies_here=replies_here,
             ).handle(text)
         conversation.save()
     return reply
@@ -427,9 +439,11 @@ class _Dialogue:
         *,
         ip_address: str | None = None,
         browser: str | None = None,
+        replies_here: bool = False,
     ) -> None:
         self.conversation = conversation
         self.browser = browser
+        self.replies_here = replies_here  # see do_handle_message
         self.case = case_of(conversation)
         self.customer = customer
         self.ip_address = ip_address
@@ -1315,6 +1329,7 @@ class _Dialogue:
         if (
             self.customer is None
             and not urgent
+            and not self.replies_here
             and live_available(intent=intent, language=self.conversation.language, security=security)
         ):
             # A live chat binds an agent, a queue place and a rating to a known customer: sign
@@ -1343,6 +1358,7 @@ class _Dialogue:
             slots=self.state.get("slots", {}),
             reason=reason,
             security=security,
+            live=not self.replies_here,
         )
         self.conversation.status = ConversationStatus.HANDED_OFF
         self.state.pop("pending_handoff", None)
@@ -1359,6 +1375,14 @@ class _Dialogue:
                     "This is urgent, so I have passed it to our security team right away (case {case}). "
                     "If your account may be stolen, freeze it now and change your password. "
                     "We will never ask for your seed phrase, private key or codes."
+                ).format(case=result.ticket.case_number)
+            )
+        elif result.chat is None and self.replies_here:
+            assert result.ticket is not None
+            parts.append(
+                _(
+                    "I have passed your conversation to our support team — you won't need to repeat anything. "
+                    "Your case number is {case}. An agent will reply here in this chat."
                 ).format(case=result.ticket.case_number)
             )
         elif result.chat is None and self.customer is None:

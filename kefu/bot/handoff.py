@@ -213,8 +213,12 @@ def do_handoff(
     slots: dict[str, str],
     reason: str,
     security: bool = False,
+    live: bool = True,
 ) -> Handoff:
     """Hand the conversation to a human, once; call inside the bot's transaction.
+
+    ``live`` False: the customer's channel cannot continue in a live chat (a messaging app,
+    where the agent's replies come back through the outbox): the case opens to the team.
 
     Live chat takes it when it is open and an agent is online for its team
     (``live_chat_available``) and the customer is known: the chat panel's own conversation is
@@ -226,7 +230,8 @@ def do_handoff(
     urgent = intent in URGENT_INTENTS
     target = _live_handoff
     live = (
-        customer is not None
+        live
+        and customer is not None
         and target is not None
         and target.available(intent=intent, language=conversation.language, security=security)
     )

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from kefu.inbox import durable
-from kefu.inbox.adapters.base import adapter_for
+from kefu.inbox.adapters.base import SendRejected, adapter_for
 from kefu.inbox.models import DeliveryStatus, Inbox, OutboundDelivery
 from kefu.tickets.models import Message
 
@@ -54,13 +54,20 @@ def send_delivery(pk: int) -> bool:
         sent = adapter_for(delivery.channel).send(delivery)
     except Exception as exc:
         logger.warning("delivery %s failed (attempt %s): %s", pk, attempt, type(exc).__name__)
-        failed = attempt >= durable.max_attempts()
+        # A refusal for good (SendRejected) fails at once: retrying cannot change the answer.
+        failed = attempt >= durable.max_attempts() or isinstance(exc, SendRejected)
         # Only while the row is still this attempt's (one that outlived its claim must not
         # queue again what another attempt sent).
-        OutboundDelivery.objects.filter(pk=pk, status=DeliveryStatus.QUEUED, attempts=attempt).update(
-            status=DeliveryStatus.FAILED if failed else DeliveryStatus.QUEUED,
-            last_error=durable.error_text(exc),
-        )
+        values: dict[str, object] = {
+            "status": DeliveryStatus.FAILED if failed else DeliveryStatus.QUEUED,
+            "last_error": durable.error_text(exc),
+        }
+        # The provider said when to come back (Telegram's 429 ``retry_after``): then, not the
+        # back-off's guess — sooner is refused again, later delays the customer for nothing.
+        retry_after = getattr(exc, "retry_after", None)
+        if not failed and isinstance(retry_after, int | float) and retry_after >= 0:
+            values["next_attempt_at"] = timezone.now() + timedelta(seconds=float(retry_after))
+        OutboundDelivery.objects.filter(pk=pk, status=DeliveryStatus.QUEUED, attempts=attempt).update(**values)
         return False
     OutboundDelivery.objects.filter(pk=pk).update(
         status=DeliveryStatus.SENT, sent_at=timezone.now(), provider_id=sent.provider_id[:998], last_error=""

@@ -39,7 +39,7 @@ from kefu.refcache import ReferenceCache
 from kefu.tickets import actions as ticket_actions
 from kefu.tickets import routing
 from kefu.tickets.attachments import CheckedFile
-from kefu.tickets.models import Category, Channel, Message, Ticket
+from kefu.tickets.models import Category, Channel, Message, Status, Ticket
 from kefu.trust import guard
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ KIND_OF_CHANNEL: dict[str, str] = {
     Channel.API: InboxKind.API,
     Channel.CHAT: InboxKind.WIDGET,
     Channel.BOT: InboxKind.WIDGET,
+    Channel.TELEGRAM: InboxKind.TELEGRAM,
+    Channel.WHATSAPP: InboxKind.WHATSAPP,
 }
 # Messages one contact may send per window before the rest are ignored (a loop, a flood). The
 # portal and the API have their own per-account limits (kefu.trust.ratelimit) before this.
@@ -80,6 +82,9 @@ class Screened:
     exposed: bool = False
     leaked_key: bool = False
     warning: str = ""
+    command: str = ""  # see Parsed.command
+    media: list[dict[str, str]] = field(default_factory=list)  # see Parsed.media (names screened)
+    ignore: str = ""  # see Parsed.ignore
 
     def payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,6 +127,17 @@ def screen(parsed: Parsed, *, language: str = "zh-hans", facts: guard.HexFacts |
         exposed=guarded.exposed,
         leaked_key=guarded.leaked_key,
         warning=guarded.warning or "",
+        command=parsed.command[:32],
+        media=[
+            {
+                "id": str(item.get("id", ""))[:300],
+                "name": guard.redact(str(item.get("name", "")), language=language)[:200],
+                "mime": str(item.get("mime", ""))[:100],
+                "size": str(item.get("size", ""))[:20],
+            }
+            for item in parsed.media[:10]
+        ],
+        ignore=parsed.ignore[:40],
     )
 
 
@@ -217,6 +233,8 @@ def thread_target(inbox: Inbox, screened: Screened, contact: ContactIdentity) ->
             if named.customer_id == contact.customer_id:
                 return named
     if adapter_for(inbox.kind).continues_open_case:
+        # A case still in the bot's stage continues too, while the bot answers this inbox.
+        bot_stage = inbox.bot_enabled and _responder is not None
         last = (
             InboundEvent.objects.filter(contact=contact, ticket__isnull=False)
             .order_by("-id")
@@ -225,20 +243,65 @@ def thread_target(inbox: Inbox, screened: Screened, contact: ContactIdentity) ->
         )
         if last is not None and last.ticket is not None:
             ticket = _surviving(last.ticket)
-            if ticket.is_active:
+            if ticket.is_active or (bot_stage and ticket.status == Status.BOT):
                 return ticket
     return None
 
 
-Responder = Callable[[Ticket, Message, Inbox], None]
+@dataclass(frozen=True)
+class BotTurn:
+    """A customer's message on a bot-enabled conversational inbox, for the bot to answer."""
+
+    inbox: Inbox
+    contact: ContactIdentity
+    customer: User | None  # None: a contact not linked to a customer (the case has none either)
+    case: Ticket | None  # the contact's case in the bot's stage; None starts a conversation
+    screened: Screened  # the text is the guard's output; ``kinds`` says what it hid
+    channel: str  # the ticket Channel the turns carry
+
+
+@dataclass(frozen=True)
+class BotAnswer:
+    case: Ticket  # the conversation's case (opened to humans if the bot handed it off)
+    message: Message | None  # the customer's message as the bot wrote it in the thread
+    replies: list[Message]  # the bot's messages, delivered on the inbox like an agent's reply
+
+
+Responder = Callable[[BotTurn], BotAnswer]
 _responder: Responder | None = None
 
 
 def register_bot_responder(responder: Responder | None) -> None:
-    """The bot registers how it answers a new case of a bot-enabled inbox (the inbox app never
-    imports the bot, as the bot never imports live chat: ``register_live_handoff``)."""
+    """The bot registers how it answers a conversational inbox's messages (the inbox app never
+    imports the bot, as the bot never imports live chat: ``register_live_handoff``).
+    ``kefu.bot.apps.BotConfig.ready`` registers ``kefu.bot.inbound.answer``."""
     global _responder
     _responder = responder
+
+
+def bot_answers(inbox: Inbox, ticket: Ticket | None) -> bool:
+    """Whether the bot takes this message: a bot-enabled inbox of a conversational channel
+    (pushing, continuing the open case: Telegram, WhatsApp), on a new conversation or one still
+    in the bot's stage. Once handed off, messages go to the case like any customer's reply.
+    Email, the portal and the API never reach the bot here."""
+    if not inbox.bot_enabled or _responder is None:
+        return False
+    adapter = adapter_for(inbox.kind)
+    if not (adapter.pushes and adapter.continues_open_case):
+        return False
+    return ticket is None or ticket.status == Status.BOT
+
+
+def queue_deliveries(messages: Iterable[Message], inbox: Inbox) -> None:
+    """Queue messages for the customer on a pushing inbox whose adapter sends them itself
+    (the bot's replies here; agents' replies through ``kefu.inbox.subscribers``)."""
+    adapter = adapter_for(inbox.kind)
+    if not adapter.pushes or getattr(adapter, "keeps_own_outbox", False):
+        return
+    from kefu.inbox.actions import do_queue_delivery
+
+    for message in messages:
+        do_queue_delivery(message, inbox)
 
 
 @dataclass
@@ -292,18 +355,44 @@ def do_accept(
             found = _existing(inbox, dedupe_key)
             if found is not None:
                 return found
+        if customer is None and screened.command == "start" and screened.body:
+            # A deep link from the signed-in web (kefu.inbox.linking): the one way a messaging
+            # contact becomes a customer's — never a typed email.
+            from kefu.inbox.linking import customer_for_token
+
+            customer = customer_for_token(screened.body.strip(), inbox=inbox)
         contact = identify(
             inbox, address=screened.address, display_name=screened.display_name, customer=customer
         )
         customer = customer or contact.customer
         if ticket is None:
             ticket = thread_target(inbox, screened, contact)
+        # None: a contact not linked to a customer yet (a messaging stranger): the case has no
+        # customer until one is linked; account actions need identity verification anyway.
         author = customer
-        if author is None:
-            raise ValueError("a message needs a known customer until anonymous contacts have cases")
         guarded = None if rescan else screened.guarded()
         created = ticket is None
-        if ticket is None:
+        answer: BotAnswer | None = None
+        if (screened.command and _responder is not None) or bot_answers(inbox, ticket):
+            assert _responder is not None
+            answer = _responder(
+                BotTurn(
+                    inbox=inbox,
+                    contact=contact,
+                    customer=customer,
+                    case=ticket,
+                    screened=screened,
+                    channel=channel,
+                )
+            )
+            if answer.message is not None and screened.external_id:
+                Message.objects.filter(pk=answer.message.pk).update(external_id=screened.external_id)
+            if answer.message is not None and files:
+                ticket_actions.do_attach_files(
+                    ticket=answer.case, message=answer.message, files=list(files), user=customer
+                )
+            submission = ticket_actions.Submission(ticket=answer.case, message=answer.message)
+        elif ticket is None:
             if category is None and screened.category:
                 category = Category.objects.filter(slug=screened.category, is_active=True).first()
             if category is None:
@@ -358,8 +447,8 @@ def do_accept(
             InboundEvent.objects.filter(pk=event.pk).update(**values)
             for name, value in values.items():
                 setattr(event, name, value)
-        if created and inbox.bot_enabled and _responder is not None and submission.message is not None:
-            _responder(submission.ticket, submission.message, inbox)
+        if answer is not None:
+            queue_deliveries(answer.replies, inbox)
     return Accepted(submission=submission, event=event, created=created)
 
 
@@ -451,19 +540,24 @@ def receive(inbox: Inbox, request: Any) -> Received:
     for parsed in adapter.parse(inbox, request):
         screened = screen(parsed)
         key = durable.digest(f"ext:{parsed.external_id}") if parsed.external_id else new_dedupe_key()
+        defaults: dict[str, Any] = {"payload": screened.payload(), "next_attempt_at": timezone.now()}
+        if screened.ignore:
+            # Kept (seen, deduplicated, visible to admins) but never processed: a malformed or
+            # unknown update must not block the inbox or be retried.
+            logger.info("inbox %s: event %s ignored (%s)", inbox.pk, parsed.external_id[:40], screened.ignore)
+            defaults.update(
+                status=EventStatus.IGNORED, ignore_reason=screened.ignore, processed_at=timezone.now()
+            )
         try:
             with transaction.atomic(durable=True):
-                event, made = InboundEvent.objects.get_or_create(
-                    inbox=inbox,
-                    dedupe_key=key,
-                    defaults={"payload": screened.payload(), "next_attempt_at": timezone.now()},
-                )
+                event, made = InboundEvent.objects.get_or_create(inbox=inbox, dedupe_key=key, defaults=defaults)
         except IntegrityError:  # delivered twice at the same moment: the other stored it
             event, made = InboundEvent.objects.get(inbox=inbox, dedupe_key=key), False
         events.append(event)
         if made:
             created += 1
-            enqueue_event(event.pk)
+            if not screened.ignore:
+                enqueue_event(event.pk)
     return Received(events=events, created=created)
 
 
@@ -472,6 +566,38 @@ def enqueue_event(pk: int) -> None:
     from kefu.jobs.engine import enqueue_on_commit
 
     enqueue_on_commit(process_event, pk)
+
+
+def fetch_media(inbox: Inbox, screened: Screened) -> tuple[list[CheckedFile], list[str]]:
+    """The message's files through the portal's upload checks (size, type sniffing, PDF checks),
+    downloaded by the adapter (``fetch_media(inbox, ref) -> (name, bytes) | None``); a file
+    refused or too large is skipped, logged, and noted in the message for the agent."""
+    if not screened.media:
+        return [], []
+    from django.core.exceptions import ValidationError
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils.translation import gettext as _
+    from django.utils.translation import override
+
+    from kefu.tickets.attachments import check_upload
+
+    fetch = getattr(adapter_for(inbox.kind), "fetch_media", None)
+    files: list[CheckedFile] = []
+    notes: list[str] = []
+    with override(screened.language or "zh-hans"):
+        for ref in screened.media:
+            name = ref.get("name") or "file"
+            got = fetch(inbox, ref) if fetch is not None else None
+            if got is None:
+                logger.warning("inbox %s: a file was skipped (too large or unavailable)", inbox.pk)
+                notes.append(_("[A file was not attached: “{name}” is too large or unavailable.]").format(name=name))
+                continue
+            try:
+                files.append(check_upload(SimpleUploadedFile(got[0] or name, got[1])))
+            except ValidationError as exc:
+                logger.warning("inbox %s: a file was refused by the upload checks", inbox.pk)
+                notes.append("[" + " ".join(exc.messages) + "]")
+    return files, notes
 
 
 def _rate_exceeded(event: InboundEvent, contact: ContactIdentity) -> bool:
@@ -490,6 +616,9 @@ def process(pk: int) -> bool:
         return False
     event = InboundEvent.objects.select_related("inbox").get(pk=pk)
     try:
+        # Files are fetched before the transaction (network time must not hold the database's
+        # write lock); a file the checks refuse is left out with a note in the message.
+        files, notes = fetch_media(event.inbox, Screened.from_payload(event.payload))
         with transaction.atomic():
             mine = InboundEvent.objects.select_for_update().filter(pk=pk, status=EventStatus.PENDING)
             if not mine.values_list("pk", flat=True):
@@ -500,15 +629,14 @@ def process(pk: int) -> bool:
                 # from the raw one (a cut secret is a fragment the guard cannot recognise).
                 first = next((line.strip() for line in screened.body.split("\n") if line.strip()), "")
                 screened.title = first[:80] or "…"
+            if notes:
+                screened.body = "\n".join(part for part in (screened.body, *notes) if part)
             contact = identify(event.inbox, address=screened.address, display_name=screened.display_name)
+            # A contact not linked to a customer is served too (do_accept: the bot, or a case
+            # without a customer); "unknown_contact" is only found on events of older versions.
             reason = ""
             if _rate_exceeded(event, contact):
                 reason = "rate_limited"
-            elif contact.customer_id is None:
-                # Not a passing failure: retrying will not make the contact known. Kept for an
-                # admin, who links the contact to a customer and retries it (cases of anonymous
-                # contacts come with the bot stage's case without a customer).
-                reason = "unknown_contact"
             if reason:
                 InboundEvent.objects.filter(pk=pk).update(
                     status=EventStatus.IGNORED,
@@ -517,7 +645,7 @@ def process(pk: int) -> bool:
                     processed_at=timezone.now(),
                 )
                 return True
-            do_accept(event.inbox, screened, dedupe_key=event.dedupe_key, event=event)
+            do_accept(event.inbox, screened, dedupe_key=event.dedupe_key, event=event, files=files)
     except Exception as exc:
         logger.exception("inbound event %s failed (attempt %s)", pk, attempt)
         failed = attempt >= durable.max_attempts()

@@ -178,6 +178,19 @@ def _store_attachments(
     return stored
 
 
+def do_attach_files(
+    *, ticket: Ticket, message: Message, files: list[CheckedFile], user: User | None
+) -> list[Attachment]:
+    """Checked files for a message written by another step (the bot's record of a customer's turn
+    on a messaging channel, ``kefu.inbox.pipeline``); the same storage as a reply's files."""
+    if not files:
+        return []
+    with files_removed_on_failure() as written, transaction.atomic():
+        return _store_attachments(
+            ticket=ticket, message=message, files=files, user=user, language=ticket.language, written=written
+        )
+
+
 _written_files: ContextVar[list[str] | None] = ContextVar("kefu_written_files", default=None)
 
 
@@ -206,7 +219,7 @@ def files_removed_on_failure() -> Iterator[list[str]]:
 
 def check_create_ticket(
     *,
-    customer: User,
+    customer: User | None,
     category: Category,
     title: str,
     description: str,
@@ -289,7 +302,7 @@ def check_create_ticket(
 
 def do_create_ticket(
     *,
-    customer: User,
+    customer: User | None,
     category: Category,
     title: str,
     description: str,
@@ -302,7 +315,7 @@ def do_create_ticket(
     tx_hash: str,
     order_number: str,
     files: list[CheckedFile],
-    actor: User,
+    actor: User | None,
     ip_address: str | None,
     force_security: bool = False,
     already_guarded: bool = False,
@@ -447,7 +460,7 @@ def do_add_system_note(*, ticket: Ticket, body: str, channel: str = Channel.AGEN
 def check_add_message(
     *,
     ticket: Ticket,
-    author: User,
+    author: User | None,
     body: str,
     kind: str = MessageKind.PUBLIC,
     channel: str = Channel.PORTAL,
@@ -461,12 +474,14 @@ def check_add_message(
     """Validate and add a reply or internal note. Customers may only post public replies.
 
     ``screened``, ``external_id``, ``client_id``: as for :func:`check_create_ticket`.
+    ``author`` None: the case's contact not linked to a customer (a messaging channel's
+    stranger, ``kefu.inbox.pipeline``): a customer's public reply without an account.
     """
     if not (body or "").strip() and not files:
         raise ValidationError({"body": [_("Please write a message.")]})
     if len(body or "") > 20000:
         raise ValidationError({"body": [_("The message can be at most 20,000 characters.")]})
-    if not author.is_agent and (kind != MessageKind.PUBLIC or new_status):
+    if (author is None or not author.is_agent) and (kind != MessageKind.PUBLIC or new_status):
         raise PermissionDenied
     if ticket.merged_into_id is not None:
         raise ValidationError(
@@ -496,7 +511,7 @@ def check_add_message(
 def do_add_message(
     *,
     ticket: Ticket,
-    author: User,
+    author: User | None,
     body: str,
     kind: str,
     channel: str,
@@ -529,12 +544,13 @@ def do_add_message(
         )
         fields = ["updated_at"]
         previous_status = ticket.status
-        from_customer = author.pk == ticket.customer_id
+        # No author: the case's unlinked contact (check_add_message), a customer.
+        from_customer = author is None or author.pk == ticket.customer_id
         if from_customer and ticket.status != Status.OPEN and ticket.status != Status.NEW:
             # A customer's reply puts the ticket back in front of agents, even once resolved.
             _set_status(ticket, Status.OPEN, actor=author, ip_address=ip_address, reason="customer_reply")
             fields += ["status", "resolved_at"]
-        elif author.is_agent and kind == MessageKind.PUBLIC:
+        elif author is not None and author.is_agent and kind == MessageKind.PUBLIC:
             if ticket.first_response_at is None:
                 ticket.first_response_at = timezone.now()
                 fields.append("first_response_at")
@@ -543,7 +559,7 @@ def do_add_message(
                 _check_transition(ticket.status, target)
                 _set_status(ticket, target, actor=author, ip_address=ip_address, reason="agent_reply")
                 fields += ["status", "resolved_at"]
-        elif author.is_agent and new_status and new_status != ticket.status:
+        elif author is not None and author.is_agent and new_status and new_status != ticket.status:
             _check_transition(ticket.status, new_status)
             _set_status(ticket, new_status, actor=author, ip_address=ip_address, reason="agent_note")
             fields += ["status", "resolved_at"]
@@ -571,7 +587,9 @@ def do_add_message(
                 ticket=ticket,
                 message=message,
                 kind=kind,
-                author_role="customer" if from_customer else ("agent" if author.is_agent else "system"),
+                author_role="customer"
+                if from_customer
+                else ("agent" if author is not None and author.is_agent else "system"),
                 requested_status=new_status,
             )
         )

@@ -24,6 +24,11 @@ class SendFailed(Exception):
     """``send`` could not deliver now; the outbox retries it with back-off."""
 
 
+class SendRejected(SendFailed):
+    """The provider refused the message for good (a blocked bot, outside a messaging window, an
+    invalid recipient): the outbox fails the delivery at once with this reason, no retries."""
+
+
 @dataclass(frozen=True)
 class Parsed:
     """One customer message as the channel sent it, before the secret guard.
@@ -42,6 +47,15 @@ class Parsed:
     case_number: str = ""  # a case the message names (a subject's "[KF-…]", a reply's URL)
     category: str = ""  # a category slug the customer chose (a form)
     fields: dict[str, str] = field(default_factory=dict)  # coin, network, tx_hash, order_number
+    # A channel command the bot answers whatever the case's stage (Telegram's /start, /verify):
+    # its name; the arguments are the body (screened like any text).
+    command: str = ""
+    # Files the job fetches (``adapter.fetch_media``): the channel's references, never bytes
+    # (the webhook answers fast). Each a dict of str: id, name, mime, size.
+    media: list[dict[str, str]] = field(default_factory=list)
+    # Not a customer message (an unknown update type, a malformed one, a group message not for
+    # us): stored as an ignored event with this reason, so it is seen, deduplicated and skipped.
+    ignore: str = ""
 
 
 @dataclass(frozen=True)
