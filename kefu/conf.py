@@ -505,6 +505,37 @@ SETTINGS: tuple[Setting, ...] = (
         "period of the chat sweep (idle reminders, abandoned queues, backlog dispatch)",
     ),
     _S("KEFU_CHAT_CSAT_DAYS", "int", "14", "a satisfaction survey link stays valid this many days"),
+    # WhatsApp Business Cloud API (docs/channels.md): with these set, a WhatsApp inbox exists
+    _S(
+        "KEFU_WHATSAPP_VERIFY_TOKEN",
+        "secret",
+        "",
+        "the token Meta echoes on `GET /channels/whatsapp/webhook` (hub.verify_token); empty: WhatsApp off",
+        secret=True,
+    ),
+    _S(
+        "KEFU_WHATSAPP_APP_SECRET",
+        "secret",
+        "",
+        "the Meta app secret: every webhook POST's `X-Hub-Signature-256` is checked with it",
+        secret=True,
+    ),
+    _S("KEFU_WHATSAPP_ACCESS_TOKEN", "secret", "", "bearer token for the WhatsApp Cloud API", secret=True),
+    _S("KEFU_WHATSAPP_PHONE_NUMBER_ID", "str", "", "the WhatsApp business phone number id messages are sent from"),
+    _S(
+        "KEFU_WHATSAPP_API_URL",
+        "url",
+        "https://graph.facebook.com/v21.0",
+        "base URL of the Graph API (tests point it at a local server)",
+        choices=("http", "https"),
+    ),
+    _S("KEFU_WHATSAPP_TIMEOUT", "float", "10", "seconds per WhatsApp Cloud API request"),
+    _S(
+        "KEFU_WHATSAPP_MAX_MEDIA_BYTES",
+        "int",
+        "10485760",
+        "largest customer photo or document fetched from WhatsApp; larger ones are skipped with a note",
+    ),
     # Identity verification
     _S("KEFU_IDENTITY_CODE_LENGTH", "int", "6", "digits of a verification code: 6 or 8", choices=("6", "8")),
     _S("KEFU_IDENTITY_CODE_TTL", "int", "600", "seconds a verification code stays valid"),

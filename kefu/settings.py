@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kefu.wallet",
     "kefu.mail",
     "kefu.inbox",
+    "kefu.whatsapp",
     "kefu.chat",
     "kefu.csat",
     "kefu.jobs",

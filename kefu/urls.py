@@ -17,6 +17,7 @@ urlpatterns = [
     path("chat/", include("kefu.chat.urls")),
     path("", include("kefu.tickets.urls")),
     path("", include("kefu.trust.urls")),
+    path("channels/whatsapp/", include("kefu.whatsapp.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

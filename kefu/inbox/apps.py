@@ -13,10 +13,11 @@ class InboxConfig(AppConfig):
         from kefu.inbox.adapters.base import register
         from kefu.inbox.adapters.email import EmailAdapter
         from kefu.inbox.adapters.portal import PortalAdapter
+        from kefu.inbox.adapters.whatsapp import WhatsAppAdapter
         from kefu.inbox.adapters.widget import WidgetAdapter
 
         # A new channel: one adapter module, registered here (docs/channels.md).
-        for adapter in (WidgetAdapter(), EmailAdapter(), PortalAdapter(), ApiAdapter()):
+        for adapter in (WidgetAdapter(), EmailAdapter(), PortalAdapter(), ApiAdapter(), WhatsAppAdapter()):
             register(adapter)
         subscribers.register()
         from kefu.inbox.models import Inbox

@@ -8,6 +8,7 @@ DEMO_INBOXES = (
     ("email", "support@kefu.example", "general", False),
     ("portal", "Customer portal", None, False),
     ("api", "REST API", None, False),
+    ("whatsapp", "WhatsApp", "general", True),
 )
 
 

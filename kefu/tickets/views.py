@@ -30,7 +30,7 @@ from kefu.inbox import pipeline
 from kefu.inbox.models import InboxKind
 from kefu.sla.selectors import sla_summary
 from kefu.storage import download_response
-from kefu.tickets import actions, bulk, presence, savedviews, search, selectors
+from kefu.tickets import actions, bulk, composer, presence, savedviews, search, selectors
 from kefu.tickets.forms import (
     AgentReplyForm,
     EscalateForm,
@@ -469,6 +469,8 @@ def workspace_ticket(request: AuthedRequest, case_number: str) -> HttpResponse:
         # Who else has this ticket open, as of now (the page's heartbeat keeps it current).
         "viewers": presence.touch(ticket.pk, request.user),
         "presence_seconds": presence.HEARTBEAT_SECONDS,
+        # What a channel says in the composer (WhatsApp: which mode its window allows).
+        "composer_panels": composer.panels(ticket, request.user),
     }
     return render(request, "tickets/workspace_ticket.html", context)
 

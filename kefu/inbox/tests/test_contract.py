@@ -26,6 +26,7 @@ from kefu.mail.tests.conftest import SUPPORT, admin_client, intent, mail_setting
 from kefu.mail.tests.test_safety import _windows, everything_stored
 from kefu.tickets.actions import check_add_message
 from kefu.tickets.models import Category, Message, Ticket
+from kefu.whatsapp.tests.conftest import graph  # noqa: F401 - the WhatsApp channel's fixture
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -67,6 +68,22 @@ class EmailChannel:
         wanted = [m for m in sink.wait_for(1) if text in m.get_body(("plain",)).get_content()]
         assert ticket.customer is not None
         return bool(wanted) and all(ticket.customer.email in m["To"] for m in wanted)
+
+    def break_sending(self) -> None:
+        pass  # mail_settings points the relay at port 9: every send is refused
+
+    def attempt_sends(self) -> None:
+        from kefu.mail.outbound import send_pending_mail
+
+        drain()
+        send_pending_mail()
+
+    def make_due(self, reply: Message) -> None:
+        from django.utils import timezone
+
+        from kefu.mail.models import OutboundMail
+
+        OutboundMail.objects.filter(message=reply).update(next_attempt_at=timezone.now())
 
 
 class PortalChannel:
@@ -113,12 +130,65 @@ class ApiChannel:
         return answer.status_code == 200 and text in answer.content.decode()
 
 
-CHANNELS = {"email": EmailChannel, "portal": PortalChannel, "api": ApiChannel}
+class WhatsAppChannel:
+    """A WhatsApp Cloud API webhook signed like Meta's (X-Hub-Signature-256), the job, and a
+    local server speaking the Graph API for the replies."""
+
+    name = "whatsapp"
+    pushes = True
+    fixtures = ("graph",)
+    number = "16505550123"
+
+    def __init__(self, graph) -> None:  # noqa: F811
+        self.graph = graph
+
+    def send_in(self, customer: User, *, title: str, body: str, key: str) -> Ticket:
+        from kefu.inbox import durable, pipeline
+        from kefu.whatsapp.tests import fake_graph
+        from kefu.whatsapp.tests.conftest import APP_SECRET
+        from kefu.whatsapp.tests.helpers import inbox, post_webhook, settle
+
+        # WhatsApp has no subjects: the text is the message. The number is linked to the account.
+        pipeline.identify(inbox(), address=f"+{self.number}", customer=customer)
+        message = fake_graph.text(body, wamid=f"wamid.{key}", wa_id=self.number)
+        assert (
+            post_webhook(fake_graph.inbound(message, wa_id=self.number), secret=APP_SECRET).status_code == 200
+        )
+        settle()
+        event = InboundEvent.objects.get(inbox=inbox(), dedupe_key=durable.digest(f"ext:wamid.{key}"))
+        assert event.ticket is not None, event.last_error
+        return event.ticket
+
+    def customer_sees(self, ticket: Ticket, text: str, sink) -> bool:
+        from kefu.whatsapp.tests.helpers import settle
+
+        settle()
+        return any(
+            m.get("to") == self.number and text in str(m.get("text", {}).get("body", ""))
+            for m in self.graph.sent()
+        )
+
+    def break_sending(self) -> None:
+        from kefu.whatsapp.tests.fake_graph import SERVER_ERROR
+
+        self.graph.script.extend([(500, SERVER_ERROR)] * 5)
+
+    def attempt_sends(self) -> None:
+        from kefu.whatsapp.tests.helpers import settle
+
+        settle()
+
+    def make_due(self, reply: Message) -> None:
+        pass
+
+
+CHANNELS = {"email": EmailChannel, "portal": PortalChannel, "api": ApiChannel, "whatsapp": WhatsAppChannel}
 
 
 @pytest.fixture(params=sorted(CHANNELS))
 def channel(request, mail_settings):  # noqa: F811 - the mail fixtures, imported above
-    return CHANNELS[request.param]()
+    made = CHANNELS[request.param]
+    return made(*[request.getfixturevalue(name) for name in getattr(made, "fixtures", ())])
 
 
 @pytest.fixture
@@ -195,26 +265,22 @@ def test_a_failed_send_is_retried_with_back_off_then_shown_to_admins(channel, cu
         pytest.skip(f"{channel.name}: the customer fetches replies, nothing is sent")
     from django.utils import timezone
 
-    from kefu.mail.outbound import send_pending_mail
-
     mail_settings.KEFU_MAIL_MAX_ATTEMPTS = 2
     ticket = channel.send_in(customer, title="Account question", body="Please help", key="f1")
+    channel.break_sending()  # the provider refuses from now on (mail: the relay on port 9)
     agent.teams.add(ticket.team)
     check_add_message(ticket=ticket, author=agent, body="Here is the answer.")
     reply = ticket.messages.get(body="Here is the answer.")
-    drain()
-    send_pending_mail()  # the relay (port 9) refuses: attempt 1 fails
-    delivery = OutboundDelivery.objects.get(message=reply)
+    channel.attempt_sends()  # attempt 1 fails
+    delivery = OutboundDelivery.objects.get(message=reply, channel=channel.name)
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.QUEUED, 1)
     assert delivery.next_attempt_at > timezone.now()  # backed off, not retried at once
     assert "Connection" in delivery.last_error or delivery.last_error
-    send_pending_mail()  # not due yet: nothing tried
+    channel.attempt_sends()  # not due yet: nothing tried
     assert OutboundDelivery.objects.get(pk=delivery.pk).attempts == 1
     OutboundDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-    from kefu.mail.models import OutboundMail
-
-    OutboundMail.objects.filter(message=reply).update(next_attempt_at=timezone.now())
-    send_pending_mail()  # attempt 2 of 2 fails: failed for good
+    channel.make_due(reply)
+    channel.attempt_sends()  # attempt 2 of 2 fails: failed for good
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 2)
     listed = admin_client().get("/admin/inbox/outbounddelivery/?status__exact=failed")
