@@ -134,17 +134,22 @@ class Client:
 
     def media(self, media_id: str, *, limit: int) -> tuple[bytes, str] | None:
         """A customer's photo or document: the media id's URL, then the bytes (with the same
-        token). None when it is larger than ``limit`` (said before or found while downloading)."""
+        token). None when it is larger than ``limit`` (said before or found while downloading)
+        or no longer there; a rate limit or a server error raises (the job retries)."""
         timeout = settings.KEFU_WHATSAPP_TIMEOUT
         answer = httpx.get(f"{self.cfg.api_url}/{media_id}", headers=self._headers(), timeout=timeout)
+        if answer.status_code == 429 or answer.status_code >= 500:
+            raise error_of(answer)  # passing: the job retries with back-off
         if answer.status_code != 200:
-            raise error_of(answer)
+            return None  # gone or not ours (media ids expire): skipped with a note, not retried
         info = answer.json()
         if int(info.get("file_size") or 0) > limit:
             return None
         with httpx.stream("GET", str(info["url"]), headers=self._headers(), timeout=timeout) as response:
-            if response.status_code != 200:
+            if response.status_code == 429 or response.status_code >= 500:
                 raise error_of(response)
+            if response.status_code != 200:
+                return None
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():

@@ -92,6 +92,31 @@ def render_text(message: Message) -> str:
     return numbered_options(message.body, _quick_replies(message), language=_language(message))
 
 
+# Extensions by type for files that come without a name (a photo); the upload checks sniff the
+# bytes anyway and refuse a mismatch.
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "application/pdf": "pdf",
+}
+FILE_TYPES = ("image", "document", "sticker")
+
+
+def _media_of(message: dict[str, Any]) -> list[dict[str, str]]:
+    """The file reference of a photo, document or sticker (the id the Graph API resolves)."""
+    kind = str(message.get("type") or "")
+    if kind not in FILE_TYPES:
+        return []
+    media = message.get(kind) or {}
+    if not isinstance(media, dict) or not media.get("id"):
+        return []
+    mime = str(media.get("mime_type") or "").split(";")[0].strip()
+    name = str(media.get("filename") or "") or f"{kind}.{EXTENSIONS.get(mime, 'bin')}"
+    return [{"id": str(media["id"]), "name": name, "mime": mime, "size": ""}]
+
+
 def _values(data: Any) -> list[dict[str, Any]]:
     """The ``value`` objects of a webhook body's ``messages`` changes; a malformed part is skipped."""
     values = []
@@ -126,14 +151,12 @@ def _text_of(message: dict[str, Any]) -> str | None:
         return str(reply.get("title") or reply.get("id") or "")
     if kind == "button":  # a template's quick-reply button
         return str((message.get("button") or {}).get("text") or "")
-    if kind in ("image", "document", "video", "audio", "sticker"):
-        media = message.get(kind) or {}
-        # The file itself is fetched by kefu.whatsapp.media when the pipeline takes files; the
-        # caption (screened like any text) and a note say what came.
-        caption = str(media.get("caption") or "")
-        name = str(media.get("filename") or "")
-        note = f"[{kind}{': ' + name if name else ''}]"
-        return f"{caption}\n{note}" if caption else note
+    if kind in FILE_TYPES:
+        # The file itself is fetched by the job (fetch_media); the caption is the text.
+        return str((message.get(kind) or {}).get("caption") or "")
+    if kind in ("video", "audio"):
+        # Not attachments Kefu keeps (the upload checks take images and PDFs): a note says what came.
+        return f"[{kind}]"
     if kind == "location":
         place = message.get("location") or {}
         return f"[location: {place.get('name') or ''} {place.get('latitude')}, {place.get('longitude')}]"
@@ -174,18 +197,21 @@ class WhatsAppAdapter:
                     if not isinstance(message, dict) or not message.get("id") or not message.get("from"):
                         raise ValueError("a message without id or sender")
                     text = _text_of(message)
-                    if text is None:
-                        logger.info("WhatsApp message of type %r skipped", str(message.get("type"))[:40])
-                        continue
                     sender = "".join(ch for ch in str(message["from"]) if ch.isdigit())
                     if not sender:
                         raise ValueError("a sender that is not a phone number")
+                    if text is None:
+                        # A reaction, an unsupported or a system message: stored as ignored
+                        # (seen, deduplicated), never a message on the case.
+                        logger.info("WhatsApp message of type %r ignored", str(message.get("type"))[:40])
                     parsed.append(
                         Parsed(
                             external_id=str(message["id"])[:255],
                             address=f"+{sender}",  # E.164, as ContactIdentity keeps phone numbers
                             display_name=names.get(str(message["from"]), ""),
-                            body=text,
+                            body=text or "",
+                            media=_media_of(message),
+                            ignore="" if text is not None else "unsupported_type",
                         )
                     )
                 except (TypeError, ValueError, AttributeError) as exc:
@@ -203,6 +229,16 @@ class WhatsAppAdapter:
 
     def render(self, message: Message) -> str:
         return render_text(message)
+
+    def fetch_media(self, inbox: Inbox, ref: dict[str, str]) -> tuple[str, bytes] | None:
+        """A customer's file: the media id's URL, then the bytes; None when it is larger than
+        KEFU_WHATSAPP_MAX_MEDIA_BYTES (the pipeline notes it in the message and skips it)."""
+        from django.conf import settings
+
+        from kefu.whatsapp.client import Client, config
+
+        got = Client(config(inbox)).media(ref["id"], limit=int(settings.KEFU_WHATSAPP_MAX_MEDIA_BYTES))
+        return None if got is None else (ref.get("name") or "file", got[0])
 
     def send(self, delivery: OutboundDelivery) -> Sent:
         from kefu.inbox.adapters.base import SendFailed, SendRejected
