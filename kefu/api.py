@@ -172,12 +172,14 @@ def _add_routers() -> None:
     from kefu.identity.api import router as identity_router
     from kefu.tickets.api import router as tickets_router
     from kefu.trust.api import router as trust_router
+    from kefu.webhooks.api import router as webhooks_router
 
     api.add_router("", tickets_router)
     api.add_router("", bot_router)
     api.add_router("", identity_router)
     api.add_router("", trust_router)
     api.add_router("", helpcenter_router)
+    api.add_router("", webhooks_router)
 
 
 _add_routers()

@@ -462,6 +462,44 @@ SETTINGS: tuple[Setting, ...] = (
         "60",
         "warn admins this many days before the year ends when next year's official holidays are missing",
     ),
+    # Outgoing webhooks (kefu/webhooks, docs/webhooks.md)
+    _S(
+        "KEFU_WEBHOOKS_ALLOW_PRIVATE",
+        "bool",
+        "0",
+        "allow webhook endpoints on private, loopback, link-local or reserved addresses (local development only)",
+    ),
+    _S("KEFU_WEBHOOKS_TIMEOUT", "float", "10", "seconds per webhook delivery attempt (connect and response)"),
+    _S(
+        "KEFU_WEBHOOKS_RETRY_SECONDS",
+        "int",
+        "30",
+        "first retry delay of a failed webhook delivery (doubling, at most 6 h)",
+    ),
+    _S(
+        "KEFU_WEBHOOKS_MAX_ATTEMPTS",
+        "int",
+        "20",
+        "attempts before a webhook delivery is marked failed (replayable by an admin)",
+    ),
+    _S(
+        "KEFU_WEBHOOKS_DISABLE_AFTER",
+        "int",
+        "50",
+        "consecutive failed attempts after which a webhook endpoint is disabled (0: never)",
+    ),
+    _S(
+        "KEFU_WEBHOOKS_SWEEP_SECONDS",
+        "float",
+        "10",
+        "seconds between sweeps of due webhook deliveries (retries)",
+    ),
+    _S(
+        "KEFU_WEBHOOKS_ROTATION_HOURS",
+        "int",
+        "24",
+        "after a secret rotation, deliveries are also signed with the previous secret for this many hours",
+    ),
     # Live chat
     _S(
         "KEFU_CHAT_OFFER_AFTER_SECONDS",

@@ -8,6 +8,7 @@ schedules the next attempt, so a second run is a no-op and a dead worker's row c
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -33,9 +34,10 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def backoff(attempts: int) -> timedelta:
-    """The base delay, doubling per attempt, capped at six hours."""
-    return timedelta(seconds=min(retry_base_seconds() * 2 ** max(attempts - 1, 0), 6 * 3600))
+def backoff(attempts: int, *, base_seconds: float | None = None) -> timedelta:
+    """The base delay (mail's setting unless given), doubling per attempt, capped at six hours."""
+    base = retry_base_seconds() if base_seconds is None else base_seconds
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
 def error_text(exc: BaseException) -> str:
@@ -54,8 +56,11 @@ def due(model: type[models.Model], status: str, *, limit: int, **filters: object
     )
 
 
-def claim(model: type[models.Model], pk: int, status: str) -> int | None:
-    """Take a due row for this worker; returns its attempt number, or None if another has it."""
+def claim(
+    model: type[models.Model], pk: int, status: str, *, delay: Callable[[int], timedelta] | None = None
+) -> int | None:
+    """Take a due row for this worker; returns its attempt number, or None if another has it.
+    ``delay(attempt)`` is the back-off of the queue's own settings (webhooks); default mail's."""
     now = timezone.now()
     attempts = (
         model._default_manager.filter(pk=pk, status=status)
@@ -65,10 +70,17 @@ def claim(model: type[models.Model], pk: int, status: str) -> int | None:
     )
     if attempts is None:
         return None
-    return attempts + 1 if take(model, pk, attempts, status) else None
+    return attempts + 1 if take(model, pk, attempts, status, delay=delay) else None
 
 
-def take(model: type[models.Model], pk: int, attempts: int, status: str) -> bool:
+def take(
+    model: type[models.Model],
+    pk: int,
+    attempts: int,
+    status: str,
+    *,
+    delay: Callable[[int], timedelta] | None = None,
+) -> bool:
     """The claim's one conditional UPDATE: the row is this worker's if it is still in ``status``
     at ``attempts`` and due; the next attempt is scheduled up front, so a worker that dies
     mid-way leaves the row to be picked up again after the back-off rather than lost or locked.
@@ -77,6 +89,6 @@ def take(model: type[models.Model], pk: int, attempts: int, status: str) -> bool
     updated = (
         model._default_manager.filter(pk=pk, status=status, attempts=attempts)
         .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
-        .update(attempts=attempts + 1, next_attempt_at=now + backoff(attempts + 1))
+        .update(attempts=attempts + 1, next_attempt_at=now + (delay or backoff)(attempts + 1))
     )
     return updated == 1

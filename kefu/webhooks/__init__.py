@@ -1,0 +1,1 @@
+"""Outgoing webhooks: admin-managed endpoints, signed per Standard Webhooks, sent by jobs."""
