@@ -132,6 +132,23 @@ class Client:
         except (ValueError, KeyError, IndexError, TypeError):
             raise SendFailed("WhatsApp answered without a message id") from None
 
+    def phone_number(self) -> dict[str, Any]:
+        """``GET {api}/{phone_number_id}``: the number, its verified name and quality rating
+        (the health check: the token and the number work). Short timeout: an admin page waits."""
+        try:
+            answer = httpx.get(
+                f"{self.cfg.api_url}/{self.cfg.phone_number_id}",
+                params={"fields": "display_phone_number,verified_name,quality_rating"},
+                headers=self._headers(),
+                timeout=min(3.0, float(settings.KEFU_WHATSAPP_TIMEOUT)),
+            )
+        except httpx.HTTPError as exc:
+            raise SendFailed(f"WhatsApp unreachable: {type(exc).__name__}") from None
+        if answer.status_code != 200:
+            raise error_of(answer)
+        found: dict[str, Any] = answer.json()
+        return found
+
     def media(self, media_id: str, *, limit: int) -> tuple[bytes, str] | None:
         """A customer's photo or document: the media id's URL, then the bytes (with the same
         token). None when it is larger than ``limit`` (said before or found while downloading)

@@ -135,7 +135,11 @@ class FakeGraph:
                     fake.calls.append(Call("GET", self.path, dict(self.headers), None))
                 if not self._authorised():
                     return
-                key = self.path.strip("/")
+                key = self.path.split("?", 1)[0].strip("/")
+                if key == PHONE_NUMBER_ID:
+                    number = {"display_phone_number": "+1 555-078-3881", "verified_name": "Kefu Support"}
+                    self._answer(200, {**number, "quality_rating": "GREEN", "id": PHONE_NUMBER_ID})
+                    return
                 if key.startswith("media-bytes/"):
                     content, mime = fake.media.get(key.split("/", 1)[1], (b"", ""))
                     self._answer(200, content, mime or "application/octet-stream")

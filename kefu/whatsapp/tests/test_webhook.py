@@ -133,3 +133,15 @@ def test_status_callbacks_mark_the_delivery_sent_or_failed_with_the_reason(linke
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED and "24-hour" in delivery.last_error
     assert Message.objects.filter(ticket=ticket).count() == 2
+
+
+def test_health_says_whether_the_graph_api_answers_for_the_number(graph, settings):
+    from kefu.inbox.adapters.whatsapp import WhatsAppAdapter
+
+    health = WhatsAppAdapter().health(inbox())
+    assert health.ok and "Kefu Support" in health.detail and "GREEN" in health.detail
+    settings.KEFU_WHATSAPP_ACCESS_TOKEN = "expired-token"
+    health = WhatsAppAdapter().health(inbox())
+    assert not health.ok and "code 190" in health.detail and "expired-token" not in health.detail
+    settings.KEFU_WHATSAPP_APP_SECRET = ""
+    assert not WhatsAppAdapter().health(inbox()).ok
