@@ -624,6 +624,30 @@ SETTINGS: tuple[Setting, ...] = (
     _S("KEFU_SMS_TOKEN", "secret", "", "SMS provider token", secret=True),
     _S("KEFU_SMS_FROM", "str", "", "SMS sender id or number"),
     _S("KEFU_SMS_TIMEOUT", "float", "10", "seconds per SMS provider request"),
+    # The phone hotline (kefu/phone, docs/phone.md)
+    _S(
+        "KEFU_PUBLIC_URL",
+        "url",
+        "",
+        "the base URL the telephony provider calls; webhook signatures are checked over it; empty: `KEFU_BASE_URL`",
+        choices=("http", "https"),
+    ),
+    _S("KEFU_TWILIO_ACCOUNT_SID", "str", "", "the telephony provider's account SID (Twilio `AC...`)"),
+    _S(
+        "KEFU_TWILIO_AUTH_TOKEN",
+        "secret",
+        "",
+        "the provider's auth token: signs its webhooks and authenticates Kefu's API calls; empty: the hotline is off",
+        secret=True,
+    ),
+    _S(
+        "KEFU_TWILIO_API_URL",
+        "url",
+        "https://api.twilio.com",
+        "the provider's REST API (SMS and call-backs); SignalWire's or a test server's address",
+        choices=("http", "https"),
+    ),
+    _S("KEFU_PHONE_NUMBER", "str", "", "the hotline's number in E.164, caller id of its SMS and call-backs"),
     # Wallet
     _S(
         "KEFU_WALLET_BACKEND",

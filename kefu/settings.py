@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "kefu.jobs",
     "kefu.calendars",
     "kefu.sla",
+    "kefu.phone",
     "kefu.webhooks",
 ]
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("wallet/", include("kefu.wallet.urls")),
     path("chat/csat/", include("kefu.csat.urls")),
     path("chat/", include("kefu.chat.urls")),
+    path("phone/", include("kefu.phone.urls")),
     path("", include("kefu.tickets.urls")),
     path("", include("kefu.trust.urls")),
     path("channels/whatsapp/", include("kefu.whatsapp.urls")),

@@ -13,12 +13,14 @@ class InboxConfig(AppConfig):
         from kefu.inbox.adapters.base import register
         from kefu.inbox.adapters.email import EmailAdapter
         from kefu.inbox.adapters.portal import PortalAdapter
+        from kefu.inbox.adapters.voice import VoiceAdapter
         from kefu.inbox.adapters.whatsapp import WhatsAppAdapter
         from kefu.inbox.adapters.widget import WidgetAdapter
 
         # A new channel: one adapter module, registered here (docs/channels.md).
         for adapter in (WidgetAdapter(), EmailAdapter(), PortalAdapter(), ApiAdapter(), WhatsAppAdapter()):
             register(adapter)
+        register(VoiceAdapter())
         subscribers.register()
         from kefu.inbox.models import Inbox
         from kefu.inbox.pipeline import ACTIVE_INBOXES

@@ -8,6 +8,7 @@ DEMO_INBOXES = (
     ("email", "support@kefu.example", "general", False),
     ("portal", "Customer portal", None, False),
     ("api", "REST API", None, False),
+    ("voice", "客服热线 Hotline", "general", False),
     ("whatsapp", "WhatsApp", "general", True),
 )
 
@@ -24,7 +25,8 @@ def load() -> list[str]:
         _inbox, made = Inbox.objects.get_or_create(
             kind=kind,
             name=name,
-            defaults={"team": team, "calendar": calendar, "bot_enabled": bot},
+            # The hotline is open around the clock, as the seeds' 24/7 service is: no calendar.
+            defaults={"team": team, "calendar": None if kind == "voice" else calendar, "bot_enabled": bot},
         )
         created += made
     return [f"Inboxes: {created} created."] if created else []

@@ -1,0 +1,410 @@
+"""State changes of the phone hotline. Every one is keyed by the call's CallSid and idempotent:
+the provider retries webhooks, and a replayed request must find what the first one did.
+
+Lock order: the call row (``select_for_update``), then the case row (its thread's number).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from kefu.accounts.models import User
+from kefu.identity.contacts import mask_email, mask_phone, to_e164
+from kefu.inbox.models import Inbox
+from kefu.jobs.engine import enqueue_on_commit
+from kefu.phone import selectors
+from kefu.phone.models import (
+    ENDED_STATUSES,
+    Call,
+    Callback,
+    CallStatus,
+    Outcome,
+    PhoneSms,
+    SmsStatus,
+)
+from kefu.tickets import stages, thread
+from kefu.tickets.models import Category, Channel, MessageKind, Sender, Ticket
+
+logger = logging.getLogger(__name__)
+
+SMS_MAX_ATTEMPTS = 5
+
+
+# The main menu's choices and what they are about: (category slug, urgent, security).
+TOPICS: dict[str, tuple[str | None, bool, bool]] = {
+    "deposits": ("assets", False, False),
+    "lost_access": ("account-recovery", False, False),
+    "stolen": ("account-compromised", True, True),
+    "freeze": ("account-compromised", False, True),
+    "other": (None, False, False),
+    "agent": (None, False, False),
+    "callback": (None, False, False),
+    "voicemail": (None, False, False),
+    "case": (None, False, False),
+}
+
+
+def _topic_label(topic: str) -> str:
+    labels = {
+        "deposits": _("deposits and withdrawals"),
+        "lost_access": _("lost access or password"),
+        "stolen": _("stolen account or unauthorised withdrawal"),
+        "freeze": _("freeze the account"),
+        "other": _("other questions"),
+        "agent": _("an agent"),
+        "callback": _("a call-back"),
+        "voicemail": _("a voicemail"),
+        "case": _("an existing case"),
+    }
+    return str(labels.get(topic, _("a phone call")))
+
+
+# --- the call -----------------------------------------------------------------------------------
+
+
+def do_start_call(*, inbox: Inbox, call_sid: str, caller: str, called: str) -> Call:
+    """The call's row, made on the first webhook (a retry or a replay finds it)."""
+    call = selectors.call_by_sid(call_sid)
+    if call is not None:
+        return call
+    # Caller ID is stored only as a valid E.164 number: anything else (a withheld number, text
+    # the provider passed through) is not kept.
+    called = called.strip()
+    values = {
+        "inbox": inbox,
+        "caller": to_e164(caller) or "",
+        "called": called if re.fullmatch(r"\+?[0-9]{3,20}", called) else "",
+    }
+    try:
+        with transaction.atomic():
+            return Call.objects.create(call_sid=call_sid, **values)
+    except IntegrityError:  # the same CallSid twice at once: the other request made it
+        return Call.objects.select_related("inbox", "ticket").get(call_sid=call_sid)
+
+
+def do_update_call(call: Call, **changes: object) -> None:
+    Call.objects.filter(pk=call.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(call, name, value)
+
+
+def customer_of(call: Call) -> User | None:
+    """Whose account the caller's number is on (caller ID: threads the call, never proves)."""
+    if not call.caller:
+        return None
+    from kefu.inbox.pipeline import identify
+
+    contact = identify(call.inbox, address=call.caller)
+    return selectors.customer_for_number(contact.customer, call.caller)
+
+
+def _log(ticket: Ticket, call: Call, event: str, body: str, **extra: object) -> None:
+    thread.append(
+        ticket,
+        kind=MessageKind.SYSTEM,
+        sender=Sender.SYSTEM,
+        body=body,
+        channel=Channel.PHONE,
+        extra={"event": f"phone.{event}", "call_sid": call.call_sid, **extra},
+    )
+
+
+def do_open_case(call: Call, *, topic: str = "", named: Ticket | None = None) -> Ticket:
+    """The call's case: made (or the caller's open case joined) the first time the call needs
+    one — it enters the queue, asks for a call-back, takes the stolen-account path, leaves a
+    voicemail — and at the latest when it ends. Idempotent per call. ``named``: the case the
+    caller keyed in (already checked to be theirs)."""
+    with transaction.atomic():
+        locked = Call.objects.select_for_update().select_related("inbox").get(pk=call.pk)
+        if locked.ticket_id is not None:
+            call.ticket = Ticket.objects.get(pk=locked.ticket_id)
+            call.ticket_id = locked.ticket_id
+            return call.ticket
+        topic = topic or locked.topic or "agent"
+        customer = customer_of(locked)
+        ticket = named or selectors.open_case_for(locked, customer)
+        language = locked.language
+        with override(language):
+            if ticket is None:
+                slug, urgent, security = TOPICS.get(topic, (None, False, False))
+                category = Category.objects.filter(slug=slug, is_active=True).first() if slug else None
+                ticket = stages.do_open_bot_case(customer=customer, channel=Channel.PHONE, language=language)
+                title = _("Phone call: {topic}").format(topic=_topic_label(topic))
+                note = _("Phone call from {caller} about {topic}.").format(
+                    caller=locked.caller or _("a withheld number"), topic=_topic_label(topic)
+                )
+                ticket = stages.do_open_to_humans(
+                    ticket=ticket,
+                    title=title,
+                    description=note,
+                    channel=Channel.PHONE,
+                    category=category,
+                    urgent=urgent,
+                    security=security,
+                    note=note,
+                )
+            else:
+                _log(
+                    ticket,
+                    locked,
+                    "joined",
+                    _("Phone call from {caller} joined this case.").format(
+                        caller=locked.caller or _("a withheld number")
+                    ),
+                )
+            _log(
+                ticket,
+                locked,
+                "started",
+                _("Call started at {time}; menu: {path}; identity: {identity}.").format(
+                    time=timezone.localtime(locked.started_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    path=locked.menu_path or "-",
+                    identity=_("verified by a one-time code") if locked.verified_at else _("not verified"),
+                ),
+                menu_path=locked.menu_path,
+                verified=locked.verified_at is not None,
+            )
+        do_update_call(locked, ticket=ticket, topic=topic)
+        call.ticket, call.ticket_id, call.topic = ticket, ticket.pk, topic
+        return ticket
+
+
+def do_enqueue(call: Call) -> Ticket:
+    """The call joins the phone queue: its case exists from now on and its number goes by SMS."""
+    ticket = do_open_case(call)
+    with transaction.atomic():
+        updated = Call.objects.filter(pk=call.pk, queued_at__isnull=True).update(
+            queued_at=timezone.now(), status=CallStatus.QUEUED
+        )
+        call.refresh_from_db(fields=["queued_at", "status"])
+        if updated:
+            do_queue_sms(call, purpose="case_number")
+    return ticket
+
+
+def do_request_callback(call: Call, *, position: int | None = None) -> Callback:
+    """The caller asked to be called back, keeping their place: the call-back's place is when
+    the call joined the queue (or now, if it never did)."""
+    ticket = do_open_case(call, topic=call.topic or "callback")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                callback = Callback.objects.create(
+                    call=call,
+                    ticket=ticket,
+                    customer=ticket.customer,
+                    place_at=call.queued_at or timezone.now(),
+                    queue_position=position,
+                )
+        except IntegrityError:  # a replayed request: the first one's call-back
+            return Callback.objects.get(call=call)
+        do_update_call(call, outcome=Outcome.CALLBACK)
+        with override(ticket.language):
+            _log(
+                ticket,
+                call,
+                "callback_requested",
+                _("The caller asked to be called back (position in the queue: {position}).").format(
+                    position=position or "-"
+                ),
+            )
+        do_queue_sms(call, purpose="case_number")
+    return callback
+
+
+def do_record_voicemail(call: Call, *, recording_url: str, recording_sid: str, duration: str) -> Ticket:
+    """A voicemail becomes (or joins) the call's case, with the recording's link."""
+    ticket = do_open_case(call, topic=call.topic or "voicemail")
+    with transaction.atomic():
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        if locked.outcome == Outcome.VOICEMAIL:
+            return ticket  # replayed: recorded once
+        do_update_call(locked, outcome=Outcome.VOICEMAIL)
+        call.outcome = Outcome.VOICEMAIL
+        with override(ticket.language):
+            _log(
+                ticket,
+                call,
+                "voicemail",
+                _("Voicemail ({seconds} s): {url}").format(seconds=duration or "0", url=recording_url),
+                recording_url=recording_url,
+                recording_sid=recording_sid,
+            )
+        do_queue_sms(call, purpose="case_number")
+    return ticket
+
+
+def do_mark_status(call: Call, *, status: str, duration: str = "") -> None:
+    """A status callback: ringing, in-progress, or an end (completed, busy, no-answer, failed,
+    canceled). The end is recorded once: queue time, agent, duration and outcome as the call-log's
+    last line, on the call's case (made now if nothing made it before)."""
+    now = timezone.now()
+    if status not in ENDED_STATUSES:
+        if (
+            status in (CallStatus.RINGING, CallStatus.IN_PROGRESS)
+            and call.ended_at is None
+            and call.queued_at is None
+        ):
+            Call.objects.filter(pk=call.pk, ended_at__isnull=True).update(status=status)
+        return
+    with transaction.atomic():
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        if locked.ended_at is not None:
+            return  # a retry or a replay of the end
+        seconds = int(duration) if duration.isdigit() else int((now - locked.started_at).total_seconds())
+        outcome = locked.outcome
+        if not outcome:
+            if locked.agent_id is not None:
+                outcome = Outcome.AGENT
+            elif locked.queued_at is not None:
+                outcome = Outcome.ABANDONED
+            else:
+                outcome = Outcome.HUNG_UP
+        queue_seconds = None
+        if locked.queued_at is not None:
+            queue_end = locked.answered_at or now
+            queue_seconds = max(int((queue_end - locked.queued_at).total_seconds()), 0)
+        do_update_call(
+            locked,
+            status=status,
+            ended_at=now,
+            duration_seconds=seconds,
+            outcome=outcome,
+            queue_seconds=queue_seconds,
+        )
+    ticket = do_open_case(locked)
+    with transaction.atomic(), override(ticket.language):
+        _log(
+            ticket,
+            locked,
+            "ended",
+            _(
+                "Call ended ({status}) after {seconds} s; time in queue: {queue}; agent: {agent}; outcome: {outcome}."
+            ).format(
+                status=status,
+                seconds=seconds,
+                queue=f"{queue_seconds} s" if queue_seconds is not None else "-",
+                agent=(locked.agent.display_name or locked.agent.email) if locked.agent else "-",
+                outcome=Outcome(outcome).label,
+            ),
+            outcome=outcome,
+            duration=seconds,
+            queue_seconds=queue_seconds,
+        )
+
+
+# --- identity step-up ---------------------------------------------------------------------------
+
+
+def do_send_code(call: Call, customer: User) -> str | None:
+    """Send a one-time code to the account's registered contact: email first (a SIM swap, the
+    reason caller ID proves nothing, hands the attacker the phone, not the mailbox), else SMS.
+    Returns where it went (masked) or None when no code could be sent."""
+    from kefu.identity.actions import check_send_code
+    from kefu.identity.exceptions import IdentityError
+
+    for channel in ("email", "sms"):
+        try:
+            challenge = check_send_code(user=customer, channel=channel, language=call.language)
+        except IdentityError:
+            continue
+        do_update_call(call, challenge_id=challenge.public_id)
+        if channel == "email":
+            return mask_email(customer.email)
+        return mask_phone(to_e164(customer.phone) or "")
+    return None
+
+
+def do_check_code(call: Call, customer: User, code: str) -> bool:
+    """Check the code the caller keyed in (never stored or logged). True when it was right."""
+    from kefu.identity.actions import check_verify_code
+    from kefu.identity.exceptions import IdentityError
+
+    if call.challenge_id is None:
+        return False
+    try:
+        check_verify_code(user=customer, challenge_id=call.challenge_id, code=code)
+    except IdentityError:
+        return False
+    do_update_call(call, verified_at=timezone.now(), challenge_id=None)
+    if call.ticket_id is not None:
+        with override(call.language):
+            _log(call.ticket, call, "verified", _("The caller keyed in a one-time code: identity verified."))  # type: ignore[arg-type]
+    return True
+
+
+# --- SMS ------------------------------------------------------------------------------------------
+
+
+def _absolute(path: str) -> str:
+    return str(settings.KEFU_BASE_URL).rstrip("/") + path
+
+
+def sms_text(call: Call, purpose: str) -> str:
+    brand = settings.KEFU_BRAND_NAME
+    with override(call.language):
+        if purpose == "case_number" and call.ticket is not None:
+            return _("{brand}: your case number is {case}. Follow it at {url}").format(
+                brand=brand,
+                case=call.ticket.case_number,
+                url=_absolute(reverse("tickets:portal_ticket", args=[call.ticket.case_number])),
+            )
+        if purpose == "freeze":
+            return _(
+                "{brand}: to freeze your account now, open {url} (you sign in and confirm with a "
+                "one-time code). We never ask for your seed phrase."
+            ).format(brand=brand, url=_absolute(reverse("identity:freeze")))
+        return _("{brand}: open a ticket here and we will answer you: {url}").format(
+            brand=brand, url=_absolute(reverse("tickets:portal_new"))
+        )
+
+
+def do_queue_sms(call: Call, *, purpose: str) -> PhoneSms | None:
+    """One text per call and purpose, to the caller's number, sent by a job after commit."""
+    if not call.caller:
+        return None
+    try:
+        with transaction.atomic():
+            sms = PhoneSms.objects.create(
+                call=call, purpose=purpose, to=call.caller, body=sms_text(call, purpose)
+            )
+    except IntegrityError:
+        return None  # already queued for this call
+    from kefu.phone.tasks import send_sms
+
+    enqueue_on_commit(send_sms, sms.pk)
+    return sms
+
+
+def send_sms(pk: int) -> bool:
+    """The job: send one queued text through the provider's REST API (retried by the engine)."""
+    from kefu.identity.sms import SmsError
+    from kefu.phone.provider import provider
+
+    claimed = PhoneSms.objects.filter(pk=pk, status=SmsStatus.QUEUED).update(attempts=F("attempts") + 1)
+    if not claimed:
+        return False
+    sms = PhoneSms.objects.get(pk=pk)
+    try:
+        sid = provider().send_sms(to=sms.to, body=sms.body)
+    except SmsError as exc:
+        failed = sms.attempts >= SMS_MAX_ATTEMPTS
+        PhoneSms.objects.filter(pk=pk).update(
+            last_error=str(exc)[:500], status=SmsStatus.FAILED if failed else SmsStatus.QUEUED
+        )
+        if failed:
+            return False
+        raise
+    PhoneSms.objects.filter(pk=pk).update(
+        status=SmsStatus.SENT, provider_id=sid, sent_at=timezone.now(), last_error=""
+    )
+    return True

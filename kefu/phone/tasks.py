@@ -1,0 +1,12 @@
+"""The hotline's jobs: send one text. Safe to run twice (the row is claimed while queued)."""
+
+from __future__ import annotations
+
+from kefu.jobs.engine import job
+
+
+@job(retries=4, retry_delay=30)
+def send_sms(pk: int) -> None:
+    from kefu.phone.actions import send_sms as send
+
+    send(pk)
