@@ -12,6 +12,12 @@ class WhatsAppConfig(AppConfig):
     verbose_name = _("WhatsApp")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from kefu.whatsapp import actions
+        from kefu.whatsapp.setup import on_post_migrate
 
         actions.register()
+        # With the settings present a WhatsApp inbox exists after `kefu migrate` (and at the
+        # first webhook call, whichever comes first).
+        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="kefu.whatsapp.inbox")

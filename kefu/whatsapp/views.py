@@ -16,21 +16,20 @@ from kefu.httptypes import AuthedRequest
 from kefu.inbox import pipeline
 from kefu.inbox.adapters.base import RequestRefused
 from kefu.inbox.adapters.whatsapp import MissingSignature, WhatsAppAdapter
-from kefu.inbox.models import Inbox, InboxKind
+from kefu.inbox.models import Inbox
 from kefu.tickets import selectors as ticket_selectors
 from kefu.tickets.views import staff_required
 from kefu.whatsapp import actions
 from kefu.whatsapp.client import config
 from kefu.whatsapp.models import Template, TemplateStatus
+from kefu.whatsapp.setup import ensure_inbox
 
 logger = logging.getLogger(__name__)
 
 
 def whatsapp_inbox() -> Inbox | None:
     """The WhatsApp inbox: the first active one, made on first use once the settings are there."""
-    if not config().enabled and not Inbox.objects.filter(kind=InboxKind.WHATSAPP, is_active=True).exists():
-        return None
-    return pipeline.default_inbox(InboxKind.WHATSAPP)
+    return ensure_inbox()
 
 
 @csrf_exempt

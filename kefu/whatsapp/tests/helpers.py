@@ -32,11 +32,15 @@ def settle() -> None:
         send_delivery(pk)
 
 
-def inbox() -> Inbox:
-    from kefu.whatsapp.views import whatsapp_inbox
+def inbox(*, bot: bool = False) -> Inbox:
+    """The WhatsApp inbox the settings make (bot first), with the bot on or off for the test."""
+    from kefu.whatsapp.setup import ensure_inbox
 
-    found = whatsapp_inbox()
+    found = ensure_inbox()
     assert found is not None
+    if found.bot_enabled != bot:
+        Inbox.objects.filter(pk=found.pk).update(bot_enabled=bot)
+        found.bot_enabled = bot
     return found
 
 

@@ -22,10 +22,7 @@ PHRASE = Mnemonic("english").to_mnemonic(bytes(range(112, 128)))
 
 @pytest.fixture
 def bot_inbox(graph) -> Inbox:
-    found = inbox()
-    Inbox.objects.filter(pk=found.pk).update(bot_enabled=True)
-    found.refresh_from_db()
-    return found
+    return inbox(bot=True)
 
 
 def test_a_stranger_talks_to_the_bot_and_its_replies_go_out_with_buttons(bot_inbox, graph):
