@@ -62,6 +62,7 @@ class FakeGraph:
     ``failure_rate`` of sends answer 429 or 500 at random, the rest succeed."""
 
     calls: list[Call] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # message ids answered 200 to a send
     script: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     failure_rate: float = 0.0
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
@@ -121,6 +122,8 @@ class FakeGraph:
                     return
                 to = str(body.get("to", "")) if isinstance(body, dict) else ""
                 wamid = "wamid." + hashlib.sha1(f"{time.time_ns()}{len(fake.calls)}".encode()).hexdigest()
+                with fake.lock:
+                    fake.accepted.append(wamid)
                 self._answer(
                     200,
                     {
