@@ -169,6 +169,7 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
 def _add_routers() -> None:
     from kefu.bot.api import router as bot_router
     from kefu.helpcenter.api import router as helpcenter_router
+    from kefu.reports.api import router as reports_router
     from kefu.identity.api import router as identity_router
     from kefu.tickets.api import router as tickets_router
     from kefu.trust.api import router as trust_router
@@ -180,6 +181,7 @@ def _add_routers() -> None:
     api.add_router("", trust_router)
     api.add_router("", helpcenter_router)
     api.add_router("", webhooks_router)
+    api.add_router("", reports_router)
 
 
 _add_routers()

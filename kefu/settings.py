@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "kefu.sla",
     "kefu.phone",
     "kefu.webhooks",
+    "kefu.reports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Reports for supervisors and admins: metric definitions (``metrics``) and the summary API."""
