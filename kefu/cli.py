@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "kefu.chat.cli",
     "kefu.sla.cli",
     "kefu.phone.cli",
+    "kefu.telegram.cli",
+    "kefu.inbox.cli",
 )
 
 

@@ -500,6 +500,40 @@ SETTINGS: tuple[Setting, ...] = (
         "24",
         "after a secret rotation, deliveries are also signed with the previous secret for this many hours",
     ),
+    # Telegram (kefu/telegram, docs/channels.md): with a bot token set, a Telegram inbox exists
+    _S(
+        "KEFU_TELEGRAM_BOT_TOKEN",
+        "secret",
+        "",
+        "the bot's token from @BotFather; empty: Telegram is off",
+        secret=True,
+    ),
+    _S(
+        "KEFU_TELEGRAM_WEBHOOK_SECRET",
+        "secret",
+        "",
+        "the secret_token given to setWebhook; `POST /channels/telegram/webhook` refuses requests without it (401)",
+        secret=True,
+    ),
+    _S(
+        "KEFU_TELEGRAM_API_URL",
+        "url",
+        "https://api.telegram.org",
+        "base URL of the Bot API: calls go to `{url}/bot{token}/sendMessage` etc. (a local Bot API server, tests)",
+        choices=("http", "https"),
+    ),
+    _S(
+        "KEFU_TELEGRAM_POLL_SECONDS",
+        "float",
+        "2",
+        "without a webhook secret (no public URL), `kefu serve` polls getUpdates this often; 0: never",
+    ),
+    _S(
+        "KEFU_TELEGRAM_GROUP_ID",
+        "str",
+        "",
+        "the community group's chat id: the bot answers mentions there and moves account topics to a private chat",
+    ),
     # Live chat
     _S(
         "KEFU_CHAT_OFFER_AFTER_SECONDS",

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "kefu.mail",
     "kefu.inbox",
     "kefu.whatsapp",
+    "kefu.telegram",
     "kefu.chat",
     "kefu.csat",
     "kefu.jobs",

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("kefu.tickets.urls")),
     path("", include("kefu.trust.urls")),
     path("channels/whatsapp/", include("kefu.whatsapp.urls")),
+    path("channels/telegram/", include("kefu.telegram.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

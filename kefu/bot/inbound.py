@@ -31,6 +31,8 @@ def answer(turn: BotTurn) -> BotAnswer:
         conversation = BotConversation.objects.filter(ticket=turn.case).order_by("-id").first()
     if turn.screened.command:
         return _command(turn, conversation)
+    if not turn.screened.body.strip() and turn.screened.media:
+        return _file_only(turn, conversation)
     text = turn.screened.body
     language = turn.screened.language or "zh-hans"
     prepared = prepare_message(conversation, text=text, language=language)
@@ -149,4 +151,30 @@ def _command(turn: BotTurn, conversation: BotConversation | None) -> BotAnswer:
             BotConversation.objects.filter(pk=conversation.pk, status=ConversationStatus.BOT).update(
                 language=language
             )
+    return BotAnswer(case=Ticket.objects.get(pk=case.pk), message=said, replies=[reply])
+
+
+def _file_only(turn: BotTurn, conversation: BotConversation | None) -> BotAnswer:
+    """A photo or document without words: kept on the conversation's case (the pipeline attaches
+    the files to this message), and the customer is asked what it is about."""
+    language = (
+        (conversation.language if conversation is not None else "") or turn.screened.language or "zh-hans"
+    )
+    with transaction.atomic():
+        case = turn.case
+        if case is None:
+            conversation = do_start_conversation(
+                customer=turn.customer, language=language, channel=turn.channel
+            )
+            case = conversation.ticket
+        assert case is not None
+        case = Ticket.objects.select_for_update().get(pk=case.pk)
+        said = thread.append(
+            case, body="", sender=Sender.CUSTOMER, author=turn.customer, channel=turn.channel
+        )
+        with override(language):
+            text = _(
+                "Thank you, I have your file. Please tell me in a few words what your question is about."
+            )
+        reply = thread.append(case, body=text, sender=Sender.BOT, channel=turn.channel)
     return BotAnswer(case=Ticket.objects.get(pk=case.pk), message=said, replies=[reply])

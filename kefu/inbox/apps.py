@@ -21,6 +21,9 @@ class InboxConfig(AppConfig):
         for adapter in (WidgetAdapter(), EmailAdapter(), PortalAdapter(), ApiAdapter(), WhatsAppAdapter()):
             register(adapter)
         register(VoiceAdapter())
+        from kefu.inbox.adapters.telegram import TelegramAdapter
+
+        register(TelegramAdapter())
         subscribers.register()
         from kefu.inbox.models import Inbox
         from kefu.inbox.pipeline import ACTIVE_INBOXES

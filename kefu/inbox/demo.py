@@ -10,6 +10,7 @@ DEMO_INBOXES = (
     ("api", "REST API", None, False),
     ("voice", "客服热线 Hotline", "general", False),
     ("whatsapp", "WhatsApp", "general", True),
+    ("telegram", "Telegram bot", "general", True),
 )
 
 

@@ -39,7 +39,7 @@ def token_for(customer: User, *, kind: str, now: float | None = None) -> str:
 def customer_for_token(token: str, *, inbox: Inbox, now: float | None = None) -> User | None:
     """The customer a valid, fresh token names; None for anything else (a typo, a forgery, a
     stale link, a greeting's ``/start`` without a token)."""
-    parts = (token or "").split("_")
+    parts = (token or "").split("_", 2)  # the signature's base64url may hold "_" itself
     if len(parts) != 3:
         return None
     payload = f"{parts[0]}_{parts[1]}"

@@ -75,6 +75,10 @@ class TicketOut(Schema):
     title: str
     status: str
     status_label: str
+    channel: str = Field(
+        ...,
+        description="What the case came through: portal, email, chat, bot, api, telegram, whatsapp, phone",
+    )
     priority: int
     category: str
     category_name: str
@@ -152,6 +156,7 @@ def _ticket_out(ticket: Ticket) -> dict:
         "title": ticket.title,
         "status": ticket.status,
         "status_label": str(Status(ticket.status).label),
+        "channel": ticket.channel,
         "priority": ticket.priority,
         "category": ticket.category.slug,
         "category_name": ticket.category.localized_name(language),

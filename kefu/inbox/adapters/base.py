@@ -71,6 +71,9 @@ class Submitted:
 class Health:
     ok: bool
     detail: str = ""
+    # Updates waiting at the provider (Telegram's getWebhookInfo pending_update_count); None:
+    # the channel does not say. The admin's inbox page and `kefu check` show it.
+    pending: int | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from kefu.inbox.selectors import deliveries_for
 from kefu.jobs.engine import drain
 from kefu.mail.tests.conftest import SUPPORT, admin_client, intent, mail_settings, smtp_sink  # noqa: F401
 from kefu.mail.tests.test_safety import _windows, everything_stored
+from kefu.telegram.tests.conftest import bot_api  # noqa: F401 - the Telegram channel's fixture
 from kefu.tickets.actions import check_add_message
 from kefu.tickets.models import Category, Message, Ticket
 from kefu.whatsapp.tests.conftest import graph  # noqa: F401 - the WhatsApp channel's fixture
@@ -182,7 +183,67 @@ class WhatsAppChannel:
         pass
 
 
-CHANNELS = {"email": EmailChannel, "portal": PortalChannel, "api": ApiChannel, "whatsapp": WhatsAppChannel}
+class TelegramChannel:
+    """A Bot API Update posted to the webhook with Telegram's secret header, the job, and a local
+    server speaking the Bot API for the replies (sendMessage). The contract's case is filed at
+    once: the inbox's bot is off here (with it on, the bot answers first: kefu/telegram/tests)."""
+
+    name = "telegram"
+    pushes = True
+    fixtures = ("bot_api",)
+    chat = 5123456789
+
+    def __init__(self, bot_api) -> None:  # noqa: F811
+        self.api = bot_api
+
+    def send_in(self, customer: User, *, title: str, body: str, key: str) -> Ticket:
+        import hashlib
+
+        from kefu.inbox import durable, pipeline
+        from kefu.inbox.models import Inbox
+        from kefu.telegram.setup import ensure_inbox
+        from kefu.telegram.tests.conftest import post_update, settle
+        from kefu.telegram.tests.fakeapi import text_update
+
+        inbox = ensure_inbox()
+        assert inbox is not None
+        Inbox.objects.filter(pk=inbox.pk).update(bot_enabled=False)
+        # Telegram has no subjects: the text is the message. The chat was linked to the account
+        # (a signed deep link in real life: kefu/telegram/tests).
+        pipeline.identify(inbox, address=str(self.chat), customer=customer)
+        update_id = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+        assert post_update(text_update(update_id, body, user_id=self.chat)).status_code == 200
+        settle()
+        event = InboundEvent.objects.get(inbox=inbox, dedupe_key=durable.digest(f"ext:{update_id}"))
+        assert event.ticket is not None, event.last_error
+        return event.ticket
+
+    def customer_sees(self, ticket: Ticket, text: str, sink) -> bool:
+        from kefu.telegram.tests.conftest import settle
+
+        settle()
+        return any(m.get("chat_id") == self.chat and text in str(m.get("text")) for m in self.api.sent())
+
+    def break_sending(self) -> None:
+        for _attempt in range(5):
+            self.api.fail_next("sendMessage", 500)
+
+    def attempt_sends(self) -> None:
+        from kefu.telegram.tests.conftest import settle
+
+        settle()
+
+    def make_due(self, reply: Message) -> None:
+        pass
+
+
+CHANNELS = {
+    "email": EmailChannel,
+    "portal": PortalChannel,
+    "api": ApiChannel,
+    "whatsapp": WhatsAppChannel,
+    "telegram": TelegramChannel,
+}
 
 
 @pytest.fixture(params=sorted(CHANNELS))
