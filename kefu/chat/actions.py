@@ -141,7 +141,7 @@ def _append(
     for key, value in (also or {}).items():
         setattr(conversation, key, value)
     ChatConversation.objects.filter(pk=conversation.pk).update(updated_at=now, **(also or {}))
-    _publish_message(conversation, message, origin=origin)
+    publish_message(conversation, message, origin=origin)
     return message
 
 
@@ -153,7 +153,7 @@ def _next_seq(conversation: ChatConversation) -> int:
     return next_seq(selectors.case_id(conversation))
 
 
-def _publish_message(conversation: ChatConversation, message: Message, *, origin: str = "") -> None:
+def publish_message(conversation: ChatConversation, message: Message, *, origin: str = "") -> None:
     # ``origin``: the connection that sent it has its acknowledgement and needs no echo.
     events.publish_on_commit(
         events.conversation_group(conversation.public_id),
@@ -275,7 +275,7 @@ def _apply_fast(post: FastPost) -> tuple[Message, bool] | None:
         created_at=now,
     )
     _insert(message)
-    _publish_message(conversation, message, origin=post.origin)
+    publish_message(conversation, message, origin=post.origin)
     return message, False
 
 
@@ -719,12 +719,12 @@ def _bot_turn_messages(
             message.client_id = turn.client_id
             message.extra = {**(message.extra or {}), **turn.extra}
             message.save(update_fields=["client_id", "extra"])
-            _publish_message(conversation, message, origin=turn.origin)
+            publish_message(conversation, message, origin=turn.origin)
             continue
         if message.sender == Sender.BOT and extra:
             message.extra = {**(message.extra or {}), **extra}
             message.save(update_fields=["extra"])
-        _publish_message(conversation, message)
+        publish_message(conversation, message)
     return written
 
 

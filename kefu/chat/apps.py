@@ -13,3 +13,6 @@ class ChatConfig(AppConfig):
         from kefu.chat.bot_handoff import ChatHandoff
 
         register_live_handoff(ChatHandoff())
+        from kefu.chat import subscribers
+
+        subscribers.register()

@@ -667,10 +667,11 @@ class AgentChatConsumer(_ChatConsumer):
         await db(actions.do_agent_connected)(agent=user)
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "agent", None) is None:
+        agent = getattr(self, "agent", None)
+        if agent is None:
             return
         await self.leave_all()
-        await db(actions.do_agent_disconnected)(agent=self.agent)
+        await db(actions.do_agent_disconnected)(agent=agent)
 
     def _me(self) -> User:
         assert self.agent is not None
@@ -720,7 +721,8 @@ class AgentChatConsumer(_ChatConsumer):
     # --- frames from the browser ---
 
     async def on_hello(self, content: dict[str, Any]) -> None:
-        seen = content.get("last_seqs") if isinstance(content.get("last_seqs"), dict) else {}
+        last_seqs = content.get("last_seqs")
+        seen: dict[str, Any] = last_seqs if isinstance(last_seqs, dict) else {}
         chats = await db(selectors.active_chats_for)(self._me())
         for conversation in chats:
             await self.follow(conversation)
