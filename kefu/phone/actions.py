@@ -24,8 +24,10 @@ from kefu.jobs.engine import enqueue_on_commit
 from kefu.phone import selectors
 from kefu.phone.models import (
     ENDED_STATUSES,
+    AgentLine,
     Call,
     Callback,
+    CallbackStatus,
     CallStatus,
     Outcome,
     PhoneSms,
@@ -53,7 +55,7 @@ TOPICS: dict[str, tuple[str | None, bool, bool]] = {
 }
 
 
-def _topic_label(topic: str) -> str:
+def topic_label(topic: str) -> str:
     labels = {
         "deposits": _("deposits and withdrawals"),
         "lost_access": _("lost access or password"),
@@ -138,9 +140,9 @@ def do_open_case(call: Call, *, topic: str = "", named: Ticket | None = None) ->
                 slug, urgent, security = TOPICS.get(topic, (None, False, False))
                 category = Category.objects.filter(slug=slug, is_active=True).first() if slug else None
                 ticket = stages.do_open_bot_case(customer=customer, channel=Channel.PHONE, language=language)
-                title = _("Phone call: {topic}").format(topic=_topic_label(topic))
+                title = _("Phone call: {topic}").format(topic=topic_label(topic))
                 note = _("Phone call from {caller} about {topic}.").format(
-                    caller=locked.caller or _("a withheld number"), topic=_topic_label(topic)
+                    caller=locked.caller or _("a withheld number"), topic=topic_label(topic)
                 )
                 ticket = stages.do_open_to_humans(
                     ticket=ticket,
@@ -188,6 +190,9 @@ def do_enqueue(call: Call) -> Ticket:
         call.refresh_from_db(fields=["queued_at", "status"])
         if updated:
             do_queue_sms(call, purpose="case_number")
+            from kefu.phone.tasks import connect_agent
+
+            enqueue_on_commit(connect_agent, call.pk)
     return ticket
 
 
@@ -408,3 +413,173 @@ def send_sms(pk: int) -> bool:
         status=SmsStatus.SENT, provider_id=sid, sent_at=timezone.now(), last_error=""
     )
     return True
+
+
+# --- agents: connect and call back ---------------------------------------------------------------
+
+
+CALLBACK_MAX_ATTEMPTS = 3
+
+
+class CallbackRefused(Exception):
+    """A call-back cannot be dialled now; ``message`` is translated for the agent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def do_set_agent_line(*, user: User, address: str) -> AgentLine | None:
+    """The agent's phone number (E.164) or SIP address (``sip:...``) where calls reach them;
+    empty removes it. Raises CallbackRefused for anything else."""
+    address = address.strip()
+    if not address:
+        AgentLine.objects.filter(user=user).delete()
+        return None
+    if address.startswith("sip:"):
+        if not re.fullmatch(r"sip:[A-Za-z0-9._~+-]+@[A-Za-z0-9.-]+(:[0-9]{1,5})?", address):
+            raise CallbackRefused(_("Write a SIP address as sip:name@host."))
+        value = address
+    else:
+        number = to_e164(address)
+        if number is None:
+            raise CallbackRefused(_("This is not a valid phone number."))
+        value = number
+    line, _created = AgentLine.objects.update_or_create(user=user, defaults={"address": value})
+    return line
+
+
+def _webhook(path: str) -> str:
+    return selectors.public_url() + path
+
+
+def do_dial_callback(callback: Callback, *, agent: User) -> Callback:
+    """Dial a call-back, the agent first: the provider calls the agent's line and, when they
+    answer, whispers the case and dials the customer's verified number on file (never the caller
+    ID of the call that asked). Each try is counted and logged on the case."""
+    number = selectors.callback_number(callback)
+    if number is None:
+        raise CallbackRefused(
+            _("There is no verified number on file for this caller: reach them another way (the case).")
+        )
+    line = AgentLine.objects.filter(user=agent).first()
+    if line is None:
+        raise CallbackRefused(_("Add your phone line first: the call reaches you before the customer."))
+    with transaction.atomic():
+        locked = Callback.objects.select_for_update().get(pk=callback.pk)
+        if locked.status not in (CallbackStatus.WAITING, CallbackStatus.DIALLING):
+            raise CallbackRefused(_("This call-back is already closed."))
+        if locked.status == CallbackStatus.DIALLING and locked.agent_id not in (None, agent.pk):
+            raise CallbackRefused(_("Another agent is calling this customer back."))
+        from kefu.identity.sms import SmsError
+        from kefu.phone.provider import provider
+
+        try:
+            provider().create_call(
+                to=line.address,
+                url=_webhook(reverse("phone:callback_agent", args=[locked.pk])),
+                status_callback=_webhook(reverse("phone:callback_result", args=[locked.pk])),
+            )
+        except SmsError as exc:
+            logger.warning("call-back %s not dialled: %s", locked.pk, exc)
+            raise CallbackRefused(_("The telephony provider could not place the call. Try again.")) from exc
+        locked.attempts += 1
+        locked.status = CallbackStatus.DIALLING
+        locked.agent = agent
+        locked.last_outcome = "dialling"
+        locked.save(update_fields=["attempts", "status", "agent", "last_outcome", "updated_at"])
+        with override(locked.ticket.language):
+            _log(
+                locked.ticket,
+                locked.call,
+                "callback_dialled",
+                _("Call-back attempt {attempt} by {agent}.").format(
+                    attempt=locked.attempts, agent=agent.display_name or agent.email
+                ),
+            )
+    return locked
+
+
+def do_callback_result(callback: Callback, *, dial_status: str) -> Callback:
+    """The customer's leg of a call-back ended: answered closes it; busy, no answer or a failure
+    puts it back in the queue (at its place) until the last attempt."""
+    with transaction.atomic():
+        locked = Callback.objects.select_for_update().get(pk=callback.pk)
+        if locked.status != CallbackStatus.DIALLING:
+            return locked  # a retry of the same result
+        dial_status = dial_status if dial_status in CallStatus.values else "failed"
+        if dial_status == CallStatus.COMPLETED:
+            locked.status = CallbackStatus.DONE
+        elif locked.attempts >= CALLBACK_MAX_ATTEMPTS:
+            locked.status = CallbackStatus.FAILED
+        else:
+            locked.status = CallbackStatus.WAITING
+        locked.last_outcome = dial_status
+        locked.save(update_fields=["status", "last_outcome", "updated_at"])
+        with override(locked.ticket.language):
+            _log(
+                locked.ticket,
+                locked.call,
+                "callback_result",
+                _("Call-back attempt {attempt}: {outcome}.").format(
+                    attempt=locked.attempts, outcome=dial_status
+                ),
+                outcome=dial_status,
+            )
+    return locked
+
+
+def do_connect_agent(call_pk: int) -> bool:
+    """The job after a call queues: dial the first free agent with the skill (live chat's fair,
+    capacity-aware choice: online, a free slot, the case's team and the caller's language, the
+    least loaded and longest idle first) who has a phone line. The agent's leg takes the caller
+    out of the queue (<Dial><Queue>) after a whisper of the topic."""
+    from kefu.identity.sms import SmsError
+    from kefu.phone.provider import provider
+
+    call = Call.objects.select_related("ticket", "inbox").filter(pk=call_pk).first()
+    if call is None or call.ended_at is not None or call.queued_at is None or call.answered_at is not None:
+        return False
+    agent = selectors.free_agent_for(call)
+    if agent is None:
+        return False  # nobody free: the caller waits (the wait URL says so honestly)
+    line = AgentLine.objects.get(user=agent)
+    try:
+        provider().create_call(
+            to=line.address,
+            url=_webhook(reverse("phone:connect_agent", args=[call.pk, agent.pk])),
+            status_callback=_webhook(reverse("phone:status")),
+        )
+    except SmsError as exc:
+        logger.warning("agent not dialled for call %s: %s", call.pk, exc)
+        return False
+    return True
+
+
+def do_agent_answered(call: Call, agent: User) -> None:
+    """The agent's leg took the caller out of the queue: the call is theirs, and so is the case."""
+    with transaction.atomic():
+        updated = Call.objects.filter(pk=call.pk, answered_at__isnull=True).update(
+            answered_at=timezone.now(), agent=agent, status=CallStatus.IN_PROGRESS, outcome=Outcome.AGENT
+        )
+        if not updated:
+            return
+        call.refresh_from_db()
+        ticket = do_open_case(call)
+        if ticket.assignee_id is None:
+            Ticket.objects.filter(pk=ticket.pk, assignee__isnull=True).update(assignee=agent)
+        waited = (
+            int((call.answered_at - call.queued_at).total_seconds())
+            if call.queued_at and call.answered_at
+            else 0
+        )
+        with override(ticket.language):
+            _log(
+                ticket,
+                call,
+                "answered",
+                _("{agent} answered after {seconds} s in the queue.").format(
+                    agent=agent.display_name or agent.email, seconds=waited
+                ),
+                agent=agent.pk,
+            )

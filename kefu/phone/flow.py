@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import override
-from twilio.twiml.voice_response import Enqueue, Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Enqueue, Gather, VoiceResponse
 
 from kefu.phone import actions, selectors
 from kefu.phone.models import Call, Callback, Outcome, PromptKey
@@ -383,3 +383,72 @@ def voicemail(call: Call, params: Mapping[str, str]) -> VoiceResponse:
             reply.say(_("Thank you, we have recorded your message."))
         _case_number_said(call, reply)
     return reply.goodbye()
+
+
+# --- the agents' legs -------------------------------------------------------------------------------
+
+
+def queue_name(call: Call) -> str:
+    team = call.ticket.team if call.ticket is not None else call.inbox.team
+    return f"{QUEUE_NAME_PREFIX}{team.slug if team else 'general'}"
+
+
+def _topic_words(call: Call) -> str:
+    with override(call.language):
+        return actions.topic_label(call.topic)
+
+
+def connect_agent(call: Call, agent_pk: int) -> VoiceResponse:
+    """The agent answered Kefu's call: take the caller out of the queue (the whisper URL tells
+    the agent the topic first)."""
+    response = VoiceResponse()
+    dial = Dial()
+    dial.queue(
+        queue_name(call),
+        url=selectors.public_url() + reverse("phone:whisper", args=[agent_pk]),
+        method="POST",
+    )
+    response.append(dial)
+    return response
+
+
+def whisper(call: Call, agent: object) -> VoiceResponse:
+    """Said to the agent before the bridge: the case, the topic, the identity status."""
+    from kefu.accounts.models import User
+
+    assert isinstance(agent, User)
+    actions.do_agent_answered(call, agent)
+    reply = Reply(call)
+    ticket = call.ticket
+    with override(reply.language):
+        reply.say(
+            _("Phone call about {topic}. Case {digits}. Identity: {identity}.").format(
+                topic=_topic_words(call),
+                digits=digits_spoken(ticket.case_number) if ticket else "-",
+                identity=_("verified") if call.verified_at else _("not verified"),
+            )
+        )
+    return reply.response
+
+
+def callback_agent(callback: Callback) -> VoiceResponse:
+    """The agent answered a call-back: whisper the case, then dial the customer's verified number."""
+    call = callback.call
+    reply = Reply(call)
+    number = selectors.callback_number(callback)
+    with override(reply.language):
+        reply.say(
+            _("Call-back for case {digits}, about {topic}. Connecting the customer.").format(
+                digits=digits_spoken(callback.ticket.case_number), topic=_topic_words(call)
+            )
+        )
+    if number is None:
+        return reply.goodbye()
+    dial = Dial(
+        caller_id=selectors.hotline_number() or None,
+        action=selectors.public_url() + reverse("phone:callback_result", args=[callback.pk]),
+        method="POST",
+    )
+    dial.number(number)
+    reply.response.append(dial)
+    return reply.response

@@ -27,6 +27,10 @@ def public_url() -> str:
     return str(settings.KEFU_PUBLIC_URL or settings.KEFU_BASE_URL).rstrip("/")
 
 
+def hotline_number() -> str:
+    return str(settings.KEFU_PHONE_NUMBER or "")
+
+
 def voice_inbox() -> Inbox | None:
     return Inbox.objects.filter(kind=InboxKind.VOICE, is_active=True).order_by("id").first()
 
@@ -191,3 +195,29 @@ def callback_number(callback: Callback) -> str | None:
     if callback.customer is None or callback.call.verified_at is None:
         return None
     return to_e164(callback.customer.phone)
+
+
+def free_agent_for(call: Call) -> User | None:
+    """The first free agent with the skill, as live chat chooses (kefu.chat.selectors): online,
+    a free slot, in the case's team, speaking the caller's language; the least loaded first, then
+    the one who waited longest. Only agents with a phone line can take calls."""
+    from django.db.models import F
+
+    from kefu.accounts.models import STAFF_ROLES
+    from kefu.chat.models import AgentPresence, PresenceStatus
+
+    team_id = call.ticket.team_id if call.ticket is not None else call.inbox.team_id
+    presences = AgentPresence.objects.filter(
+        status=PresenceStatus.ONLINE,
+        user__is_active=True,
+        user__role__in=list(STAFF_ROLES),
+        user__phone_line__isnull=False,
+        active_chats__lt=F("capacity"),
+    ).select_related("user")
+    if team_id is not None:
+        presences = presences.filter(user__teams=team_id)
+    ordered = presences.order_by("active_chats", F("last_assigned_at").asc(nulls_first=True), "user_id")
+    for presence in ordered[:20]:
+        if presence.speaks(call.language):
+            return presence.user
+    return None

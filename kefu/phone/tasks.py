@@ -10,3 +10,10 @@ def send_sms(pk: int) -> None:
     from kefu.phone.actions import send_sms as send
 
     send(pk)
+
+
+@job(retries=0)
+def connect_agent(call_pk: int) -> None:
+    from kefu.phone.actions import do_connect_agent
+
+    do_connect_agent(call_pk)

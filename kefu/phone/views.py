@@ -12,16 +12,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
+from typing import cast
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
+from kefu.accounts.models import User
 from kefu.phone import actions, flow, selectors
-from kefu.phone.models import CallStatus
+from kefu.phone.models import AgentLine, Call, Callback, CallbackStatus, CallStatus
 
 logger = logging.getLogger(__name__)
 
@@ -132,3 +137,104 @@ def status(request: HttpRequest) -> HttpResponse:
     if call is not None and value in CallStatus.values:
         actions.do_mark_status(call, status=value, duration=request.POST.get("CallDuration", "")[:8])
     return twiml(VoiceResponse())
+
+
+# --- the agents' legs (outbound calls Kefu placed through the REST API) -----------------------------
+
+
+@provider_webhook
+def connect_agent(request: HttpRequest, call_pk: int, agent_pk: int) -> VoiceResponse:
+    call = Call.objects.select_related("ticket", "inbox").filter(pk=call_pk).first()
+    if call is None or call.is_over:
+        return flow.ended(call)
+    return flow.connect_agent(call, agent_pk)
+
+
+@provider_webhook
+def whisper(request: HttpRequest, agent_pk: int) -> VoiceResponse:
+    """<Queue url>: said to the agent; ``CallSid`` is the caller's call being dequeued."""
+    call = selectors.call_by_sid(request.POST["CallSid"])
+    agent = User.objects.filter(pk=agent_pk, is_active=True).first()
+    if call is None or agent is None or not agent.is_agent:
+        return VoiceResponse()
+    return flow.whisper(call, agent)
+
+
+@provider_webhook
+def callback_agent(request: HttpRequest, pk: int) -> VoiceResponse:
+    callback = Callback.objects.select_related("call", "ticket", "customer").filter(pk=pk).first()
+    if callback is None or callback.status != CallbackStatus.DIALLING:
+        return flow.ended(None)
+    return flow.callback_agent(callback)
+
+
+@provider_webhook
+def callback_result(request: HttpRequest, pk: int) -> HttpResponse:
+    """The <Dial> action (DialCallStatus: the customer's leg) or the agent leg's status callback
+    (the agent did not answer)."""
+    callback = Callback.objects.filter(pk=pk).first()
+    dial_status = request.POST.get("DialCallStatus", "")
+    call_status = request.POST.get("CallStatus", "")
+    if callback is not None:
+        if dial_status:
+            actions.do_callback_result(callback, dial_status=dial_status)
+        elif call_status in ("busy", "no-answer", "failed", "canceled"):
+            actions.do_callback_result(callback, dial_status=call_status)
+    response = VoiceResponse()
+    if dial_status:
+        response.hangup()
+    return twiml(response)
+
+
+# --- the agents' call-back queue ----------------------------------------------------------------------
+
+
+def _agents_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-in agents only; anyone else gets a 404 (the page's existence is not advertised)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated or not getattr(user, "is_agent", False):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@_agents_only
+def callbacks(request: HttpRequest) -> HttpResponse:
+    """The call-backs waiting, in the order their callers joined the queue."""
+    rows = [
+        {"callback": callback, "number": selectors.callback_number(callback)}
+        for callback in selectors.callback_queue()[:200]
+    ]
+    line = AgentLine.objects.filter(user=cast(User, request.user)).first()
+    return render(request, "phone/callbacks.html", {"rows": rows, "line": line})
+
+
+@_agents_only
+@require_POST
+def callback_dial(request: HttpRequest, pk: int) -> HttpResponse:
+    callback = Callback.objects.select_related("call", "ticket", "customer").filter(pk=pk).first()
+    if callback is None:
+        raise Http404
+    try:
+        actions.do_dial_callback(callback, agent=request.user)  # type: ignore[arg-type]
+    except actions.CallbackRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your phone will ring first; then the customer is dialled."))
+    return redirect("phone:callbacks")
+
+
+@_agents_only
+@require_POST
+def agent_line(request: HttpRequest) -> HttpResponse:
+    try:
+        actions.do_set_agent_line(user=request.user, address=request.POST.get("address", "")[:200])  # type: ignore[arg-type]
+    except actions.CallbackRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your phone line is saved."))
+    return redirect("phone:callbacks")
