@@ -16,6 +16,7 @@ urlpatterns = [
     path("chat/csat/", include("kefu.csat.urls")),
     path("chat/", include("kefu.chat.urls")),
     path("phone/", include("kefu.phone.urls")),
+    path("reports/", include("kefu.reports.urls")),
     path("", include("kefu.tickets.urls")),
     path("", include("kefu.trust.urls")),
     path("channels/whatsapp/", include("kefu.whatsapp.urls")),
