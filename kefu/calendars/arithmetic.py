@@ -41,6 +41,9 @@ class DayRule:
 
     kind: str
     hours: Hours = ()
+    note: str = ""  # shown to customers (a holiday's name); note_en to English readers
+    note_en: str = ""
+    reduced_staff: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Business calendars: when the support desk works, in which time zone, on which days.
 
-One calendar model for every clock that follows working hours (SLA targets; live-chat and
-phone hours are to move onto it). A calendar's day is decided in this order:
+One calendar model for every clock that follows working hours: SLA targets, live-chat hours
+(``kefu.chat.models.ServiceCalendar`` names a team's calendar per channel) and the phone line
+(the voice inbox's calendar). A calendar's day is decided in this order:
 
 1. ``always_open``: every minute of every day (a true 24/7: no gap at midnight).
 2. An admin's :class:`CalendarOverride` for that date: closed, open with the usual working
@@ -117,7 +118,13 @@ class CalendarOverride(models.Model):
     hours = models.CharField(
         _("hours"), max_length=200, blank=True, help_text=_("For custom hours, e.g. 09:00-12:00, 13:00-17:00")
     )
-    note = models.CharField(_("note"), max_length=200, blank=True)
+    note = models.CharField(
+        _("note"), max_length=200, blank=True, help_text=_("Shown to customers, e.g. the holiday's name.")
+    )
+    note_en = models.CharField(_("note (English)"), max_length=200, blank=True)
+    # Live chat and the phone line tell customers that fewer agents work that day (waits are
+    # longer), open or not: a 24/7 chat on National Day.
+    reduced_staff = models.BooleanField(_("reduced staff"), default=False)
 
     class Meta:
         verbose_name = _("calendar override")

@@ -31,7 +31,13 @@ def calendar_value(row: BusinessCalendar) -> Calendar:
                 custom = parse_hours(override.hours)
             except ValueError:
                 custom = ()  # refused by the admin form; a bad row closes the day, never crashes
-        overrides[override.date] = DayRule(kind=override.kind, hours=custom)
+        overrides[override.date] = DayRule(
+            kind=override.kind,
+            hours=custom,
+            note=override.note,
+            note_en=override.note_en,
+            reduced_staff=override.reduced_staff,
+        )
     return Calendar(
         time_zone=row.time_zone,
         always_open=row.always_open,

@@ -4,27 +4,17 @@ from kefu.chat.models import (
     AgentPresence,
     CallbackRequest,
     ChatConversation,
-    Holiday,
-    OpeningHours,
     ServiceCalendar,
 )
 
 
-class OpeningHoursInline(admin.TabularInline):
-    model = OpeningHours
-    extra = 0
-
-
-class HolidayInline(admin.TabularInline):
-    model = Holiday
-    extra = 0
-
-
 @admin.register(ServiceCalendar)
 class ServiceCalendarAdmin(admin.ModelAdmin):
-    list_display = ["name", "team", "channel", "time_zone", "always_open", "business_calendar"]
+    """Which calendar a channel follows; its hours and holidays are edited on the business
+    calendar (Calendars → Business calendars)."""
+
+    list_display = ["name", "team", "channel", "business_calendar"]
     list_filter = ["channel", "team"]
-    inlines = [OpeningHoursInline, HolidayInline]
 
 
 @admin.register(AgentPresence)

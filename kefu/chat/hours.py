@@ -1,7 +1,10 @@
-"""Business hours and holidays: is a channel open now, when does it close or open next.
+"""Business hours and holidays as live chat and the hours page tell customers: is a channel
+open now, when does it close or open next, is today a holiday with fewer agents.
 
-Pure functions over a :class:`Calendar` value, so routing, the wait estimate, SLA clocks and
-the simulation share one definition. Rules of the calendar:
+A channel's hours are a business calendar (kefu.calendars, the model SLA clocks use too); the
+:class:`Calendar` here is chat's view of it and hands each day to that calendar's arithmetic
+(``shared``). A view without ``shared`` (weekly ranges and special days given directly) is for
+tests of the rules below:
 
 * Weekly hours belong to the day they start on, in the calendar's time zone. A range whose
   closing time is at or before its opening time runs overnight (Friday 22:00–06:00 ends on
@@ -19,7 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from kefu.calendars.arithmetic import Calendar as SharedCalendar
 
 # How far ahead to look for the next opening (a long holiday closes for many days).
 LOOKAHEAD_DAYS = 45
@@ -53,6 +60,43 @@ class Calendar:
     weekly: tuple[WeeklyRange, ...] = ()
     special: dict[date, SpecialDay] = field(default_factory=dict, hash=False)
     name: str = ""
+    # The business calendar (kefu.calendars) this view reads: its arithmetic decides each day
+    # (official holidays, make-up days, overrides, several ranges a day), for any date.
+    shared: SharedCalendar | None = field(default=None, compare=False, hash=False)
+
+    def special_on(self, day: date) -> SpecialDay | None:
+        """The day's holiday, make-up day or announced exception, if it is one."""
+        if self.shared is None:
+            return self.special.get(day)
+        from kefu.calendars.arithmetic import hours_of
+
+        shared = self.shared
+        rule = shared.overrides.get(day)
+        ranges = () if shared.always_open else hours_of(shared, day)
+        differs = not shared.always_open and ranges != shared.weekly.get(day.weekday(), ())
+        if not differs and not (rule and (rule.note or rule.reduced_staff)):
+            return None
+        name = shared.holidays.name_of(day)
+        return SpecialDay(
+            day=day,
+            name_zh=(rule.note if rule else "") or name,
+            name_en=((rule.note_en or rule.note) if rule else "") or name,
+            closed=differs and not ranges,
+            opens_at=ranges[0][0] if differs and ranges else None,
+            closes_at=ranges[-1][1] if differs and ranges else None,
+            reduced_staff=bool(rule and rule.reduced_staff),
+        )
+
+    def specials(self, first: date, last: date) -> list[SpecialDay]:
+        """The special days from ``first`` to ``last``, in order (for the hours page)."""
+        days = []
+        day = first
+        while day <= last:
+            special = self.special_on(day)
+            if special is not None:
+                days.append(special)
+            day += timedelta(days=1)
+        return days
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -85,6 +129,10 @@ def intervals_starting_on(calendar: Calendar, day: date) -> list[tuple[datetime,
     zone = calendar.zone
     if calendar.always_open:
         return [(_at(day, time(0), zone), _at(day + timedelta(days=1), time(0), zone))]
+    if calendar.shared is not None:
+        from kefu.calendars.arithmetic import ranges_starting_on
+
+        return ranges_starting_on(calendar.shared, day)
     special = calendar.special.get(day)
     if special is not None:
         if special.closed:
@@ -126,7 +174,7 @@ def status_at(calendar: Calendar, at: datetime) -> HoursStatus:
     """Open now? Until when, or from when? And is today (local) a holiday or short-staffed?"""
     at = at.astimezone(UTC)
     today = at.astimezone(calendar.zone).date()
-    holiday = calendar.special.get(today)
+    holiday = calendar.special_on(today)
     reduced = bool(holiday and holiday.reduced_staff)
     if calendar.always_open:
         return HoursStatus(True, None, None, holiday, reduced, calendar.time_zone)

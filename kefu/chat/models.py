@@ -191,7 +191,9 @@ class ServiceChannel(models.TextChoices):
 
 
 class ServiceCalendar(models.Model):
-    """Opening hours of one channel, for one team or (team empty) for every team without its own."""
+    """Which business calendar (kefu.calendars) gives one channel's opening hours, for one team
+    or (team empty) for every team without its own. The calendar holds the hours, the holidays
+    and the overrides (a holiday's name and "fewer agents today" included)."""
 
     name = models.CharField(_("name"), max_length=100)
     team = models.ForeignKey(
@@ -203,19 +205,11 @@ class ServiceCalendar(models.Model):
         related_name="service_calendars",
     )
     channel = models.CharField(_("channel"), max_length=10, choices=ServiceChannel.choices)
-    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
-    always_open = models.BooleanField(_("open 24/7"), default=False)
-    # The shared calendar model (kefu.calendars, also the SLA clocks'): when set, its hours,
-    # official holidays (with China's make-up days) and overrides replace the rows below.
     business_calendar = models.ForeignKey(
         "calendars.BusinessCalendar",
         verbose_name=_("business calendar"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        help_text=_(
-            "Follow this calendar's hours, holidays and overrides instead of the hours and holidays below."
-        ),
+        on_delete=models.PROTECT,
+        related_name="service_calendars",
     )
 
     class Meta:
@@ -230,49 +224,6 @@ class ServiceCalendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class OpeningHours(models.Model):
-    """Open from ``opens_at`` to ``closes_at`` on ``weekday`` (0 = Monday), local time.
-
-    ``closes_at`` at or before ``opens_at`` runs overnight into the next day (22:00–06:00);
-    00:00–00:00 is the whole day.
-    """
-
-    calendar = models.ForeignKey(ServiceCalendar, on_delete=models.CASCADE, related_name="hours")
-    weekday = models.PositiveSmallIntegerField(_("weekday"))
-    opens_at = models.TimeField(_("opens at"))
-    closes_at = models.TimeField(_("closes at"))
-
-    class Meta:
-        verbose_name = _("opening hours")
-        verbose_name_plural = _("opening hours")
-        ordering = ["weekday", "opens_at"]
-
-    def __str__(self) -> str:
-        return f"{self.weekday} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
-
-
-class Holiday(models.Model):
-    """A day with other hours than usual: closed, or open ``opens_at``–``closes_at``, maybe with fewer staff."""
-
-    calendar = models.ForeignKey(ServiceCalendar, on_delete=models.CASCADE, related_name="holidays")
-    date = models.DateField(_("date"))
-    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
-    name_en = models.CharField(_("name (English)"), max_length=100)
-    closed = models.BooleanField(_("closed all day"), default=True)
-    opens_at = models.TimeField(_("opens at"), null=True, blank=True)
-    closes_at = models.TimeField(_("closes at"), null=True, blank=True)
-    reduced_staff = models.BooleanField(_("reduced staff"), default=False)
-
-    class Meta:
-        verbose_name = _("holiday")
-        verbose_name_plural = _("holidays")
-        ordering = ["date"]
-        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="chat_holiday_day")]
-
-    def __str__(self) -> str:
-        return f"{self.date} {self.name_zh}"
 
 
 # --- after the chat -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Count, F, Q, QuerySet
@@ -334,57 +334,22 @@ def calendar_for(team_id: int | None, channel: str = ServiceChannel.CHAT) -> hou
             ServiceCalendar.objects.filter(channel=channel)
             .filter(Q(team_id=team_id) | Q(team__isnull=True) if team_id else Q(team__isnull=True))
             .order_by(F("team_id").asc(nulls_last=True))
-            .prefetch_related("hours", "holidays")
+            .only("name", "business_calendar_id")
             .first()
         )
         if row is None:
             return hours_mod.Calendar(always_open=True) if channel == ServiceChannel.CHAT else None
-        if row.business_calendar_id is not None:
-            return _from_business_calendar(row.business_calendar_id, row.name)
-        return hours_mod.Calendar(
-            time_zone=row.time_zone,
-            always_open=row.always_open,
-            weekly=tuple(hours_mod.WeeklyRange(h.weekday, h.opens_at, h.closes_at) for h in row.hours.all()),
-            special={
-                h.date: hours_mod.SpecialDay(
-                    day=h.date,
-                    name_zh=h.name_zh,
-                    name_en=h.name_en,
-                    closed=h.closed,
-                    opens_at=h.opens_at,
-                    closes_at=h.closes_at,
-                    reduced_staff=h.reduced_staff,
-                )
-                for h in row.holidays.all()
-            },
-            name=row.name,
-        )
+        return _from_business_calendar(row.business_calendar_id, row.name)
 
     return _calendar_cache.get((team_id, channel), load)
 
 
-def _from_business_calendar(calendar_id: int, name: str, today: date | None = None) -> hours_mod.Calendar:
-    """Chat's view of a shared business calendar: its weekly ranges, and its holidays, make-up
-    working days and overrides as special days over the window chat looks at (the value is
-    cached for a minute, so the window moves with the date). A special day with several ranges
-    shows as one, from the first opening to the last closing."""
-    from kefu.calendars.arithmetic import exceptional_days
+def _from_business_calendar(calendar_id: int, name: str) -> hours_mod.Calendar:
+    """Chat's view of a business calendar: its weekly ranges for display, and the calendar
+    itself for every day's hours, holidays and overrides (``hours.Calendar.shared``)."""
     from kefu.calendars.selectors import load_calendar_by_id
 
     shared = load_calendar_by_id(calendar_id)
-    today = today or timezone.localdate()
-    special = {}
-    for day, (ranges, holiday) in exceptional_days(
-        shared, today - timedelta(days=2), today + timedelta(days=hours_mod.LOOKAHEAD_DAYS + 2)
-    ).items():
-        special[day] = hours_mod.SpecialDay(
-            day=day,
-            name_zh=holiday,
-            name_en=holiday,
-            closed=not ranges,
-            opens_at=ranges[0][0] if ranges else None,
-            closes_at=ranges[-1][1] if ranges else None,
-        )
     return hours_mod.Calendar(
         time_zone=shared.time_zone,
         always_open=shared.always_open,
@@ -393,8 +358,8 @@ def _from_business_calendar(calendar_id: int, name: str, today: date | None = No
             for weekday, ranges in sorted(shared.weekly.items())
             for opens_at, closes_at in ranges
         ),
-        special=special,
         name=name,
+        shared=shared,
     )
 
 

@@ -104,14 +104,7 @@ def service_hours(request: HttpRequest) -> HttpResponse:
                 "team": row.team.localized_name(language) if row.team else "",
                 "status": status_at(calendar, now),
                 "weekly": weekly_table(calendar),
-                "holidays": sorted(
-                    (
-                        h
-                        for d, h in calendar.special.items()
-                        if now.date() <= d <= now.date() + timedelta(days=60)
-                    ),
-                    key=lambda h: h.day,
-                ),
+                "holidays": calendar.specials(now.date(), now.date() + timedelta(days=60)),
             }
         )
     return render(

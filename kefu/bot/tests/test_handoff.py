@@ -15,8 +15,9 @@ from kefu.bot.models import ConversationStatus
 from kefu.bot.tests.support import Chat as Conversation
 from kefu.bot.tests.support import thread_text
 from kefu.chat.actions import do_accept, do_close, do_set_presence
-from kefu.chat.models import ChatConversation, ServiceCalendar
+from kefu.chat.models import ChatConversation
 from kefu.chat.selectors import clear_caches
+from kefu.chat.tests.conftest import service_hours
 from kefu.conftest import make_user
 from kefu.tickets.models import VISIBLE_Q, Priority, Ticket
 
@@ -115,8 +116,7 @@ def test_with_nobody_online_the_hand_off_files_one_ticket_and_queues_nothing(ali
 
 def test_outside_chat_hours_the_hand_off_files_a_ticket_even_with_agents_online(alice):
     online("g1@example.com", "general")
-    ServiceCalendar.objects.filter(team=None, channel="chat").update(always_open=False)  # no hours: closed
-    clear_caches()
+    service_hours("chat")  # no hours: closed
     reply = Conversation(alice).say("转人工")
     assert reply.handoff["kind"] == "ticket" and Ticket.objects.count() == 1
     assert ChatConversation.objects.count() == 0

@@ -87,8 +87,8 @@ def test_inputs_are_recent_handling_times_and_the_slots_of_eligible_agents_onlin
 
 
 def test_a_long_wait_no_agent_or_closed_hours_offers_a_ticket(alice, settings):
-    from kefu.chat.models import ServiceCalendar
     from kefu.chat.selectors import clear_caches, queue_info
+    from kefu.chat.tests.conftest import service_hours
 
     chat = queued_chat(alice, intent="deposit_not_credited", text="")
     clear_caches()
@@ -111,10 +111,7 @@ def test_a_long_wait_no_agent_or_closed_hours_offers_a_ticket(alice, settings):
     assert info.eta_seconds == 600 and info.offer == "long_wait"
 
     # A chat calendar without any opening hours: closed now.
-    ServiceCalendar.objects.update_or_create(
-        team=None, channel="chat", defaults={"name": "Chat", "always_open": False}
-    )
-    clear_caches()
+    service_hours("chat")
     assert queue_info(other).offer == "closed"
 
 
@@ -133,18 +130,14 @@ def test_security_cases_go_first(alice, bob):
 
 def test_live_chat_is_offered_only_within_hours_and_with_an_agent_online(alice):
     """What the bot asks before handing off to the queue instead of filing a ticket."""
-    from kefu.chat.models import ServiceCalendar
     from kefu.chat.selectors import clear_caches, live_chat_available
+    from kefu.chat.tests.conftest import service_hours
 
-    ServiceCalendar.objects.update_or_create(
-        team=None, channel="chat", defaults={"name": "Chat", "always_open": True}
-    )
-    clear_caches()
+    service_hours("chat", always_open=True)
     assert not live_chat_available(intent="deposit_not_credited", language="zh-hans")
     set_online(make_user("assets1@example.com", "agent", ("assets",)))
     clear_caches()
     assert live_chat_available(intent="deposit_not_credited", language="zh-hans")
     assert not live_chat_available(intent="app_not_opening", language="zh-hans")  # tech: nobody online
-    ServiceCalendar.objects.filter(team=None, channel="chat").update(always_open=False)
-    clear_caches()
+    service_hours("chat")  # no hours: closed
     assert not live_chat_available(intent="deposit_not_credited", language="zh-hans")

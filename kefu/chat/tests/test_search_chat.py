@@ -25,8 +25,7 @@ def chat_and_close(customer, agent, *, said: str, answered: str) -> Ticket:
     actions.check_customer_message(conversation=chat, customer=customer, client_id="", text=said)
     actions.check_agent_message(conversation=chat, agent=agent, client_id="", text=answered)
     actions.do_close(conversation=ChatConversation.objects.get(pk=chat.pk), actor=agent, reason="resolved")
-    chat = ChatConversation.objects.get(pk=chat.pk)
-    return Ticket.objects.get(pk=chat.ticket_id)
+    return Ticket.objects.get(chats__pk=chat.pk)
 
 
 def test_words_of_a_chat_are_found_after_it_ends(alice):

@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kefu.chat import actions
-from kefu.chat.models import Holiday, OpeningHours, ServiceCalendar
 from kefu.chat.tests.conftest import queued_chat, set_online
 from kefu.conftest import login, make_user
 from kefu.csat import actions as csat_actions
@@ -89,16 +88,14 @@ def _ticket(customer):
 
 
 def test_service_hours_page_shows_holidays_and_reduced_staff(client):
-    phone = ServiceCalendar.objects.create(name="Phone", channel="phone", time_zone="Asia/Shanghai")
-    for day in range(7):
-        OpeningHours.objects.create(calendar=phone, weekday=day, opens_at=time(9), closes_at=time(21))
-    soon = timezone.localdate() + timedelta(days=3)
-    Holiday.objects.create(
-        calendar=phone, date=soon, name_zh="中秋节", name_en="Mid-Autumn", closed=False, reduced_staff=True
-    )
-    from kefu.chat.selectors import clear_caches
+    from kefu.chat.tests.conftest import service_hours
 
-    clear_caches()
+    soon = timezone.localdate() + timedelta(days=3)
+    service_hours(
+        "phone",
+        weekly={day: (time(9), time(21)) for day in range(7)},
+        days=({"date": soon, "kind": "open", "note": "中秋节", "note_en": "Mid-Autumn", "reduced_staff": True},),
+    )
     page = client.get(reverse("chat:hours"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "中秋节" in page and "09:00–21:00" in page
     assert date.today() <= soon
