@@ -144,14 +144,16 @@ def populate(total: int, customers: int, seed: int = 11) -> None:
         with transaction.atomic():
             for ticket, thread in zip(tickets, threads, strict=True):
                 ticket.description = "，".join(p for p in thread[0][1] if p)
+                ticket.last_seq = len(thread)
             Ticket.objects.bulk_create(tickets, batch_size=1000)
             messages, rows = [], []
             for ticket, thread in zip(tickets, threads, strict=True):
                 terms = {"public": [], "internal": []}
-                for kind, pieces in thread:
+                for seq, (kind, pieces) in enumerate(thread, start=1):
                     body = "，".join(p for p in pieces if p)
+                    # Numbered like the case's thread (kefu.tickets.thread): (ticket, seq) is unique.
                     messages.append(
-                        Message(ticket=ticket, kind=kind, body=body, author_id=ticket.customer_id)
+                        Message(ticket=ticket, seq=seq, kind=kind, body=body, author_id=ticket.customer_id)
                     )
                     terms[kind] += [piece_terms(p) for p in pieces if p]
                 row = index_terms(ticket, [])  # the title's terms, from the real function
