@@ -161,6 +161,10 @@ class InboundEvent(models.Model):
 class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SENT = "sent", _("Sent")
+    # What a provider reports after "sent" (WhatsApp's status callbacks); a sent row may move on
+    # to these, never back.
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
     FAILED = "failed", _("Failed")
 
 
@@ -175,7 +179,7 @@ class OutboundDelivery(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=16)
     status = models.CharField(
-        _("status"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)

@@ -99,11 +99,17 @@ def do_send_template(
         return TemplateMessage.objects.create(message=submission.message, template=template, params=values)
 
 
-# What a status callback makes of a delivery. "delivered" and "read" keep the row sent (its
-# states are queued / sent / failed) and are logged; "failed" carries the provider's reason.
+# A status moves a delivery forward only: callbacks can arrive out of order or twice.
+_BEFORE: dict[str, tuple[str, ...]] = {
+    "sent": (DeliveryStatus.QUEUED,),
+    "delivered": (DeliveryStatus.QUEUED, DeliveryStatus.SENT),
+    "read": (DeliveryStatus.QUEUED, DeliveryStatus.SENT, DeliveryStatus.DELIVERED),
+}
+
+
 def do_apply_statuses(inbox: Inbox, statuses: Iterable[dict[str, Any]]) -> int:
-    """The provider's ``statuses[]``: a delivery found by its message id is marked sent or
-    failed (with the error's code and title). Idempotent: a repeated callback changes nothing."""
+    """The provider's ``statuses[]``: a delivery found by its message id becomes sent, delivered,
+    read (forward only) or failed (with the error's code and title). Idempotent."""
     changed = 0
     for status in statuses:
         provider_id = str(status.get("id") or "")[:998]
@@ -123,11 +129,11 @@ def do_apply_statuses(inbox: Inbox, statuses: Iterable[dict[str, Any]]) -> int:
             changed += rows.exclude(status=DeliveryStatus.FAILED).update(
                 status=DeliveryStatus.FAILED, last_error=guard.redact(reason, language="en")
             )
-        elif state in ("sent", "delivered", "read"):
-            at = _timestamp(status.get("timestamp"))
-            changed += rows.filter(status=DeliveryStatus.QUEUED).update(
-                status=DeliveryStatus.SENT, sent_at=at
-            )
+        elif state in _BEFORE:
+            values: dict[str, Any] = {"status": state}
+            if state == "sent":
+                values["sent_at"] = _timestamp(status.get("timestamp"))
+            changed += rows.filter(status__in=_BEFORE[state]).update(**values)
         else:
             logger.info("WhatsApp status %r ignored", state[:20])
     return changed

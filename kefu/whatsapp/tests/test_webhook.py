@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
+from kefu.conftest import login
 from kefu.inbox import pipeline
 from kefu.inbox.models import DeliveryStatus, EventStatus, InboundEvent, OutboundDelivery
 from kefu.tickets.actions import check_add_message
@@ -124,9 +126,20 @@ def test_status_callbacks_mark_the_delivery_sent_or_failed_with_the_reason(linke
     settle()
     delivery = OutboundDelivery.objects.get()
     assert delivery.status == DeliveryStatus.SENT and delivery.provider_id.startswith("wamid.")
-    for state in ("sent", "delivered", "read"):
+
+    def callback(state: str) -> str:
         post_webhook(fg.inbound(statuses=[fg.status(delivery.provider_id, state)]), secret=APP_SECRET)
-    assert OutboundDelivery.objects.get().status == DeliveryStatus.SENT
+        return OutboundDelivery.objects.get().status
+
+    assert callback("sent") == DeliveryStatus.SENT
+    assert callback("delivered") == DeliveryStatus.DELIVERED
+    assert callback("sent") == DeliveryStatus.DELIVERED  # late or repeated: never backwards
+    assert callback("read") == DeliveryStatus.READ
+    assert callback("delivered") == DeliveryStatus.READ
+    page = login(agent).get(
+        reverse("tickets:workspace_ticket", args=[ticket.case_number]), HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert 'class="delivery delivery-read"' in page.content.decode()  # the agent sees it was read
     post_webhook(
         fg.inbound(statuses=[fg.status(delivery.provider_id, "failed", code=131047)]), secret=APP_SECRET
     )
