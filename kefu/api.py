@@ -169,8 +169,8 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
 def _add_routers() -> None:
     from kefu.bot.api import router as bot_router
     from kefu.helpcenter.api import router as helpcenter_router
-    from kefu.reports.api import router as reports_router
     from kefu.identity.api import router as identity_router
+    from kefu.reports.api import router as reports_router
     from kefu.tickets.api import router as tickets_router
     from kefu.trust.api import router as trust_router
     from kefu.webhooks.api import router as webhooks_router
