@@ -190,3 +190,17 @@ def test_an_approved_template_goes_out_outside_the_window_with_screened_paramete
     message = TemplateMessage.objects.get().message
     assert message.body.startswith("Hello Alice, your case") and PHRASE not in message.body
     assert OutboundDelivery.objects.get().status == DeliveryStatus.SENT
+
+
+def test_a_template_must_be_named_and_numbered_as_meta_requires(db):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as named:
+        Template(name="Case Update", language="en_US", body="Hi {{1}}").full_clean()
+    assert "name" in named.value.message_dict
+    with pytest.raises(ValidationError) as numbered:
+        Template(name="case_update", language="en_US", body="Hi {{1}}, {{3}}").full_clean()
+    assert "body" in numbered.value.message_dict
+    good = Template(name="case_update", language="en_US", body="Hi {{1}}, case {{2}}")
+    good.full_clean()
+    assert good.param_count == 2 and good.render(["Ann", "KF-1"]) == "Hi Ann, case KF-1"
