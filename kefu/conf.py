@@ -500,6 +500,12 @@ SETTINGS: tuple[Setting, ...] = (
         "24",
         "after a secret rotation, deliveries are also signed with the previous secret for this many hours",
     ),
+    _S(
+        "KEFU_WEBHOOKS_KEEP_DAYS",
+        "int",
+        "30",
+        "delivered and failed webhook deliveries stay in the log this many days (0: forever)",
+    ),
     # Telegram (kefu/telegram, docs/channels.md): with a bot token set, a Telegram inbox exists
     _S(
         "KEFU_TELEGRAM_BOT_TOKEN",

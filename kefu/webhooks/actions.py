@@ -314,6 +314,30 @@ def _count_failure(endpoint_id: int, *, now: datetime) -> None:
         logger.warning("webhook endpoint %s disabled after %d consecutive failures", public_id, limit)
 
 
+PURGE_BATCH = 1000
+
+
+def purge_old_deliveries(*, now: datetime | None = None) -> int:
+    """Delete delivered and failed deliveries older than ``KEFU_WEBHOOKS_KEEP_DAYS`` (pending
+    ones stay whatever their age), a batch per statement so no long lock is held; returns how
+    many went."""
+    days = int(settings.KEFU_WEBHOOKS_KEEP_DAYS)
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    removed = 0
+    while True:
+        ids = list(
+            Delivery.objects.filter(created_at__lt=cutoff)
+            .exclude(status=DeliveryStatus.PENDING)
+            .order_by("id")
+            .values_list("pk", flat=True)[:PURGE_BATCH]
+        )
+        if not ids:
+            return removed
+        removed += Delivery.objects.filter(pk__in=ids).delete()[0]
+
+
 def _enqueue_due(endpoint_id: int) -> None:
     from kefu.webhooks.tasks import send_webhook
 

@@ -22,6 +22,14 @@ def send_webhook(pk: int) -> None:
     send_delivery(pk)
 
 
+@periodic_job(lambda: 3600.0)
+def purge_webhook_log() -> None:
+    """The delivery log's old rows (``KEFU_WEBHOOKS_KEEP_DAYS``), once an hour."""
+    from kefu.webhooks.actions import purge_old_deliveries
+
+    purge_old_deliveries()
+
+
 @periodic_job(_sweep_seconds)
 def sweep_webhooks() -> None:
     from kefu.inbox import durable

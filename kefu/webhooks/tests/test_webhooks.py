@@ -372,6 +372,27 @@ def test_the_admin_test_button_sends_a_signed_test_event_and_the_log_shows_it(
     assert settings_off.status_code == 200 and Endpoint.objects.count() == 1
 
 
+@pytest.mark.django_db
+def test_old_delivered_and_failed_deliveries_leave_the_log_and_pending_ones_stay(
+    admin, local_targets, settings
+):
+    settings.KEFU_WEBHOOKS_KEEP_DAYS = 30
+    endpoint, _secret = actions.do_create_endpoint(url="http://127.0.0.1:9/h", events=["*"], actor=admin)
+    old = timezone.now() - timedelta(days=31)
+    for n, status in enumerate(
+        [DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.PENDING, DeliveryStatus.DELIVERED]
+    ):
+        Delivery.objects.create(
+            endpoint=endpoint, message_id=f"msg_{n}", event_type="ticket.created", body="{}", status=status
+        )
+    Delivery.objects.exclude(message_id="msg_3").update(created_at=old)
+    assert actions.purge_old_deliveries() == 2
+    assert sorted(Delivery.objects.values_list("message_id", flat=True)) == ["msg_2", "msg_3"]
+    settings.KEFU_WEBHOOKS_KEEP_DAYS = 0
+    Delivery.objects.update(created_at=old, status=DeliveryStatus.DELIVERED)
+    assert actions.purge_old_deliveries() == 0 and Delivery.objects.count() == 2
+
+
 def test_payload_json_is_compact_and_carries_the_version():
     from kefu.webhooks.payloads import envelope
 
