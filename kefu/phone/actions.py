@@ -100,13 +100,18 @@ def do_update_call(call: Call, **changes: object) -> None:
 
 
 def customer_of(call: Call) -> User | None:
-    """Whose account the caller's number is on (caller ID: threads the call, never proves)."""
-    if not call.caller:
-        return None
-    from kefu.inbox.pipeline import identify
+    """Whose account the caller's number is on (caller ID: threads the call, never proves).
+    Looked up once per request: a step asks several times (step-up, the case, the code)."""
+    if "_customer" in call.__dict__:
+        return call.__dict__["_customer"]
+    customer = None
+    if call.caller:
+        from kefu.inbox.pipeline import identify
 
-    contact = identify(call.inbox, address=call.caller)
-    return selectors.customer_for_number(contact.customer, call.caller)
+        contact = identify(call.inbox, address=call.caller)
+        customer = selectors.customer_for_number(contact.customer, call.caller)
+    call.__dict__["_customer"] = customer
+    return customer
 
 
 def _log(ticket: Ticket, call: Call, event: str, body: str, **extra: object) -> None:
@@ -132,7 +137,7 @@ def do_open_case(call: Call, *, topic: str = "", named: Ticket | None = None) ->
             call.ticket_id = locked.ticket_id
             return call.ticket
         topic = topic or locked.topic or "agent"
-        customer = customer_of(locked)
+        customer = customer_of(call)
         ticket = named or selectors.open_case_for(locked, customer)
         language = locked.language
         with override(language):

@@ -180,6 +180,15 @@ def queue_position(call: Call) -> int:
     return ahead + 1
 
 
+def current_calls(agent: User) -> QuerySet[Call]:
+    """The calls an agent has answered that have not ended, newest first."""
+    return (
+        Call.objects.filter(agent=agent, answered_at__isnull=False, ended_at__isnull=True)
+        .select_related("ticket")
+        .order_by("-answered_at")[:5]
+    )
+
+
 def callback_queue() -> QuerySet[Callback]:
     """Call-backs to make, in the order the callers joined the queue (their kept place)."""
     return (

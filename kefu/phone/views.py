@@ -209,8 +209,11 @@ def callbacks(request: HttpRequest) -> HttpResponse:
         {"callback": callback, "number": selectors.callback_number(callback)}
         for callback in selectors.callback_queue()[:200]
     ]
-    line = AgentLine.objects.filter(user=cast(User, request.user)).first()
-    return render(request, "phone/callbacks.html", {"rows": rows, "line": line})
+    agent = cast(User, request.user)
+    line = AgentLine.objects.filter(user=agent).first()
+    # The agent's calls now: the case to open while the caller is on the line.
+    current = selectors.current_calls(agent)
+    return render(request, "phone/callbacks.html", {"rows": rows, "line": line, "current": current})
 
 
 @_agents_only

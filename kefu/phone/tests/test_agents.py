@@ -167,6 +167,10 @@ def test_a_queued_caller_is_connected_to_the_first_free_agent_with_a_whisper(
         seen["whisper"] = twiml(
             signed(queue.get("url", ""), CallSid=caller_sid, QueueSid="QU" + "1" * 32, QueueTime="12")
         )
+        # While the caller is on the line, the agent's page links the case (menu, identity status).
+        page = login(phone_agent).get("/phone/callbacks/").content.decode()
+        ticket = Call.objects.select_related("ticket").get().ticket
+        assert ticket is not None and ticket.case_number in page
         return None  # the bridged call ends later
 
     result = make_call(["", "0", agent_answers_while_the_caller_waits])
