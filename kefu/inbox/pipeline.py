@@ -364,6 +364,13 @@ def do_accept(
         contact = identify(
             inbox, address=screened.address, display_name=screened.display_name, customer=customer
         )
+        if adapter_for(inbox.kind).continues_open_case:
+            # One message of a contact at a time (two workers, two quick messages): without the
+            # lock both could open a conversation, or the bot's step could take the other job's
+            # freshly committed turn for its own (PostgreSQL; SQLite writers queue anyway).
+            # Lock order: the event (process), the contact, then the bot conversation and the case.
+            locked = ContactIdentity.objects.select_for_update().filter(pk=contact.pk)
+            locked.values_list("pk", flat=True).first()
         customer = customer or contact.customer
         if ticket is None:
             ticket = thread_target(inbox, screened, contact)
@@ -550,7 +557,9 @@ def receive(inbox: Inbox, request: Any) -> Received:
             )
         try:
             with transaction.atomic(durable=True):
-                event, made = InboundEvent.objects.get_or_create(inbox=inbox, dedupe_key=key, defaults=defaults)
+                event, made = InboundEvent.objects.get_or_create(
+                    inbox=inbox, dedupe_key=key, defaults=defaults
+                )
         except IntegrityError:  # delivered twice at the same moment: the other stored it
             event, made = InboundEvent.objects.get(inbox=inbox, dedupe_key=key), False
         events.append(event)
@@ -590,7 +599,9 @@ def fetch_media(inbox: Inbox, screened: Screened) -> tuple[list[CheckedFile], li
             got = fetch(inbox, ref) if fetch is not None else None
             if got is None:
                 logger.warning("inbox %s: a file was skipped (too large or unavailable)", inbox.pk)
-                notes.append(_("[A file was not attached: “{name}” is too large or unavailable.]").format(name=name))
+                notes.append(
+                    _("[A file was not attached: “{name}” is too large or unavailable.]").format(name=name)
+                )
                 continue
             try:
                 files.append(check_upload(SimpleUploadedFile(got[0] or name, got[1])))
