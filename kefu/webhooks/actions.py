@@ -61,7 +61,12 @@ def clean_events(events: list[str]) -> list[str]:
     return sorted(set(names))
 
 
+URL_MAX_LENGTH = 500  # Endpoint.url's column
+
+
 def clean_url(url: str) -> str:
+    if len(url.strip()) > URL_MAX_LENGTH:
+        raise ValidationError({"url": [_("This value is too long.")]})
     try:
         targets.check(url)
     except targets.TargetRefused as exc:

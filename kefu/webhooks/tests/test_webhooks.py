@@ -141,6 +141,7 @@ def test_the_refusal_is_translated_and_unknown_events_and_schemes_are_refused(ad
         {"url": "https://example.com/", "events": ["ticket.exploded"]},
         {"url": "https://example.com/", "events": []},
         {"url": "https://user:pw@example.com/", "events": ["ticket.created"]},
+        {"url": "https://93.184.215.14/" + "a" * 500, "events": ["ticket.created"]},
     ):
         assert client.post("/api/v1/webhooks", payload, content_type="application/json").status_code == 400
 
