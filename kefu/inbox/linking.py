@@ -17,6 +17,7 @@ import hmac
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 
 from kefu.accounts.models import User
 from kefu.inbox.models import Inbox
@@ -36,9 +37,13 @@ def token_for(customer: User, *, kind: str, now: float | None = None) -> str:
     return f"{payload}_{_signature(payload, kind)}"
 
 
-def customer_for_token(token: str, *, inbox: Inbox, now: float | None = None) -> User | None:
+def customer_for_token(
+    token: str, *, inbox: Inbox, address: str = "", now: float | None = None
+) -> User | None:
     """The customer a valid, fresh token names; None for anything else (a typo, a forgery, a
-    stale link, a greeting's ``/start`` without a token)."""
+    stale link, a greeting's ``/start`` without a token). With ``address`` (the contact that
+    sent it), a link is that one chat's: the same token from another chat (a forwarded or leaked
+    link) links nobody; the same chat again (a retried job) still does."""
     parts = (token or "").split("_", 2)  # the signature's base64url may hold "_" itself
     if len(parts) != 3:
         return None
@@ -52,4 +57,10 @@ def customer_for_token(token: str, *, inbox: Inbox, now: float | None = None) ->
     current = now if now is not None else time.time()
     if not (0 <= current - issued <= LINK_TTL_SECONDS):
         return None
-    return User.objects.filter(pk=pk, is_active=True).first()
+    customer = User.objects.filter(pk=pk, is_active=True).first()
+    if customer is None or not address:
+        return customer
+    key = "inbox-link:" + hashlib.sha256(token.encode()).hexdigest()
+    holder = f"{inbox.pk}:{address}"
+    cache.add(key, holder, LINK_TTL_SECONDS + 60)  # the first chat to use it keeps it
+    return customer if cache.get(key) == holder else None

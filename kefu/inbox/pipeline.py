@@ -360,7 +360,7 @@ def do_accept(
             # contact becomes a customer's — never a typed email.
             from kefu.inbox.linking import customer_for_token
 
-            customer = customer_for_token(screened.body.strip(), inbox=inbox)
+            customer = customer_for_token(screened.body.strip(), inbox=inbox, address=screened.address)
         contact = identify(
             inbox, address=screened.address, display_name=screened.display_name, customer=customer
         )

@@ -152,6 +152,9 @@ def test_a_signed_deep_link_links_the_contact_and_a_typed_email_never_does(api, 
     say(text_update(402, f"/start {token}"))
     contact.refresh_from_db()
     assert contact.customer_id == alice.pk
+    # The link is that chat's: forwarded to someone else, it links nobody.
+    say(text_update(403, f"/start {token}", user_id=6000000001))
+    assert ContactIdentity.objects.get(address="6000000001").customer_id is None
     # The token is not kept in the thread.
     assert token not in everything_stored() or token in str(InboundEvent.objects.values_list("payload"))
 
