@@ -293,3 +293,23 @@ def test_out_of_hours_voicemail_becomes_a_case_with_the_recording(
     message = result.call.ticket.messages.get(extra__event="phone.voicemail")
     assert message.extra["recording_url"].startswith("https://api.twilio.com/2010-04-01/Accounts/")
     assert t(language, "Thank you, we have recorded your message.") in result.said
+
+
+def test_an_admin_rewords_a_prompt_per_inbox_and_language(make_call, hotline):
+    """The default flow's prompts are the admins' to reword; the other language keeps the default."""
+    from kefu.phone.models import Prompt
+
+    Prompt.objects.create(inbox=hotline, key="menu", language="en", text="Press 0 for a human.")
+    english = make_call(["2", "0", ""])
+    assert "Press 0 for a human." in english.said
+    chinese = make_call(["", "0", ""], caller="+8613700000009")
+    assert "Press 0 for a human." not in chinese.said
+    assert (
+        t(
+            "zh-hans",
+            "For deposits and withdrawals, press 1. For account and security, press 2. "
+            "For other questions, press 3. To be called back, press 9. To speak to an agent, press 0. "
+            "For an existing case, press the pound key.",
+        )
+        in chinese.said
+    )
