@@ -361,3 +361,20 @@ def test_inbox_health_on_the_admin_page_and_in_kefu_check(api, agent, capsys):
     run_jobs()
     failed.refresh_from_db()
     assert failed.status == DeliveryStatus.SENT
+
+
+def test_without_a_webhook_secret_kefu_serves_worker_polls(api, settings):
+    """No public URL (no secret): the periodic job of `kefu serve`'s worker polls getUpdates;
+    with a secret (webhook mode) it stays off."""
+    from kefu.telegram.tasks import _poll_interval, poll_updates
+
+    assert _poll_interval() == 0  # webhook mode
+    settings.KEFU_TELEGRAM_WEBHOOK_SECRET = ""
+    assert _poll_interval() == 2.0
+    api.updates = [text_update(1200, "polled by the worker")]
+    poll_updates.call_local()
+    poll_updates.call_local()  # the offset moved past it: nothing new
+    assert [c.get("offset") for c in api.sent("getUpdates")] == [None, 1201]
+    run_jobs()
+    assert InboundEvent.objects.get().status == EventStatus.PROCESSED
+    assert post(text_update(1201, "hi")).status_code == 401  # no secret: the webhook is closed
