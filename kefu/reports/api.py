@@ -80,6 +80,8 @@ def _moment(text: str | None) -> datetime | None:
             value = datetime.combine(day, time.min)
     except ValueError:
         raise ValueError(text) from None
+    if not metrics.plausible(value):
+        raise ValueError(text)
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -216,6 +216,13 @@ def definitions() -> dict[str, dict[str, str]]:
 
 
 DEFAULT_DAYS = 30
+# Periods are refused outside these years: date arithmetic near year 1 or 9999 (a default
+# start 30 days earlier, the time zone's offset, the database's UTC) overflows.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 9000
+
+
+def plausible(moment: date | datetime) -> bool:
+    return EARLIEST_YEAR <= moment.year < LATEST_YEAR
 
 
 def default_window(now: datetime) -> Window:

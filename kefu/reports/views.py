@@ -24,9 +24,10 @@ from kefu.tickets.models import Category, Channel
 
 def _day(text: str | None) -> date | None:
     try:
-        return parse_date(text or "")
+        day = parse_date(text or "")
     except ValueError:
         return None
+    return day if day is not None and metrics.plausible(day) else None
 
 
 def _period(request: HttpRequest) -> tuple[date, date, str]:

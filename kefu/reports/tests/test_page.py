@@ -33,8 +33,9 @@ def test_the_page_shows_the_figures_and_refuses_bad_dates_politely(alice, superv
     client = login(supervisor)
     page = client.get("/reports/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="card-tickets_created"' in page and "Tickets opened in the period" in page
-    bad = client.get("/reports/?since=soon", HTTP_ACCEPT_LANGUAGE="en")
-    assert bad.status_code == 200 and "Enter dates as YYYY-MM-DD." in bad.content.decode()
+    for query in ("since=soon", "since=0001-01-01", "until=9999-12-31"):
+        bad = client.get(f"/reports/?{query}", HTTP_ACCEPT_LANGUAGE="en")
+        assert bad.status_code == 200 and "Enter dates as YYYY-MM-DD." in bad.content.decode()
 
 
 @pytest.mark.browser

@@ -181,6 +181,10 @@ def test_admins_may_read_and_anonymous_visitors_may_not(db, client):
         ("since=2026-13-01", "since"),
         ("until=2026-11-01T25:00:00", "until"),
         ("since=2026-11-08&until=2026-11-01", "until"),
+        # Dates where the period's arithmetic would overflow (a 500 before).
+        ("until=0001-01-05", "until"),
+        ("since=0001-01-01", "since"),
+        ("until=9999-12-31T23:59:59Z", "until"),
     ],
 )
 def test_bad_dates_are_a_400_with_a_translated_error(supervisor, query, field):
