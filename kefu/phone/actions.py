@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -534,20 +535,41 @@ def do_callback_result(callback: Callback, *, dial_status: str) -> Callback:
     return locked
 
 
+# An agent's phone rings this long before the sweep tries the next free agent for the call.
+RING_SECONDS = 30
+
+
 def do_connect_agent(call_pk: int) -> bool:
-    """The job after a call queues: dial the first free agent with the skill (live chat's fair,
+    """Ring the first free agent with the skill for a queued call (live chat's fair,
     capacity-aware choice: online, a free slot, the case's team and the caller's language, the
-    least loaded and longest idle first) who has a phone line. The agent's leg takes the caller
-    out of the queue (<Dial><Queue>) after a whisper of the topic."""
+    least loaded and longest idle first, with a phone line and not on another call). The agent's
+    leg takes the caller out of the queue (<Dial><Queue>) after a whisper of the topic.
+
+    Runs after the call queues and from the sweep (an agent who comes online later gets the
+    waiting calls). One ring at a time per call: the call row is claimed by a conditional
+    UPDATE, so two workers never ring two agents for it; an unanswered ring is retried after
+    RING_SECONDS, with another agent if one is free."""
     from kefu.identity.sms import SmsError
     from kefu.phone.provider import provider
 
-    call = Call.objects.select_related("ticket", "inbox").filter(pk=call_pk).first()
-    if call is None or call.ended_at is not None or call.queued_at is None or call.answered_at is not None:
+    now = timezone.now()
+    claimed = (
+        Call.objects.filter(
+            pk=call_pk, queued_at__isnull=False, answered_at__isnull=True, ended_at__isnull=True
+        )
+        .filter(
+            Q(agent_dialled_at__isnull=True) | Q(agent_dialled_at__lt=now - timedelta(seconds=RING_SECONDS))
+        )
+        .update(agent_dialled_at=now, dialled_agent=None)
+    )
+    if not claimed:
         return False
+    call = Call.objects.select_related("ticket", "inbox").get(pk=call_pk)
     agent = selectors.free_agent_for(call)
     if agent is None:
-        return False  # nobody free: the caller waits (the wait URL says so honestly)
+        # Nobody free: the caller waits (the wait URL says so honestly); the sweep tries again.
+        Call.objects.filter(pk=call_pk, agent_dialled_at=now).update(agent_dialled_at=None)
+        return False
     line = AgentLine.objects.get(user=agent)
     try:
         provider().create_call(
@@ -557,8 +579,20 @@ def do_connect_agent(call_pk: int) -> bool:
         )
     except SmsError as exc:
         logger.warning("agent not dialled for call %s: %s", call.pk, exc)
+        Call.objects.filter(pk=call_pk, agent_dialled_at=now).update(agent_dialled_at=None)
         return False
+    Call.objects.filter(pk=call_pk).update(dialled_agent=agent)
     return True
+
+
+def do_sweep_queue(limit: int = 100) -> int:
+    """Ring agents for the calls waiting in the queue (oldest first); how many were rung."""
+    waiting = (
+        Call.objects.filter(queued_at__isnull=False, answered_at__isnull=True, ended_at__isnull=True)
+        .order_by("queued_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for pk in list(waiting) if do_connect_agent(pk))
 
 
 def do_agent_answered(call: Call, agent: User) -> None:

@@ -73,6 +73,12 @@ class Call(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The agent Kefu last rang for this queued call, and when (one ring at a time per call; a
+    # sweep rings again once it has gone unanswered for a while).
+    dialled_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    agent_dialled_at = models.DateTimeField(null=True, blank=True)
     # Identity step-up: the open challenge (kefu.identity) and when a code was keyed in right.
     challenge_id = models.UUIDField(null=True, blank=True)
     verified_at = models.DateTimeField(_("identity verified at"), null=True, blank=True)

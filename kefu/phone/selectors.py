@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from kefu.accounts.models import Role, User
@@ -206,7 +206,7 @@ def callback_number(callback: Callback) -> str | None:
     return to_e164(callback.customer.phone)
 
 
-def free_agent_for(call: Call) -> User | None:
+def free_agent_for(call: Call, *, ring_seconds: int = 30) -> User | None:
     """The first free agent with the skill, as live chat chooses (kefu.chat.selectors): online,
     a free slot, in the case's team, speaking the caller's language; the least loaded first, then
     the one who waited longest. Only agents with a phone line can take calls."""
@@ -225,6 +225,14 @@ def free_agent_for(call: Call) -> User | None:
     ).select_related("user")
     if team_id is not None:
         presences = presences.filter(user__teams=team_id)
+    # Not on a call, and not being rung for another waiting call right now.
+    ringing_since = timezone.now() - timedelta(seconds=ring_seconds)
+    busy = Call.objects.filter(ended_at__isnull=True).filter(
+        Q(agent__isnull=False, answered_at__isnull=False)
+        | Q(dialled_agent__isnull=False, answered_at__isnull=True, agent_dialled_at__gte=ringing_since)
+    )
+    busy_ids = {pk for pair in busy.values_list("agent_id", "dialled_agent_id") for pk in pair if pk}
+    presences = presences.exclude(user_id__in=busy_ids)
     ordered = presences.order_by("active_chats", F("last_assigned_at").asc(nulls_first=True), "user_id")
     for presence in ordered[:20]:
         if presence.speaks(call.language):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kefu.jobs.engine import job
+from kefu.jobs.engine import job, periodic_job
 
 
 @job(retries=4, retry_delay=30)
@@ -17,3 +17,15 @@ def connect_agent(call_pk: int) -> None:
     from kefu.phone.actions import do_connect_agent
 
     do_connect_agent(call_pk)
+
+
+def _sweep_seconds() -> float:
+    return 15.0
+
+
+@periodic_job(_sweep_seconds)
+def sweep_queue() -> None:
+    """Ring agents for waiting calls: an agent who comes online gets the calls already queued."""
+    from kefu.phone.actions import do_sweep_queue
+
+    do_sweep_queue()

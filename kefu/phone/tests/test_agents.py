@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from kefu.accounts.models import Role
@@ -180,3 +181,36 @@ def test_a_queued_caller_is_connected_to_the_first_free_agent_with_a_whisper(
     call.ticket.refresh_from_db()
     assert call.ticket.assignee == phone_agent
     assert "phone.answered" in [m.extra.get("event") for m in call.ticket.messages.all()]
+
+
+def test_an_agent_who_comes_online_later_is_rung_for_the_waiting_call(make_call, phone_agent, provider):
+    """0 queues even with nobody online; the sweep rings the first agent who comes online, once
+    per ring (a second sweep while the phone rings rings nobody else), and never an agent who is
+    on another call."""
+    from kefu.phone.actions import do_sweep_queue
+
+    waiting: dict[str, int] = {}
+
+    def while_waiting() -> str:
+        assert not [c for c in provider.calls if "/connect/" in c["Url"]]  # nobody online yet
+        on_a_call = make_user("on-call@example.com", Role.AGENT, ("general",))
+        AgentLine.objects.create(user=on_a_call, address="+8613533334444")
+        AgentPresence.objects.create(user=on_a_call, status="online", capacity=3)
+        from kefu.phone.models import Call
+
+        other = Call.objects.create(
+            call_sid="CA" + "9" * 32, inbox=Call.objects.get().inbox, caller="+8613000000001"
+        )
+        Call.objects.filter(pk=other.pk).update(agent=on_a_call, answered_at=other.started_at)
+        # Without the on-a-call rule the other agent would be first (never assigned: longest idle).
+        AgentPresence.objects.create(
+            user=phone_agent, status="online", capacity=3, last_assigned_at=timezone.now()
+        )
+        waiting["first"] = do_sweep_queue()
+        waiting["again"] = do_sweep_queue()
+        return ""
+
+    make_call(["", "0", while_waiting])
+    rung = [c["To"] for c in provider.calls if "/phone/twilio/connect/" in c["Url"]]
+    assert rung == [AGENT_LINE]
+    assert waiting == {"first": 1, "again": 0}
