@@ -907,6 +907,22 @@ def dangerous_combinations(values: Mapping[str, Any], sources: Mapping[str, str]
         problems.append(
             Problem("KEFU_SMS_TOKEN", "KEFU_SMS_TOKEN: not set while KEFU_SMS_URL is", severe=False)
         )
+    if values["KEFU_WEBHOOKS_ALLOW_PRIVATE"] and base.startswith("https://"):
+        problems.append(
+            Problem(
+                "KEFU_WEBHOOKS_ALLOW_PRIVATE",
+                "KEFU_WEBHOOKS_ALLOW_PRIVATE: on while KEFU_BASE_URL is https; an admin's webhook URL could reach this server's own network",
+                severe=False,
+            )
+        )
+    if float(values["KEFU_WEBHOOKS_TIMEOUT"] or 0) >= float(values["KEFU_WEBHOOKS_RETRY_SECONDS"] or 0):
+        problems.append(
+            Problem(
+                "KEFU_WEBHOOKS_TIMEOUT",
+                "KEFU_WEBHOOKS_TIMEOUT: not below KEFU_WEBHOOKS_RETRY_SECONDS; a slow receiver may get the same delivery twice",
+                severe=False,
+            )
+        )
     return problems
 
 

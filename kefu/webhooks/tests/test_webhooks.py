@@ -398,3 +398,19 @@ def test_payload_json_is_compact_and_carries_the_version():
     from kefu.webhooks.payloads import envelope
 
     assert json.loads(json.dumps(envelope("ticket.created", {"x": 1})))["version"] == 1
+
+
+def test_config_check_warns_about_private_targets_in_production_and_a_timeout_past_the_retry():
+    from kefu import conf
+
+    environ = {
+        "KEFU_BASE_URL": "https://support.example",
+        "KEFU_SECURE_COOKIES": "1",
+        "KEFU_WEBHOOKS_ALLOW_PRIVATE": "1",
+        "KEFU_WEBHOOKS_TIMEOUT": "30",
+        "KEFU_WEBHOOKS_RETRY_SECONDS": "30",
+    }
+    found = {problem.name: problem for problem in conf.check(environ)}
+    assert not found["KEFU_WEBHOOKS_ALLOW_PRIVATE"].severe and not found["KEFU_WEBHOOKS_TIMEOUT"].severe
+    defaults = {problem.name for problem in conf.check({"KEFU_BASE_URL": "https://support.example"})}
+    assert not {"KEFU_WEBHOOKS_ALLOW_PRIVATE", "KEFU_WEBHOOKS_TIMEOUT"} & defaults
