@@ -21,6 +21,7 @@ from django.utils.translation import override
 
 from kefu.accounts.models import User
 from kefu.bot import flows, slots, understand
+from kefu.bot.engine.normalize import fold_cantonese
 from kefu.bot.intents import INTENT_LABELS, OUT_OF_SCOPE, SMALLTALK, URGENT_INTENTS
 from kefu.bot.models import BotConversation, ConversationStatus
 from kefu.tickets import stages, thread
@@ -39,7 +40,9 @@ PUBLIC_SLOT = {"tx_hash": "txid"}
 
 _HUMAN = re.compile(
     r"转人工|轉人工|人工客服|人工服务|人工服務|找人工|要人工|人工\s*$|真人|客服小姐姐|human|real person|live agent"
-    r"|talk to (an )?agent"
+    r"|talk to (an )?agent|人工介入|人工处理|人工處理|找真人"
+    r"|(?:speak|talk|chat) (?:to|with) (?:a |an )?(?:agent|human|person|someone|staff|support staff)"
+    r"|(?:get|want|need) (?:a |an )?(?:human|real agent|real person|person to help)"
     r"|^\s*(?:an? )?agent(?: please| pls)?\s*[.!?]*\s*$|\brepresentative\b|\boperator\b",
     re.I,
 )
@@ -92,7 +95,27 @@ _SEED_LEAKED = re.compile(
     r"(?:助记词|助記詞|私钥|私鑰)[^。.!?！？]{0,20}(?:给了|給了|给过|給過|发给|發給|告诉|告訴|泄露|洩露|被盗|被盜|被人拿)"
     r"|(?:给|給|发|發|告诉|告訴)(?:了|过|過)?[^。.!?！？，,]{0,12}(?:助记词|助記詞|私钥|私鑰)"
     rf"|(?:gave|shared|sent|told|typed|entered|showed|read out)\s+(?:\w+\s+){{0,5}}{_SEED_NAMES}"
-    rf"|{_SEED_NAMES}\s+(?:\w+\s+){{0,3}}(?:leaked|stolen|exposed|compromised)",
+    rf"|{_SEED_NAMES}\s+(?:\w+\s+){{0,3}}(?:leaked|stolen|exposed|compromised)"
+    # "让我把助记词填到一个网站上…我填了": the seed was typed somewhere, and it is done.
+    r"|(?:助记词|助記詞|私钥|私鑰)[^。.!?！？]{0,40}?(?:已经|已經|我)?"
+    r"(?:填|输入|輸入|提交|交出|导入|導入|贴|貼|拍照发|拍照發)(?:了|过|過|进去了|進去了)",
+    re.I,
+)
+# Someone (often "support" calling from a number that looks official) wants the one-time code
+# or the password: never give it. Asking how codes arrive is otp_problem, not this.
+_CODE_REQUESTED = re.compile(
+    r"(?:ask(?:ing|ed|s)?|want(?:s|ed)?|request(?:ing|ed|s)?|need(?:s|ed)?)\s+(?:me\s+)?(?:for\s+)?"
+    r"(?:to\s+(?:read|give|send|tell|share)\s+(?:out\s+)?(?:them\s+)?)?(?:the|my|a|that)?\s*"
+    r"(?:\d[\s-]?digit\s+)?(?:sms\s+|text\s+|verification\s+|2fa\s+|otp\s+|security\s+|login\s+)?(?:code|otp|password)"
+    r"|(?:让|讓|要|叫|问|問)我(?:提供|说|說|报|報|念|读|讀|发|發|告诉|告訴|给|給)(?:一下)?(?:他|他们|他們|对方|對方)?"
+    r"(?:手机|手機)?(?:上)?(?:收到的)?(?:的)?(?:验证码|驗證碼|短信码|短信碼|密码|密碼)"
+    r"|(?:索要|问我要|問我要|跟我要|向我要)(?:我的)?(?:验证码|驗證碼|密码|密碼)",
+    re.I,
+)
+# "Stop it!" about a withdrawal that went to the wrong address: only a human can try.
+_STOP_WITHDRAWAL = re.compile(
+    r"\b(?:stop|cancel|halt|block|recall|reverse)\s+(?:it|this|that|the (?:withdrawal|transfer|transaction)|my (?:withdrawal|transfer))"
+    r"|撤回|撤销提现|撤銷提現|取消提现|取消提現|拦截|攔截|追回提现|追回提現|能不能停|能不能取消",
     re.I,
 )
 # Sign-in details typed into a phishing page: the password (and codes) are the scammer's now.
@@ -117,6 +140,8 @@ _LOSS = re.compile(
     r"转了|轉了|付了|交了|给了|給了|打了|被骗|被騙|已经转|已經轉|\bsent (?:them|him|her|it|money|\d)|\bpaid\b|transferred|\blost\b",
     re.I,
 )
+# Verdicts whose next step is "an agent will check it" (kefu.wallet.diagnosis).
+_AGENT_MUST_CHECK = ("unsupported_network", "chain_unavailable")
 # Context: "back to ...", "what now?", "proof of my transfer" (transaction help, not security).
 _BACK = re.compile(r"回到|刚才|剛才|之前的|前面的|back to|earlier|previous question|going back", re.I)
 _FOLLOW_UP = re.compile(
@@ -523,6 +548,8 @@ class _Dialogue:
         if guarded.secret:
             return self._secret(guarded, asking=asking)
         clean = guarded.redacted
+        # The policy rules below read Cantonese as Mandarin ("我要搵負責人" = "我要找負責人").
+        plain = fold_cantonese(clean)
         found = self._remember(clean, asking=asking)
 
         if self.state.get("pending_handoff") and self.customer is not None and not self.handed:
@@ -531,7 +558,7 @@ class _Dialogue:
         if (about_bot := _about_the_bot(clean)) is not None:
             self._log_customer(clean, intent="greeting", confidence=1.0)
             return self._say(about_bot, intent="greeting", quick_replies=[_("Talk to a human")])
-        if _HUMAN.search(clean) or clean.strip() == _("Talk to a human"):
+        if _HUMAN.search(plain) or clean.strip() == _("Talk to a human"):
             self._log_customer(clean, intent="contact_human", confidence=1.0)
             return self._handoff(reason="requested")
         if self.state.get("awaiting_feedback"):
@@ -551,35 +578,40 @@ class _Dialogue:
 
         if self.handed:
             # Already with a human: keep helping (answers, safety steps), never a second case.
-            if _SEED_LEAKED.search(clean):
+            if _SEED_LEAKED.search(plain):
                 return self._seed_leaked(clean)
-            if self.state.get("seed_leaked") and _FREEZE.search(clean):
+            if self.state.get("seed_leaked") and _FREEZE.search(plain):
                 return self._seed_freeze(intent)
-            if _PHISHED.search(clean):
+            if _PHISHED.search(plain):
                 return self._phished(intent, clean)
-            if self._topic() == "account_compromised" and _WHAT_NOW_WAITING.search(clean):
+            if self._topic() == "account_compromised" and _WHAT_NOW_WAITING.search(plain):
                 return self._while_you_wait()
             return self._respond(intent, clean, confidence=confidence, found=found)
         # Hand-off policy: escalation and complaints, anger, urgent security.
-        if _ESCALATE.search(clean) or (intent == "complaint" and confidence >= 0.5):
+        if _ESCALATE.search(plain) or (intent == "complaint" and confidence >= 0.5):
             return self._handoff(reason="complaint", intent=self._topic() or intent)
-        if _ANGRY.search(clean) and (intent not in SMALLTALK | {OUT_OF_SCOPE} or self._topic()):
+        if _ANGRY.search(plain) and (intent not in SMALLTALK | {OUT_OF_SCOPE} or self._topic()):
             return self._handoff(reason="frustrated", intent=self._topic() or intent)
-        if _ANGRY.search(clean) and self.state.get("misses", 0) >= 1:
+        if _ANGRY.search(plain) and self.state.get("misses", 0) >= 1:
             return self._handoff(reason="frustrated", intent=self._topic() or intent)
-        if _SEED_LEAKED.search(clean):
+        if _SEED_LEAKED.search(plain):
             return self._seed_leaked(clean)
-        if intent == "account_compromised" or _UNAUTHORISED.search(clean):
+        if intent == "account_compromised" or _UNAUTHORISED.search(plain):
             return self._handoff(reason="urgent", intent="account_compromised")
-        if intent == "scam_report" and _LOSS.search(clean):
+        if intent == "scam_report" and _LOSS.search(plain):
             return self._handoff(reason="urgent", intent="scam_report")
-        if self.state.get("seed_leaked") and _FREEZE.search(clean):
+        if self.state.get("seed_leaked") and _FREEZE.search(plain):
             return self._seed_freeze(intent)
-        if _PHISHED.search(clean):
+        if _PHISHED.search(plain):
             return self._phished(intent, clean)
+        if _CODE_REQUESTED.search(plain):
+            return self._code_requested(intent)
+        topic = self._topic() or ""
+        if _STOP_WITHDRAWAL.search(plain) and (topic.startswith("withdrawal") or (intent or "").startswith("withdrawal")):
+            return self._handoff(reason="urgent", intent=topic if topic.startswith("withdrawal") else intent)
 
         ranked = prediction.ranked
-        if len(ranked) >= 2 and confidence < CLARIFY_CEILING and _SCAM_CUE.search(clean):
+        if len(ranked) >= 2 and confidence < CLARIFY_CEILING and _SCAM_CUE.search(plain):
             # "Someone says I must pay a fee to unfreeze — is it real?": between a safety reading
             # and another, the safety one answers without a "which do you mean?".
             safety = next((name for name, _score in ranked[:2] if name in SAME_ANSWER[0]), None)
@@ -941,6 +973,11 @@ class _Dialogue:
             self.state["diagnosed"] = filled["tx_hash"]
             if diagnosis and diagnosis not in lines:
                 lines.append(diagnosis)
+            if self.state.get("diagnosis") in _AGENT_MUST_CHECK and not self.handed:
+                # The diagnosis says an agent will check it: then one must — open the case now.
+                reply = self._handoff(reason="unsolved", intent=flow)
+                reply.text = "\n".join([*[line for line in lines if line], reply.text])
+                return reply
         asking = self.state.get("asking")
         if asking and not found and not bad_hash and not facts and not _FOLLOW_UP.search(text):
             if slots.SKIP_WORDS.match(text) or text == _("I don't know"):
@@ -1263,6 +1300,16 @@ class _Dialogue:
         reply = self._handoff(reason="urgent", intent="account_compromised")
         reply.text = steps + "\n" + reply.text
         return reply
+
+    def _code_requested(self, intent: str | None) -> BotReply:
+        """Someone wants the customer's code or password: never give it, stop, secure the account."""
+        text = _(
+            "Do not give that code to anyone — not even to someone calling from a number that looks like ours "
+            "(caller ID can be faked). Our staff never ask for verification codes, passwords, seed phrases or "
+            "private keys. Hang up or stop replying now. If you already gave it, change your password, check "
+            "your signed-in devices and freeze your account at once, then tell me here."
+        )
+        return self._say(text, intent="scam_report", quick_replies=[_("Talk to a human")])
 
     def _miss(self, text: str, *, intent: str | None, confidence: float | None = None) -> BotReply:
         """Not understood: after two misses in a row, offer a human or a ticket (a way out)."""

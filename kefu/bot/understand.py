@@ -48,6 +48,7 @@ _EXTRA_NETWORKS = [
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_MIXED_TOKEN = re.compile(r"\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]{6,}\b", re.A)
 
 
 _opencc = script.converter  # the code base's one set of OpenCC converters
@@ -59,7 +60,9 @@ def detect_language(text: str, *, fallback: str) -> str:
     # Quoted text (an app's error message, a scammer's words) is not the customer's language.
     unquoted = _QUOTES.sub(" ", text)
     han = _HAN.findall(unquoted) or ([] if unquoted.strip() else _HAN.findall(text))
-    words = [w for w in _LATIN_WORD.findall(basic.TX_HASH.sub(" ", unquoted)) if not _is_code(w)]
+    # Addresses, order numbers and other codes mix letters and digits: they are no language.
+    plain = _MIXED_TOKEN.sub(" ", basic.TX_HASH.sub(" ", unquoted))
+    words = [w for w in _LATIN_WORD.findall(plain) if not _is_code(w)]
     if han and len(words) >= 3 and len(han) < 1.5 * len(words):
         return "en"  # "My 提币 is stuck": English with a Chinese word
     if han:

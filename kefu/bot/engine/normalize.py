@@ -40,13 +40,37 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+# Cantonese as Hong Kong customers write it, folded to the Mandarin the engine and the bot's
+# rules know ("我啲USDT入咗幾個鐘都未到賬" = "我的USDT入了几个小时都未到账"). Applied before
+# OpenCC: 係 would become 系 ("system") after t2s. Longer forms first; only words that mean
+# nothing else in Mandarin (仲 alone is in 仲裁 "arbitration", so only 仲有/仲未/仲係).
+_CANTONESE = (
+    ("話係", "說是"), ("點樣", "怎樣"), ("點解", "為什麼"), ("點算", "怎麼辦"), ("乜嘢", "什麼"), ("咩嘢", "什麼"),
+    ("搞乜", "搞什麼"), ("幾時", "什麼時候"), ("而家", "現在"), ("琴日", "昨天"), ("尋日", "昨天"),
+    ("聽日", "明天"), ("邊個", "誰"), ("邊度", "哪裡"), ("仲有", "還有"), ("仲未", "還沒"),
+    ("仲係", "還是"), ("個鐘", "個小時"), ("戶口", "賬戶"), ("遙距", "遠程"), ("螢幕", "屏幕"),
+    ("佢哋", "他們"), ("我哋", "我們"), ("你哋", "你們"), ("唔該", "謝謝"), ("冇", "沒有"),
+    ("咗", "了"), ("啲", "的"), ("嘅", "的"), ("係", "是"), ("唔", "不"), ("喺", "在"),
+    ("俾", "給"), ("畀", "給"), ("佢", "他"), ("嚟", "來"), ("搵", "找"), ("睇", "看"),
+    ("攞", "拿"), ("嘢", "東西"), ("啱", "對"), ("蚊", "塊"), ("咁", "這樣"),
+    ("㗎", ""), ("喎", ""), ("噃", ""), ("嘞", ""), ("囉", ""),
+)
+_CANTONESE_RE = re.compile("|".join(re.escape(a) for a, _b in _CANTONESE))
+_CANTONESE_MAP = dict(_CANTONESE)
+
+
+def fold_cantonese(text: str) -> str:
+    """Written Cantonese words replaced by their Mandarin equivalents (same script)."""
+    return _CANTONESE_RE.sub(lambda m: _CANTONESE_MAP[m.group(0)], text)
+
+
 def normalize_text(text: str) -> str:
     """Return the canonical form of a customer message.
 
     NFKC folds full-width letters, digits and punctuation to their ASCII forms; OpenCC maps
     traditional characters to simplified; everything is lower-cased and whitespace collapsed.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    text = fold_cantonese(unicodedata.normalize("NFKC", text).translate(_INVISIBLE))
     text = to_simplified(text).translate(_VARIANTS).lower()
     text = _REPEATED_PUNCT.sub(r"\1", text)
     return _WHITESPACE.sub(" ", text).strip()

@@ -55,9 +55,9 @@ def test_the_hand_off_opens_the_same_case_to_the_team_with_a_summary_and_announc
     settings.KEFU_MAIL_NOTIFICATIONS = True
     SlaPolicy.objects.create(name="All", first_reply_minutes=60, resolution_minutes=600)
     chat = Chat(alice)
-    for text in ("我充值的USDT还没到账", "TRC20", "200", "两个小时前", TX):
+    for text in ("我充值的USDT还没到账", "TRC20", "200", "两个小时前"):
         chat.say(text)
-    reply = chat.say("没有，还是没到")
+    reply = chat.say(TX)  # no TRC-20 node in tests: an agent must check it, so the case opens
     case = Ticket.objects.get()  # the same case: nothing filed beside it
     assert reply.handoff["case_number"] == case.case_number and case.case_number in reply.text
     assert case.status == Status.NEW and case.category.slug == "deposit-not-credited"

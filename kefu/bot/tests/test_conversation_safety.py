@@ -178,3 +178,67 @@ def test_a_fee_to_unfreeze_is_called_a_scam_without_asking_which_topic():
     assert "詐騙" in reply.text or "騙子" in reply.text, reply.text
     assert "不要向對方付款或轉賬" in reply.text or "不要向對方付款或轉帳" in reply.text, reply.text
     assert not _simplified_only(reply.text)
+
+
+# --- written Cantonese, codes asked for, a seed typed into a site, "stop it", an agent's check ---
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["唔好再講官腔，我要搵負責人傾", "我要人工介入處理", "can I speak to a human please"],
+)
+def test_an_escalation_or_a_human_asked_for_in_cantonese_or_plainly_hands_off(alice, text):
+    chat = Chat(alice, "zh-hant")
+    chat.say("我的充值還沒到賬")
+    reply = chat.say(text)
+    assert reply.handoff is not None and CASE_NUMBER.search(reply.text), reply.text
+
+
+def test_cantonese_is_understood_as_the_same_question():
+    from kefu.bot.engine.normalize import normalize_text
+
+    assert normalize_text("我啲USDT入咗幾個鐘都未到賬") == normalize_text("我的USDT入了幾個小時都未到賬")
+    assert "系统" in normalize_text("系統維護")  # 係 is folded, 系 (system) is not touched
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "words"),
+    [
+        ("en", "they're now asking me for the 6-digit code that was just texted to me. should I read it out?",
+         ("Do not give that code", "Hang up")),
+        ("zh-hans", "自称客服的人打电话来，让我提供手机收到的验证码，要给吗", ("不要", "挂断")),
+    ],
+)  # fmt: skip
+def test_someone_asking_for_the_code_is_told_never_to_give_it(language, text, words):
+    reply = Chat(None, language).say(text)
+    for word in words:
+        assert word in reply.text, reply.text
+    assert reply.asking is None  # not "how do your codes arrive?"
+
+
+def test_a_seed_phrase_typed_into_a_site_is_a_leaked_seed(alice):
+    reply = Chat(alice).say("昨天有个自称客服的人让我把助记词填到一个网站上“验证钱包”，我填了…现在钱包里还有1.5个BTC 怎么办")
+    assert "新钱包" in reply.text and reply.handoff is not None
+
+
+def test_stop_a_withdrawal_to_a_wrong_address_hands_off_at_once(alice):
+    chat = Chat(alice, "en")
+    chat.say("my BTC withdrawal is still pending, I think I used the wrong address")
+    reply = chat.say("yeah its wrong, it went to my old wallet I lost access to. pls stop it")
+    assert reply.handoff is not None and CASE_NUMBER.search(reply.text), reply.text
+
+
+def test_an_address_in_a_chinese_message_does_not_make_it_english():
+    assert understand.detect_language(
+        "能帮我追回吗 他给的地址是 TXa8Qm3kPz7VbN2wR5yLc9dF4gH6jK1sT8", fallback="zh-hans"
+    ) == "zh-hans"
+
+
+def test_a_transaction_only_an_agent_can_check_opens_the_case_instead_of_promising_it(alice):
+    chat = Chat(alice)
+    chat.say("我的USDT充值没到账")
+    reply = chat.say(
+        "BEP20 的，2000U，哈希 0x7d1e4b2a9c3f5e8d0b6a1c4f7e2d9b3a5c8e1f4d7a0b3c6e9f2d5a8b1c4e7f0a"
+    )
+    # "An agent will check it for you" is only said with the case open (no node for BSC here).
+    assert reply.handoff is not None and CASE_NUMBER.search(reply.text), reply.text
