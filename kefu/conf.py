@@ -688,6 +688,12 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("http", "https"),
     ),
     _S("KEFU_PHONE_NUMBER", "str", "", "the hotline's number in E.164, caller id of its SMS and call-backs"),
+    _S(
+        "KEFU_PHONE_RECORD_CALLS",
+        "bool",
+        "0",
+        "record the conversation with the agent (from the bridge: never the menus or keyed codes); its link goes on the case",
+    ),
     # Wallet
     _S(
         "KEFU_WALLET_BACKEND",

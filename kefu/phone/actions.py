@@ -254,6 +254,24 @@ def do_record_voicemail(call: Call, *, recording_url: str, recording_sid: str, d
     return ticket
 
 
+def do_record_conversation(call: Call, *, recording_url: str, recording_sid: str, duration: str) -> None:
+    """The recording of the conversation with the agent (KEFU_PHONE_RECORD_CALLS): its link in
+    the call log, once per recording."""
+    ticket = do_open_case(call)
+    with transaction.atomic():
+        if recording_sid and ticket.messages.filter(extra__recording_sid=recording_sid).exists():
+            return  # the provider retried the callback
+        with override(ticket.language):
+            _log(
+                ticket,
+                call,
+                "recording",
+                _("Call recording ({seconds} s): {url}").format(seconds=duration or "0", url=recording_url),
+                recording_url=recording_url,
+                recording_sid=recording_sid,
+            )
+
+
 def do_mark_status(call: Call, *, status: str, duration: str = "") -> None:
     """A status callback: ringing, in-progress, or an end (completed, busy, no-answer, failed,
     canceled). The end is recorded once: queue time, agent, duration and outcome as the call-log's

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from math import ceil
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -402,7 +403,17 @@ def connect_agent(call: Call, agent_pk: int) -> VoiceResponse:
     """The agent answered Kefu's call: take the caller out of the queue (the whisper URL tells
     the agent the topic first)."""
     response = VoiceResponse()
-    dial = Dial()
+    # Recording (when enabled) starts at the bridge: the menus and the codes keyed in before it
+    # are never on it, so there is nothing to pause.
+    dial = (
+        Dial(
+            record="record-from-answer-dual",
+            recording_status_callback=selectors.public_url() + reverse("phone:recording", args=[call.pk]),
+            recording_status_callback_method="POST",
+        )
+        if settings.KEFU_PHONE_RECORD_CALLS
+        else Dial()
+    )
     dial.queue(
         queue_name(call),
         url=selectors.public_url() + reverse("phone:whisper", args=[agent_pk]),

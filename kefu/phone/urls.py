@@ -10,6 +10,7 @@ urlpatterns = [
     path("twilio/flow/<slug:name>", views.step, name="flow"),
     path("twilio/connect/<int:call_pk>/<int:agent_pk>", views.connect_agent, name="connect_agent"),
     path("twilio/whisper/<int:agent_pk>", views.whisper, name="whisper"),
+    path("twilio/recording/<int:call_pk>", views.recording, name="recording"),
     path("twilio/callback/<int:pk>/agent", views.callback_agent, name="callback_agent"),
     path("twilio/callback/<int:pk>/result", views.callback_result, name="callback_result"),
     # The agents' pages.

@@ -161,6 +161,25 @@ def whisper(request: HttpRequest, agent_pk: int) -> VoiceResponse:
 
 
 @provider_webhook
+def recording(request: HttpRequest, call_pk: int) -> HttpResponse:
+    """The recording status callback of a bridged call (KEFU_PHONE_RECORD_CALLS): its link on the case."""
+    call = Call.objects.select_related("ticket", "inbox").filter(pk=call_pk).first()
+    url = request.POST.get("RecordingUrl", "")[:500]
+    if (
+        call is not None
+        and request.POST.get("RecordingStatus", "completed") == "completed"
+        and url.startswith("https://")
+    ):
+        actions.do_record_conversation(
+            call,
+            recording_url=url,
+            recording_sid=request.POST.get("RecordingSid", "")[:64],
+            duration=request.POST.get("RecordingDuration", "")[:8],
+        )
+    return twiml(VoiceResponse())
+
+
+@provider_webhook
 def callback_agent(request: HttpRequest, pk: int) -> VoiceResponse:
     callback = Callback.objects.select_related("call", "ticket", "customer").filter(pk=pk).first()
     if callback is None or callback.status != CallbackStatus.DIALLING:

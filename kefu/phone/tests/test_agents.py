@@ -214,3 +214,39 @@ def test_an_agent_who_comes_online_later_is_rung_for_the_waiting_call(make_call,
     rung = [c["To"] for c in provider.calls if "/phone/twilio/connect/" in c["Url"]]
     assert rung == [AGENT_LINE]
     assert waiting == {"first": 1, "again": 0}
+
+
+@pytest.mark.parametrize("record", [False, True])
+def test_recording_starts_at_the_bridge_and_its_link_goes_on_the_case(
+    make_call, phone_agent, provider, settings, record
+):
+    """With KEFU_PHONE_RECORD_CALLS the agent's <Dial> records from the answer (the menus and the
+    codes keyed in before are never recorded); the recording's link is logged once on the case."""
+    settings.KEFU_PHONE_RECORD_CALLS = record
+    AgentPresence.objects.create(user=phone_agent, status="online", capacity=3)
+    result = make_call(["", "0", ""])
+    (connect,) = [c for c in provider.calls if "/phone/twilio/connect/" in c["Url"]]
+    call = result.call
+    # The caller has hung up in this simulation: look at the TwiML the agent's leg would get.
+    from kefu.phone import flow
+
+    dial = ElementTree.fromstring(str(flow.connect_agent(call, phone_agent.pk))).find("Dial")
+    assert dial is not None
+    if not record:
+        assert dial.get("record") is None
+        return
+    assert dial.get("record") == "record-from-answer-dual"
+    callback_url = dial.get("recordingStatusCallback", "")
+    assert callback_url.startswith(PUBLIC_URL + "/phone/twilio/recording/")
+    fields = {
+        "CallSid": "CA" + "d" * 32,
+        "RecordingSid": "RE" + "1" * 32,
+        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/RE{'1' * 32}",
+        "RecordingStatus": "completed",
+        "RecordingDuration": "63",
+    }
+    for _ in range(2):  # the provider retries
+        twiml(signed(callback_url, **fields))
+    logged = call.ticket.messages.filter(extra__event="phone.recording")
+    assert logged.count() == 1 and logged.get().extra["recording_url"] == fields["RecordingUrl"]
+    assert connect["To"] == AGENT_LINE
