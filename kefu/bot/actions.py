@@ -140,6 +140,24 @@ _LOSS = re.compile(
     r"转了|轉了|付了|交了|给了|給了|打了|被骗|被騙|已经转|已經轉|\bsent (?:them|him|her|it|money|\d)|\bpaid\b|transferred|\blost\b",
     re.I,
 )
+# A second question in the same message ("…also how do I turn on 2FA?", "另外想顺便问一下…").
+_SIDE_MARK = re.compile(
+    r"(?:^|[,，。.!！?？;；\s])(?:also|btw|by the way|plus|另外|顺便问一下|順便問一下|顺便问|順便問|顺便|順便"
+    r"|还有个问题|還有個問題|还有一个问题|還有一個問題|还想问|還想問|再问一下|再問一下)[,，:：\s]*",
+    re.I,
+)
+SIDE_MIN_CONFIDENCE = 0.5
+
+
+def _side_question(text: str) -> str:
+    """The side question after a mark, if the message has one after something else."""
+    match = _SIDE_MARK.search(text or "")
+    if match is None or match.start() < 4:
+        return ""
+    side = text[match.end():].strip()
+    return side if len(side) >= 4 else ""
+
+
 # Verdicts whose next step is "an agent will check it" (kefu.wallet.diagnosis).
 _AGENT_MUST_CHECK = ("unsupported_network", "chain_unavailable")
 # Context: "back to ...", "what now?", "proof of my transfer" (transaction help, not security).
@@ -503,7 +521,31 @@ class _Dialogue:
             self.conversation.language = self.ui  # tickets, live chat and mail follow the customer
         with override(self.ui):
             reply = self._handle(text)
+            if reply.handoff is None and (side := _side_question(shown)):
+                reply = self._answer_side(reply, side)
         return self._finish(reply)
+
+    def _answer_side(self, reply: BotReply, side: str) -> BotReply:
+        """"…also, how do I turn on 2FA?": the flow's reply, then the side question's answer
+        (never swallowed). Only a question the help centre answers, on another topic."""
+        prediction = self._predict(fold_cantonese(side))
+        intent = prediction.intent
+        if (
+            intent in SMALLTALK | {OUT_OF_SCOPE, "contact_human", "complaint"} | URGENT_INTENTS
+            or intent == reply.intent
+            or intent == self._topic()
+            or prediction.confidence < SIDE_MIN_CONFIDENCE
+        ):
+            return reply
+        answer = self._find_answer(side, intent)
+        if answer is None or answer.text in reply.text:
+            return reply
+        label = _("About your other question:")
+        reply.text = "\n\n".join(
+            part for part in (reply.text, f"{label} {answer.text}", self._more(answer)) if part
+        )
+        self.grounding.append(answer.text)
+        return reply
 
     def _finish(self, reply: BotReply) -> BotReply:
         """The single place where the reply text is final: LLM polish (optional), script."""

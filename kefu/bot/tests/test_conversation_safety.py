@@ -242,3 +242,11 @@ def test_a_transaction_only_an_agent_can_check_opens_the_case_instead_of_promisi
     )
     # "An agent will check it for you" is only said with the case open (no node for BSC here).
     assert reply.handoff is not None and CASE_NUMBER.search(reply.text), reply.text
+
+
+def test_a_second_question_in_the_same_message_is_answered_too(alice):
+    chat = Chat(alice, "en")
+    chat.say("my BTC deposit hasn't arrived yet")
+    reply = chat.say("ok so just wait then. also how do I turn on 2FA while im waiting")
+    assert "About your other question" in reply.text and "authenticator" in reply.text.lower(), reply.text
+    assert reply.handoff is None
