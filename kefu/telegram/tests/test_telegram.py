@@ -349,6 +349,9 @@ def test_inbox_health_on_the_admin_page_and_in_kefu_check(api, agent, capsys):
     [row] = [r for r in rows if r["kind"] == "telegram"]
     assert row["ok"] and row["provider_pending"] == 0 and row["failed_deliveries"] == 1
     assert row["last_received_at"] and "blocked" in row["last_error"]
+    main(["check"])
+    text = capsys.readouterr().out
+    assert "telegram  Telegram bot: long polling · pending 0" in text and "failed 0 in, 1 out" in text
 
     # The admin's retry sends it again.
     client = admin_client()
