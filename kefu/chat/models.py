@@ -186,8 +186,8 @@ class ChatConversation(models.Model):
 
 
 class ServiceChannel(models.TextChoices):
+    # The phone hotline follows its voice inbox's calendar (kefu.phone), not a row here.
     CHAT = "chat", _("Online chat")
-    PHONE = "phone", _("Phone")
 
 
 class ServiceCalendar(models.Model):

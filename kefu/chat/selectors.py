@@ -344,6 +344,14 @@ def calendar_for(team_id: int | None, channel: str = ServiceChannel.CHAT) -> hou
     return _calendar_cache.get((team_id, channel), load)
 
 
+def inbox_calendar(calendar_id: int | None, name: str) -> hours_mod.Calendar:
+    """An inbox's hours as chat's view shows them (the hotline's, on the hours page): its
+    business calendar, or none — open around the clock."""
+    if calendar_id is None:
+        return hours_mod.Calendar(always_open=True, name=name)
+    return _from_business_calendar(calendar_id, name)
+
+
 def _from_business_calendar(calendar_id: int, name: str) -> hours_mod.Calendar:
     """Chat's view of a business calendar: its weekly ranges for display, and the calendar
     itself for every day's hours, holidays and overrides (``hours.Calendar.shared``)."""

@@ -87,31 +87,34 @@ def supervisor_reassign(request: AuthedRequest) -> HttpResponse:
 
 
 def service_hours(request: HttpRequest) -> HttpResponse:
-    """When online chat and the phone line are open, per team, with upcoming holidays."""
+    """When online chat (per team) and the phone hotline (its voice inbox's calendar) are open,
+    with upcoming holidays. The phone line's hours are the ones the hotline answers by."""
+    from kefu.chat.hours import Calendar, status_at
+    from kefu.inbox.models import Inbox, InboxKind
+
     language = get_language() or "zh-hans"
     now = timezone.now()
-    rows = []
-    calendars = ServiceCalendar.objects.select_related("team").order_by("channel", "team__slug")
-    for row in calendars:
-        calendar = selectors.calendar_for(row.team_id, row.channel)
-        if calendar is None:
-            continue
-        from kefu.chat.hours import status_at
 
-        rows.append(
-            {
-                "calendar": row,
-                "team": row.team.localized_name(language) if row.team else "",
-                "status": status_at(calendar, now),
-                "weekly": weekly_table(calendar),
-                "holidays": calendar.specials(now.date(), now.date() + timedelta(days=60)),
-            }
-        )
-    return render(
-        request,
-        "chat/hours.html",
-        {"rows": rows, "channels": dict(ServiceChannel.choices), "language": language},
-    )
+    def row(channel: str, team: str, calendar: Calendar) -> dict:
+        return {
+            "channel": channel,
+            "team": team,
+            "always_open": calendar.always_open,
+            "status": status_at(calendar, now),
+            "weekly": weekly_table(calendar),
+            "holidays": calendar.specials(now.date(), now.date() + timedelta(days=60)),
+        }
+
+    rows = []
+    for chat in ServiceCalendar.objects.filter(channel=ServiceChannel.CHAT).select_related("team").order_by(
+        "team__slug"
+    ):
+        calendar = selectors.calendar_for(chat.team_id, chat.channel)
+        if calendar is not None:
+            rows.append(row("chat", chat.team.localized_name(language) if chat.team else "", calendar))
+    for inbox in Inbox.objects.filter(kind=InboxKind.VOICE, is_active=True).order_by("id"):
+        rows.append(row("phone", "", selectors.inbox_calendar(inbox.calendar_id, inbox.name)))
+    return render(request, "chat/hours.html", {"rows": rows, "language": language})
 
 
 def embed_script(request: HttpRequest) -> HttpResponse:

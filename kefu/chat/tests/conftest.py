@@ -237,25 +237,19 @@ async def ws_receive_until(websocket, predicate, timeout: float = 20.0) -> dict[
             return frame
 
 
-def service_hours(
-    channel: str = "chat",
-    team=None,
+def business_calendar(
     *,
     always_open: bool = False,
     weekly: dict[int, tuple[Any, Any]] | None = None,
     days: tuple[dict[str, Any], ...] = (),
     time_zone: str = "Asia/Shanghai",
-    name: str = "Hours",
 ):
-    """A channel's hours for a team (or the default, team None): a business calendar of their own
-    (kefu.calendars: no official holidays, ``days`` as its overrides) named by the channel's
-    service calendar. No weekly hours and not 24/7: closed."""
+    """A business calendar (kefu.calendars) with these hours, no official holidays and ``days``
+    as its overrides. No weekly hours and not 24/7: closed."""
     from kefu.calendars.models import BusinessCalendar, CalendarHours, CalendarOverride
-    from kefu.chat.models import ServiceCalendar
-    from kefu.chat.selectors import clear_caches
 
     calendar = BusinessCalendar.objects.create(
-        name=f"test-{channel}-{team.slug if team else 'default'}-{BusinessCalendar.objects.count()}",
+        name=f"test-{BusinessCalendar.objects.count()}",
         time_zone=time_zone,
         always_open=always_open,
         holiday_set="none",
@@ -264,6 +258,22 @@ def service_hours(
         CalendarHours.objects.create(calendar=calendar, weekday=weekday, opens_at=opens_at, closes_at=closes_at)
     for day in days:
         CalendarOverride.objects.create(calendar=calendar, **day)
+    return calendar
+
+
+def service_hours(
+    channel: str = "chat",
+    team=None,
+    *,
+    name: str = "Hours",
+    **hours: Any,
+):
+    """A channel's hours for a team (or the default, team None): a business calendar of their own
+    (:func:`business_calendar`) named by the channel's service calendar."""
+    from kefu.chat.models import ServiceCalendar
+    from kefu.chat.selectors import clear_caches
+
+    calendar = business_calendar(**hours)
     ServiceCalendar.objects.update_or_create(
         team=team, channel=channel, defaults={"name": name, "business_calendar": calendar}
     )

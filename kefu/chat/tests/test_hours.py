@@ -158,19 +158,16 @@ def test_a_teams_own_calendar_wins_over_the_default(settings):
         days=({"date": date(2024, 5, 1), "kind": "closed", "note": "劳动节", "note_en": "Labour Day"},),
     )
     service_hours("chat", always_open=True)
-    service_hours("phone", weekly={day: (time(9), time(21)) for day in range(7)})
 
     team_calendar = calendar_for(accounts.pk)
     assert not team_calendar.always_open
     assert not is_open(team_calendar, at(2024, 5, 1, 10))  # the holiday
     assert is_open(team_calendar, at(2024, 5, 2, 10))
     assert calendar_for(Team.objects.get(slug="assets").pk).always_open
-    phone = calendar_for(None, "phone")
-    assert phone is not None and is_open(phone, at(2024, 5, 2, 20)) and not is_open(phone, at(2024, 5, 2, 22))
 
 
 @pytest.mark.django_db
-def test_chat_and_phone_hours_can_follow_a_shared_business_calendar():
+def test_chat_hours_can_follow_a_shared_business_calendar():
     """A service calendar linked to the shared (SLA) calendar takes its hours and mainland
     China's holidays and make-up days: closed on National Day, open on the make-up Saturday."""
     from kefu.calendars.models import BusinessCalendar
@@ -178,13 +175,12 @@ def test_chat_and_phone_hours_can_follow_a_shared_business_calendar():
     from kefu.chat.selectors import _from_business_calendar, calendar_for, clear_caches
 
     default = BusinessCalendar.objects.get(name="default")
-    ServiceCalendar.objects.filter(channel="phone").delete()
-    ServiceCalendar.objects.create(name="Phone", channel="phone", business_calendar=default)
+    ServiceCalendar.objects.filter(team__isnull=True, channel="chat").update(business_calendar=default)
     clear_caches()
-    phone = calendar_for(None, "phone")
-    assert phone is not None and not phone.always_open
-    assert is_open(phone, at(2026, 12, 7, 10)) and not is_open(phone, at(2026, 12, 7, 19))
-    status = status_at(phone, at(2026, 12, 12, 10))  # a Saturday
+    chat = calendar_for(None)
+    assert chat is not None and not chat.always_open
+    assert is_open(chat, at(2026, 12, 7, 10)) and not is_open(chat, at(2026, 12, 7, 19))
+    status = status_at(chat, at(2026, 12, 12, 10))  # a Saturday
     assert not status.open and status.next_opens_at == at(2026, 12, 14, 9).astimezone(UTC)
     linked = _from_business_calendar(default.pk, "Phone")
     assert [r.weekday for r in linked.weekly] == [0, 1, 2, 3, 4]

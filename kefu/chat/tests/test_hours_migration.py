@@ -97,5 +97,10 @@ def test_chat_hours_and_holidays_become_a_business_calendar_with_the_same_answer
     year_end = status_at(calendar, berlin(28, 10))  # a Monday: usual hours, fewer agents
     assert year_end.open and year_end.reduced_staff and year_end.holiday.name("zh-hans") == "年末"
     assert calendar_for(None).always_open  # the default chat calendar: still 24/7
-    phone = calendar_for(None, "phone")  # migration 0002's phone line, 09:00-21:00 every day
-    assert phone is not None and is_open(phone, berlin(26, 10)) and not is_open(phone, berlin(26, 23))
+    # Migration 0002's phone line (09:00-21:00 every day) is kept as a business calendar for the
+    # voice inbox; no service calendar of the phone channel is left (0010).
+    from kefu.calendars.models import BusinessCalendar
+
+    assert calendar_for(None, "phone") is None
+    kept = BusinessCalendar.objects.filter(title="Phone line").latest("id")
+    assert kept.hours.count() == 7 and not ServiceCalendar.objects.filter(channel="phone").exists()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -87,18 +87,28 @@ def _ticket(customer):
     ).ticket
 
 
-def test_service_hours_page_shows_holidays_and_reduced_staff(client):
-    from kefu.chat.tests.conftest import service_hours
+def test_service_hours_page_shows_the_hotlines_hours_holidays_and_reduced_staff(client):
+    """The phone line's hours are its voice inbox's calendar (what the hotline answers by); the
+    default chat calendar is 24/7 and says so."""
+    from django.utils.translation import gettext, override
+
+    from kefu.chat.tests.conftest import business_calendar, service_hours
+    from kefu.inbox.models import Inbox
+
+    service_hours("chat", always_open=True)  # as migrations leave it (flushed by other tests here)
 
     soon = timezone.localdate() + timedelta(days=3)
-    service_hours(
-        "phone",
+    hotline = business_calendar(
         weekly={day: (time(9), time(21)) for day in range(7)},
         days=({"date": soon, "kind": "open", "note": "中秋节", "note_en": "Mid-Autumn", "reduced_staff": True},),
     )
+    Inbox.objects.update_or_create(kind="voice", name="Hotline", defaults={"calendar": hotline})
     page = client.get(reverse("chat:hours"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "中秋节" in page and "09:00–21:00" in page
-    assert date.today() <= soon
+    phone = page[page.index('data-channel="phone"') :]
+    assert "中秋节" in phone and "09:00–21:00" in phone
+    chat = page[page.index('data-channel="chat"') : page.index('data-channel="phone"')]
+    with override("zh-hans"):
+        assert gettext("Around the clock, every day.") in chat
 
 
 def test_embed_script_uses_absolute_urls(client, settings):
