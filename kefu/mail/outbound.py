@@ -39,9 +39,28 @@ logger = logging.getLogger(__name__)
 # =========================================================================== outbound: queue
 
 
+def _answered_where_it_came_from(ticket: Ticket) -> bool:
+    """A case that came through a messaging app is answered there (its adapter pushes every
+    reply, kefu.inbox): mail on top would say everything twice. Cases from the portal, the API,
+    live chat and the phone still get mail — their customers are not in a thread that pushes."""
+    from kefu.inbox.adapters.base import adapter_for
+    from kefu.inbox.models import InboxKind
+    from kefu.inbox.pipeline import KIND_OF_CHANNEL
+
+    kind = KIND_OF_CHANNEL.get(ticket.channel)
+    if kind is None or kind == InboxKind.EMAIL:
+        return False
+    try:
+        return adapter_for(kind).pushes
+    except LookupError:
+        return False
+
+
 def _recipient(ticket: Ticket) -> str | None:
     customer = ticket.customer
     if customer is None:  # nobody known yet: the case answers on the channel it came through
+        return None
+    if _answered_where_it_came_from(ticket):
         return None
     email = (customer.email or "").strip().lower()
     if not email or "@" not in email or not customer.is_active:

@@ -165,7 +165,7 @@ class PhoneSms(models.Model):
     """A text the hotline sends (the case number, the freeze link), sent by a job: the row is
     the truth, the job is retried, and a webhook never waits for the provider."""
 
-    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="texts")
+    call = models.ForeignKey(Call, verbose_name=_("call"), on_delete=models.CASCADE, related_name="texts")
     purpose = models.CharField(_("purpose"), max_length=20)
     to = models.CharField(_("to"), max_length=32)
     body = models.TextField(_("text"))

@@ -381,3 +381,23 @@ def test_without_a_webhook_secret_kefu_serves_worker_polls(api, settings):
     run_jobs()
     assert InboundEvent.objects.get().status == EventStatus.PROCESSED
     assert post(text_update(1201, "hi")).status_code == 401  # no secret: the webhook is closed
+
+
+def test_a_linked_customers_telegram_case_is_answered_in_telegram_not_also_by_mail(api, agent, alice, settings):
+    """The acknowledgement and the agent's replies go to the chat; no mail says them twice."""
+    from kefu.inbox.linking import token_for
+    from kefu.mail.models import OutboundMail
+    from kefu.tickets.actions import check_add_message
+
+    settings.KEFU_MAIL_NOTIFICATIONS = True
+    Inbox.objects.filter(kind=InboxKind.TELEGRAM).update(bot_enabled=False)
+    say(text_update(700, f"/start {token_for(alice, kind=InboxKind.TELEGRAM)}"))
+    event = say(text_update(701, "My USDT withdrawal has been pending for a day"))
+    ticket = event.ticket
+    assert ticket is not None and ticket.customer_id == alice.pk and ticket.channel == "telegram"
+    if ticket.team is not None:
+        agent.teams.add(ticket.team)
+    check_add_message(ticket=ticket, author=agent, body="It is being processed now.")
+    run_jobs()
+    assert any("It is being processed now." in str(m.get("text")) for m in api.sent())
+    assert not OutboundMail.objects.filter(ticket=ticket).exists()
