@@ -115,6 +115,7 @@ TEMPLATES = [
                 "kefu.context_processors.brand",
                 "kefu.csp.context",
                 "kefu.context_processors.chat_panel",
+                "kefu.telegram.context.telegram_link",
             ],
         },
     },

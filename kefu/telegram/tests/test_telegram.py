@@ -401,3 +401,15 @@ def test_a_linked_customers_telegram_case_is_answered_in_telegram_not_also_by_ma
     run_jobs()
     assert any("It is being processed now." in str(m.get("text")) for m in api.sent())
     assert not OutboundMail.objects.filter(ticket=ticket).exists()
+
+
+def test_the_portal_offers_the_signed_link_only_when_telegram_is_set_up(api, alice, settings):
+    from django.urls import reverse
+
+    from kefu.conftest import login
+
+    page = login(alice).get(reverse("tickets:portal")).content.decode()
+    assert reverse("telegram:link") in page
+    settings.KEFU_TELEGRAM_BOT_TOKEN = ""
+    page = login(alice).get(reverse("tickets:portal")).content.decode()
+    assert reverse("telegram:link") not in page
