@@ -9,11 +9,14 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from kefu.trust import guard
 
+# Telegram retries an unacknowledged update for at most a day.
+REDELIVERY_WINDOW = 2 * 24 * 3600
 _ACCOUNT_TOPIC = re.compile(
     r"账户|账号|帳戶|帳號|充值|提现|提币|提幣|冻结|凍結|余额|餘額|订单|訂單|验证码|驗證碼|密码|密碼|到账|到賬"
     r"|account|deposit|withdraw|balance|frozen|freeze|password|2fa|otp|kyc|\border\b|my funds|my money",
@@ -48,7 +51,12 @@ def handle_group_message(message: dict[str, Any], text: str) -> str:
     language = "en" if code.startswith("en") else "zh-hans"
     from kefu.telegram.tasks import group_reply
 
-    group_reply(int(chat["id"]), int(message.get("message_id") or 0), kind, language)
+    message_id = int(message.get("message_id") or 0)
+    # Telegram redelivers an update it thinks was not received: answer a message once. (A
+    # shared cache across processes with Redis; the embedded default is one process.)
+    if not cache.add(f"telegram:group:{chat['id']}:{message_id}", 1, timeout=REDELIVERY_WINDOW):
+        return kind
+    group_reply(int(chat["id"]), message_id, kind, language)
     return kind
 
 

@@ -311,6 +311,7 @@ def test_the_community_group_answers_mentions_only_and_moves_accounts_to_a_priva
         group_update(1001, "@kefu_support_bot when is the maintenance over?"),
         group_update(1002, f"@kefu_support_bot my withdrawal is stuck, my words are {PHRASE}"),
         group_update(1003, "@kefu_support_bot hi", group=-100999),  # another group: silence
+        group_update(1001, "@kefu_support_bot when is the maintenance over?"),  # redelivered: once
     ):
         assert post(update).status_code == 200
     drain()
