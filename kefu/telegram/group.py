@@ -5,6 +5,7 @@ from the message, and only its outcome (which answer, in which language) goes to
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -14,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from kefu.trust import guard
+
+logger = logging.getLogger(__name__)
 
 # Telegram retries an unacknowledged update for at most a day.
 REDELIVERY_WINDOW = 2 * 24 * 3600
@@ -48,7 +51,11 @@ def handle_group_message(message: dict[str, Any], text: str) -> str:
     # A secret or an account topic in public: move it to a private chat, say nothing about it.
     kind = "account" if scanned.secret or _ACCOUNT_TOPIC.search(scanned.redacted) else "general"
     code = str((message.get("from") or {}).get("language_code") or "")
-    language = "en" if code.startswith("en") else "zh-hans"
+    from kefu.bot.understand import detect_language
+
+    # The language the member wrote in (their app's language only when the text says nothing).
+    written = detect_language(scanned.redacted, fallback="en" if code.startswith("en") else "zh-hans")
+    language = "en" if written == "en" else "zh-hans"
     from kefu.telegram.tasks import group_reply
 
     message_id = int(message.get("message_id") or 0)
@@ -56,14 +63,41 @@ def handle_group_message(message: dict[str, Any], text: str) -> str:
     # shared cache across processes with Redis; the embedded default is one process.)
     if not cache.add(f"telegram:group:{chat['id']}:{message_id}", 1, timeout=REDELIVERY_WINDOW):
         return kind
-    group_reply(int(chat["id"]), message_id, kind, language)
+    answer, url = ("", "") if kind == "account" else _help_centre_answer(scanned.redacted, language)
+    group_reply(int(chat["id"]), message_id, kind, language, answer, url)
     return kind
 
 
-def public_text(kind: str, *, language: str) -> str:
+def _help_centre_answer(text: str, language: str) -> tuple[str, str]:
+    """The help centre's answer to a general question asked in the group (our own article text
+    and its link; the member's words are not passed on), or nothing when none fits."""
+    from kefu.bot import answers
+
+    question = re.sub(r"@\w+", " ", text).strip()
+    if len(question) < 4:
+        return "", ""
+    try:
+        found = answers.answer_question(question, language=language)
+    except Exception:  # an answer must never stop the group reply
+        logger.exception("group answer failed")
+        return "", ""
+    if found is None or found.score < answers.MIN_SCORE:
+        return "", ""
+    return found.text, found.article_url
+
+
+def public_text(kind: str, *, language: str, answer: str = "", url: str = "") -> str:
     username = _bot_username()
     link = f"https://t.me/{username}" if username else ""
     with override(language):
+        if answer:
+            base = str(settings.KEFU_BASE_URL or "").rstrip("/")
+            more = _("More: {url}").format(url=base + url) if url else ""
+            private = _(
+                "For anything about your own account, message me privately: {link}. "
+                "Our staff never message you first and never ask for your seed phrase."
+            ).format(link=link or "@" + (username or "…"))
+            return "\n\n".join(part for part in (answer, more, private) if part)
         if kind == "account":
             text = _(
                 "For your safety we never discuss accounts in public. Please message me privately: {link} — "

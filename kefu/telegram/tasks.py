@@ -27,7 +27,7 @@ def answer_callback_job(query_id: str) -> None:
 
 
 @job(retries=3, retry_delay=5)
-def group_reply(chat_id: int, reply_to: int, kind: str, language: str) -> None:
+def group_reply(chat_id: int, reply_to: int, kind: str, language: str, answer: str = "", url: str = "") -> None:
     """The public answer in the community group: general help and a private-chat link, never an
     account (the decision was made from the screened message; no customer text travels here)."""
     from kefu.telegram.client import Client
@@ -36,7 +36,7 @@ def group_reply(chat_id: int, reply_to: int, kind: str, language: str) -> None:
     Client().call(
         "sendMessage",
         chat_id=chat_id,
-        text=public_text(kind, language=language),
+        text=public_text(kind, language=language, answer=answer, url=url),
         reply_parameters={"message_id": reply_to, "allow_sending_without_reply": True},
     )
 

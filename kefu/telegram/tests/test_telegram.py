@@ -299,7 +299,10 @@ def test_link_tokens_survive_screening_and_refuse_forgery_and_age(alice, setting
 
 def test_the_community_group_answers_mentions_only_and_moves_accounts_to_a_private_chat(api, settings):
     settings.KEFU_TELEGRAM_GROUP_ID = "-1001234567890"
+    from kefu.helpcenter.actions import sync_articles_from_content
     from kefu.jobs.engine import drain
+
+    sync_articles_from_content()  # the help centre's articles, which general questions get answers from
 
     def group_update(update_id: int, text: str, group: int = -1001234567890) -> dict:
         update = text_update(update_id, text)
@@ -317,6 +320,13 @@ def test_the_community_group_answers_mentions_only_and_moves_accounts_to_a_priva
     drain()
     replies = api.sent()
     assert [r["reply_parameters"]["message_id"] for r in replies] == [1001, 1002]
+    # A general question gets the help centre's answer in public (with the private-chat line).
+    assert post(group_update(1004, "@kefu_support_bot how many block confirmations does a bitcoin transfer need?")).status_code == 200
+    drain()
+    answer = api.sent()[-1]
+    assert answer["reply_parameters"]["message_id"] == 1004
+    assert "/help/a/" in answer["text"] and "I answer questions about our service" not in answer["text"]
+    assert "privately" in answer["text"]
     assert "privately" in replies[1]["text"] and "never discuss accounts in public" in replies[1]["text"]
     # Nothing of the group was filed as a case, nothing a member wrote was stored or sent back.
     assert set(InboundEvent.objects.values_list("ignore_reason", flat=True)) == {"group_message"}
