@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from kefu.inbox import durable
@@ -23,6 +24,8 @@ from kefu.inbox.models import DeliveryStatus, Inbox, OutboundDelivery
 from kefu.tickets.models import Message
 
 logger = logging.getLogger(__name__)
+# A later reply is tried this long after the earlier one it waits for.
+ORDER_GAP = timedelta(seconds=1)
 
 
 def enqueue_delivery(pk: int) -> None:
@@ -44,8 +47,34 @@ def do_queue_delivery(message: Message, inbox: Inbox) -> OutboundDelivery:
     return delivery
 
 
+def _waits_for_an_earlier(pk: int) -> bool:
+    """A reply must not overtake an earlier one of the same case on the same channel (the
+    earlier one refused with a 429, retried later): this one is moved behind it."""
+    row = (
+        OutboundDelivery.objects.filter(pk=pk, status=DeliveryStatus.QUEUED)
+        .values("channel", "message__ticket_id", "message__seq")
+        .first()
+    )
+    if row is None:
+        return False
+    earlier = OutboundDelivery.objects.filter(
+        channel=row["channel"],
+        status=DeliveryStatus.QUEUED,
+        message__ticket_id=row["message__ticket_id"],
+        message__seq__lt=row["message__seq"],
+    ).aggregate(latest=Max("next_attempt_at"), count=Count("id"))
+    if not earlier["count"]:
+        return False
+    after = max(earlier["latest"] or timezone.now(), timezone.now()) + ORDER_GAP
+    OutboundDelivery.objects.filter(pk=pk, status=DeliveryStatus.QUEUED).update(next_attempt_at=after)
+    return True
+
+
 def send_delivery(pk: int) -> bool:
-    """The job: send one queued delivery if due and this caller wins the claim; True if sent."""
+    """The job: send one queued delivery if due and this caller wins the claim; True if sent.
+    Replies of one case go out in their order (an earlier one being retried holds the later)."""
+    if _waits_for_an_earlier(pk):
+        return False
     attempt = durable.claim(OutboundDelivery, pk, DeliveryStatus.QUEUED)
     if attempt is None:
         return False

@@ -424,3 +424,30 @@ def test_the_portal_offers_the_signed_link_only_when_telegram_is_set_up(api, ali
     settings.KEFU_TELEGRAM_BOT_TOKEN = ""
     page = login(alice).get(reverse("tickets:portal")).content.decode()
     assert reverse("telegram:link") not in page
+
+
+def test_replies_reach_the_chat_in_order_though_the_first_was_refused(api, agent, alice):
+    """An agent's second reply never overtakes the first one that Telegram refused with a 429."""
+    from kefu.inbox.linking import token_for
+    from kefu.tickets.actions import check_add_message
+
+    Inbox.objects.filter(kind=InboxKind.TELEGRAM).update(bot_enabled=False)
+    say(text_update(800, f"/start {token_for(alice, kind=InboxKind.TELEGRAM)}"))
+    ticket = say(text_update(801, "My withdrawal is pending")).ticket
+    if ticket.team is not None:
+        agent.teams.add(ticket.team)
+    api.fail_next("sendMessage", 429, parameters={"retry_after": 30})
+    check_add_message(ticket=ticket, author=agent, body="First: we are checking.")
+    check_add_message(ticket=ticket, author=agent, body="Second: it was sent.")
+    run_jobs()
+    first, second = (
+        OutboundDelivery.objects.get(message__ticket=ticket, message__body__startswith=word)
+        for word in ("First", "Second")
+    )
+    assert (first.status, second.status) == (DeliveryStatus.QUEUED, DeliveryStatus.QUEUED)
+    assert second.attempts == 0 and second.next_attempt_at > first.next_attempt_at  # waits behind
+    OutboundDelivery.objects.filter(pk__in=[first.pk, second.pk]).update(next_attempt_at=timezone.now())
+    run_jobs()  # the earlier one first: the later one goes in the next round
+    run_jobs()
+    texts = [m["text"] for m in api.sent() if m.get("chat_id") == USER and m["text"].startswith(("First", "Second"))]
+    assert texts[-2:] == ["First: we are checking.", "Second: it was sent."]
