@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "request with KEFU_TWILIO_AUTH_TOKEN, prints what <Say> says and reads keys for <Gather> "
         "(an empty line: no key; end of input: hang up). Needs a running server (kefu serve).",
     )
-    c.add_argument("--from", dest="caller", default="+8613800138000", help="the caller's number (E.164)")
+    c.add_argument("--from", dest="caller", default="+15555550123", help="the caller's number (E.164)")
     c.add_argument("--to", dest="called", default="", help="the number called (default: KEFU_PHONE_NUMBER)")
     c.add_argument("--url", default="", help="Kefu's base URL (default: KEFU_PUBLIC_URL or KEFU_BASE_URL)")
     c.add_argument("--wait-rounds", type=int, default=3, help="times the queue's wait URL is played")
