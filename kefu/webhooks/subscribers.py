@@ -21,30 +21,26 @@ def _visible(ticket: Ticket) -> bool:
     return ticket.status != Status.BOT
 
 
-def on_ticket_created(event: TicketCreated) -> None:
-    if not _visible(event.ticket):
+def _queue_with_message(name: str, ticket: Ticket, message: Any) -> None:
+    """A case event that carries one message (created, a message added)."""
+    if not _visible(ticket):
         return
 
     def build(sensitive: bool) -> dict[str, Any]:
         return {
-            "ticket": ticket_data(event.ticket, sensitive=sensitive),
-            "message": message_data(event.message, sensitive=sensitive),
+            "ticket": ticket_data(ticket, sensitive=sensitive),
+            "message": message_data(message, sensitive=sensitive),
         }
 
-    queue_event("ticket.created", build)
+    queue_event(name, build)
+
+
+def on_ticket_created(event: TicketCreated) -> None:
+    _queue_with_message("ticket.created", event.ticket, event.message)
 
 
 def on_message_added(event: MessageAdded) -> None:
-    if not _visible(event.ticket):
-        return
-
-    def build(sensitive: bool) -> dict[str, Any]:
-        return {
-            "ticket": ticket_data(event.ticket, sensitive=sensitive),
-            "message": message_data(event.message, sensitive=sensitive),
-        }
-
-    queue_event("message.created", build)
+    _queue_with_message("message.created", event.ticket, event.message)
 
 
 def on_status_changed(event: TicketStatusChanged) -> None:
