@@ -1021,6 +1021,10 @@ class AgentChatConsumer(_ChatConsumer):
     async def _send_assigned(self, conversation: ChatConversation) -> None:
         await self.send_json({"type": "assigned", "chat": await db(self._chat_payload)(conversation)})
 
+    async def chat_phone_call(self, event: dict[str, Any]) -> None:
+        """The agent's phone rings for a hotline call (kefu.phone): the workspace opens its case."""
+        await self.send_json({"type": "phone_call", "call": event["call"]})
+
     async def chat_unassigned(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "unassigned", "conversation_id": event["conversation"]})
         if not self._me().is_supervisor:

@@ -600,7 +600,41 @@ def do_connect_agent(call_pk: int) -> bool:
         Call.objects.filter(pk=call_pk, agent_dialled_at=now).update(agent_dialled_at=None)
         return False
     Call.objects.filter(pk=call_pk).update(dialled_agent=agent)
+    _tell_agent_phone_rings(call, agent)
     return True
+
+
+def ringing_payload(call: Call) -> dict[str, object]:
+    """What the agent's workspace shows while their phone rings for a call: the case, the
+    caller, what the caller chose in the menus and whether they proved who they are. The topic
+    is given in both languages: the workspace says it in the page's."""
+    ticket = call.ticket
+    labels = {}
+    for language in ("zh-hans", "en"):
+        with override(language):
+            labels[language] = topic_label(call.topic or "agent")
+    return {
+        "call_id": call.pk,
+        "case_number": ticket.case_number if ticket else "",
+        "title": ticket.title if ticket else "",
+        "url": reverse("tickets:workspace_ticket", args=[ticket.case_number]) if ticket else "",
+        "caller": call.caller,
+        "language": call.language,
+        "menu_path": call.menu_path,
+        "topic": call.topic,
+        "topic_label": labels,
+        "verified": call.verified_at is not None,
+    }
+
+
+def _tell_agent_phone_rings(call: Call, agent: User) -> None:
+    """The agent's open workspace (every tab: their live connection's group) opens the case
+    while the phone rings, so they know who is calling before they pick up."""
+    from kefu.chat import events
+
+    events.publish_on_commit(
+        events.agent_group(agent.pk), {"type": "chat.phone_call", "call": ringing_payload(call)}
+    )
 
 
 def do_sweep_queue(limit: int = 100) -> int:

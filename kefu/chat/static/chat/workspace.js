@@ -126,6 +126,7 @@
         }
         break;
       case "context": context(f); break;
+      case "phone_call": phoneCall(f.call); break;
       case "converted":
         banner.hidden = false;
         banner.textContent = fmt(t.converted, { "case": f.case_number });
@@ -312,6 +313,52 @@
     var canned = $("cc-canned");
     canned.length = 1;
     (f.canned || []).forEach(function (r) { var o = el("option", "", r.title); o.value = r.body; canned.appendChild(o); });
+  }
+
+  // The agent's phone rings for a hotline call: the case opens here, with who is calling, what
+  // they chose in the menus and whether they proved who they are. The console stays (it holds
+  // the agent's chats and presence): the full case opens in another tab from the link, which
+  // takes the focus unless the agent is typing a reply, when a banner links it instead.
+  function phoneCall(call) {
+    var box = $("cc-call");
+    if (!box || !call || !call.case_number) return;
+    var lang = (document.documentElement.lang || "").toLowerCase().indexOf("en") === 0 ? "en" : "zh-hans";
+    var topic = (call.topic_label && (call.topic_label[lang] || call.topic_label.en)) || call.topic || "";
+    box.textContent = "";
+    box.dataset.case = call.case_number;
+    box.appendChild(el("h3", "", t.phone_ringing));
+    var dl = el("dl", "cc-context");
+    function row(label, value) { dl.appendChild(el("dt", "", label)); var dd = el("dd"); if (value instanceof Node) dd.appendChild(value); else dd.textContent = value; dl.appendChild(dd); }
+    var link = el("a", "cc-call-case", call.case_number);
+    link.href = call.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    row(t.phone_case, link);
+    if (call.title) row(t.phone_title, call.title);
+    row(t.phone_caller, call.caller || t.phone_withheld);
+    row(t.phone_menu, (call.menu_path ? call.menu_path.split(">").join(" → ") + " · " : "") + topic);
+    row(t.identity, call.verified ? t.phone_verified : t.not_verified);
+    box.appendChild(dl);
+    var open = el("a", "button primary", t.phone_open);
+    open.href = call.url;
+    open.target = "_blank";
+    open.rel = "noopener";
+    box.appendChild(open);
+    box.hidden = false;
+    var drafting = $("cc-text").value.trim() !== "";
+    if (drafting) {
+      banner.hidden = false;
+      banner.textContent = "";
+      banner.appendChild(document.createTextNode(fmt(t.phone_banner, { "case": call.case_number }) + " "));
+      var a = el("a", "", t.phone_open);
+      a.href = call.url;
+      a.target = "_blank";
+      a.rel = "noopener";
+      banner.appendChild(a);
+    } else {
+      box.scrollIntoView({ block: "nearest" });
+      open.focus();
+    }
   }
 
   // --- controls -----------------------------------------------------------------------------
