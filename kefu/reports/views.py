@@ -1,23 +1,38 @@
-"""The reports page (supervisors and admins): the summary's figures with their definitions on
-hover, and charts drawn by ECharts, shipped as a static file (no CDN). Thin: parse the period,
-read :mod:`kefu.reports.metrics`, shape labels."""
+"""The report pages (supervisors and admins): the summary (``/reports/``) and one page per
+report family (``/reports/<family>/``, tabs), sharing one filter form (dates, team, channel,
+category, agent). Thin: parse the filters into a :class:`~kefu.reports.metrics.Window`, read
+:mod:`kefu.reports.metrics`, shape labels and links.
+
+A family page needs no code here: register the family and its metrics in ``metrics.py``
+(see its docstring: the result contract), and this module draws every panel generically —
+a chart (ECharts, shipped as a static file, no CDN) and a table under it with each figure's
+definition on hover, drill-down links from counts to the tickets behind them (the agents'
+workspace list with the same filters), and the CSV/Excel exports of every table
+(``/reports/<family>/export.csv`` and ``.xlsx``, same filters).
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from kefu.accounts.models import Team, User
 from kefu.durations import format_duration
 from kefu.httptypes import user_or_none
-from kefu.reports import metrics
+from kefu.reports import metrics, rollups
 from kefu.sla.models import TimerKind
 from kefu.tickets.models import Category, Channel
 
@@ -48,21 +63,111 @@ def _period(request: HttpRequest) -> tuple[date, date, str]:
     return first, last, error
 
 
+@dataclass
+class Filters:
+    """The shared filter form, parsed: the period and the optional filters (unknown values are
+    ignored, never an error page)."""
+
+    first: date
+    last: date
+    error: str
+    team: Team | None
+    channel: str | None
+    category: Category | None
+    agent: User | None
+
+    def window(self) -> metrics.Window:
+        return metrics.Window(
+            since=timezone.make_aware(datetime.combine(self.first, time.min)),
+            until=timezone.make_aware(datetime.combine(self.last + timedelta(days=1), time.min)),
+            team=self.team.pk if self.team else None,
+            channel=self.channel,
+            category=self.category.slug if self.category else None,
+            agent=self.agent.pk if self.agent else None,
+        )
+
+    def params(self) -> dict[str, str]:
+        """The query string that reproduces these filters (exports, tabs)."""
+        params = {"since": self.first.isoformat(), "until": self.last.isoformat()}
+        if self.team:
+            params["team"] = self.team.slug
+        if self.channel:
+            params["channel"] = self.channel
+        if self.category:
+            params["category"] = self.category.slug
+        if self.agent:
+            params["agent"] = str(self.agent.public_id)
+        return params
+
+
+def _filters(request: HttpRequest) -> Filters:
+    first, last, error = _period(request)
+    team = Team.objects.filter(slug=(request.GET.get("team") or "")[:50]).first()
+    channel = request.GET.get("channel") or None
+    if channel not in Channel.values:
+        channel = None
+    category = Category.objects.filter(slug=(request.GET.get("category") or "")[:50]).first()
+    agent = None
+    if agent_id := (request.GET.get("agent") or "").strip():
+        try:
+            agent = User.objects.filter(public_id=agent_id[:36], role__in=_staff_roles()).first()
+        except Exception:  # not a UUID: no agent filter
+            agent = None
+    return Filters(first, last, error, team, channel, category, agent)
+
+
+def _staff_roles() -> list[str]:
+    from kefu.accounts.models import Role
+
+    return [Role.AGENT, Role.SUPERVISOR, Role.ADMIN]
+
+
+def _form_context(request: HttpRequest, filters: Filters, current: str) -> dict[str, Any]:
+    language = get_language() or "en"
+    query = urlencode(filters.params())
+    tabs = [{"key": "", "label": _("Summary"), "url": reverse("reports:summary") + "?" + query}]
+    tabs += [
+        {"key": f.key, "label": str(f.label), "url": reverse("reports:family", args=[f.key]) + "?" + query}
+        for f in metrics.FAMILIES.values()
+    ]
+    return {
+        "tabs": tabs,
+        "current": current,
+        "filters": filters,
+        "first": filters.first,
+        "last": filters.last,
+        "error": filters.error,
+        "team_options": [(t.slug, t.localized_name(language)) for t in Team.objects.all()],
+        "channel_options": list(Channel.choices),
+        "category_options": [
+            (c.slug, c.localized_name(language))
+            for c in Category.objects.filter(is_active=True).order_by("slug")
+        ],
+        "agent_options": [
+            (str(u.public_id), u.get_full_name() or u.email)
+            for u in User.objects.filter(role__in=_staff_roles(), is_active=True).order_by("email")[:500]
+        ],
+        "query": query,
+    }
+
+
 def _labels(values: dict[str, int], names: dict[str, str]) -> list[dict[str, Any]]:
     return [{"key": key, "name": names.get(key, key), "value": count} for key, count in values.items()]
 
 
-@login_required
-def summary_page(request: HttpRequest) -> HttpResponse:
+def _supervisor(request: HttpRequest) -> None:
     user = user_or_none(request)
     if user is None or not user.is_supervisor:
         raise Http404
-    first, last, error = _period(request)
-    window = metrics.Window(
-        since=timezone.make_aware(datetime.combine(first, time.min)),
-        until=timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min)),
-    )
-    figures = metrics.summary(window)
+
+
+@login_required
+def summary_page(request: HttpRequest) -> HttpResponse:
+    _supervisor(request)
+    filters = _filters(request)
+    window = filters.window()
+    with rollups.memo():
+        figures = metrics.summary(window)
     language = get_language()
     created = figures["tickets_created"]
     categories = {
@@ -109,11 +214,232 @@ def summary_page(request: HttpRequest) -> HttpResponse:
         request,
         "reports/summary.html",
         {
+            **_form_context(request, filters, ""),
             "cards": cards,
             "charts": charts,
-            "first": first,
-            "last": last,
-            "error": error,
             "definitions": definitions,
         },
     )
+
+
+# --- family pages -------------------------------------------------------------------------------
+
+
+class _Drill:
+    """Builds the link from a count to the tickets behind it: the agents' workspace list
+    (``report=1``: counted tickets only, any status) with the page's filters and period,
+    narrowed by the row's ``drill`` parameters."""
+
+    def __init__(self, filters: Filters) -> None:
+        self.filters = filters
+        self.base = reverse("tickets:workspace")
+        self._teams = dict(Team.objects.values_list("pk", "slug"))
+        self._agents: dict[int, str] = {}
+
+    def _agent(self, pk: int) -> str:
+        if pk not in self._agents:
+            public_id = User.objects.filter(pk=pk).values_list("public_id", flat=True).first()
+            self._agents[pk] = str(public_id) if public_id else ""
+        return self._agents[pk]
+
+    def url(self, drill: dict[str, Any] | None) -> str:
+        if drill is None:
+            return ""
+        f = self.filters
+        params: dict[str, str] = {"report": "1", "status": "any"}
+        if "status" in drill:  # a figure of now (the backlog): no period
+            params["status"] = drill["status"]
+        else:
+            params["created_from"], params["created_to"] = f.first.isoformat(), f.last.isoformat()
+        if f.team:
+            params["team"] = f.team.slug
+        if f.channel:
+            params["channel"] = f.channel
+        if f.category:
+            params["category"] = f.category.slug
+        if f.agent:
+            params["assignee"] = str(f.agent.public_id)
+        for key, value in drill.items():
+            if key == "day":
+                params["created_from"] = params["created_to"] = str(value)
+            elif key == "channel" and value:
+                params["channel"] = str(value)
+            elif key == "category" and value:
+                params["category"] = str(value)
+            elif key == "team":
+                if value is None:
+                    return ""  # the list has no "no team" filter
+                params["team"] = self._teams.get(value, "")
+            elif key == "agent":
+                params["assignee"] = self._agent(value) if value is not None else "none"
+        return self.base + "?" + urlencode(params)
+
+
+def _cell(value: Any, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "seconds":
+        return format_duration(value)
+    if unit == "percent":
+        return f"{value:g} %"
+    return str(value)
+
+
+def _panel(
+    entry: metrics.Metric, result: dict[str, Any], window: metrics.Window, drill: _Drill
+) -> dict[str, Any]:
+    columns = result["columns"]
+    rows = []
+    for row in result["rows"]:
+        link = drill.url(row.get("drill"))
+        rows.append(
+            [
+                {
+                    "text": _cell(row.get(c["key"]), c["unit"]),
+                    "num": bool(c["unit"]),
+                    "url": link if c["drill"] else "",
+                }
+                for c in columns
+            ]
+        )
+    ignored = sorted(window.active_filters() - entry.filters)
+    names = {"team": _("team"), "channel": _("channel"), "category": _("category"), "agent": _("agent")}
+    # The chart: the first column names the points, every numeric column is a series (seconds
+    # drawn in minutes).
+    series = [
+        {
+            "name": c["label"],
+            "unit": c["unit"],
+            "data": [
+                None
+                if row.get(c["key"]) is None
+                else round(row[c["key"]] / 60, 1)
+                if c["unit"] == "seconds"
+                else row[c["key"]]
+                for row in result["rows"]
+            ],
+        }
+        for c in columns[1:]
+        if c["unit"]
+    ]
+    return {
+        "key": entry.key,
+        "label": str(entry.label),
+        "definition": str(entry.definition),
+        "columns": columns,
+        "rows": rows,
+        "note": result.get("note", ""),
+        "ignored": ", ".join(str(names[n]) for n in ignored),
+        "chart": {
+            "id": f"chart-{entry.key}",
+            "kind": result["chart"],
+            "x": [str(row.get(columns[0]["key"], "")) for row in result["rows"]],
+            "series": series,
+            "marks": result.get("marks", []),
+        }
+        if result["chart"] and result["rows"]
+        else None,
+    }
+
+
+def _family_or_404(key: str) -> metrics.Family:
+    if key not in metrics.FAMILIES:
+        raise Http404
+    return metrics.FAMILIES[key]
+
+
+def _compute(key: str, window: metrics.Window) -> list[tuple[metrics.Metric, dict[str, Any]]]:
+    with rollups.memo():
+        return [(entry, entry.compute(window)) for entry in metrics.panels(key)]
+
+
+@login_required
+def family_page(request: HttpRequest, key: str) -> HttpResponse:
+    _supervisor(request)
+    chosen = _family_or_404(key)
+    filters = _filters(request)
+    window = filters.window()
+    drill = _Drill(filters)
+    panels = [_panel(entry, result, window, drill) for entry, result in _compute(key, window)]
+    charts = {
+        "panels": [p["chart"] for p in panels if p["chart"]],
+        "labels": {"minutes": _("minutes"), "percent": "%"},
+    }
+    return render(
+        request,
+        "reports/family.html",
+        {**_form_context(request, filters, key), "family": chosen, "panels": panels, "charts": charts},
+    )
+
+
+# Spreadsheet programs run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A table value for an export: numbers stay numbers; text that a spreadsheet would read as
+    a formula gets a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        text = str(value)
+        return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return value
+
+
+def _export_tables(key: str, window: metrics.Window) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """(title, headers, rows) of every panel of a family; seconds stay seconds (numbers)."""
+    out = []
+    for entry, result in _compute(key, window):
+        headers = [
+            _("{label} (seconds)").format(label=c["label"])
+            if c["unit"] == "seconds"
+            else _("{label} (%)").format(label=c["label"])
+            if c["unit"] == "percent"
+            else c["label"]
+            for c in result["columns"]
+        ]
+        rows = [[safe_cell(row.get(c["key"])) for c in result["columns"]] for row in result["rows"]]
+        out.append((str(entry.label), [safe_cell(h) for h in headers], rows))
+    return out
+
+
+@login_required
+def family_export(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
+    _supervisor(request)
+    _family_or_404(key)
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    filters = _filters(request)
+    tables = _export_tables(key, filters.window())
+    name = f"kefu-{key}-{filters.first.isoformat()}-{filters.last.isoformat()}"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for title, headers, rows in tables:
+            writer.writerow([safe_cell(title)])
+            writer.writerow(headers)
+            writer.writerows(rows)
+            writer.writerow([])
+        # A BOM so that spreadsheet programs read the Chinese labels as UTF-8.
+        response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        book.remove(book.active)
+        for index, (title, headers, rows) in enumerate(tables):
+            # Sheet names: at most 31 characters, none of []:*?/\
+            clean = "".join(ch for ch in title if ch not in "[]:*?/\\")[:28] or str(index + 1)
+            sheet = book.create_sheet(clean if clean not in book.sheetnames else f"{clean[:25]} {index + 1}")
+            sheet.append(headers)
+            for row in rows:
+                sheet.append(row)
+        buffer_bytes = io.BytesIO()
+        book.save(buffer_bytes)
+        response = HttpResponse(
+            buffer_bytes.getvalue(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

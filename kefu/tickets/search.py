@@ -276,6 +276,8 @@ class Filters:
     assignee: str = ""  # "me", "none" or a user's public id
     created_from: date | None = None
     created_to: date | None = None
+    # A report's drill-down (?report=1): only the cases a report counts (no merged duplicate).
+    report: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> Filters:
@@ -298,6 +300,7 @@ class Filters:
             assignee=(params.get("assignee") or "").strip()[:64],
             created_from=day("created_from"),
             created_to=day("created_to"),
+            report=params.get("report") == "1",
         )
 
     def apply(self, qs: QuerySet[Ticket], user: User) -> QuerySet[Ticket]:
@@ -327,6 +330,8 @@ class Filters:
             if public_id is None:
                 return qs.none()
             qs = qs.filter(assignee__in=User.objects.filter(public_id=public_id).values("pk"))
+        if self.report:
+            qs = qs.filter(merged_into__isnull=True)
         tz = timezone.get_current_timezone()
         if self.created_from:
             qs = qs.filter(created_at__gte=datetime.combine(self.created_from, time.min, tzinfo=tz))

@@ -382,6 +382,24 @@ def workspace(request: AuthedRequest) -> HttpResponse:
             priorities=Priority.choices,
         )
         return render(request, "tickets/workspace_list.html", context)
+    if request.GET.get("report") == "1" and user.is_supervisor:
+        # A report's drill-down: the tickets behind a figure, with the report's filters.
+        filters = search.Filters.from_params(request.GET)
+        page = selectors.page_of(
+            filters.apply(selectors.tickets_visible_to(user), user),
+            cursor=request.GET.get("cursor"),
+            size=settings.KEFU_PAGE_SIZE,
+        )
+        params = request.GET.copy()
+        params.pop("cursor", None)
+        context.update(
+            report=True,
+            filters=filters,
+            page=page,
+            rows=_rows(page.items, staff=True),
+            search_params=params.urlencode(),
+        )
+        return render(request, "tickets/workspace_list.html", context)
     # By deadline (?sort=due, and the overdue view) or by latest activity.
     sort = "due" if request.GET.get("sort") == "due" or queue == "overdue" else ""
     context["sort"] = sort
