@@ -38,12 +38,12 @@ def mailed_code() -> str:
 )
 def test_the_workspace_opens_the_case_when_the_agents_phone_rings(
     browser,
-    asgi_server,
+    asgi_server,  # noqa: F811 - the fixture imported above
     make_call,
     provider,
     locale,
     ringing,
-    drafting,  # noqa: F811
+    drafting,
 ):
     customer = make_user("caller@example.com")
     customer.phone = CALLER
