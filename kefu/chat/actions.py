@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
@@ -51,6 +51,7 @@ from kefu.chat import events, selectors
 from kefu.chat.conf import chat_setting
 from kefu.chat.models import (
     AgentPresence,
+    AgentPresenceLog,
     CallbackRequest,
     ChatConversation,
     ChatStatus,
@@ -834,6 +835,7 @@ def do_enqueue(
                 "queued_at", "customer_seen_at", "ticket", "updated_at",
             ]
         )  # fmt: skip
+        _record_wait_estimate(conversation, now=now)
         with override(conversation.language):
             _system(conversation, _("You are in the queue for a human agent."), event="queued")
         do_record(
@@ -851,6 +853,17 @@ def do_enqueue(
         _queue_changed(conversation.team_id)
         _dispatch_on_commit([conversation.team_id])
     return conversation
+
+
+def _record_wait_estimate(conversation: ChatConversation, *, now: datetime) -> None:
+    """Keep the wait the customer is told on entering the queue (the bot's hand-off reply and
+    the chat panel read the same estimate), for the reports' estimate error."""
+    wait = selectors.handoff_wait(conversation)
+    seconds = None
+    if wait is not None:
+        seconds = 0 if wait.agent_free else wait.eta_seconds
+    conversation.wait_estimate_at, conversation.wait_estimate_seconds = now, seconds
+    ChatConversation.objects.filter(pk=conversation.pk).update(wait_estimate_at=now, wait_estimate_seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -944,7 +957,11 @@ def _assign(conversation: ChatConversation, presence: AgentPresence, *, by: User
     conversation.assignee_id = presence.user_id
     conversation.assigned_at = now
     conversation.reminded_at = None
-    conversation.save(update_fields=["status", "assignee", "assigned_at", "reminded_at", "updated_at"])
+    fields = ["status", "assignee", "assigned_at", "reminded_at", "updated_at"]
+    if conversation.first_assigned_at is None:
+        conversation.first_assigned_at = now  # the end of the customer's wait, kept on transfers
+        fields.append("first_assigned_at")
+    conversation.save(update_fields=fields)
     agent = User.objects.get(pk=presence.user_id)
     with override(conversation.language):
         _system(
@@ -1017,6 +1034,13 @@ def _presence_for_update(user_id: int) -> AgentPresence:
     return AgentPresence.objects.select_for_update().get(pk=presence.pk)
 
 
+def _log_presence(user_id: int, status: str, *, now: datetime) -> None:
+    """Close the agent's open status interval and open one for ``status`` (caller holds the
+    presence row's lock, so two changes never leave two open intervals)."""
+    AgentPresenceLog.objects.filter(user_id=user_id, ended_at__isnull=True).update(ended_at=now)
+    AgentPresenceLog.objects.create(user_id=user_id, status=status, started_at=now)
+
+
 def do_set_presence(
     *,
     agent: User,
@@ -1042,6 +1066,7 @@ def do_set_presence(
             presence.status = status
             presence.status_changed_at = now
             fields += ["status", "status_changed_at"]
+            _log_presence(agent.pk, status, now=now)
         if capacity is not None:
             presence.capacity = int(capacity)
             fields.append("capacity")
@@ -1658,8 +1683,12 @@ def do_sweep(*, now: Any = None) -> SweepReport:
         with transaction.atomic():
             locked = AgentPresence.objects.select_for_update().get(pk=presence.pk)
             if locked.last_seen_at and locked.last_seen_at < now - stale_after:
+                # Offline since the last heartbeat (not since the sweep noticed), never before
+                # the status it leaves began.
+                gone = max(filter(None, (locked.last_seen_at, locked.status_changed_at)), default=now)
                 locked.status, locked.connections, locked.status_changed_at = PresenceStatus.OFFLINE, 0, now
                 locked.save(update_fields=["status", "connections", "status_changed_at", "updated_at"])
+                _log_presence(locked.user_id, PresenceStatus.OFFLINE, now=gone)
                 _presence_changed(locked.user_id)
                 report.agents_offline += 1
     # ... and, once gone for longer, their chats return to the front of the queue.

@@ -68,6 +68,35 @@ class AgentPresence(models.Model):
         return not codes or language in codes
 
 
+class AgentPresenceLog(models.Model):
+    """One stretch of an agent's status: written when the status changes (the open row, with no
+    ``ended_at``, is the current status). The reports' time online and occupancy read these
+    intervals; a row per change keeps it cheap (a few dozen a day per agent)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="presence_log",
+    )
+    status = models.CharField(_("status"), max_length=10, choices=PresenceStatus.choices)
+    started_at = models.DateTimeField(_("from"))
+    ended_at = models.DateTimeField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("agent status interval")
+        verbose_name_plural = _("agent status intervals")
+        indexes = [
+            # The open interval of an agent (closed at the next change) ...
+            models.Index(fields=["user"], name="chat_presence_log_open", condition=models.Q(ended_at__isnull=True)),
+            # ... and the intervals that reach into a report's period.
+            models.Index(fields=["ended_at"], name="chat_presence_log_ended"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.status} {self.started_at:%Y-%m-%d %H:%M}"
+
+
 # --- conversations ------------------------------------------------------------------------------
 
 
@@ -142,6 +171,12 @@ class ChatConversation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # The reports' queue figures: when the chat entered the queue (do_enqueue), the wait the
+    # customer was told then (0: an agent was free; None: no agent could take it, no estimate),
+    # and when an agent first joined (``assigned_at`` moves on a transfer).
+    wait_estimate_at = models.DateTimeField(null=True, blank=True)
+    wait_estimate_seconds = models.PositiveIntegerField(null=True, blank=True)
+    first_assigned_at = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
@@ -168,6 +203,13 @@ class ChatConversation(models.Model):
                 fields=["team", "-closed_at"], name="chat_closed", condition=models.Q(status="closed")
             ),
             models.Index(fields=["status", "agent_message_at"], name="chat_status_activity"),
+            # The reports: chats that entered the queue in a period, and agents' chats in one.
+            models.Index(
+                fields=["wait_estimate_at"],
+                name="chat_entered_queue",
+                condition=models.Q(wait_estimate_at__isnull=False),
+            ),
+            models.Index(fields=["assigned_at"], name="chat_assigned_at"),
         ]
 
     def __str__(self) -> str:

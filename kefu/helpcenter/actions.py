@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.audit.actions import do_record
 from kefu.helpcenter.content import ArticleSource, article_digest, content_digest, load_sources
-from kefu.helpcenter.models import Article, ArticleFeedback, Language
+from kefu.helpcenter.models import Article, ArticleFeedback, Language, SearchMiss
 from kefu.tickets.models import Category
 
 # Fields an editor may change through do_update_article (counters and digests are not).
@@ -307,3 +309,32 @@ def sync_articles_from_content(*, directory: Path | None = None) -> SyncReport:
             data={"created": len(report.created), "updated": len(report.updated)},
         )
     return report
+
+
+# How long searches without results are kept, and how many distinct ones a day (a flood of
+# random queries cannot grow the table without bound).
+SEARCH_MISS_DAYS = 90
+SEARCH_MISS_ROWS_PER_DAY = 2000
+
+
+def do_record_search_miss(*, query: str, language: str) -> None:
+    """Count a reader's search that found nothing. ``query`` must already have passed the
+    secret guard (the search views search with the redacted text and pass that). One UPDATE
+    for a query seen today; the first of a day also deletes the rows past retention."""
+    text = " ".join(query.split()).casefold()[:200]
+    if not text:
+        return
+    now = timezone.now()
+    day = timezone.localdate(now)
+    key = {"day": day, "language": language[:10], "query": text}
+    if SearchMiss.objects.filter(**key).update(searches=F("searches") + 1, last_searched_at=now):
+        return
+    if SearchMiss.objects.filter(day=day).count() >= SEARCH_MISS_ROWS_PER_DAY:
+        return
+    try:
+        with transaction.atomic():
+            SearchMiss.objects.create(**key, last_searched_at=now)
+    except IntegrityError:  # the same query, at the same moment, from another request
+        SearchMiss.objects.filter(**key).update(searches=F("searches") + 1, last_searched_at=now)
+        return
+    SearchMiss.objects.filter(day__lt=day - timedelta(days=SEARCH_MISS_DAYS)).delete()

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from ninja import Field, Path, Router, Schema
 
-from kefu.helpcenter import selectors
+from kefu.helpcenter import actions, selectors
 from kefu.helpcenter.models import ARTICLE_SLUG_PATTERN
 from kefu.helpcenter.rendering import rendered_html
 from kefu.helpcenter.search import MAX_QUERY_CHARS, normalize_language, search_articles
@@ -68,6 +68,8 @@ def _language(lang: str | None) -> str:
 def search(request: HttpRequest, q: str = "", lang: str | None = None, limit: int = 10):
     query = guard.redact(q, language=_language(lang))[:MAX_QUERY_CHARS]  # a pasted phrase is no search term
     hits = search_articles(query, language=_language(lang), limit=max(1, min(limit, 50)))
+    if query and not hits:
+        actions.do_record_search_miss(query=query, language=_language(lang))
     return [
         {
             "slug": hit.slug,

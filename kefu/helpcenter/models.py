@@ -156,3 +156,28 @@ class Announcement(models.Model):
 
     def body_for(self, language: str | None) -> str:
         return self.body_en if (language or "").startswith("en") else self.body_zh
+
+
+class SearchMiss(models.Model):
+    """Readers' help-centre searches that found nothing, for the reports: one row per day,
+    language and query, with how many times it was searched. The query is the text after the
+    secret guard (what the search itself used), normalised; nothing identifies the reader.
+    Bounded: rows older than ``SEARCH_MISS_DAYS`` are deleted, and at most
+    ``SEARCH_MISS_ROWS_PER_DAY`` distinct queries are kept per day (more are only counted as
+    repeats of ones already kept) — see :func:`kefu.helpcenter.actions.do_record_search_miss`."""
+
+    day = models.DateField(_("day"))
+    language = models.CharField(_("language"), max_length=10)
+    query = models.CharField(_("query"), max_length=200)
+    searches = models.PositiveIntegerField(_("searches"), default=1)
+    last_searched_at = models.DateTimeField(_("last searched at"))
+
+    class Meta:
+        verbose_name = _("search without results")
+        verbose_name_plural = _("searches without results")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "language", "query"], name="helpcenter_search_miss_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.language} {self.query}"

@@ -93,6 +93,8 @@ def search(request: HttpRequest) -> HttpResponse:
     scanned = guard.scan((request.GET.get("q") or "").strip(), language=language)
     query = scanned.redacted[:MAX_QUERY_CHARS]
     hits = search_articles(query, language=language, limit=SEARCH_RESULTS) if query else []
+    if query and not hits:
+        actions.do_record_search_miss(query=query, language=normalize_language(language))
     return render(
         request,
         "helpcenter/search.html",
