@@ -118,6 +118,21 @@ _STOP_WITHDRAWAL = re.compile(
     r"|撤回|撤销提现|撤銷提現|取消提现|取消提現|拦截|攔截|追回提现|追回提現|能不能停|能不能取消",
     re.I,
 )
+# "Sent … out to my account on another exchange" / "提到另外一个平台": the coins left us, so
+# however the message reads (a memo forgotten, "not credited"), it is about a withdrawal.
+_OUTBOUND = re.compile(
+    r"\b(?:sent|withdrew|withdrawn|transferred|moved)\b[^.!?]{0,40}?\b(?:out\b|to (?:my |an? |the )?"
+    r"(?:account on |wallet on )?(?:another|other|a different|an external|external)\b)"
+    r"|(?:提|转|轉|打)(?:币|幣|现|現|出)?(?:了)?(?:到|去|给|給)(?:了)?(?:另外|另一|别的|別的|其他|外部|对方|對方)",
+    re.I,
+)
+_INBOUND = re.compile(r"到(?:你们|你們|这里|這裡|这边|這邊|我的账户|我的帳戶)|(?:in)?to (?:you|your|kefu|lumen)", re.I)
+# The withdrawal is done on-chain ("your side says completed", "显示已完成"): nothing can stop it.
+_SENT_DONE = re.compile(
+    r"\bcompleted?\b|\bsuccess(?:ful)?\b|已完成|显示完成|顯示完成|显示成功|顯示成功|(?:提现|提現|提币|提幣)成功"
+    r"|链上(?:已)?(?:成功|确认)|鏈上(?:已)?(?:成功|確認)",
+    re.I,
+)
 # Sign-in details typed into a phishing page: the password (and codes) are the scammer's now.
 _PHISHED = re.compile(
     r"(?:钓鱼|釣魚|假网站|假網站|假的网站|仿冒|山寨|可疑链接|可疑鏈接|phishing|fake (?:site|website|page|app|link))"
@@ -125,6 +140,10 @@ _PHISHED = re.compile(
     r"|(?:输入|輸入|填了|填写|填寫|entered|typed|logged in|signed in|put)\b.{0,30}"
     r"(?:钓鱼|釣魚|假网站|假網站|仿冒|phishing|fake (?:site|website|page|app|link))",
     re.I,
+)
+_HASH_WORDS = re.compile(r"哈希|雜湊|交易id|交易號|交易号|交易编号|交易編號|\btx ?id\b|\b(?:tx|transaction) hash\b|\bhash\b", re.I)
+_SECRET_WORDS = re.compile(
+    rf"助记词|助記詞|私钥|私鑰|验证码|驗證碼|密码|密碼|{_SEED_NAMES}|password|\bcode\b|\botp\b", re.I
 )
 _SEED_WORDS = re.compile(rf"助记词|助記詞|私钥|私鑰|{_SEED_NAMES}", re.I)
 # "Can't you just freeze it?" after a leaked seed: freezing does not help, moving does.
@@ -163,8 +182,10 @@ _AGENT_MUST_CHECK = ("unsupported_network", "chain_unavailable")
 # Context: "back to ...", "what now?", "proof of my transfer" (transaction help, not security).
 _BACK = re.compile(r"回到|刚才|剛才|之前的|前面的|back to|earlier|previous question|going back", re.I)
 _FOLLOW_UP = re.compile(
-    r"怎么办|怎麼辦|咋办|那怎么|要多久|多久|什么时候|什麼時候|然后呢|然後呢|会不会|會不會|是不是|能不能|钱.*没了|錢.*沒了"
-    r"|what (?:do|should|can) i do|what now|when will|how long|how much longer|did i lose|lose (?:the|my) money",
+    r"怎么办|怎麼辦|咋办|那怎么|要多久|多久|什么时候|什麼時候|几点|幾點|然后呢|然後呢|会不会|會不會|是不是|能不能"
+    r"|钱.*没了|錢.*沒了|会丢|會丟|要不要(?:再|重新)|(?:再|重新)(?:转|轉|充|提|发|發)一次"
+    r"|what (?:do|should|can) i do|what now|when will|what time|how long|how much longer|did i lose"
+    r"|lose (?:the|my) money|should i (?:send|resend|deposit|try) (?:it )?again",
     re.I,
 )
 # Weaker cues ("and ...?", "so ...", "cheaper?"): a follow-up only when no clear new intent is heard.
@@ -197,6 +218,9 @@ FLOW_FAMILY: dict[str, frozenset[str]] = {
         {"withdrawal_pending", "transaction_failed", "transaction_status", "queue_wait"}
     ),
     "otp_problem": frozenset({"two_factor", "account_locked", "queue_wait"}),
+    "deposit_wrong_network": frozenset(
+        {"deposit_not_credited", "transaction_status", "transaction_failed", "balance_discrepancy", "queue_wait"}
+    ),
 }
 _TRANSFER_INTENTS = frozenset(
     {
@@ -225,7 +249,7 @@ _WHAT_NOW_WAITING = re.compile(
     r"|what (?:do|should|can) i do|what now|what next|while i wait|in the meantime|meanwhile",
     re.I,
 )
-_HOW_LONG = re.compile(r"多久|多长时间|多長時間|什么时候|什麼時候|how long|when will", re.I)
+_HOW_LONG = re.compile(r"多久|多长时间|多長時間|什么时候|什麼時候|几点|幾點|how long|when will|what time", re.I)
 _FLOW_DETAILS = {"coin", "network", "amount", "time", "tx_hash", "address", "memo", "error"}
 _CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(?:\s*UTC)?")
 _DEPOSIT_WORDS = re.compile(r"充|儲值|储值|入金|deposit|sent .* to (?:my|the) (?:account|wallet)", re.I)
@@ -500,6 +524,9 @@ class _Dialogue:
         self.asked = False  # this reply asks for state["asking"] (the API's ``asking``)
         self.handed = False  # set by _handle once where the case is now is known
         self.current: Any = None  # where a handed-off conversation is (handoff.Handoff)
+        # Why this turn handed the conversation to a person (kept on the reply's message for
+        # the reports' hand-off reasons); "" when it did not.
+        self.handoff_reason = ""
 
     @property
     def ui(self) -> str:
@@ -569,6 +596,8 @@ class _Dialogue:
             extra["articles"] = [{"slug": a.slug, "title": a.title, "url": a.url} for a in reply.articles]
         if reply.asking:
             extra["asking"] = reply.asking
+        if self.handoff_reason and reply.handoff is not None:
+            extra["handoff_reason"] = self.handoff_reason
         thread.append(self.case, body=reply.text, sender=Sender.BOT, channel=self.case.channel, extra=extra)
         return reply
 
@@ -649,6 +678,19 @@ class _Dialogue:
         if _CODE_REQUESTED.search(plain):
             return self._code_requested(intent)
         topic = self._topic() or ""
+        if (topic.startswith("withdrawal") or (intent or "").startswith("withdrawal")) and _SENT_DONE.search(plain):
+            self.state["sent_onchain"] = True
+        if _STOP_WITHDRAWAL.search(plain) and self.state.get("sent_onchain") and topic.startswith("withdrawal"):
+            # Completed on-chain: no one can stop it; say so and what does help.
+            return self._say(
+                _(
+                    "A withdrawal that is completed on the blockchain can't be reversed or cancelled — not by us "
+                    "and not by anyone else. The receiving platform can credit it: send them the transaction hash "
+                    "(and the memo/tag, if one was needed) and ask their support to trace it."
+                ),
+                intent=topic,
+                quick_replies=[_("Talk to a human")],
+            )
         if _STOP_WITHDRAWAL.search(plain) and (topic.startswith("withdrawal") or (intent or "").startswith("withdrawal")):
             return self._handoff(reason="urgent", intent=topic if topic.startswith("withdrawal") else intent)
 
@@ -689,7 +731,10 @@ class _Dialogue:
         known = self.state.setdefault("slots", {})
         found = understand.extract(text, known=known, asking=asking)
         problem = found.pop("tx_hash_problem", None)
-        if problem:
+        if problem == "length":
+            # Kept as given (the team can still search for it), with a word to check it.
+            self.state["txid_length"] = len(found.get("tx_hash", "")) - 2
+        elif problem:
             self.state["txid_problem"] = found.get("tx_hash", "")
             found.pop("tx_hash", None)
         for key, value in found.items():
@@ -725,6 +770,17 @@ class _Dialogue:
             return resumed
         if _PROOF.search(text):
             return "transaction_status"
+        if (
+            intent in ("scam_report", "verify_official_channel")
+            and _HASH_WORDS.search(text)
+            and not _SECRET_WORDS.search(text)
+            and not _SCAM_CUE.search(text)
+        ):
+            # "The other platform's support wants the hash": a transaction hash is public, asking
+            # for it is what any platform does — this is "where do I find it", not a scam.
+            return "transaction_status"
+        if intent in ("deposit_wrong_network", "deposit_not_credited") and _OUTBOUND.search(text) and not _INBOUND.search(text):
+            return "withdrawal_pending"
         weak = intent == OUT_OF_SCOPE or confidence < 0.55
         if (
             weak
@@ -741,7 +797,10 @@ class _Dialogue:
         short = len(text.strip()) <= 16
         if found.keys() & _FLOW_DETAILS and topic in flows.FLOWS and not (intent == "thanks" and not short):
             return topic  # "昨天下午三点" is a detail of the flow, not a greeting
-        if intent in SMALLTALK and confidence >= 0.5:
+        if intent in SMALLTALK and confidence >= 0.5 and not (
+            _FOLLOW_UP.search(text) and len(text.strip()) <= 40 and intent != "thanks"
+        ):
+            # "好吧 那大概几点能到" opens like a goodbye but asks about the topic.
             return intent
         if intent in ("contact_human", "complaint", "account_compromised") and not weak:
             return intent
@@ -841,6 +900,13 @@ class _Dialogue:
         lines += self._memo_advice()
         facts = self._facts(intent)
         lines += [f.text for f in facts]
+        announced = [f.detail or f.text for f in facts if f.kind == "announcement"]
+        if announced:
+            self.state["announced_detail"] = announced
+        elif self.state.get("announced_detail") and (_FOLLOW_UP.search(text) or _WHAT_NOW.search(text)):
+            # "So it's your servers? What do I do now?": the incident said before still holds,
+            # and what it says (a workaround, an end time) is the answer — in other words this time.
+            lines.append(_("As announced: {text}").format(text=" ".join(self.state["announced_detail"])))
         if intent == "maintenance_notice" and not facts:
             lines.append(self._announcements_text())
         answer = self._find_answer(text, intent)
@@ -990,6 +1056,13 @@ class _Dialogue:
         lines = self._prefix()
         filled = self.state.setdefault("slots", {})
         bad_hash = self.state.pop("txid_problem", None)
+        if digits := self.state.pop("txid_length", None):
+            lines.append(
+                _(
+                    "That transaction hash has {n} hex digits instead of 64; I have noted it as you sent it, "
+                    "but please double-check it in the sending wallet."
+                ).format(n=digits)
+            )
         if bad_hash:
             lines.append(
                 _("That hash does not look like a {network} transaction hash; please check it.").format(
@@ -1045,7 +1118,7 @@ class _Dialogue:
         if announced:
             self.state["announced"] = announced
         elif self.state.get("announced") and (follow_up or found.keys() & {"coin", "network"}):
-            lines.append(self._announcement_again(when=follow_up))
+            lines.append(self._announcement_again(when=bool(_HOW_LONG.search(text))))
         if follow_up or starting or next_slot is None:
             answer = self._find_answer(text, flow)
             if answer is not None and answer.text != self.state.get("last_answer"):
@@ -1056,6 +1129,12 @@ class _Dialogue:
             elif (next_slot is None or follow_up) and not facts and not lines:
                 # Nothing new to say to "what now?": the next step, not silence.
                 lines.append(self._next_step_after(flow))
+        if next_slot is None and flow in flows.HANDOFF_WHEN_COMPLETE and not self.handed and found:
+            # Everything the team needs is in, and only the team can do the rest: hand it over now
+            # (the customer has nothing to try that would make "did this solve it?" sensible).
+            reply = self._handoff(reason="unsolved", intent=flow)
+            reply.text = "\n".join([*[line for line in lines if line], reply.text])
+            return reply
         if next_slot is None and self.state.get("flow_done") != flow and not self.handed:
             # Everything asked: the customer says whether it helped ("no" hands it to a human).
             self.state["flow_done"] = flow
@@ -1270,6 +1349,12 @@ class _Dialogue:
                     self.asked = True
                 else:
                     self.state.pop("asking", None)
+                    if topic in flows.HANDOFF_WHEN_COMPLETE and not self.handed:
+                        # Everything is in (the hash as an explorer link or hidden): the team's turn.
+                        reply = self._handoff(reason="unsolved", intent=topic)
+                        reply.text = "\n".join([*lines, reply.text])
+                        reply.secret_warning = guard.warning_for(guarded, language=self.ui)
+                        return reply
             else:
                 self.state.pop("asking", None)
             reply = self._say("\n".join(lines), intent=topic, quick_replies=[_("Talk to a human")])
@@ -1450,6 +1535,7 @@ class _Dialogue:
             live=not self.replies_here,
         )
         self.conversation.status = ConversationStatus.HANDED_OFF
+        self.handoff_reason = reason
         self.state.pop("pending_handoff", None)
         self.state.pop("asking", None)
         parts = []
@@ -1497,6 +1583,12 @@ class _Dialogue:
             )
         if details:
             parts.append(details)
+        filled = self.state.get("slots") or {}
+        if intent in _TRANSFER_INTENTS and not filled.get("tx_hash") and "tx_hash" not in self.state.get("skipped", []):
+            # The one detail that finds a transfer on the chain: ask for it with the hand-off.
+            parts.append(
+                _("If you have the transaction hash (TxID), send it here: it lets the team find your transfer faster.")
+            )
         if result.chat is not None:
             parts.append(self._wait_text(result.wait))
             if not result.in_chat:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
@@ -52,6 +52,8 @@ class Fact:
     kind: str  # "announcement" | "deposit" | "withdrawal" | "diagnosis" | "official_channel"
     text: str  # one or two plain sentences in the requested language
     urgent: bool = False
+    # An announcement's body alone, to say again in other words on a follow-up ("so what now?").
+    detail: str = field(default="", compare=False)
 
 
 Kind = Literal["deposit", "withdrawal"]
@@ -122,7 +124,14 @@ def announcement_facts(*, coin: str, network: str, language: str) -> list[Fact]:
         else:
             relevant = not names_asset and item.kind != AnnouncementKind.NOTICE
         if relevant:
-            facts.append(Fact(kind="announcement", text=_announcement_text(item, language), urgent=True))
+            facts.append(
+                Fact(
+                    kind="announcement",
+                    text=_announcement_text(item, language),
+                    urgent=True,
+                    detail=_short(item.body_for(language)),
+                )
+            )
     return facts
 
 

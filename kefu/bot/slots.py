@@ -29,6 +29,10 @@ COINS = {
     "matic": "MATIC",
     "arb": "ARB",
     "dai": "DAI",
+    "xlm": "XLM",
+    "恒星币": "XLM",
+    "恆星幣": "XLM",
+    "atom": "ATOM",
 }
 NETWORKS = [
     (re.compile(r"erc[-\s]?20|以太坊网络|ethereum", re.I), "ERC-20"),

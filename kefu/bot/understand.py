@@ -31,10 +31,12 @@ COIN_NETWORKS: dict[str, tuple[str, ...]] = {
     "EOS": ("EOS",),
     "MATIC": ("Polygon",),
     "ARB": ("Arbitrum",),
+    "XLM": ("Stellar",),
+    "ATOM": ("Cosmos",),
 }
 # Coins whose deposits share one address and need the customer's memo / tag.
 MEMO_COINS = {"XRP": "tag", "EOS": "memo", "TON": "memo", "XLM": "memo", "ATOM": "memo"}
-NO_0X_NETWORKS = {"Bitcoin", "Litecoin", "Dogecoin", "XRP", "Solana", "EOS"}
+NO_0X_NETWORKS = {"Bitcoin", "Litecoin", "Dogecoin", "XRP", "Solana", "EOS", "Stellar", "Cosmos"}
 EVM_NETWORKS = {"ERC-20", "BEP-20", "Polygon", "Arbitrum", "Optimism"}
 _EXTRA_NETWORKS = [
     (re.compile(r"狗狗币网络|dogecoin", re.I), "Dogecoin"),
@@ -105,7 +107,7 @@ def browser_language(accept_language: str, *, default: str) -> str:
 
 _QUOTES = re.compile(r"“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
 _CODES = re.compile(
-    r"^(?:usdt|usdc|btc|eth|trx|bnb|sol|xrp|eos|ton|doge|ltc|trc\d*|erc\d*|bep\d*|ok|kyc|id)$", re.I
+    r"^(?:usdt|usdc|btc|eth|trx|bnb|sol|xrp|xlm|atom|eos|ton|doge|ltc|trc\d*|erc\d*|bep\d*|ok|kyc|id)$", re.I
 )
 
 
@@ -191,6 +193,8 @@ def _fmt(value: Decimal) -> str:
 
 _EVM_HASH = re.compile(r"(?<![0-9a-zA-Z])0x[0-9a-fA-F]{64}(?![0-9a-zA-Z])")
 _BARE_HASH = re.compile(r"(?<![0-9a-zA-Z])[0-9a-fA-F]{64}(?![0-9a-zA-Z])")
+# One digit too many or too few: a hash mistyped or cut while copying, still meant as one.
+_NEAR_HASH = re.compile(r"(?<![0-9a-zA-Z])0x[0-9a-fA-F]{60,63}(?![0-9a-zA-Z])|(?<![0-9a-zA-Z])0x[0-9a-fA-F]{65,68}(?![0-9a-zA-Z])")
 _EVM_ADDRESS = re.compile(r"(?<![0-9a-zA-Z])0x[0-9a-fA-F]{40}(?![0-9a-zA-Z])")
 _TRON_ADDRESS = re.compile(r"(?<![0-9a-zA-Z])T[1-9A-HJ-NP-Za-km-z]{33}(?![0-9a-zA-Z])")
 _BTC_ADDRESS = re.compile(
@@ -205,7 +209,7 @@ _URL = re.compile(
 )
 
 _COIN_UNIT = (
-    r"(?:usdt|usdc|btc|eth|trx|bnb|sol|xrp|doge|ltc|ton|eos|matic|arb|dai|u(?![a-z])|个(?!小时|小時|月|星期|礼拜|禮拜|钟|鐘|工作日|人|多小时)"
+    r"(?:usdt|usdc|btc|eth|trx|bnb|sol|xrp|xlm|atom|doge|ltc|ton|eos|matic|arb|dai|u(?![a-z])|个(?!小时|小時|月|星期|礼拜|禮拜|钟|鐘|工作日|人|多小时)"
     r"|個(?!小時|月|星期|禮拜|鐘|工作日|人)|枚|块|塊|刀|美金|美元|dollars?|bucks|coins?)"
 )
 _AMOUNT_WORDS = r"(?:金额|金額|数量|數量|数额|數額|amount|充了|充值了|提了|提现了|提幣了|提币了|转了|轉了|打了|sent|deposited|withdrew|withdrawing|transferred|of)"
@@ -286,6 +290,9 @@ def find_txid(text: str, *, network: str = "") -> tuple[str | None, str | None]:
     match = _BARE_HASH.search(text)
     if match:
         return match.group(0), None
+    match = _NEAR_HASH.search(text)
+    if match:
+        return match.group(0), "length"
     return None, None
 
 
@@ -320,14 +327,35 @@ def find_amount(text: str, *, loose: bool = False) -> str | None:
     return None
 
 
+# What may join two time expressions into one ("2pm today", "today at 2pm", "昨天 晚上十点").
+_TIME_JOIN = re.compile(r"^(?:\s*|\s*(?:at|on|,)\s*)$", re.I)
+
+
+def _time_spans(text: str) -> list[tuple[int, int]]:
+    """Every time expression's span, with neighbours that say one time merged ("2pm today")."""
+    spans = sorted(
+        (m.start(), m.end())
+        for pattern in (_DATE, _ZH_ABSOLUTE, _ZH_RELATIVE, _EN_TIME)
+        for m in pattern.finditer(text)
+        if m.group(0).strip()
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and (start <= merged[-1][1] or _TIME_JOIN.match(text[merged[-1][1] : start])):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def find_time(text: str) -> str | None:
-    """The longest time expression, kept whole ("今天上午10点", "3个小时前", "yesterday night")."""
-    found = []
-    for pattern in (_DATE, _ZH_ABSOLUTE, _ZH_RELATIVE, _EN_TIME):
-        found += [m.group(0).strip() for m in pattern.finditer(text) if m.group(0).strip()]
-    if not found:
+    """The longest time expression, kept whole ("今天上午10点", "3个小时前", "yesterday night",
+    "2pm today")."""
+    spans = _time_spans(text)
+    if not spans:
         return None
-    return max(found, key=len)
+    start, end = max(spans, key=lambda span: span[1] - span[0])
+    return text[start:end].strip()
 
 
 def find_coin(text: str) -> str | None:
@@ -364,7 +392,7 @@ def extract(text: str, *, known: dict[str, str] | None = None, asking: str | Non
         found["tx_hash"] = txid
         if problem:
             found["tx_hash_problem"] = problem
-    rest = _blank(_blank(text, _EVM_HASH), _BARE_HASH)
+    rest = _blank(_blank(_blank(text, _EVM_HASH), _BARE_HASH), _NEAR_HASH)
     address = find_address(rest, network=network)
     if address:
         found["address"] = address
@@ -397,7 +425,9 @@ def extract(text: str, *, known: dict[str, str] | None = None, asking: str | Non
     when = find_time(rest)
     if when:
         found["time"] = when
-        rest = rest.replace(when, " " * len(when), 1)
+        # Every time expression goes, not only the one kept: "2" of "2pm" is no amount.
+        for start, end in _time_spans(rest):
+            rest = rest[:start] + " " * (end - start) + rest[end:]
     phone = _PHONE.search(rest)
     if phone and len(re.sub(r"\D", "", phone.group(0))) >= 8 and not find_amount(phone.group(0)):
         found["phone"] = phone.group(0).strip()

@@ -229,6 +229,15 @@ _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+# The words that only say "where can I see/find": the heading that answers "where" covers them,
+# so they are not counted as words a section must contain ("在哪里能看到哈希" is about 哈希).
+_WHERE_PHRASE = re.compile(
+    r"(?:在)?(?:哪里|哪儿|哪裡|哪兒|在哪)(?:能|可以|才能|去)?(?:看到|找到|查到|看见|看見|查看|看|找|查)?"
+    r"|\bwhere (?:can|do|should|would) (?:i|we|you) (?:see|find|get|look(?: up| for)?|check)\b|\bwhere(?:'s| is| are)\b",
+    re.I,
+)
+
+
 def _asks(text: str) -> frozenset[str]:
     text = analysis.normalize(text or "")
     return frozenset(name for name, pattern in _ASKS if pattern.search(text))
@@ -388,13 +397,16 @@ class PassageIndex:
         # a good restaurant" matches "Good to know" on one word of three), and a heading that
         # asks the same kind of question ("where…", "how long…") counts.
         asks = _asks(question)
+        where_terms = terms
+        if "where" in asks:
+            where_terms = analysis.analyze(_WHERE_PHRASE.sub(" ", question)) or terms
         leaders = np.argsort(-rank, kind="stable")[:RERANK]
         ranked = []
         for row in leaders.tolist():
             if rank[row] <= 0:
                 break
             item = self.terms[self.rows[lang][row]]
-            covered = self._coverage(terms, item.every, lang)
+            covered = self._coverage(where_terms if "where" in item.asks else terms, item.every, lang)
             value = (float(rank[row]) + ASK_BONUS * len(asks & item.asks)) * (1.0 + covered)
             ranked.append((value, covered, row))
         _, score, row = max(ranked, key=lambda item: (item[0], -item[2]))
