@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "kefu.mail.cli",
     "kefu.chat.cli",
     "kefu.sla.cli",
+    "kefu.reports.cli",
     "kefu.phone.cli",
     "kefu.telegram.cli",
     "kefu.inbox.cli",

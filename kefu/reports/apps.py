@@ -7,3 +7,9 @@ class ReportsConfig(AppConfig):
     label = "reports"
     verbose_name = _("Reports")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Domain events mark the days whose rollups they make stale (kefu/reports/rollups.py).
+        from kefu.reports import rollups
+
+        rollups.register()

@@ -54,22 +54,19 @@ link. ``marks`` are date ranges drawn over a line chart (announcements, incident
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from kefu.csat.models import CsatSurvey
 from kefu.reports import rollups
-from kefu.sla.models import SlaTimer, TimerKind
+from kefu.sla.models import TimerKind
 from kefu.tickets.models import ACTIVE_Q, VISIBLE_Q, Category, Channel, Ticket
 
 # A survey answer at or above this rating (of 5) is positive.
@@ -212,43 +209,17 @@ def tickets_created(window: Window) -> dict[str, Any]:
     """Tickets opened in the period, by creation time, on every channel; a conversation with
     the bot counts once handed off to a person, a duplicate merged into another case does
     not count. By channel: where the case started; by category: its current category."""
-    # One GROUP BY (channel, category): at most channels x categories rows, summed here.
-    rows = tickets_in(window).values("channel", "category__slug").annotate(n=Count("id")).order_by()
+    # One GROUP BY (channel, category) of the live part, rollup rows for whole days: summed here.
     by_channel: dict[str, int] = {}
     by_category: dict[str, int] = {}
-    for row in rows:
-        by_channel[row["channel"]] = by_channel.get(row["channel"], 0) + row["n"]
-        by_category[row["category__slug"]] = by_category.get(row["category__slug"], 0) + row["n"]
+    for (channel, category), n in rollups.ticket_counts(window, "channel", "category").items():
+        by_channel[channel] = by_channel.get(channel, 0) + n
+        by_category[category] = by_category.get(category, 0) + n
     return {
         "total": sum(by_channel.values()),
         "by_channel": dict(sorted(by_channel.items())),
         "by_category": dict(sorted(by_category.items())),
     }
-
-
-def _percentiles(durations: QuerySet[Any], count: int, fractions: tuple[float, ...]) -> list[float]:
-    """Continuous percentiles (linear interpolation between the two nearest ranks, as SQL's
-    ``percentile_cont`` and spreadsheets' PERCENTILE): position ``p * (n - 1)`` in ascending
-    order. PostgreSQL computes them in one query; elsewhere each is one ``ORDER BY ... LIMIT
-    2 OFFSET k`` query (the database sorts, two values come back)."""
-    if connection.vendor == "postgresql":
-        sql, params = durations.values_list("duration", flat=True).query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM d)::float8) "
-                f"FROM ({sql}) AS durations(d)",
-                [list(fractions), *params],
-            )
-            return [float(value) for value in cursor.fetchone()[0]]
-    values = []
-    ordered = durations.order_by("duration").values_list("duration", flat=True)
-    for fraction in fractions:
-        position = fraction * (count - 1)
-        low = math.floor(position)
-        pair = [d.total_seconds() for d in ordered[low : low + 2]]
-        high = pair[1] if len(pair) > 1 else pair[0]
-        values.append(pair[0] + (high - pair[0]) * (position - low))
-    return values
 
 
 @metric(
@@ -266,18 +237,9 @@ def first_reply_seconds(window: Window) -> dict[str, Any]:
     team (never the bot, a system message or an internal note: the reply that meets the
     SLA's first-reply target), for tickets created in the period that have one; median and
     90th percentile, interpolated."""
-    durations = (
-        tickets_in(window)
-        .filter(first_response_at__isnull=False)
-        .annotate(
-            duration=ExpressionWrapper(F("first_response_at") - F("created_at"), output_field=DurationField())
-        )
-    )
-    count = durations.count()
-    if not count:
-        return {"count": 0, "median": None, "p90": None}
-    median, p90 = _percentiles(durations, count, (0.5, 0.9))
-    return {"count": count, "median": round(median, 1), "p90": round(p90, 1)}
+    # Exact percentiles (interpolated) over live rows; from buckets once rolled-up days count.
+    durations = rollups.durations(window, "first_reply", "all").get(None, rollups.NO_DURATIONS)
+    return {"count": durations.count, "median": durations.percentile(0.5), "p90": durations.percentile(0.9)}
 
 
 @metric(
@@ -293,15 +255,10 @@ def sla(window: Window) -> dict[str, Any]:
     """SLA targets of tickets created in the period: met means reached by its deadline;
     breached means its deadline passed first (reached late or not yet). Targets still
     running in time, and those stopped without a result (a merged case), are neither."""
-    met = Q(met_at__isnull=False, breached_at__isnull=True, met_at__lte=F("due_at"))
-    breached = Q(breached_at__isnull=False) | Q(met_at__gt=F("due_at"))
-    rows = (
-        SlaTimer.objects.filter(ticket__in=tickets_in(window))
-        .values("kind")
-        .annotate(met=Count("id", filter=met), breached=Count("id", filter=breached))
-        .order_by()
-    )
-    by_target = {row["kind"]: {"met": row["met"], "breached": row["breached"]} for row in rows}
+    by_target = {
+        kind: {"met": met, "breached": breached}
+        for kind, (met, breached) in rollups.sla_counts(window, "target").items()
+    }
     return {
         "met": sum(v["met"] for v in by_target.values()),
         "breached": sum(v["breached"] for v in by_target.values()),
@@ -322,14 +279,7 @@ def sla(window: Window) -> dict[str, Any]:
 def csat(window: Window) -> dict[str, Any]:
     """Satisfaction surveys (chats and tickets) answered in the period, by answer time:
     responses, and positive ones (rated 4 or 5 of 5); sent: surveys offered in the period."""
-    answered = Q(rating__isnull=False, answered_at__gte=window.since, answered_at__lt=window.until)
-    offered = Q(created_at__gte=window.since, created_at__lt=window.until)
-    counts = CsatSurvey.objects.filter(answered | offered).aggregate(
-        responses=Count("id", filter=answered),
-        positive=Count("id", filter=answered & Q(rating__gte=POSITIVE_RATING)),
-        sent=Count("id", filter=offered),
-    )
-    return {"responses": counts["responses"], "positive": counts["positive"], "sent": counts["sent"]}
+    return rollups.csat_counts(window)
 
 
 # --- ticket families: volume, response times, service levels, backlog ---------------------------

@@ -1,42 +1,59 @@
 """Where the report figures' aggregates come from: counts, durations and SLA results of the
-tickets in a :class:`~kefu.reports.metrics.Window`, grouped by one dimension.
+tickets in a :class:`~kefu.reports.metrics.Window`, grouped by dimensions — from the rollup
+tables (:mod:`kefu.reports.models`) for whole days that are built and unchanged since, and
+from the live tables for the rest (today's partial day, a period's partial first or last
+day, days not built yet or changed since their build), the two summed.
 
-The figures' definitions live in :mod:`kefu.reports.metrics`; this module only answers "how
-many / how long, grouped by X" for them, from the live tables.
+The figures' definitions live in :mod:`kefu.reports.metrics`; a day's rollup rows are built
+by :func:`rebuild_day` from the very same live aggregates, so rollups equal the live
+computation by construction (``tests/test_rollups.py`` checks it). Each rollup table has a
+grain; a window filtered by something outside it (volume filtered by agent, response times
+by channel) is computed live — exact, slower.
+
+Freshness: today always comes from the live tables (a new ticket counts at once). A change to
+an older ticket (a reply, a resolution, a breach, a reassignment) inserts a
+:class:`~kefu.reports.models.RollupChange` for the ticket's creation day in its own
+transaction (domain events, :func:`register`), which sends that day back to the live tables
+until the periodic job (:func:`refresh`, every minute) rebuilds it.
+
+Exact or approximate: counts (tickets, SLA met/breached, surveys) and duration counts are
+exact either way. Percentiles are exact when every value is live; once a rolled-up day is in
+the period they are read from fixed log-spaced buckets (:mod:`kefu.reports.buckets`): within
+a factor of 1.259 of the exact value.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import math
 from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db import transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 from django.utils import timezone
 
 from kefu.calendars.arithmetic import business_seconds_between
 from kefu.calendars.selectors import cached_calendar_by_id
+from kefu.reports.buckets import BUCKETS, bounds, bucket_of
+from kefu.reports.models import (
+    CsatDaily,
+    DurationDaily,
+    RollupChange,
+    RollupDay,
+    SlaDaily,
+    TicketDaily,
+    TicketHourly,
+)
 from kefu.sla.models import SlaTimer, TimerKind
 
-# Durations are kept in fixed log-spaced buckets where they are rolled up: bucket 0 holds
-# [0, 1 s), bucket k ≥ 1 holds [10^((k-1)/10), 10^(k/10)) seconds (10 a decade, each 1.259
-# times the last), the last one everything above (about 2.5 years). A percentile read from
-# buckets lies in the same bucket as the exact one: within a factor of 1.259 (26 %).
-BUCKETS = 80
-PER_DECADE = 10
-EDGES = [0.0] + [10 ** (k / PER_DECADE) for k in range(BUCKETS)]  # EDGES[k] = lower edge of bucket k
-
-
-def bucket_of(seconds: float) -> int:
-    if seconds < 1:
-        return 0
-    return min(BUCKETS - 1, 1 + int(math.floor(math.log10(seconds) * PER_DECADE + 1e-9)))
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,15 +72,20 @@ class Durations:
         self.values.append(seconds)
         self.total_seconds += seconds
 
-    def merge_buckets(self, counts: list[int], total: float) -> None:
+    def merge_buckets(self, counts: Iterable[int], total: float) -> None:
         for index, n in enumerate(counts):
             self.buckets[index] += n
         self.total_seconds += total
 
+    def bucket_counts(self) -> list[int]:
+        counts = list(self.buckets)
+        for value in self.values:
+            counts[bucket_of(value)] += 1
+        return counts
+
     def percentile(self, fraction: float) -> float | None:
         """Exact (interpolated at ``fraction * (n - 1)``, as ``percentile_cont``) when every
-        value is known; otherwise read from the buckets (live values bucketed too): the value
-        at that rank, interpolated geometrically inside its bucket."""
+        value is known; otherwise read from the buckets (live values bucketed too)."""
         n = self.count
         if not n:
             return None
@@ -73,27 +95,33 @@ class Durations:
             low = math.floor(position)
             high = ordered[min(low + 1, n - 1)]
             return round(ordered[low] + (high - ordered[low]) * (position - low), 1)
-        counts = list(self.buckets)
-        for value in self.values:
-            counts[bucket_of(value)] += 1
-        rank = fraction * (n - 1)  # 0-based position, as the exact figure
+        # As percentile_cont: interpolate between the values of ranks floor(p(n-1)) and the next.
+        # Each is estimated inside the bucket that holds it (the c values of a bucket spread
+        # evenly on its log scale), so it is within the bucket's ratio of the true value, and
+        # so is their interpolation.
+        counts = self.bucket_counts()
+        position = fraction * (n - 1)
+        low = math.floor(position)
+        first, second = self._ranked(counts, low), self._ranked(counts, min(low + 1, n - 1))
+        return round(first + (second - first) * (position - low), 1)
+
+    @staticmethod
+    def _ranked(counts: list[int], rank: int) -> float:
+        """An estimate of the value of 0-based ``rank`` from bucket counts."""
         seen = 0
         for index, c in enumerate(counts):
             if c and rank < seen + c:
                 share = (rank - seen + 0.5) / c
-                lower = EDGES[index] if index else 0.0
-                upper = EDGES[index + 1] if index + 1 < len(EDGES) else lower * 10 ** (1 / PER_DECADE)
-                if index == 0:
-                    return round(upper * share, 1)
-                return round(lower * (upper / lower) ** share, 1)
+                lower, upper = bounds(index)
+                return upper * share if index == 0 else lower * (upper / lower) ** share
             seen += c
-        return None
+        raise ValueError(rank)
 
 
 NO_DURATIONS = Durations()
 
-# Within a report page every panel reads the same live rows: ``memo()`` shares them for the
-# duration of one request (outside it nothing is cached: a new ticket shows at once).
+# Within one report request every panel reads the same aggregates: ``memo()`` shares them for
+# its duration (outside it nothing is cached: a new ticket shows at once).
 _MEMO: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar("reports_memo", default=None)
 
 
@@ -115,102 +143,446 @@ def _remember(key: Any, compute: Any) -> Any:
     return cache[key]
 
 
-# --- live aggregates --------------------------------------------------------------------------
+# --- which days come from rollups ----------------------------------------------------------------
+
+
+def midnight(day: date) -> datetime:
+    """The start of ``day`` in the site's time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _whole_days(window: Any) -> list[date]:
+    """The days of the site's time zone that lie entirely inside the window, before today."""
+    day = timezone.localdate(window.since)
+    if midnight(day) < window.since:
+        day += timedelta(days=1)
+    today = timezone.localdate()
+    days = []
+    while day < today and midnight(day + timedelta(days=1)) <= window.until:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def _clean_days(first: date, last: date) -> frozenset[date]:
+    """Days in [first, last] with rollup rows that no change has made stale (one query)."""
+
+    def load() -> frozenset[date]:
+        rows = RollupDay.objects.filter(day__gte=first, day__lte=last).exclude(
+            day__in=RollupChange.objects.filter(day__gte=first, day__lte=last).values("day")
+        )
+        return frozenset(rows.values_list("day", flat=True))
+
+    return _remember(("clean", first, last), load)
+
+
+def plan(window: Any, grain: frozenset[str]) -> tuple[list[date], list[Any]]:
+    """Split ``window`` into whole days read from a rollup of ``grain`` (the filters its rows
+    can apply) and the live windows covering the rest, in time order."""
+    if not window.active_filters() <= grain:
+        return [], [window]
+    days = _whole_days(window)
+    if not days:
+        return [], [window]
+    clean = _clean_days(days[0], days[-1])
+    rolled = [day for day in days if day in clean]
+    live = []
+    cursor = window.since
+    for day in rolled:
+        if cursor < midnight(day):
+            live.append(replace(window, since=cursor, until=midnight(day)))
+        cursor = midnight(day + timedelta(days=1))
+    if cursor < window.until:
+        live.append(replace(window, since=cursor, until=window.until))
+    return rolled, live
+
+
+def _rollup_filters(window: Any, *, team: str = "team_id", agent: str = "agent_id") -> dict[str, Any]:
+    from kefu.reports import metrics
+
+    out: dict[str, Any] = {}
+    if window.team is not None:
+        out[team] = window.team
+    if window.agent is not None:
+        out[agent] = window.agent
+    if window.channel is not None:
+        out["channel"] = window.channel
+    if window.category is not None:
+        out["category_id__in"] = metrics.category_ids(window.category)
+    return out
+
+
+# --- ticket counts -----------------------------------------------------------------------------
 
 DIMENSIONS = ("channel", "category", "team", "agent", "day", "hour")
 _FIELD = {"channel": "channel", "category": "category__slug", "team": "team_id", "agent": "assignee_id"}
+DAILY_GRAIN = frozenset({"team", "channel", "category"})
+HOURLY_GRAIN = frozenset({"channel"})
 
 
-def _live_ticket_counts(window: Any, dimension: str) -> dict[Any, int]:
+def _live_ticket_counts(window: Any, dims: tuple[str, ...]) -> dict[tuple[Any, ...], int]:
     from kefu.reports import metrics
 
     qs = metrics.tickets_in(window)
     zone = timezone.get_current_timezone()
-    if dimension == "day":
-        qs = qs.annotate(k=TruncDate("created_at", tzinfo=zone))
-    elif dimension == "hour":
-        qs = qs.annotate(k=ExtractHour("created_at", tzinfo=zone))
-    else:
-        qs = qs.annotate(k=F(_FIELD[dimension]))
-    return {row["k"]: row["n"] for row in qs.values("k").annotate(n=Count("id")).order_by()}
+    names = []
+    for index, dim in enumerate(dims):
+        name = f"k{index}"
+        if dim == "day":
+            qs = qs.annotate(**{name: TruncDate("created_at", tzinfo=zone)})
+        elif dim == "hour":
+            qs = qs.annotate(**{name: ExtractHour("created_at", tzinfo=zone)})
+        else:
+            qs = qs.annotate(**{name: F(_FIELD[dim])})
+        names.append(name)
+    rows = qs.values(*names).annotate(n=Count("id")).order_by()
+    return {tuple(row[name] for name in names): row["n"] for row in rows}
 
 
-def ticket_counts(window: Any, dimension: str) -> dict[Any, int]:
-    """Tickets created in the window, by ``dimension`` (one of :data:`DIMENSIONS`; day: a
-    date and hour: 0-23 in the site's time zone)."""
-    return _remember(("counts", window, dimension), lambda: _live_ticket_counts(window, dimension))
+def _rolled_ticket_counts(window: Any, days: list[date], dims: tuple[str, ...]) -> dict[tuple[Any, ...], int]:
+    hourly = "hour" in dims
+    model = TicketHourly if hourly else TicketDaily
+    columns = {
+        "channel": "channel",
+        "category": "category_id",
+        "team": "team_id",
+        "day": "day",
+        "hour": "hour",
+    }
+    fields = [columns[dim] for dim in dims]
+    filters = _rollup_filters(window)
+    rows = model.objects.filter(day__in=days, **filters).values(*fields).annotate(n=Sum("created")).order_by()
+    out = {tuple(row[f] for f in fields): row["n"] for row in rows}
+    if "category" in dims:  # rows keep the category's id; the figures name its slug
+        from kefu.tickets.models import Category
 
+        index = dims.index("category")
+        slugs = dict(Category.objects.filter(pk__in={key[index] for key in out}).values_list("pk", "slug"))
+        renamed: dict[tuple[Any, ...], int] = defaultdict(int)
+        for key, n in out.items():
+            renamed[key[:index] + (slugs.get(key[index]),) + key[index + 1 :]] += n
+        out = dict(renamed)
+    return out
+
+
+def ticket_counts(window: Any, *dims: str) -> dict[Any, int]:
+    """Tickets created in the window, by ``dims`` (of :data:`DIMENSIONS`; day: a date and
+    hour: 0-23, in the site's time zone); keys are tuples when several dims are given."""
+
+    def compute() -> dict[Any, int]:
+        if "agent" in dims:
+            grain = frozenset()
+        elif "hour" in dims:
+            grain = HOURLY_GRAIN if set(dims) <= {"hour", "channel"} else frozenset()
+        else:
+            grain = DAILY_GRAIN
+        days, live = plan(window, grain) if grain else ([], [window])
+        total: dict[tuple[Any, ...], int] = defaultdict(int)
+        if days:
+            for key, n in _rolled_ticket_counts(window, days, dims).items():
+                total[key] += n
+        for part in live:
+            for key, n in _live_ticket_counts(part, dims).items():
+                total[key] += n
+        return {key if len(dims) > 1 else key[0]: n for key, n in total.items()}
+
+    return _remember(("counts", window, dims), compute)
+
+
+# --- durations ---------------------------------------------------------------------------------
 
 MEASURES = ("first_reply", "first_reply_business", "resolution", "resolution_business")
 _END = {"first_reply": "first_response_at", "resolution": "resolved_at"}
 _TIMER = {"first_reply": TimerKind.FIRST_REPLY, "resolution": TimerKind.RESOLUTION}
+DURATION_GRAIN = frozenset({"team", "agent"})
 
 
-def duration_rows(qs: Any, target: str) -> Iterator[tuple[dict[str, Any], float, float]]:
-    """For each ticket of ``qs`` that reached ``target`` ("first_reply" or "resolution"): its
-    row (team, agent), calendar seconds and business seconds — business time on the calendar of
-    its SLA timer for that target, else the default calendar, by the SLA's own arithmetic."""
+def duration_rows(qs: Any, target: str, *, business: bool) -> Iterator[tuple[int | None, int | None, float]]:
+    """(team, assignee, seconds) for each ticket of ``qs`` that reached ``target`` ("first_reply"
+    or "resolution"): calendar seconds, or with ``business`` the working seconds on the
+    calendar of its SLA timer for that target (else the default calendar) — the SLA's own
+    arithmetic (``kefu.calendars``)."""
     end = _END[target]
+    qs = qs.filter(**{f"{end}__isnull": False})
+    if not business:
+        for team, agent, start, stop in qs.values_list("team_id", "assignee_id", "created_at", end).iterator(
+            chunk_size=5000
+        ):
+            yield team, agent, max((stop - start).total_seconds(), 0.0)
+        return
     calendar_of = SlaTimer.objects.filter(ticket=OuterRef("pk"), kind=_TIMER[target]).order_by("-started_at")
-    rows = (
-        qs.filter(**{f"{end}__isnull": False})
-        .annotate(calendar=Subquery(calendar_of.values("calendar_id")[:1]))
-        .values("team_id", "assignee_id", "created_at", end, "calendar")
+    rows = qs.annotate(calendar=Subquery(calendar_of.values("calendar_id")[:1])).values_list(
+        "team_id", "assignee_id", "created_at", end, "calendar"
     )
-    for row in rows.iterator(chunk_size=2000):
-        start, stop = row["created_at"], row[end]
-        calendar = cached_calendar_by_id(row["calendar"])
-        seconds = max((stop - start).total_seconds(), 0.0)
-        yield row, seconds, business_seconds_between(calendar, start, stop)
+    for team, agent, start, stop, calendar_id in rows.iterator(chunk_size=5000):
+        yield team, agent, business_seconds_between(cached_calendar_by_id(calendar_id), start, stop)
 
 
-def _live_durations(window: Any, target: str) -> dict[str, dict[Any, Durations]]:
+def _grouped() -> dict[str, dict[Any, Durations]]:
+    return {"team": defaultdict(Durations), "agent": defaultdict(Durations), "all": defaultdict(Durations)}
+
+
+def _durations_by_group(window: Any, measure: str) -> dict[str, dict[Any, Durations]]:
     from kefu.reports import metrics
 
-    groups: dict[str, dict[Any, Durations]] = {
-        f"{m}:{d}": defaultdict(Durations)
-        for m in (target, f"{target}_business")
-        for d in ("team", "agent", "all")
-    }
-    for row, seconds, business in duration_rows(metrics.tickets_in(window), target):
-        for name, value in ((target, seconds), (f"{target}_business", business)):
-            groups[f"{name}:team"][row["team_id"]].add(value)
-            groups[f"{name}:agent"][row["assignee_id"]].add(value)
-            groups[f"{name}:all"][None].add(value)
+    target = measure.removesuffix("_business")
+    business = measure.endswith("_business")
+    groups: dict[str, dict[Any, Durations]] = _grouped()
+    days, live = plan(window, DURATION_GRAIN)
+    if days:
+        sums = {"n": Sum("count"), "total": Sum("total_seconds")}
+        sums.update({f"b{k}": Sum(f"b{k}") for k in range(BUCKETS)})
+        rows = (
+            DurationDaily.objects.filter(day__in=days, measure=measure, **_rollup_filters(window))
+            .values("team_id", "agent_id")
+            .annotate(**sums)
+            .order_by()
+        )
+        for row in rows:
+            counts = [row[f"b{k}"] or 0 for k in range(BUCKETS)]
+            for name, key in (("team", row["team_id"]), ("agent", row["agent_id"]), ("all", None)):
+                groups[name][key].merge_buckets(counts, row["total"] or 0.0)
+    for part in live:
+        for team, agent, seconds in duration_rows(metrics.tickets_in(part), target, business=business):
+            groups["team"][team].add(seconds)
+            groups["agent"][agent].add(seconds)
+            groups["all"][None].add(seconds)
     return groups
 
 
 def durations(window: Any, measure: str, dimension: str) -> dict[Any, Durations]:
     """Durations of ``measure`` (one of :data:`MEASURES`) for the window's tickets, grouped by
-    ``dimension`` ("team", "agent", or "all": one group keyed None)."""
-    target = measure.removesuffix("_business")
-    groups = _remember(("durations", window, target), lambda: _live_durations(window, target))
-    return dict(groups[f"{measure}:{dimension}"])
+    ``dimension`` ("team", "agent", or "all": one group keyed None, absent when empty)."""
+    groups = _remember(("durations", window, measure), lambda: _durations_by_group(window, measure))
+    return dict(groups[dimension])
 
+
+# --- SLA -----------------------------------------------------------------------------------------
 
 SLA_MET_Q = Q(met_at__isnull=False, breached_at__isnull=True, met_at__lte=F("due_at"))
 SLA_BREACHED_Q = Q(breached_at__isnull=False) | Q(met_at__gt=F("due_at"))
-_SLA_FIELD = {"target": "kind", "team": "ticket__team_id", "agent": "ticket__assignee_id"}
+SLA_GRAIN = frozenset({"team", "agent"})
 
 
-def _live_sla_counts(window: Any, dimension: str) -> dict[Any, tuple[int, int]]:
+def _live_sla_rows(window: Any) -> list[tuple[str, Any, Any, int, int]]:
     from kefu.reports import metrics
 
     rows = (
         SlaTimer.objects.filter(ticket__in=metrics.tickets_in(window))
-        .annotate(k=F(_SLA_FIELD[dimension]))
-        .values("k")
+        .values("kind", "ticket__team_id", "ticket__assignee_id")
         .annotate(met=Count("id", filter=SLA_MET_Q), breached=Count("id", filter=SLA_BREACHED_Q))
         .order_by()
     )
-    return {row["k"]: (row["met"], row["breached"]) for row in rows}
+    return [
+        (row["kind"], row["ticket__team_id"], row["ticket__assignee_id"], row["met"], row["breached"])
+        for row in rows
+    ]
+
+
+def _sla_by_group(window: Any) -> dict[str, dict[Any, tuple[int, int]]]:
+    days, live = plan(window, SLA_GRAIN)
+    rows = []
+    if days:
+        rows += [
+            (r["kind"], r["team_id"], r["agent_id"], r["m"], r["b"])
+            for r in SlaDaily.objects.filter(day__in=days, **_rollup_filters(window))
+            .values("kind", "team_id", "agent_id")
+            .annotate(m=Sum("met"), b=Sum("breached"))
+            .order_by()
+        ]
+    for part in live:
+        rows += _live_sla_rows(part)
+    groups: dict[str, dict[Any, list[int]]] = {"target": {}, "team": {}, "agent": {}}
+    for kind, team, agent, met, breached in rows:
+        for name, key in (("target", kind), ("team", team), ("agent", agent)):
+            counts = groups[name].setdefault(key, [0, 0])
+            counts[0] += met
+            counts[1] += breached
+    return {name: {key: (v[0], v[1]) for key, v in group.items()} for name, group in groups.items()}
 
 
 def sla_counts(window: Any, dimension: str) -> dict[Any, tuple[int, int]]:
-    """SLA targets of the window's tickets met and breached (the summary's definitions), by
+    """SLA targets of the window's tickets (met, breached) — the summary's definitions — by
     ``dimension``: "target" (the timer kind), "team" or "agent"."""
-    return _remember(("sla", window, dimension), lambda: _live_sla_counts(window, dimension))
+    return dict(_remember(("sla", window), lambda: _sla_by_group(window))[dimension])
 
 
-def local_midnight(day: Any) -> datetime:
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+# --- satisfaction surveys -------------------------------------------------------------------------
+
+
+def _live_csat(window: Any) -> dict[str, int]:
+    from kefu.csat.models import CsatSurvey
+    from kefu.reports.metrics import POSITIVE_RATING
+
+    answered = Q(rating__isnull=False, answered_at__gte=window.since, answered_at__lt=window.until)
+    offered = Q(created_at__gte=window.since, created_at__lt=window.until)
+    return CsatSurvey.objects.filter(answered | offered).aggregate(
+        responses=Count("id", filter=answered),
+        positive=Count("id", filter=answered & Q(rating__gte=POSITIVE_RATING)),
+        sent=Count("id", filter=offered),
+    )
+
+
+def csat_counts(window: Any) -> dict[str, int]:
+    """Surveys answered in the window (and positive ones) and offered in it; no filters (a
+    chat's survey has no ticket)."""
+    bare = replace(window, team=None, channel=None, category=None, agent=None)
+    days, live = plan(bare, frozenset())
+    total = {"responses": 0, "positive": 0, "sent": 0}
+    if days:
+        sums = CsatDaily.objects.filter(day__in=days).aggregate(
+            responses=Sum("responses"), positive=Sum("positive"), sent=Sum("sent")
+        )
+        for key in total:
+            total[key] += sums[key] or 0
+    for part in live:
+        for key, n in _live_csat(part).items():
+            total[key] += n
+    return total
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+def rebuild_day(day: date) -> None:
+    """Replace ``day``'s rollup rows by the live tables' aggregates (idempotent).
+
+    The day's change marks are deleted first, in their own transaction: a change committed
+    while this runs leaves a new mark behind, so the day stays live until rebuilt again."""
+    from kefu.reports import metrics
+
+    if day >= timezone.localdate():
+        raise ValueError("only days before today are rolled up")
+    RollupChange.objects.filter(day=day).delete()
+    window = metrics.Window(since=midnight(day), until=midnight(day + timedelta(days=1)))
+    daily = [
+        TicketDaily(day=day, channel=channel, category_id=category, team_id=team, created=n)
+        for (channel, category, team), n in _live_counts_by_ids(window).items()
+    ]
+    hourly = [
+        TicketHourly(day=day, hour=hour, channel=channel, created=n)
+        for (hour, channel), n in _live_ticket_counts(window, ("hour", "channel")).items()
+    ]
+    durations_rows = []
+    for measure in MEASURES:
+        target = measure.removesuffix("_business")
+        groups: dict[tuple[Any, Any], Durations] = defaultdict(Durations)
+        for team, agent, seconds in duration_rows(
+            metrics.tickets_in(window), target, business=measure.endswith("_business")
+        ):
+            groups[(team, agent)].add(seconds)
+        for (team, agent), values in groups.items():
+            counts = values.bucket_counts()
+            durations_rows.append(
+                DurationDaily(
+                    day=day,
+                    team_id=team,
+                    agent_id=agent,
+                    measure=measure,
+                    count=values.count,
+                    total_seconds=values.total_seconds,
+                    **{f"b{k}": counts[k] for k in range(BUCKETS)},
+                )
+            )
+    sla_rows = [
+        SlaDaily(day=day, kind=kind, team_id=team, agent_id=agent, met=met, breached=breached)
+        for kind, team, agent, met, breached in _live_sla_rows(window)
+    ]
+    csat = _live_csat(window)
+    with transaction.atomic():
+        for model in (TicketDaily, TicketHourly, DurationDaily, SlaDaily, CsatDaily):
+            model.objects.filter(day=day).delete()
+        TicketDaily.objects.bulk_create(daily, batch_size=1000)
+        TicketHourly.objects.bulk_create(hourly, batch_size=1000)
+        DurationDaily.objects.bulk_create(durations_rows, batch_size=200)
+        SlaDaily.objects.bulk_create(sla_rows, batch_size=1000)
+        CsatDaily.objects.create(day=day, **csat)
+        RollupDay.objects.update_or_create(day=day, defaults={"built_at": timezone.now()})
+
+
+def _live_counts_by_ids(window: Any) -> dict[tuple[Any, ...], int]:
+    from kefu.reports import metrics
+
+    rows = (
+        metrics.tickets_in(window)
+        .values("channel", "category_id", "team_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {(row["channel"], row["category_id"], row["team_id"]): row["n"] for row in rows}
+
+
+def rebuild(since: date | None = None, until: date | None = None) -> int:
+    """Build every day from ``since`` (default: the first ticket's day) to ``until`` (default:
+    yesterday), both included; returns the number of days built."""
+    from kefu.tickets.models import Ticket
+
+    yesterday = timezone.localdate() - timedelta(days=1)
+    last = min(until or yesterday, yesterday)
+    if since is None:
+        first = Ticket.objects.order_by("created_at").values_list("created_at", flat=True).first()
+        if first is None:
+            return 0
+        since = timezone.localdate(first)
+    built = 0
+    day = since
+    while day <= last:
+        rebuild_day(day)
+        built += 1
+        day += timedelta(days=1)
+    return built
+
+
+# The periodic job builds at most this many days a run (newest first); ``kefu reports
+# rebuild`` backfills a long history.
+REFRESH_BATCH = 31
+RECENT_DAYS = 7
+
+
+def refresh(*, batch: int = REFRESH_BATCH) -> list[date]:
+    """Rebuild the days that changed since their build and the recent days not built yet
+    (yesterday after midnight); returns them."""
+    today = timezone.localdate()
+    stale = set(RollupChange.objects.filter(day__lt=today).values_list("day", flat=True).distinct())
+    recent = {today - timedelta(days=n) for n in range(1, RECENT_DAYS + 1)}
+    built = set(RollupDay.objects.filter(day__in=recent).values_list("day", flat=True))
+    todo = sorted(stale | (recent - built), reverse=True)[:batch]
+    for day in todo:
+        rebuild_day(day)
+    return todo
+
+
+# --- freshness: domain events mark the day of the ticket they changed ---------------------------
+
+
+def _touched(ticket: Any) -> None:
+    created = getattr(ticket, "created_at", None)
+    if created is None:
+        return
+    day = timezone.localdate(created)
+    if day < timezone.localdate():
+        RollupChange.objects.create(day=day)
+
+
+def register() -> None:
+    """Subscribe to the domain events that change a past day's figures (called once, at app
+    start): in the changing transaction, so the mark commits with the change."""
+    from kefu import events
+
+    def ticket_of(event: Any) -> None:
+        _touched(event.ticket)
+
+    def merged(event: Any) -> None:
+        _touched(event.source)
+        _touched(event.target)
+
+    for event_type in (
+        events.TicketCreated,
+        events.MessageAdded,
+        events.TicketStatusChanged,
+        events.TicketAssigned,
+        events.TicketReclassified,
+        events.SlaBreached,
+    ):
+        events.subscribe(event_type, ticket_of, when=events.IN_TRANSACTION)
+    events.subscribe(events.TicketMerged, merged, when=events.IN_TRANSACTION)

@@ -1,0 +1,119 @@
+"""Report rollups: per day (site time zone) aggregates of the ticket figures, so a report over
+a year reads a few hundred rows per day instead of a million tickets.
+
+A day's rows are rebuilt from the live tables as a whole (:mod:`kefu.reports.rollups`), never
+patched: they equal the live computation by construction. :class:`RollupDay` says which
+days are built and still true; a report reads rollup rows only for those days and the live
+tables for the rest (today, days not built yet, days changed since their build).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from kefu.reports.buckets import BUCKETS
+
+
+class RollupDay(models.Model):
+    """A day whose rollup rows exist (built from the live tables at ``built_at``). Its rows are
+    true while no :class:`RollupChange` names the day."""
+
+    day = models.DateField(primary_key=True)
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.day}"
+
+
+class RollupChange(models.Model):
+    """Something changed about tickets created on ``day`` (a domain event, in the changing
+    transaction): the day's rollup rows are stale until rebuilt. Only inserted — never a
+    shared row to lock — and deleted by the rebuild *before* it reads the live tables, so a
+    change committed during a rebuild leaves its row behind and the day is rebuilt again."""
+
+    day = models.DateField(db_index=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.day}"
+
+
+class TicketDaily(models.Model):
+    """Tickets created (the summary's definition) per day × channel × category × team."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=16)
+    category_id = models.BigIntegerField()
+    team_id = models.BigIntegerField(null=True)
+    created = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="reports_ticketdaily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}"
+
+
+class TicketHourly(models.Model):
+    """Tickets created per day × hour of the day (site time zone) × channel."""
+
+    day = models.DateField()
+    hour = models.SmallIntegerField()
+    channel = models.CharField(max_length=16)
+    created = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="reports_tickethourly_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}"
+
+
+class DurationDaily(models.Model):
+    """Durations (first reply, resolution; calendar and business time) of the tickets created
+    that day, per team × assignee: their count, exact sum, and counts per fixed log-spaced
+    bucket (``b0`` … ``b79``, :mod:`kefu.reports.buckets`)."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+    measure = models.CharField(max_length=24)
+    count = models.IntegerField()
+    total_seconds = models.FloatField()
+    locals().update({f"b{k}": models.IntegerField(default=0) for k in range(BUCKETS)})
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="reports_durationdaily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}"
+
+
+class SlaDaily(models.Model):
+    """SLA targets met and breached (the summary's definitions) of the tickets created that
+    day, per target × team × assignee."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=20)
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+    met = models.IntegerField()
+    breached = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="reports_sladaily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}"
+
+
+class CsatDaily(models.Model):
+    """Satisfaction surveys answered that day (and positive ones) and offered that day."""
+
+    day = models.DateField(primary_key=True)
+    responses = models.IntegerField()
+    positive = models.IntegerField()
+    sent = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day}"
