@@ -35,7 +35,7 @@ from kefu.phone.models import (
     SmsStatus,
 )
 from kefu.tickets import stages, thread
-from kefu.tickets.models import Category, Channel, MessageKind, Sender, Ticket
+from kefu.tickets.models import Category, Channel, MessageKind, Sender, Status, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,16 @@ def do_open_case(call: Call, *, topic: str = "", named: Ticket | None = None) ->
     """The call's case: made (or the caller's open case joined) the first time the call needs
     one — it enters the queue, asks for a call-back, takes the stolen-account path, leaves a
     voicemail — and at the latest when it ends. Idempotent per call. ``named``: the case the
-    caller keyed in (already checked to be theirs)."""
+    caller keyed in (already checked to be theirs).
+
+    The webhook waits only for what the caller hears: the case row with its number (said at
+    once) and the call-log lines. Handing a new case to humans — routing's side effects, the
+    audit line, ``TicketCreated`` (SLA clocks, acknowledgement, search index) — costs tens of
+    milliseconds of CPU and is :func:`do_finish_case`, a job queued on commit. The row is the
+    truth: until that job has run the case is in the bot's stage (``Status.BOT``, outside the
+    agents' queues), and the phone sweep finishes any such case, so a process that dies after
+    the commit loses nothing; every later step that rings an agent finishes it first."""
+    new = False
     with transaction.atomic():
         locked = Call.objects.select_for_update().select_related("inbox").get(pk=call.pk)
         if locked.ticket_id is not None:
@@ -143,23 +152,8 @@ def do_open_case(call: Call, *, topic: str = "", named: Ticket | None = None) ->
         language = locked.language
         with override(language):
             if ticket is None:
-                slug, urgent, security = TOPICS.get(topic, (None, False, False))
-                category = Category.objects.filter(slug=slug, is_active=True).first() if slug else None
-                ticket = stages.do_open_bot_case(customer=customer, channel=Channel.PHONE, language=language)
-                title = _("Phone call: {topic}").format(topic=topic_label(topic))
-                note = _("Phone call from {caller} about {topic}.").format(
-                    caller=locked.caller or _("a withheld number"), topic=topic_label(topic)
-                )
-                ticket = stages.do_open_to_humans(
-                    ticket=ticket,
-                    title=title,
-                    description=note,
-                    channel=Channel.PHONE,
-                    category=category,
-                    urgent=urgent,
-                    security=security,
-                    note=note,
-                )
+                ticket = _new_case(locked, customer, topic)
+                new = True
             else:
                 _log(
                     ticket,
@@ -183,22 +177,94 @@ def do_open_case(call: Call, *, topic: str = "", named: Ticket | None = None) ->
             )
         do_update_call(locked, ticket=ticket, topic=topic)
         call.ticket, call.ticket_id, call.topic = ticket, ticket.pk, topic
+        if new:
+            from kefu.phone.tasks import finish_case
+
+            enqueue_on_commit(finish_case, call.pk)
+            call.__dict__["_hand_off_queued"] = True
         return ticket
 
 
-def do_enqueue(call: Call) -> Ticket:
-    """The call joins the phone queue: its case exists from now on and its number goes by SMS."""
-    ticket = do_open_case(call)
+def _new_case(call: Call, customer: User | None, topic: str) -> Ticket:
+    """The case row alone, routed (its team names the provider's queue the call waits in) but
+    still in the bot's stage: :func:`do_finish_case` hands it to humans."""
+    from kefu.tickets import routing
+    from kefu.tickets.actions import create_case
+
+    slug, urgent, security = TOPICS.get(topic, (None, False, False))
+    category = Category.objects.filter(slug=slug, is_active=True).first() if slug else None
+    routed = routing.route(category=category, urgent=urgent, security=security)
+    category = routed.category or Category.objects.order_by("id").first()
+    if category is None:
+        raise RuntimeError("no ticket category exists: run the migrations' seed")
+    return create_case(
+        customer=customer,
+        category=category,
+        team=routed.team,
+        priority=routed.priority,
+        security_flag=routed.security,
+        title=str(_("Phone call: {topic}").format(topic=topic_label(topic)))[: stages.TITLE_LIMIT],
+        description=_("Phone call from {caller} about {topic}.").format(
+            caller=call.caller or _("a withheld number"), topic=topic_label(topic)
+        ),
+        status=Status.BOT,
+        channel=Channel.PHONE,
+        language=call.language or "zh-hans",
+    )
+
+
+def do_finish_case(call_pk: int) -> bool:
+    """Hand the call's new case to humans (``kefu.tickets.stages.do_open_to_humans``: routing,
+    the hand-off note, audit, ``TicketCreated``, the search index). Idempotent: a case already
+    handed over (by this job's other run, the sweep, or the step that rang an agent) is left
+    as it is. True when this call did it."""
+    call = Call.objects.select_related("ticket").filter(pk=call_pk).first()
+    if call is None or call.ticket is None or call.ticket.status != Status.BOT:
+        return False
+    ticket = call.ticket
+    _slug, urgent, security = TOPICS.get(call.topic, (None, False, False))
     with transaction.atomic():
+        # The hand-off locks the case; it returns a case already handed over unchanged.
+        handed = stages.do_open_to_humans(
+            ticket=ticket,
+            title=ticket.title,
+            description=ticket.description,
+            channel=Channel.PHONE,
+            category=ticket.category,
+            urgent=urgent,
+            security=security,
+            note=ticket.description,
+        )
+    return handed.status != Status.BOT
+
+
+def do_finish_pending_cases(limit: int = 100) -> int:
+    """The sweep's reconcile: finish the cases whose job was lost (a process died between the
+    webhook's commit and the job's run). How many it finished."""
+    pending = (
+        Call.objects.filter(ticket__status=Status.BOT)
+        .order_by("started_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for pk in list(pending) if do_finish_case(pk))
+
+
+def do_enqueue(call: Call) -> Ticket:
+    """The call joins the phone queue: its case exists from now on and its number goes by SMS.
+    One transaction, so the jobs it queues see the call queued: a new case's hand-off job rings
+    an agent once the case is in the agents' queues; a joined case's call rings one at once."""
+    with transaction.atomic():
+        ticket = do_open_case(call)
         updated = Call.objects.filter(pk=call.pk, queued_at__isnull=True).update(
             queued_at=timezone.now(), status=CallStatus.QUEUED
         )
         call.refresh_from_db(fields=["queued_at", "status"])
         if updated:
             do_queue_sms(call, purpose="case_number")
-            from kefu.phone.tasks import connect_agent
+            if not call.__dict__.get("_hand_off_queued"):
+                from kefu.phone.tasks import connect_agent
 
-            enqueue_on_commit(connect_agent, call.pk)
+                enqueue_on_commit(connect_agent, call.pk)
     return ticket
 
 
@@ -423,6 +489,7 @@ def send_sms(pk: int) -> bool:
     if not claimed:
         return False
     sms = PhoneSms.objects.get(pk=pk)
+    do_finish_case(sms.call_id)  # the text links the case: the customer may open it at once
     try:
         sid = provider().send_sms(to=sms.to, body=sms.body)
     except SmsError as exc:
@@ -570,6 +637,8 @@ def do_connect_agent(call_pk: int) -> bool:
     from kefu.identity.sms import SmsError
     from kefu.phone.provider import provider
 
+    # The agent opens the case while the phone rings: it must be in the agents' queues by then.
+    do_finish_case(call_pk)
     now = timezone.now()
     claimed = (
         Call.objects.filter(
@@ -638,7 +707,9 @@ def _tell_agent_phone_rings(call: Call, agent: User) -> None:
 
 
 def do_sweep_queue(limit: int = 100) -> int:
-    """Ring agents for the calls waiting in the queue (oldest first); how many were rung."""
+    """Finish the cases a lost job left in the bot's stage, then ring agents for the calls
+    waiting in the queue (oldest first); how many were rung."""
+    do_finish_pending_cases(limit)
     waiting = (
         Call.objects.filter(queued_at__isnull=False, answered_at__isnull=True, ended_at__isnull=True)
         .order_by("queued_at")

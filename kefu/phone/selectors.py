@@ -14,7 +14,7 @@ from kefu.accounts.models import Role, User
 from kefu.identity.contacts import to_e164
 from kefu.inbox.models import Inbox, InboxKind
 from kefu.phone.models import Call, Callback, CallbackStatus, CallStatus
-from kefu.tickets.models import ACTIVE_STATUSES, Channel, Ticket
+from kefu.tickets.models import ACTIVE_STATUSES, Channel, Status, Ticket
 
 # A case number is KF-YYYYMMDD-NNNNNNNN: sixteen digits once "KF-" and the dashes are gone.
 CASE_DIGITS = 16
@@ -94,7 +94,9 @@ def open_case_for(call: Call, customer: User | None) -> Ticket | None:
     )
     if call.caller and earlier is not None and earlier.ticket is not None:
         ticket = _surviving(earlier.ticket)
-        if ticket.is_active:
+        # A case still in the bot's stage is an earlier call's whose hand-off job has not run
+        # yet (kefu.phone.actions.do_open_case): the same open case.
+        if ticket.is_active or ticket.status == Status.BOT:
             return ticket
     if customer is not None:
         return (

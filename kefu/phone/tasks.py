@@ -1,4 +1,5 @@
-"""The hotline's jobs: send one text. Safe to run twice (the row is claimed while queued)."""
+"""The hotline's jobs: send one text, hand a call's new case to humans, ring an agent, sweep the
+queue. Each is safe to run twice (rows are claimed or checked first)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ def send_sms(pk: int) -> None:
     from kefu.phone.actions import send_sms as send
 
     send(pk)
+
+
+@job(retries=4, retry_delay=10)
+def finish_case(call_pk: int) -> None:
+    """Hand a call's new case to humans after the webhook answered (the sweep redoes a lost
+    one); a call waiting in the queue then rings an agent (one job per webhook, not two)."""
+    from kefu.phone.actions import do_connect_agent, do_finish_case
+
+    do_finish_case(call_pk)
+    do_connect_agent(call_pk)  # rings only a call still waiting for an agent
 
 
 @job(retries=0)

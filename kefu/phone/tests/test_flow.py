@@ -74,7 +74,8 @@ def test_agent_enqueues_with_no_agent_online_and_the_case_number_is_said_and_sen
     assert text["To"] == CALLER and text["From"] == HOTLINE
     assert PhoneSms.objects.get(call=call, purpose="case_number").status == "sent"
     log = events(ticket)
-    assert log[-2:] == ["phone.started", "phone.ended"]
+    # The call log, then the hand-off to the team (a job after the webhook answered), the end.
+    assert log[-3:] == ["phone.started", "handed_off", "phone.ended"]
     assert call.outcome == Outcome.ABANDONED and call.queue_seconds is not None
 
 
