@@ -462,6 +462,13 @@ SETTINGS: tuple[Setting, ...] = (
         "60",
         "warn admins this many days before the year ends when next year's official holidays are missing",
     ),
+    # Reports (kefu/reports, docs/reports.md)
+    _S(
+        "KEFU_REPORTS_PHONE_ANSWER_SECONDS",
+        "int",
+        "20",
+        "the phone report's service level: share of queued calls answered within this many seconds",
+    ),
     # Outgoing webhooks (kefu/webhooks, docs/webhooks.md)
     _S(
         "KEFU_WEBHOOKS_ALLOW_PRIVATE",

@@ -54,20 +54,47 @@ link. ``marks`` are date ranges drawn over a line chart (announcements, incident
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Abs
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from kefu.accounts.models import User
+from kefu.bot.intents import INTENT_LABELS
+from kefu.bot.models import BotConversation
+from kefu.chat.models import AgentPresenceLog, ChatConversation, ChatStatus
+from kefu.csat.models import CsatSurvey
+from kefu.helpcenter.models import ArticleFeedback, SearchMiss
+from kefu.phone.models import Call, Callback, CallbackStatus, Outcome
 from kefu.reports import rollups
 from kefu.sla.models import TimerKind
-from kefu.tickets.models import ACTIVE_Q, VISIBLE_Q, Category, Channel, Ticket
+from kefu.tickets.models import ACTIVE_Q, VISIBLE_Q, Category, Channel, Message, Sender, Status, Ticket
 
 # A survey answer at or above this rating (of 5) is positive.
 POSITIVE_RATING = 4
@@ -666,3 +693,1001 @@ def plausible(moment: date | datetime) -> bool:
 
 def default_window(now: datetime) -> Window:
     return Window(since=now - timedelta(days=DEFAULT_DAYS), until=now)
+
+
+# ==============================================================================================
+# Operations families (live chat, phone, bot, help centre, CSAT, agents)
+# ==============================================================================================
+#
+# Read from the operational rows (chats, calls, call-backs, bot turns, the help centre's search
+# log, surveys, agents' status intervals). Every figure is a fixed number of aggregate queries;
+# times are calendar seconds computed in the database (:class:`SecondsBetween`). The words of
+# each definition are docs/reports.md's too.
+
+LIVE_CHAT, PHONE, BOT, HELPCENTRE, CSAT, AGENTS = "live_chat", "phone", "bot", "helpcentre", "csat", "agents"
+family(LIVE_CHAT, _("Live chat"))
+family(PHONE, _("Phone"))
+family(BOT, _("Bot"))
+family(HELPCENTRE, _("Help centre"))
+family(CSAT, _("Satisfaction"))
+family(AGENTS, _("Agents"))
+
+# A chat or call counts in an agent's period only if it began at most this long before the
+# period: the range scan on its start stays bounded (the idle sweep ends chats long before).
+LONGEST_CONTACT = timedelta(days=2)
+# Chats that left the queue before an agent joined, by close reason: gone (abandoned) or
+# choosing another way (a ticket, a call-back).
+ABANDONED_REASONS = ("abandoned", "customer", "idle")
+DIVERTED_REASONS = ("ticket", "callback")
+# Bot answers that are small talk are not topics.
+NOT_TOPICS = ("greeting", "thanks", "goodbye", "out_of_scope")
+OUT_OF_SCOPE_INTENT = "out_of_scope"
+TOP_ROWS = 20
+
+
+def _sqlite_epoch(column_sql: str) -> str:
+    """Seconds since 1970 of a SQLite datetime, to the millisecond and exact: whole seconds from
+    strftime('%s') plus the fraction of '%f' (julianday's floating days would blur them)."""
+    # %% : the SQL goes through the cursor's parameter substitution.
+    return (
+        f"(CAST(strftime('%%s', {column_sql}) AS REAL)"
+        f" + (strftime('%%f', {column_sql}) - CAST(strftime('%%S', {column_sql}) AS REAL)))"
+    )
+
+
+class SecondsBetween(Func):
+    """``later - earlier`` in seconds (float), computed by the database."""
+
+    output_field = FloatField()
+
+    def __init__(self, later: Any, earlier: Any) -> None:
+        super().__init__(later, earlier)
+
+    def _parts(self, compiler: Any, connection: Any) -> tuple[str, str, list[Any]]:
+        later, earlier = self.get_source_expressions()
+        later_sql, later_params = compiler.compile(later)
+        earlier_sql, earlier_params = compiler.compile(earlier)
+        return later_sql, earlier_sql, [*later_params, *earlier_params]
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        later, earlier = self.get_source_expressions()
+        later_sql, later_params = compiler.compile(later)
+        earlier_sql, earlier_params = compiler.compile(earlier)
+        # Each column is read three times by _sqlite_epoch.
+        return f"({_sqlite_epoch(later_sql)} - {_sqlite_epoch(earlier_sql)})", [
+            *later_params * 3,
+            *earlier_params * 3,
+        ]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        later, earlier, params = self._parts(compiler, connection)
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))::float8", params
+
+
+def _value_percentiles(
+    rows: QuerySet[Any], name: str, count: int, fractions: tuple[float, ...]
+) -> list[float]:
+    """Continuous percentiles of a float annotation ``name`` (as :func:`_percentiles`)."""
+    if connection.vendor == "postgresql":
+        sql, params = rows.values_list(name, flat=True).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY v) FROM ({sql}) AS t(v)",
+                [list(fractions), *params],
+            )
+            return [float(value) for value in cursor.fetchone()[0]]
+    values = []
+    ordered = rows.order_by(name).values_list(name, flat=True)
+    for fraction in fractions:
+        position = fraction * (count - 1)
+        low = math.floor(position)
+        pair = [float(v) for v in ordered[low : low + 2]]
+        high = pair[1] if len(pair) > 1 else pair[0]
+        values.append(pair[0] + (high - pair[0]) * (position - low))
+    return values
+
+
+def _percent(part: int | float, whole: int | float) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _rounded(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _in(window: Window, field: str) -> Q:
+    return Q(**{f"{field}__gte": window.since, f"{field}__lt": window.until})
+
+
+def _user_names(ids: Any) -> dict[int, str]:
+    return {
+        pk: display or email
+        for pk, display, email in User.objects.filter(pk__in=list(ids)).values_list(
+            "pk", "display_name", "email"
+        )
+    }
+
+
+# --- live chat ---------------------------------------------------------------------------------
+
+
+def chat_queue_figures(window: Window) -> dict[str, Any]:
+    """Chats that entered the queue in the period (by entry time; a hand-off from the bot or a
+    request in the chat panel). Wait: from entering to the first agent joining, for those an
+    agent took. Abandoned: closed before any agent joined because the customer left, ended it or
+    went quiet; diverted: the customer chose a ticket or a call-back instead. Abandonment rate:
+    abandoned ÷ chats whose wait is over (taken + abandoned + diverted). Estimate error: for
+    chats that were told an estimate and then taken, |told − waited|; within ±50 %: the share
+    where that error is at most half the actual wait."""
+    entered = ChatConversation.objects.filter(_in(window, "wait_estimate_at"))
+    if window.team is not None:
+        entered = entered.filter(team_id=window.team)
+    if window.agent is not None:
+        entered = entered.filter(assignee_id=window.agent)
+    taken_q = Q(first_assigned_at__isnull=False)
+    not_taken_q = Q(first_assigned_at__isnull=True, status=ChatStatus.CLOSED)
+    counts = entered.aggregate(
+        entered=Count("id"),
+        taken=Count("id", filter=taken_q),
+        abandoned=Count("id", filter=not_taken_q & Q(close_reason__in=ABANDONED_REASONS)),
+        diverted=Count("id", filter=not_taken_q & Q(close_reason__in=DIVERTED_REASONS)),
+    )
+    waits = entered.filter(taken_q).annotate(
+        wait=SecondsBetween(F("first_assigned_at"), F("wait_estimate_at"))
+    )
+    median = p90 = None
+    if counts["taken"]:
+        median, p90 = _value_percentiles(waits, "wait", counts["taken"], (0.5, 0.9))
+    told = waits.filter(wait_estimate_seconds__isnull=False).annotate(
+        error=Abs(ExpressionWrapper(F("wait") - F("wait_estimate_seconds"), output_field=FloatField()))
+    )
+    told_counts = told.aggregate(told=Count("id"), within=Count("id", filter=Q(error__lte=F("wait") * 0.5)))
+    error = None
+    if told_counts["told"]:
+        (error,) = _value_percentiles(told, "error", told_counts["told"], (0.5,))
+    over = counts["taken"] + counts["abandoned"] + counts["diverted"]
+    return {
+        **counts,
+        "wait_median": _rounded(median),
+        "wait_p90": _rounded(p90),
+        "abandonment_percent": _percent(counts["abandoned"], over),
+        "estimated": told_counts["told"],
+        "estimate_error_median": _rounded(error),
+        "estimate_within_half_percent": _percent(told_counts["within"], told_counts["told"]),
+    }
+
+
+@metric(
+    "chat_queue",
+    family=LIVE_CHAT,
+    label=_("Queue wait and abandonment"),
+    definition=_(
+        "Chats that entered the queue in the period. Wait: from entering the queue to the first "
+        "agent joining (median and 90th percentile, interpolated), for chats an agent took. "
+        "Abandoned: closed before an agent joined because the customer left, ended it or went "
+        "quiet; abandonment rate = abandoned ÷ chats whose wait is over (taken, abandoned or "
+        "diverted). Diverted: the customer chose a ticket or a call-back instead of waiting."
+    ),
+    filters=frozenset({"team", "agent"}),
+)
+def chat_queue(window: Window) -> dict[str, Any]:
+    """Chats that entered the queue in the period. Wait: from entering the queue to the first agent
+    joining (median and 90th percentile, interpolated), for chats an agent took. Abandoned: closed
+    before an agent joined because the customer left, ended it or went quiet; abandonment rate =
+    abandoned ÷ chats whose wait is over (taken, abandoned or diverted). Diverted: the customer
+    chose a ticket or a call-back instead of waiting."""
+    figures = chat_queue_figures(window)
+    return table(
+        [
+            column("name", _("Chats")),
+            column("entered", _("Entered the queue"), "count"),
+            column("taken", _("Taken by an agent"), "count"),
+            column("wait_median", _("Median wait"), "seconds"),
+            column("wait_p90", _("90th percentile wait"), "seconds"),
+            column("abandoned", _("Abandoned"), "count"),
+            column("abandonment_percent", _("Abandonment rate"), "percent"),
+            column("diverted", _("Chose a ticket or call-back"), "count"),
+        ],
+        [
+            {
+                "name": str(_("All chats")),
+                **{
+                    k: figures[k]
+                    for k in (
+                        "entered",
+                        "taken",
+                        "wait_median",
+                        "wait_p90",
+                        "abandoned",
+                        "abandonment_percent",
+                        "diverted",
+                    )
+                },
+            }
+        ],
+    )
+
+
+@metric(
+    "chat_estimate",
+    family=LIVE_CHAT,
+    label=_("Error of the shown wait estimate"),
+    definition=_(
+        "For chats that entered the queue in the period, were told an estimated wait (no estimate "
+        'is told when no agent can take the chat; "in a moment" counts as 0 s) and were taken by '
+        "an agent: the median of |estimate − actual wait|, and the share whose error was at most "
+        "half the actual wait (within ±50 %)."
+    ),
+    filters=frozenset({"team", "agent"}),
+)
+def chat_estimate(window: Window) -> dict[str, Any]:
+    """For chats that entered the queue in the period, were told an estimated wait (no estimate is told
+    when no agent can take the chat; "in a moment" counts as 0 s) and were taken by an agent: the
+    median of |estimate − actual wait|, and the share whose error was at most half the actual wait
+    (within ±50 %)."""
+    figures = chat_queue_figures(window)
+    return table(
+        [
+            column("name", _("Chats")),
+            column("estimated", _("Told an estimate and taken"), "count"),
+            column("estimate_error_median", _("Median absolute error"), "seconds"),
+            column("estimate_within_half_percent", _("Within ±50 %"), "percent"),
+        ],
+        [
+            {
+                "name": str(_("All chats")),
+                **{
+                    k: figures[k]
+                    for k in ("estimated", "estimate_error_median", "estimate_within_half_percent")
+                },
+            }
+        ],
+    )
+
+
+# --- agents: one pass over the period's status intervals, chats and calls -------------------------
+
+
+def _epoch(column_sql: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM {column_sql})::float8"
+    return _sqlite_epoch(column_sql)
+
+
+def agent_activity(window: Window) -> dict[int, dict[str, float]]:
+    """Per agent, in the period: seconds online (available for chats), away (signed in, no new
+    chats), busy (online or away with at least one chat or call open), chatting (at least one
+    chat open), chat-seconds (the sum over chats of their time open: ÷ chatting = the average
+    number of chats at once) and the peak number of chats open at once.
+
+    One query: every status interval, chat (assigned → closed, the agent holding it last) and
+    answered call (answered → ended), clipped to the period (an open one to now), becomes two
+    events (+1, −1); running sums per agent in time order give the state between consecutive
+    events. Ties end before they start, so back-to-back chats are not counted as overlapping."""
+    now = min(timezone.now(), window.until)
+    since_s, until_s = window.since.timestamp(), window.until.timestamp()
+    now_s = max(now.timestamp(), since_s)
+    greatest, least = ("GREATEST", "LEAST") if connection.vendor == "postgresql" else ("MAX", "MIN")
+    earliest = window.since - LONGEST_CONTACT
+    presence = AgentPresenceLog._meta.db_table
+    chats = ChatConversation._meta.db_table
+    calls = Call._meta.db_table
+    sql = f"""
+    WITH intervals AS (
+        SELECT user_id AS agent, {_epoch("started_at")} AS s, COALESCE({_epoch("ended_at")}, %s) AS e,
+               CASE WHEN status = 'online' THEN 1 ELSE 0 END AS on_avail,
+               CASE WHEN status = 'away' THEN 1 ELSE 0 END AS on_away, 0 AS on_chat, 0 AS on_call
+        FROM {presence}
+        WHERE status IN ('online', 'away') AND started_at < %s AND (ended_at IS NULL OR ended_at > %s)
+        UNION ALL
+        SELECT assignee_id, {_epoch("assigned_at")}, COALESCE({_epoch("closed_at")}, %s), 0, 0, 1, 0
+        FROM {chats}
+        WHERE assignee_id IS NOT NULL AND assigned_at >= %s AND assigned_at < %s
+              AND (closed_at IS NULL OR closed_at > %s)
+        UNION ALL
+        SELECT agent_id, {_epoch("answered_at")}, COALESCE({_epoch("ended_at")}, %s), 0, 0, 0, 1
+        FROM {calls}
+        WHERE agent_id IS NOT NULL AND answered_at >= %s AND answered_at < %s
+              AND (ended_at IS NULL OR ended_at > %s)
+    ),
+    clipped AS (
+        SELECT agent, {greatest}(s, %s) AS s, {least}(e, %s) AS e, on_avail, on_away, on_chat, on_call
+        FROM intervals
+    ),
+    events AS (
+        SELECT agent, s AS t, on_avail AS d_avail, on_away AS d_away, on_chat AS d_chat, on_call AS d_call
+        FROM clipped WHERE s < e
+        UNION ALL
+        SELECT agent, e, -on_avail, -on_away, -on_chat, -on_call FROM clipped WHERE s < e
+    ),
+    running AS (
+        SELECT agent, t,
+               SUM(d_avail) OVER w AS avail, SUM(d_away) OVER w AS away,
+               SUM(d_chat) OVER w AS chats, SUM(d_call) OVER w AS calls,
+               LEAD(t) OVER (PARTITION BY agent ORDER BY t, d_avail + d_away + d_chat + d_call) AS next_t
+        FROM events
+        WINDOW w AS (PARTITION BY agent ORDER BY t, d_avail + d_away + d_chat + d_call
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    )
+    SELECT agent,
+           SUM(CASE WHEN avail > 0 THEN COALESCE(next_t - t, 0) ELSE 0 END),
+           SUM(CASE WHEN avail <= 0 AND away > 0 THEN COALESCE(next_t - t, 0) ELSE 0 END),
+           SUM(CASE WHEN (avail > 0 OR away > 0) AND (chats > 0 OR calls > 0)
+                    THEN COALESCE(next_t - t, 0) ELSE 0 END),
+           SUM(CASE WHEN chats > 0 THEN COALESCE(next_t - t, 0) ELSE 0 END),
+           SUM(chats * COALESCE(next_t - t, 0)),
+           MAX(chats)
+    FROM running GROUP BY agent
+    """
+    # Datetimes as the backend stores them (SQLite: UTC text), so the index range scans apply.
+    until, since, earliest = (
+        connection.ops.adapt_datetimefield_value(moment) for moment in (window.until, window.since, earliest)
+    )
+    params = [
+        now_s, until, since,
+        now_s, earliest, until, since,
+        now_s, earliest, until, since,
+        since_s, until_s,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    keys = ("online", "away", "busy", "chatting", "chat_seconds", "peak")
+    return {row[0]: {k: float(v or 0) for k, v in zip(keys, row[1:], strict=True)} for row in rows}
+
+
+def _agents_in(window: Window, ids: Any) -> list[int]:
+    """The agents to show: those with activity, narrowed by the window's team and agent."""
+    ids = set(ids)
+    if window.agent is not None:
+        ids &= {window.agent}
+    if window.team is not None:
+        ids &= set(User.objects.filter(teams=window.team, pk__in=list(ids)).values_list("pk", flat=True))
+    return sorted(ids)
+
+
+@metric(
+    "chat_concurrency",
+    family=LIVE_CHAT,
+    label=_("Chats at once per agent"),
+    definition=_(
+        "Per agent, over the period: the most chats open at the same moment (peak), and the "
+        "average number open while at least one was (the sum of each chat's open time ÷ the time "
+        "with at least one open). A chat counts from its assignment to its close, for the agent "
+        "holding it last."
+    ),
+    filters=frozenset({"team", "agent"}),
+    chart="column",
+)
+def chat_concurrency(window: Window) -> dict[str, Any]:
+    """Per agent, over the period: the most chats open at the same moment (peak), and the average
+    number open while at least one was (the sum of each chat's open time ÷ the time with at least
+    one open). A chat counts from its assignment to its close, for the agent holding it last."""
+    activity = agent_activity(window)
+    agents = [pk for pk in _agents_in(window, activity) if activity[pk]["chatting"] > 0]
+    names = _user_names(agents)
+    rows = [
+        {
+            "name": names.get(pk, str(pk)),
+            "peak": int(activity[pk]["peak"]),
+            "average": round(activity[pk]["chat_seconds"] / activity[pk]["chatting"], 2),
+        }
+        for pk in agents
+    ]
+    return table(
+        [
+            column("name", _("Agent")),
+            column("peak", _("Peak"), "count"),
+            column("average", _("Average"), "count"),
+        ],
+        sorted(rows, key=lambda row: row["name"]),
+        chart="column",
+    )
+
+
+def agents_handled_figures(window: Window) -> dict[int, dict[str, int]]:
+    """Per agent: cases resolved in the period (the assignee when resolved; merged duplicates
+    not counted), chats assigned in the period (the agent holding the chat last) and calls
+    answered in the period."""
+    figures: dict[int, dict[str, int]] = {}
+
+    def add(rows: Any, key: str) -> None:
+        for agent, n in rows:
+            figures.setdefault(agent, {"cases": 0, "chats": 0, "calls": 0})[key] = n
+
+    add(
+        Ticket.objects.filter(_in(window, "resolved_at"), assignee__isnull=False, merged_into__isnull=True)
+        .values_list("assignee_id")
+        .annotate(n=Count("id"))
+        .order_by(),
+        "cases",
+    )
+    add(
+        ChatConversation.objects.filter(_in(window, "assigned_at"), assignee__isnull=False)
+        .values_list("assignee_id")
+        .annotate(n=Count("id"))
+        .order_by(),
+        "chats",
+    )
+    add(
+        Call.objects.filter(_in(window, "answered_at"), agent__isnull=False)
+        .values_list("agent_id")
+        .annotate(n=Count("id"))
+        .order_by(),
+        "calls",
+    )
+    return figures
+
+
+@metric(
+    "agents_handled",
+    family=AGENTS,
+    label=_("Handled per agent"),
+    definition=_(
+        "Per agent, in the period: cases resolved (the assignee when the case was resolved; a "
+        "duplicate merged into another case is not counted), chats assigned (to the agent holding "
+        "the chat last) and phone calls answered."
+    ),
+    filters=frozenset({"team", "agent"}),
+    chart="stacked",
+)
+def agents_handled(window: Window) -> dict[str, Any]:
+    """Per agent, in the period: cases resolved (the assignee when the case was resolved; a duplicate
+    merged into another case is not counted), chats assigned (to the agent holding the chat last)
+    and phone calls answered."""
+    figures = agents_handled_figures(window)
+    agents = _agents_in(window, figures)
+    names = _user_names(agents)
+    rows = [{"name": names.get(pk, str(pk)), **figures[pk]} for pk in agents]
+    return table(
+        [
+            column("name", _("Agent")),
+            column("cases", _("Cases resolved"), "count"),
+            column("chats", _("Chats"), "count"),
+            column("calls", _("Calls answered"), "count"),
+        ],
+        sorted(rows, key=lambda row: row["name"]),
+        chart="stacked",
+    )
+
+
+@metric(
+    "agents_time",
+    family=AGENTS,
+    label=_("Time online and occupancy"),
+    definition=_(
+        "Per agent, in the period: time online (available for chats), time away (signed in, taking "
+        "no new chats), and occupancy = the time with at least one chat or call open while online "
+        "or away ÷ the time online or away. From the agents' status changes (each change starts "
+        "an interval); a chat counts from assignment to close, a call from answer to end."
+    ),
+    filters=frozenset({"team", "agent"}),
+    chart="column",
+)
+def agents_time(window: Window) -> dict[str, Any]:
+    """Per agent, in the period: time online (available for chats), time away (signed in, taking no new
+    chats), and occupancy = the time with at least one chat or call open while online or away ÷ the
+    time online or away. From the agents' status changes (each change starts an interval); a chat
+    counts from assignment to close, a call from answer to end."""
+    activity = agent_activity(window)
+    agents = [pk for pk in _agents_in(window, activity) if activity[pk]["online"] + activity[pk]["away"] > 0]
+    names = _user_names(agents)
+    rows = []
+    for pk in agents:
+        figures = activity[pk]
+        signed_in = figures["online"] + figures["away"]
+        rows.append(
+            {
+                "name": names.get(pk, str(pk)),
+                "online": round(figures["online"]),
+                "away": round(figures["away"]),
+                "busy": round(figures["busy"]),
+                "occupancy": _percent(figures["busy"], signed_in),
+            }
+        )
+    return table(
+        [
+            column("name", _("Agent")),
+            column("online", _("Time online"), "seconds"),
+            column("away", _("Time away"), "seconds"),
+            column("busy", _("Time in chats or calls"), "seconds"),
+            column("occupancy", _("Occupancy"), "percent"),
+        ],
+        sorted(rows, key=lambda row: row["name"]),
+        chart="column",
+    )
+
+
+# --- phone ---------------------------------------------------------------------------------------
+
+
+def phone_answer_seconds() -> int:
+    return int(settings.KEFU_REPORTS_PHONE_ANSWER_SECONDS)
+
+
+def phone_figures(window: Window) -> dict[str, Any]:
+    """Calls that joined the phone queue in the period (by queue time). Service level: answered
+    by an agent within N seconds of queueing ÷ queued calls whose wait is over (answered, hung up,
+    or left the queue for a call-back or voicemail); average speed of answer: the mean wait of
+    answered calls; abandonment: hung up in the queue ÷ calls whose wait is over. Call-backs:
+    requested in the period (by request time), by their status now."""
+    limit = phone_answer_seconds()
+    queued = Call.objects.filter(_in(window, "queued_at"))
+    if window.agent is not None:
+        queued = queued.filter(agent_id=window.agent)
+    wait = SecondsBetween(F("answered_at"), F("queued_at"))
+    answered = Q(answered_at__isnull=False)
+    waiting = Q(answered_at__isnull=True, ended_at__isnull=True)
+    counts = queued.annotate(wait=wait).aggregate(
+        queued=Count("id"),
+        waiting=Count("id", filter=waiting),
+        answered=Count("id", filter=answered),
+        within=Count("id", filter=answered & Q(wait__lte=limit)),
+        abandoned=Count("id", filter=Q(outcome=Outcome.ABANDONED) & ~answered),
+        asa=Avg("wait", filter=answered),
+    )
+    over = counts["queued"] - counts["waiting"]
+    callbacks = dict(
+        Callback.objects.filter(_in(window, "created_at"))
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {
+        "answer_seconds": limit,
+        "queued": counts["queued"],
+        "answered": counts["answered"],
+        "answered_within": counts["within"],
+        "service_level_percent": _percent(counts["within"], over),
+        "average_speed_of_answer": _rounded(counts["asa"]),
+        "abandoned": counts["abandoned"],
+        "abandonment_percent": _percent(counts["abandoned"], over),
+        "callbacks": {
+            "requested": sum(callbacks.values()),
+            "done": callbacks.get(CallbackStatus.DONE, 0),
+            "failed": callbacks.get(CallbackStatus.FAILED, 0),
+            "open": callbacks.get(CallbackStatus.WAITING, 0) + callbacks.get(CallbackStatus.DIALLING, 0),
+            "canceled": callbacks.get(CallbackStatus.CANCELED, 0),
+        },
+    }
+
+
+@metric(
+    "phone_service",
+    family=PHONE,
+    label=_("Service level, speed of answer, abandonment"),
+    definition=_(
+        "Calls that joined the phone queue in the period. Service level: calls an agent answered "
+        "within N seconds of queueing (KEFU_REPORTS_PHONE_ANSWER_SECONDS, 20 by default) ÷ queued "
+        "calls whose wait is over (answered, hung up in the queue, or left it for a call-back or "
+        "voicemail). Average speed of answer: the mean wait of answered calls. Abandonment rate: "
+        "calls hung up in the queue ÷ calls whose wait is over."
+    ),
+    filters=frozenset({"agent"}),
+)
+def phone_service(window: Window) -> dict[str, Any]:
+    """Calls that joined the phone queue in the period. Service level: calls an agent answered within N
+    seconds of queueing (KEFU_REPORTS_PHONE_ANSWER_SECONDS, 20 by default) ÷ queued calls whose wait
+    is over (answered, hung up in the queue, or left it for a call-back or voicemail). Average speed
+    of answer: the mean wait of answered calls. Abandonment rate: calls hung up in the queue ÷ calls
+    whose wait is over."""
+    figures = phone_figures(window)
+    return table(
+        [
+            column("name", _("Calls")),
+            column("queued", _("Queued"), "count"),
+            column("answered", _("Answered"), "count"),
+            column(
+                "answered_within", _("Answered within {n} s").format(n=figures["answer_seconds"]), "count"
+            ),
+            column("service_level_percent", _("Service level"), "percent"),
+            column("average_speed_of_answer", _("Average speed of answer"), "seconds"),
+            column("abandoned", _("Abandoned"), "count"),
+            column("abandonment_percent", _("Abandonment rate"), "percent"),
+        ],
+        [
+            {
+                "name": str(_("All calls")),
+                **{k: v for k, v in figures.items() if k not in ("callbacks", "answer_seconds")},
+            }
+        ],
+    )
+
+
+@metric(
+    "phone_callbacks",
+    family=PHONE,
+    label=_("Call-backs"),
+    definition=_(
+        "Call-backs callers asked for in the period, by their status now: completed (the customer "
+        "answered), failed (every attempt went unanswered or failed), still open (waiting or being "
+        "dialled) and canceled."
+    ),
+    filters=NO_FILTERS,
+    chart="bar",
+)
+def phone_callbacks(window: Window) -> dict[str, Any]:
+    """Call-backs callers asked for in the period, by their status now: completed (the customer
+    answered), failed (every attempt went unanswered or failed), still open (waiting or being
+    dialled) and canceled."""
+    callbacks = phone_figures(window)["callbacks"]
+    labels = {
+        "requested": _("Requested"),
+        "done": _("Completed"),
+        "failed": _("Failed"),
+        "open": _("Still open"),
+        "canceled": _("Canceled"),
+    }
+    return table(
+        [column("name", _("Call-backs")), column("count", _("Call-backs"), "count")],
+        [{"name": str(label), "count": callbacks[key]} for key, label in labels.items()],
+        chart="bar",
+    )
+
+
+# --- bot and help centre -------------------------------------------------------------------------
+
+
+def bot_figures(window: Window) -> dict[str, Any]:
+    """Conversations with the bot that began in the period (a first message; bot conversations
+    on every channel). Handed to a person: their case was opened to the team, or a live chat on
+    it entered the queue; contained: the others (so far). Intents and out of scope: the bot's
+    answers in the period that name what the customer asked about."""
+    conversations = BotConversation.objects.filter(_in(window, "created_at"), ticket__isnull=False)
+    queued_chat = ChatConversation.objects.filter(
+        ticket_id=OuterRef("ticket_id"), wait_estimate_at__isnull=False
+    )
+    handed = ~Q(ticket__status=Status.BOT) | Q(Exists(queued_chat))
+    counts = conversations.aggregate(total=Count("id"), handed=Count("id", filter=handed))
+    answers = Message.objects.filter(_in(window, "created_at"), sender=Sender.BOT).annotate(
+        intent=KT("extra__intent"), reason=KT("extra__handoff_reason")
+    )
+    scope = answers.filter(intent__isnull=False).aggregate(
+        answers=Count("id"), out_of_scope=Count("id", filter=Q(intent=OUT_OF_SCOPE_INTENT))
+    )
+    intents = (
+        answers.filter(intent__isnull=False)
+        .exclude(extra__intent__in=NOT_TOPICS)
+        .values_list("intent")
+        .annotate(n=Count("ticket_id", distinct=True))
+        .order_by("-n", "intent")[:TOP_ROWS]
+    )
+    reasons = (
+        answers.filter(reason__isnull=False)
+        .values_list("reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "reason")
+    )
+    return {
+        "conversations": counts["total"],
+        "handed_off": counts["handed"],
+        "contained": counts["total"] - counts["handed"],
+        "containment_percent": _percent(counts["total"] - counts["handed"], counts["total"]),
+        "answers": scope["answers"],
+        "out_of_scope": scope["out_of_scope"],
+        "out_of_scope_percent": _percent(scope["out_of_scope"], scope["answers"]),
+        "intents": dict(intents),
+        "handoff_reasons": dict(reasons),
+    }
+
+
+@metric(
+    "bot_containment",
+    family=BOT,
+    label=_("Containment"),
+    definition=_(
+        "Conversations with the bot that began in the period (on every channel). Handed to a "
+        "person: the case was opened to the support team, or a live chat on it entered the queue. "
+        "Contained: the others — answered without a person so far. Containment = contained ÷ "
+        "conversations."
+    ),
+    filters=NO_FILTERS,
+)
+def bot_containment(window: Window) -> dict[str, Any]:
+    """Conversations with the bot that began in the period (on every channel). Handed to a person: the
+    case was opened to the support team, or a live chat on it entered the queue. Contained: the
+    others — answered without a person so far. Containment = contained ÷ conversations."""
+    figures = bot_figures(window)
+    return table(
+        [
+            column("name", _("Conversations")),
+            column("conversations", _("Conversations with the bot"), "count"),
+            column("handed_off", _("Handed to a person"), "count"),
+            column("contained", _("Contained"), "count"),
+            column("containment_percent", _("Containment"), "percent"),
+        ],
+        [
+            {
+                "name": str(_("All conversations")),
+                **{
+                    k: figures[k] for k in ("conversations", "handed_off", "contained", "containment_percent")
+                },
+            }
+        ],
+    )
+
+
+@metric(
+    "bot_intents",
+    family=BOT,
+    label=_("Top intents"),
+    definition=_(
+        "What customers asked the bot about in the period: the topic of the bot's answers (not "
+        "greetings, thanks or out-of-scope), counted once per conversation; the 20 most frequent."
+    ),
+    filters=NO_FILTERS,
+    chart="bar",
+)
+def bot_intents(window: Window) -> dict[str, Any]:
+    """What customers asked the bot about in the period: the topic of the bot's answers (not greetings,
+    thanks or out-of-scope), counted once per conversation; the 20 most frequent."""
+    intents = bot_figures(window)["intents"]
+    return table(
+        [column("name", _("Intent")), column("conversations", _("Conversations"), "count")],
+        [{"name": str(INTENT_LABELS.get(key, key)), "conversations": n} for key, n in intents.items()],
+        chart="bar",
+    )
+
+
+HANDOFF_REASONS = {
+    "requested": _("The customer asked for a person"),
+    "urgent": _("Urgent topic"),
+    "unsolved": _("The answer did not solve it"),
+    "bot_failed": _("The bot did not understand"),
+    "frustrated": _("The customer was frustrated"),
+    "complaint": _("Complaint or escalation"),
+}
+
+
+@metric(
+    "bot_handoff_reasons",
+    family=BOT,
+    label=_("Hand-off reasons"),
+    definition=_(
+        "Why the bot handed conversations to a person in the period (each hand-off once, at the "
+        "time the bot's reply said so): the customer asked, an urgent topic, the answer did not "
+        "solve it, the bot did not understand, frustration, or a complaint."
+    ),
+    filters=NO_FILTERS,
+    chart="bar",
+)
+def bot_handoff_reasons(window: Window) -> dict[str, Any]:
+    """Why the bot handed conversations to a person in the period (each hand-off once, at the time the
+    bot's reply said so): the customer asked, an urgent topic, the answer did not solve it, the bot
+    did not understand, frustration, or a complaint."""
+    reasons = bot_figures(window)["handoff_reasons"]
+    return table(
+        [column("name", _("Reason")), column("handoffs", _("Hand-offs"), "count")],
+        [{"name": str(HANDOFF_REASONS.get(key, key)), "handoffs": n} for key, n in reasons.items()],
+        chart="bar",
+    )
+
+
+@metric(
+    "bot_out_of_scope",
+    family=BOT,
+    label=_("Out of scope"),
+    definition=_(
+        "The bot's answers in the period that name an intent, and those whose intent was \"out of "
+        'scope" (a question the bot is not built for); rate = out of scope ÷ answers.'
+    ),
+    filters=NO_FILTERS,
+)
+def bot_out_of_scope(window: Window) -> dict[str, Any]:
+    """The bot's answers in the period that name an intent, and those whose intent was "out of scope"
+    (a question the bot is not built for); rate = out of scope ÷ answers."""
+    figures = bot_figures(window)
+    return table(
+        [
+            column("name", _("Answers")),
+            column("answers", _("Answers with an intent"), "count"),
+            column("out_of_scope", _("Out of scope"), "count"),
+            column("out_of_scope_percent", _("Out-of-scope rate"), "percent"),
+        ],
+        [
+            {
+                "name": str(_("All answers")),
+                **{k: figures[k] for k in ("answers", "out_of_scope", "out_of_scope_percent")},
+            }
+        ],
+    )
+
+
+def _days(window: Window) -> tuple[date, date]:
+    """The site-local days the period touches (first, last inclusive)."""
+    last = timezone.localdate(window.until - timedelta(microseconds=1))
+    return timezone.localdate(window.since), last
+
+
+@metric(
+    "helpcentre_no_results",
+    family=HELPCENTRE,
+    label=_("Searches with no result"),
+    definition=_(
+        "Readers' help-centre searches (site and API) that found no article, on the days of the "
+        "period (site time zone): the 20 most repeated queries, as searched after the secret guard "
+        "hid any seed phrase or key, in lower case. Kept 90 days."
+    ),
+    filters=NO_FILTERS,
+    chart="bar",
+)
+def helpcentre_no_results(window: Window) -> dict[str, Any]:
+    """Readers' help-centre searches (site and API) that found no article, on the days of the period
+    (site time zone): the 20 most repeated queries, as searched after the secret guard hid any seed
+    phrase or key, in lower case. Kept 90 days."""
+    first, last = _days(window)
+    rows = (
+        SearchMiss.objects.filter(day__gte=first, day__lte=last)
+        .values_list("query", "language")
+        .annotate(n=Sum("searches"))
+        .order_by("-n", "query")[:TOP_ROWS]
+    )
+    return table(
+        [
+            column("name", _("Query")),
+            column("language", _("Language")),
+            column("searches", _("Searches"), "count"),
+        ],
+        [{"name": query, "language": language, "searches": n} for query, language, n in rows],
+        chart="bar",
+    )
+
+
+@metric(
+    "helpcentre_votes",
+    family=HELPCENTRE,
+    label=_("Article votes"),
+    definition=_(
+        'Readers\' answers to "Was this helpful?" given or changed in the period, per article (one '
+        "vote per reader: a changed vote counts as its latest answer); the 20 articles with most votes."
+    ),
+    filters=NO_FILTERS,
+    chart="stacked",
+)
+def helpcentre_votes(window: Window) -> dict[str, Any]:
+    """Readers' answers to "Was this helpful?" given or changed in the period, per article (one vote
+    per reader: a changed vote counts as its latest answer); the 20 articles with most votes."""
+    rows = (
+        ArticleFeedback.objects.filter(_in(window, "updated_at"))
+        .values_list("article__title", "article__language")
+        .annotate(
+            votes=Count("id"),
+            yes=Count("id", filter=Q(helpful=True)),
+            no=Count("id", filter=Q(helpful=False)),
+        )
+        .order_by("-votes", "article__title")[:TOP_ROWS]
+    )
+    return table(
+        [
+            column("name", _("Article")),
+            column("helpful", _("Helpful"), "count"),
+            column("unhelpful", _("Not helpful"), "count"),
+            column("helpful_percent", _("Helpful share"), "percent"),
+        ],
+        [
+            {
+                "name": f"{title} ({language})",
+                "helpful": helpful,
+                "unhelpful": unhelpful,
+                "helpful_percent": _percent(helpful, helpful + unhelpful),
+            }
+            for title, language, _votes, helpful, unhelpful in rows
+        ],
+        chart="stacked",
+    )
+
+
+# --- satisfaction --------------------------------------------------------------------------------
+
+
+def _surveys(window: Window) -> QuerySet[CsatSurvey]:
+    surveys = CsatSurvey.objects.all()
+    if window.team is not None:
+        surveys = surveys.filter(team_id=window.team)
+    if window.agent is not None:
+        surveys = surveys.filter(agent_id=window.agent)
+    return surveys.annotate(
+        survey_channel=Case(
+            When(conversation__isnull=False, then=Value("chat")), default=F("ticket__channel")
+        )
+    )
+
+
+def csat_by_channel_figures(window: Window) -> dict[str, dict[str, Any]]:
+    """Surveys sent in the period (by sending time), by channel (a chat's survey: chat; a
+    ticket's: the channel where the case started): sent, answered (by now), positive (4–5)."""
+    rows = (
+        _surveys(window)
+        .filter(_in(window, "created_at"))
+        .values_list("survey_channel")
+        .annotate(
+            sent=Count("id"),
+            responses=Count("id", filter=Q(rating__isnull=False)),
+            positive=Count("id", filter=Q(rating__gte=POSITIVE_RATING)),
+        )
+        .order_by("survey_channel")
+    )
+    return {
+        channel or "": {
+            "sent": sent,
+            "responses": responses,
+            "response_rate_percent": _percent(responses, sent),
+            "positive": positive,
+            "positive_percent": _percent(positive, responses),
+        }
+        for channel, sent, responses, positive in rows
+    }
+
+
+@metric(
+    "csat_by_channel",
+    family=CSAT,
+    label=_("Response rate and positives by channel"),
+    definition=_(
+        "Satisfaction surveys sent in the period (chats and tickets), by channel (a chat's survey: "
+        "live chat; a ticket's: the channel where the case started). Response rate = surveys "
+        "answered (by now) ÷ sent; positive = rated 4 or 5 of 5, as a share of answers."
+    ),
+    filters=frozenset({"team", "agent"}),
+    chart="column",
+)
+def csat_by_channel(window: Window) -> dict[str, Any]:
+    """Satisfaction surveys sent in the period (chats and tickets), by channel (a chat's survey: live
+    chat; a ticket's: the channel where the case started). Response rate = surveys answered (by now)
+    ÷ sent; positive = rated 4 or 5 of 5, as a share of answers."""
+    figures = csat_by_channel_figures(window)
+    names = {value: str(label) for value, label in Channel.choices}
+    return table(
+        [
+            column("name", _("Channel")),
+            column("sent", _("Sent"), "count"),
+            column("responses", _("Answered"), "count"),
+            column("response_rate_percent", _("Response rate"), "percent"),
+            column("positive", _("Positive"), "count"),
+            column("positive_percent", _("Positive share"), "percent"),
+        ],
+        [{"name": names.get(channel, channel), **values} for channel, values in figures.items()],
+        chart="column",
+    )
+
+
+@metric(
+    "csat_comments",
+    family=CSAT,
+    label=_("Latest comments"),
+    definition=_(
+        "The 20 latest survey comments answered in the period, newest first, with the rating and "
+        "the case; the text as stored — the secret guard hid any seed phrase or key when it came in."
+    ),
+    filters=frozenset({"team", "agent"}),
+)
+def csat_comments(window: Window) -> dict[str, Any]:
+    """The 20 latest survey comments answered in the period, newest first, with the rating and the
+    case; the text as stored — the secret guard hid any seed phrase or key when it came in."""
+    names = {value: str(label) for value, label in Channel.choices}
+    rows = (
+        _surveys(window)
+        .filter(_in(window, "answered_at"), rating__isnull=False)
+        .exclude(comment="")
+        .order_by("-answered_at", "-id")
+        .values_list("answered_at", "rating", "survey_channel", "ticket__case_number", "comment")[:TOP_ROWS]
+    )
+    return table(
+        [
+            column("name", _("Answered at")),
+            column("rating", _("Rating"), "count"),
+            column("channel", _("Channel")),
+            column("case", _("Case")),
+            column("comment", _("Comment")),
+        ],
+        [
+            {
+                "name": timezone.localtime(answered).strftime("%Y-%m-%d %H:%M"),
+                "rating": rating,
+                "channel": names.get(channel or "", channel or ""),
+                "case": case or "",
+                "comment": comment,
+            }
+            for answered, rating, channel, case, comment in rows
+        ],
+    )
