@@ -1020,13 +1020,13 @@ def agent_activity(window: Window) -> dict[int, dict[str, float]]:
     FROM running GROUP BY agent
     """
     # Datetimes as the backend stores them (SQLite: UTC text), so the index range scans apply.
-    until, since, earliest = (
+    until_db, since_db, earliest_db = (
         connection.ops.adapt_datetimefield_value(moment) for moment in (window.until, window.since, earliest)
     )
     params = [
-        now_s, until, since,
-        now_s, earliest, until, since,
-        now_s, earliest, until, since,
+        now_s, until_db, since_db,
+        now_s, earliest_db, until_db, since_db,
+        now_s, earliest_db, until_db, since_db,
         since_s, until_s,
     ]  # fmt: skip
     with connection.cursor() as cursor:
@@ -1580,7 +1580,7 @@ def helpcentre_votes(window: Window) -> dict[str, Any]:
 # --- satisfaction --------------------------------------------------------------------------------
 
 
-def _surveys(window: Window) -> QuerySet[CsatSurvey]:
+def _surveys(window: Window) -> Any:  # QuerySet[CsatSurvey] with ``survey_channel`` annotated
     surveys = CsatSurvey.objects.all()
     if window.team is not None:
         surveys = surveys.filter(team_id=window.team)
