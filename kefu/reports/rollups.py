@@ -151,17 +151,37 @@ def midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _whole_days(window: Any) -> list[date]:
-    """The days of the site's time zone that lie entirely inside the window, before today."""
+def _whole_days(window: Any) -> list[tuple[date, datetime, datetime]]:
+    """The days of the site's time zone that lie entirely inside the window, before today,
+    with their start and end."""
     day = timezone.localdate(window.since)
-    if midnight(day) < window.since:
+    start = midnight(day)
+    if start < window.since:
         day += timedelta(days=1)
+        start = midnight(day)
     today = timezone.localdate()
     days = []
-    while day < today and midnight(day + timedelta(days=1)) <= window.until:
-        days.append(day)
-        day += timedelta(days=1)
+    while day < today:
+        end = midnight(day + timedelta(days=1))
+        if end > window.until:
+            break
+        days.append((day, start, end))
+        day, start = day + timedelta(days=1), end
     return days
+
+
+def days_q(days: list[date]) -> Q:
+    """``day`` in ``days`` as a few ranges (consecutive days are one BETWEEN): a short query
+    whatever the period."""
+    condition = Q(pk__in=[])
+    run: list[date] = []
+    for day in [*days, None]:
+        if run and (day is None or day != run[-1] + timedelta(days=1)):
+            condition |= Q(day__gte=run[0], day__lte=run[-1])
+            run = []
+        if day is not None:
+            run.append(day)
+    return condition
 
 
 def _clean_days(first: date, last: date) -> frozenset[date]:
@@ -181,17 +201,24 @@ def plan(window: Any, grain: frozenset[str]) -> tuple[list[date], list[Any]]:
     can apply) and the live windows covering the rest, in time order."""
     if not window.active_filters() <= grain:
         return [], [window]
+    return _remember(("plan", window), lambda: _plan(window))
+
+
+def _plan(window: Any) -> tuple[list[date], list[Any]]:
     days = _whole_days(window)
     if not days:
         return [], [window]
-    clean = _clean_days(days[0], days[-1])
-    rolled = [day for day in days if day in clean]
+    clean = _clean_days(days[0][0], days[-1][0])
+    rolled = []
     live = []
     cursor = window.since
-    for day in rolled:
-        if cursor < midnight(day):
-            live.append(replace(window, since=cursor, until=midnight(day)))
-        cursor = midnight(day + timedelta(days=1))
+    for day, start, end in days:
+        if day not in clean:
+            continue
+        rolled.append(day)
+        if cursor < start:
+            live.append(replace(window, since=cursor, until=start))
+        cursor = end
     if cursor < window.until:
         live.append(replace(window, since=cursor, until=window.until))
     return rolled, live
@@ -239,7 +266,42 @@ def _live_ticket_counts(window: Any, dims: tuple[str, ...]) -> dict[tuple[Any, .
     return {tuple(row[name] for name in names): row["n"] for row in rows}
 
 
+# The daily groupings the pages ask for; on PostgreSQL one scan answers them all.
+_CUBE = {("channel",): 3, ("category",): 5, ("day",): 6, ("channel", "category"): 1}
+
+
+def _rolled_cube(window: Any, days: list[date]) -> dict[tuple[str, ...], dict[tuple[Any, ...], int]]:
+    """Every grouping of :data:`_CUBE` from ``TicketDaily`` in one ``GROUPING SETS`` query
+    (PostgreSQL): one pass over the rows instead of one per panel."""
+    from django.db import connection
+
+    sql, params = (
+        TicketDaily.objects.filter(days_q(days), **_rollup_filters(window))
+        .values_list("channel", "category_id", "day", "created")
+        .query.sql_with_params()
+    )
+    out: dict[tuple[str, ...], dict[tuple[Any, ...], int]] = {dims: {} for dims in _CUBE}
+    by_mask = {mask: dims for dims, mask in _CUBE.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT channel, category_id, day, GROUPING(channel, category_id, day), SUM(created) "
+            f"FROM ({sql}) AS t(channel, category_id, day, created) "
+            "GROUP BY GROUPING SETS ((channel), (category_id), (day), (channel, category_id))",
+            params,
+        )
+        for channel, category, day, mask, n in cursor.fetchall():
+            dims = by_mask[mask]
+            values = {"channel": channel, "category": category, "day": day}
+            out[dims][tuple(values[d] for d in dims)] = int(n)
+    return out
+
+
 def _rolled_ticket_counts(window: Any, days: list[date], dims: tuple[str, ...]) -> dict[tuple[Any, ...], int]:
+    from django.db import connection
+
+    if dims in _CUBE and connection.vendor == "postgresql":
+        out = dict(_remember(("cube", window), lambda: _rolled_cube(window, days))[dims])
+        return _slugs(out, dims)
     hourly = "hour" in dims
     model = TicketHourly if hourly else TicketDaily
     columns = {
@@ -251,8 +313,11 @@ def _rolled_ticket_counts(window: Any, days: list[date], dims: tuple[str, ...]) 
     }
     fields = [columns[dim] for dim in dims]
     filters = _rollup_filters(window)
-    rows = model.objects.filter(day__in=days, **filters).values(*fields).annotate(n=Sum("created")).order_by()
-    out = {tuple(row[f] for f in fields): row["n"] for row in rows}
+    rows = model.objects.filter(days_q(days), **filters).values(*fields).annotate(n=Sum("created")).order_by()
+    return _slugs({tuple(row[f] for f in fields): row["n"] for row in rows}, dims)
+
+
+def _slugs(out: dict[tuple[Any, ...], int], dims: tuple[str, ...]) -> dict[tuple[Any, ...], int]:
     if "category" in dims:  # rows keep the category's id; the figures name its slug
         from kefu.tickets.models import Category
 
@@ -322,28 +387,39 @@ def _grouped() -> dict[str, dict[Any, Durations]]:
     return {"team": defaultdict(Durations), "agent": defaultdict(Durations), "all": defaultdict(Durations)}
 
 
-def _durations_by_group(window: Any, measure: str) -> dict[str, dict[Any, Durations]]:
+def _rolled_durations(
+    window: Any, days: list[date], target: str
+) -> dict[str, dict[str, dict[Any, Durations]]]:
+    """Both measures of ``target`` (calendar and business time) from the rollup rows of
+    ``days``, grouped by team, agent and all: one query for the two."""
+    measures = (target, f"{target}_business")
+    out: dict[str, dict[str, dict[Any, Durations]]] = {measure: _grouped() for measure in measures}
+    sums = {"n": Sum("count"), "total": Sum("total_seconds")}
+    sums.update({f"b{k}": Sum(f"b{k}") for k in range(BUCKETS)})
+    rows = (
+        DurationDaily.objects.filter(days_q(days), measure__in=measures, **_rollup_filters(window))
+        .values("measure", "team_id", "agent_id")
+        .annotate(**sums)
+        .order_by()
+    )
+    for row in rows:
+        counts = [row[f"b{k}"] or 0 for k in range(BUCKETS)]
+        groups = out[row["measure"]]
+        for name, key in (("team", row["team_id"]), ("agent", row["agent_id"]), ("all", None)):
+            groups[name][key].merge_buckets(counts, row["total"] or 0.0)
+    return out
+
+
+def _live_durations(live: list[Any], measure: str) -> dict[str, dict[Any, Durations]]:
+    """One measure's live values (business time is computed only when asked for)."""
     from kefu.reports import metrics
 
     target = measure.removesuffix("_business")
-    business = measure.endswith("_business")
-    groups: dict[str, dict[Any, Durations]] = _grouped()
-    days, live = plan(window, DURATION_GRAIN)
-    if days:
-        sums = {"n": Sum("count"), "total": Sum("total_seconds")}
-        sums.update({f"b{k}": Sum(f"b{k}") for k in range(BUCKETS)})
-        rows = (
-            DurationDaily.objects.filter(day__in=days, measure=measure, **_rollup_filters(window))
-            .values("team_id", "agent_id")
-            .annotate(**sums)
-            .order_by()
-        )
-        for row in rows:
-            counts = [row[f"b{k}"] or 0 for k in range(BUCKETS)]
-            for name, key in (("team", row["team_id"]), ("agent", row["agent_id"]), ("all", None)):
-                groups[name][key].merge_buckets(counts, row["total"] or 0.0)
+    groups = _grouped()
     for part in live:
-        for team, agent, seconds in duration_rows(metrics.tickets_in(part), target, business=business):
+        for team, agent, seconds in duration_rows(
+            metrics.tickets_in(part), target, business=measure.endswith("_business")
+        ):
             groups["team"][team].add(seconds)
             groups["agent"][agent].add(seconds)
             groups["all"][None].add(seconds)
@@ -353,8 +429,26 @@ def _durations_by_group(window: Any, measure: str) -> dict[str, dict[Any, Durati
 def durations(window: Any, measure: str, dimension: str) -> dict[Any, Durations]:
     """Durations of ``measure`` (one of :data:`MEASURES`) for the window's tickets, grouped by
     ``dimension`` ("team", "agent", or "all": one group keyed None, absent when empty)."""
-    groups = _remember(("durations", window, measure), lambda: _durations_by_group(window, measure))
-    return dict(groups[dimension])
+    target = measure.removesuffix("_business")
+    days, live = plan(window, DURATION_GRAIN)
+    rolled = (
+        _remember(("durations-rolled", window, target), lambda: _rolled_durations(window, days, target))[
+            measure
+        ][dimension]
+        if days
+        else {}
+    )
+    values = _remember(("durations-live", window, measure), lambda: _live_durations(live, measure))[dimension]
+    out = {}
+    for key in rolled.keys() | values.keys():
+        merged = Durations(values=list(values[key].values) if key in values else [])
+        merged.total_seconds = sum(
+            v.total_seconds for v in (values.get(key), rolled.get(key)) if v is not None
+        )
+        if key in rolled:
+            merged.buckets = list(rolled[key].buckets)
+        out[key] = merged
+    return out
 
 
 # --- SLA -----------------------------------------------------------------------------------------
@@ -385,7 +479,7 @@ def _sla_by_group(window: Any) -> dict[str, dict[Any, tuple[int, int]]]:
     if days:
         rows += [
             (r["kind"], r["team_id"], r["agent_id"], r["m"], r["b"])
-            for r in SlaDaily.objects.filter(day__in=days, **_rollup_filters(window))
+            for r in SlaDaily.objects.filter(days_q(days), **_rollup_filters(window))
             .values("kind", "team_id", "agent_id")
             .annotate(m=Sum("met"), b=Sum("breached"))
             .order_by()
@@ -430,7 +524,7 @@ def csat_counts(window: Any) -> dict[str, int]:
     days, live = plan(bare, frozenset())
     total = {"responses": 0, "positive": 0, "sent": 0}
     if days:
-        sums = CsatDaily.objects.filter(day__in=days).aggregate(
+        sums = CsatDaily.objects.filter(days_q(days)).aggregate(
             responses=Sum("responses"), positive=Sum("positive"), sent=Sum("sent")
         )
         for key in total:

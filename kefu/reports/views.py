@@ -237,6 +237,9 @@ class _Drill:
         self._agents: dict[int, str] = {}
 
     def _agent(self, pk: int) -> str:
+        if not self._agents:  # every staff member's public id, in one query
+            rows = User.objects.filter(role__in=_staff_roles()).values_list("pk", "public_id")
+            self._agents = {user_pk: str(public_id) for user_pk, public_id in rows}
         if pk not in self._agents:
             public_id = User.objects.filter(pk=pk).values_list("public_id", flat=True).first()
             self._agents[pk] = str(public_id) if public_id else ""
