@@ -330,6 +330,22 @@ def _slugs(out: dict[tuple[Any, ...], int], dims: tuple[str, ...]) -> dict[tuple
     return out
 
 
+_FINE = ("channel", "category", "day", "hour")
+
+
+def _live_counts(part: Any, dims: tuple[str, ...]) -> dict[tuple[Any, ...], int]:
+    """The live part's counts. A short part (today's, a partial day) is read once at the finest
+    grouping the pages use and summed here for each panel: one query instead of one a panel."""
+    if not set(dims) <= set(_FINE) or part.until - part.since > timedelta(days=2):
+        return _live_ticket_counts(part, dims)
+    fine = _remember(("live-fine", part), lambda: _live_ticket_counts(part, _FINE))
+    out: dict[tuple[Any, ...], int] = defaultdict(int)
+    positions = [_FINE.index(dim) for dim in dims]
+    for key, n in fine.items():
+        out[tuple(key[i] for i in positions)] += n
+    return dict(out)
+
+
 def ticket_counts(window: Any, *dims: str) -> dict[Any, int]:
     """Tickets created in the window, by ``dims`` (of :data:`DIMENSIONS`; day: a date and
     hour: 0-23, in the site's time zone); keys are tuples when several dims are given."""
@@ -347,7 +363,7 @@ def ticket_counts(window: Any, *dims: str) -> dict[Any, int]:
             for key, n in _rolled_ticket_counts(window, days, dims).items():
                 total[key] += n
         for part in live:
-            for key, n in _live_ticket_counts(part, dims).items():
+            for key, n in _live_counts(part, dims).items():
                 total[key] += n
         return {key if len(dims) > 1 else key[0]: n for key, n in total.items()}
 
