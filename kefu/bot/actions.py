@@ -1367,6 +1367,14 @@ class _Dialogue:
         )
         if self.state.get("last_reply", "").startswith(text[:20]):
             text = _("I hid that again. Please do not send seed phrases or private keys here.")
+        if not self.handed:
+            # A seed phrase or key that reached us is exposed: a security matter on every
+            # channel (a case filed by mail, the portal or the API goes to the security team
+            # at once), so the bot gives the steps and opens the case to that team, urgent.
+            reply = self._handoff(reason="urgent", intent="account_compromised")
+            reply.text = text + "\n" + reply.text
+            reply.secret_warning = guard.warning_for(guarded, language=self.ui)
+            return reply
         reply = self._say(text, quick_replies=[_("Talk to a human")])
         reply.secret_warning = guard.warning_for(guarded, language=self.ui)
         return reply

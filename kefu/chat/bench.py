@@ -48,6 +48,17 @@ DRAIN_SECONDS = 5.0
 SETTLE_SECONDS = 5.0
 
 
+def _why(exc: BaseException) -> str:
+    """Why a connection ended, for the error counts: who closed it, with which code and reason
+    (a keepalive timeout on our side reads differently from the server closing)."""
+    sent, rcvd = getattr(exc, "sent", None), getattr(exc, "rcvd", None)
+    if rcvd is not None:
+        return f"(server closed {rcvd.code} {rcvd.reason})"
+    if sent is not None:
+        return f"(client closed {sent.code} {sent.reason})"
+    return f"({type(exc).__name__})"
+
+
 def _raise_file_limit() -> None:
     try:
         import resource
@@ -262,8 +273,8 @@ class Bench:
                         )
                 elif kind == "error":
                     self.error("agent_error:" + str(frame.get("code")))
-        except Exception:
-            self.error("agent_connection")
+        except Exception as exc:
+            self.error("agent_connection" + _why(exc))
         finally:
             pinger.cancel()
 
@@ -308,8 +319,8 @@ class Bench:
                 )
                 await asyncio.sleep(self.interval)
             await self.finished.wait()
-        except Exception:
-            self.error("customer_connection")
+        except Exception as exc:
+            self.error("customer_connection" + _why(exc))
         finally:
             reader.cancel()
             pinger.cancel()
@@ -329,8 +340,8 @@ class Bench:
                     self.error("customer_error:" + str(frame.get("code")))
         except asyncio.CancelledError:
             raise
-        except Exception:
-            self.error("customer_connection")
+        except Exception as exc:
+            self.error("customer_connection" + _why(exc))
 
     async def wait_for_measuring(self) -> None:
         await self.measure_start.wait()

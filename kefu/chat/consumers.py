@@ -42,6 +42,9 @@ RECONCILE_EVERY = 10.0  # seconds: an agent's chats are re-read, in case an even
 DASHBOARD_REFRESH = 5.0
 HEARTBEAT_WRITE = 30.0  # seconds between "still here" writes for one connection
 TYPING_MIN_INTERVAL = 1.0
+# Frames read off a socket ahead of its handlers. A client sends a few frames at a time; past
+# this many unhandled ones the socket is left unread again (backpressure to a flooding client).
+FRAME_BUFFER = 64
 
 
 class TokenBucket:
@@ -61,6 +64,51 @@ class TokenBucket:
             self.tokens -= 1
             return True
         return False
+
+
+class _ReceivePump:
+    """Reads a connection's events as they arrive, ahead of the consumer's handlers.
+
+    The ASGI server reads a WebSocket's next frame only once the application asks for the
+    previous one (uvicorn pauses reading the socket after each message), and Channels asks only
+    after the handler of the last frame has finished. While a handler waited for a busy
+    database — a thousand customers asking for a human within a minute — the socket went
+    unread, so the keepalive pings of both ends went unanswered and each end closed the
+    connection after 20 s (``1011 keepalive ping timeout``). Here a task keeps asking: the
+    server keeps reading (and answering pings), the frames wait in order in a bounded buffer,
+    and the consumer still handles them one at a time, as before.
+    """
+
+    def __init__(self, receive: Any, limit: int = FRAME_BUFFER) -> None:
+        self._receive = receive
+        self._buffer: asyncio.Queue[Any] = asyncio.Queue(maxsize=limit)
+        self._task: asyncio.Task[None] | None = None
+
+    async def receive(self) -> dict[str, Any]:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._pump())
+        item = await self._buffer.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    async def _pump(self) -> None:
+        while True:
+            try:
+                message = await self._receive()
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # handed to the consumer, which fails as it did before
+                await self._buffer.put(exc)
+                return
+            # Full: wait (and stop reading the socket) until the handlers catch up.
+            await self._buffer.put(message)
+            if message.get("type") == "websocket.disconnect":
+                return
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
 
 
 class _QueueBoard:
@@ -147,6 +195,13 @@ class _ChatConsumer(AsyncJsonWebsocketConsumer):
     """Common plumbing: JSON errors, typed handlers, background tasks that end with the socket."""
 
     handlers: dict[str, str] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        pump = _ReceivePump(receive)
+        try:
+            await super().__call__(scope, pump.receive, send)
+        finally:
+            pump.close()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' dispatch first closes old database connections, a round trip to the database
