@@ -696,6 +696,28 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     _S("KEFU_PHONE_NUMBER", "str", "", "the hotline's number in E.164, caller id of its SMS and call-backs"),
     _S(
+        "KEFU_PHONE_PROVIDER",
+        "str",
+        "twilio",
+        "whose webhooks the hotline answers: `twilio` (SignalWire too) or `telnyx` (TeXML, Ed25519-signed)",
+        choices=("twilio", "telnyx"),
+    ),
+    _S(
+        "KEFU_TELNYX_PUBLIC_KEY",
+        "str",
+        "",
+        "Telnyx's webhook public key (base64, portal → Keys & Credentials); empty: Telnyx webhooks get 403",
+    ),
+    _S("KEFU_TELNYX_API_KEY", "secret", "", "Telnyx API key: texts and agent/call-back calls", secret=True),
+    _S("KEFU_TELNYX_APPLICATION_ID", "str", "", "the TeXML application's id: outbound calls use it"),
+    _S(
+        "KEFU_TELNYX_API_URL",
+        "url",
+        "https://api.telnyx.com",
+        "Telnyx's REST API (texts and calls); a test server's address",
+        choices=("http", "https"),
+    ),
+    _S(
         "KEFU_PHONE_RECORD_CALLS",
         "bool",
         "0",

@@ -71,6 +71,10 @@ class TwilioRest:
 
 
 def provider() -> Telephony:
+    if settings.KEFU_PHONE_PROVIDER == "telnyx":
+        from kefu.phone.telnyx import rest
+
+        return rest()
     return TwilioRest(
         base_url=str(settings.KEFU_TWILIO_API_URL),
         account_sid=str(settings.KEFU_TWILIO_ACCOUNT_SID),

@@ -34,6 +34,12 @@ TWIML_CONTENT_TYPE = "text/xml; charset=utf-8"
 
 
 def signature_valid(request: HttpRequest) -> bool:
+    """The provider's proof of origin: Twilio's HMAC over the URL and form (SignalWire's too),
+    or Telnyx's Ed25519 signature (``KEFU_PHONE_PROVIDER``); anything else is refused."""
+    if settings.KEFU_PHONE_PROVIDER == "telnyx":
+        from kefu.phone.telnyx import signature_valid as telnyx_signature_valid
+
+        return telnyx_signature_valid(request)
     token = str(settings.KEFU_TWILIO_AUTH_TOKEN or "")
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature:

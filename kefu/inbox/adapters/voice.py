@@ -39,11 +39,17 @@ class VoiceAdapter:
         raise SendFailed("the phone channel does not push messages")
 
     def health(self, inbox: Inbox) -> Health:
-        missing = [
-            name
-            for name in ("KEFU_TWILIO_AUTH_TOKEN", "KEFU_TWILIO_ACCOUNT_SID", "KEFU_PHONE_NUMBER")
-            if not getattr(settings, name, "")
-        ]
+        needed = (
+            (
+                "KEFU_TELNYX_PUBLIC_KEY",
+                "KEFU_TELNYX_API_KEY",
+                "KEFU_TELNYX_APPLICATION_ID",
+                "KEFU_PHONE_NUMBER",
+            )
+            if settings.KEFU_PHONE_PROVIDER == "telnyx"
+            else ("KEFU_TWILIO_AUTH_TOKEN", "KEFU_TWILIO_ACCOUNT_SID", "KEFU_PHONE_NUMBER")
+        )
+        missing = [name for name in needed if not getattr(settings, name, "")]
         if missing:
             return Health(ok=False, detail="not set: " + ", ".join(missing))
         return Health(ok=True)
