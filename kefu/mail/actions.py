@@ -341,7 +341,12 @@ def _secret_warning(kinds: list[str], language: str) -> str:
     return guard.warning_for(result, language=language) or ""
 
 
-def _title_for(parsed: parsing.ParsedMail, body: str) -> str:
+def body_for(parsed: parsing.ParsedMail) -> str:
+    """What a new case's first message says: the text above any quote, else the whole text."""
+    return parsing.visible_text(parsed.text) or parsed.full_text or _("(The email contained no text.)")
+
+
+def title_for(parsed: parsing.ParsedMail, body: str) -> str:
     title = parsing.clean_subject(parsed.subject)
     if not title:
         first = next((line.strip() for line in body.split("\n") if line.strip()), "")
@@ -380,7 +385,7 @@ def do_process_inbound(inbound: InboundMail) -> InboundMail:
     # checking attachments, and the intent model's guess of a category (at start-up the model
     # may still be training). Decided again under the lock; the guess is used if still needed.
     checked_files = _check_attachments(parsed)
-    new_body = visible or parsed.full_text or _("(The email contained no text.)")
+    new_body = body_for(parsed)
     guess_text = f"{parsing.clean_subject(parsed.subject)}\n{new_body}"
     guessed = None
     if existing is None or _thread_target(parsed, existing) is None:
@@ -420,7 +425,7 @@ def do_process_inbound(inbound: InboundMail) -> InboundMail:
                     external_id=parsed.message_id[:998],
                     address=parsed.from_addr,
                     display_name=guard.redact(parsed.from_name, language=language)[:100],
-                    title=_title_for(parsed, body),
+                    title=title_for(parsed, body),
                     body=body[:MAX_BODY],
                     language=language,
                     kinds=kinds,

@@ -34,6 +34,15 @@ def inbound_addresses() -> set[str]:
     return addresses or {support_address()}
 
 
+def accepts_recipient(address: str) -> bool:
+    """Whether mail to ``address`` is ours to take: a support address, also with a
+    ``+tag`` after its local part (``support+KF-123@…``)."""
+    local, _, domain = (address or "").strip().lower().rpartition("@")
+    plain = f"{local.split('+', 1)[0]}@{domain}"
+    accepted = inbound_addresses()
+    return address.strip().lower() in accepted or plain in accepted
+
+
 def own_addresses() -> set[str]:
     """Addresses whose mail is ours: mail from them is a loop, never a customer."""
     return inbound_addresses() | {support_address()}

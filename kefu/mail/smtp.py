@@ -31,13 +31,6 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _accepts_recipient(address: str) -> bool:
-    local, _, domain = (address or "").strip().lower().rpartition("@")
-    plain = f"{local.split('+', 1)[0]}@{domain}"
-    accepted = conf.inbound_addresses()
-    return address.strip().lower() in accepted or plain in accepted
-
-
 def _accept(raw: bytes, envelope_from: str, envelope_to: list[str]) -> int:
     """Store one mail (runs in a worker thread with its own database connection)."""
     from kefu.mail.actions import do_accept_inbound
@@ -65,7 +58,7 @@ class InboundHandler:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list
     ) -> str:
-        if not _accepts_recipient(address):
+        if not conf.accepts_recipient(address):
             return "550 5.1.1 Mailbox unavailable: this server only takes mail for the support address"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"

@@ -27,25 +27,29 @@ class EmailAdapter:
     continues_open_case: ClassVar[bool] = False  # threads by Message-ID headers and case numbers
 
     def verify(self, inbox: Inbox, request: Any) -> None:
-        """``request``: (raw bytes, envelope recipients); the SMTP server refuses others first."""
+        """``request``: (raw bytes, envelope recipients). The SMTP server's own rule, per
+        recipient (``conf.accepts_recipient``: a support address, ``+tag`` allowed)."""
         from kefu.mail import conf
 
         _raw, recipients = request
-        if recipients and not {str(r).lower() for r in recipients} & conf.inbound_addresses():
+        if recipients and not any(conf.accepts_recipient(str(r)) for r in recipients):
             raise RequestRefused("not addressed to a support mailbox")
 
     def parse(self, inbox: Inbox, request: Any) -> list[Parsed]:
+        """The mail job's own reading of a new mail (``kefu.mail.actions``: title and body)."""
         from kefu.mail import parsing
+        from kefu.mail.actions import body_for, title_for
 
         raw, _recipients = request
         mail = parsing.parse_mail(raw)
+        body = body_for(mail)
         return [
             Parsed(
                 external_id=mail.message_id,
                 address=mail.from_addr,
                 display_name=mail.from_name,
-                title=parsing.clean_subject(mail.subject),
-                body=parsing.visible_text(mail.text) or mail.full_text,
+                title=title_for(mail, body),
+                body=body,
                 case_number=next(iter(parsing.case_numbers(mail.subject)), ""),
             )
         ]

@@ -274,6 +274,35 @@ def test_quick_replies_become_numbered_options_in_mail(alice):
     assert "Reply 2: Withdrawal" in EmailAdapter().render(message)
 
 
+def test_the_email_adapter_reads_a_mail_as_the_mail_job_does(settings):
+    """verify/parse are the SMTP server's and the mail job's own rules, not a second copy."""
+    from email.message import EmailMessage
+
+    from kefu.inbox.adapters.email import EmailAdapter
+    from kefu.mail.actions import do_accept_inbound, process_pending_mail
+    from kefu.mail.conf import support_address
+    from kefu.tickets.models import Ticket
+
+    adapter = EmailAdapter()
+    inbox = pipeline.default_inbox("email")
+    local, _, domain = support_address().partition("@")
+    adapter.verify(inbox, (b"", [f"{local}+KF-1@{domain}".upper()]))  # a +tag, any case: ours
+    with pytest.raises(base.RequestRefused):
+        adapter.verify(inbox, (b"", ["someone@elsewhere.example"]))
+
+    mail = EmailMessage()
+    mail["From"] = "Dora <dora@mail.example>"
+    mail["To"] = support_address()
+    mail["Message-ID"] = "<no-subject-1@mail.example>"
+    mail.set_content("My deposit is missing\nIt has been two hours.\n\n> an old quoted line")
+    (parsed,) = adapter.parse(inbox, (mail.as_bytes(), [support_address()]))
+    do_accept_inbound(mail.as_bytes(), envelope_from="dora@mail.example", envelope_to=[support_address()])
+    process_pending_mail()
+    ticket = Ticket.objects.get(customer__email="dora@mail.example")
+    assert (parsed.title, parsed.address) == (ticket.title, "dora@mail.example")
+    assert parsed.body == ticket.messages.order_by("seq").first().body
+
+
 def test_demo_data_has_one_inbox_per_kind():
     from kefu.inbox.adapters.base import registered
     from kefu.inbox.demo import DEMO_INBOXES, load
