@@ -811,20 +811,39 @@ def _user_names(ids: Any) -> dict[int, str]:
 # --- live chat ---------------------------------------------------------------------------------
 
 
-def chat_queue_figures(window: Window) -> dict[str, Any]:
+def chat_queue_figures(window: Window, parts: tuple[str, ...] = ("wait", "estimate")) -> dict[str, Any]:
     """Chats that entered the queue in the period (by entry time; a hand-off from the bot or a
     request in the chat panel). Wait: from entering to the first agent joining, for those an
     agent took. Abandoned: closed before any agent joined because the customer left, ended it or
     went quiet; diverted: the customer chose a ticket or a call-back instead. Abandonment rate:
     abandoned ÷ chats whose wait is over (taken + abandoned + diverted). Estimate error: for
     chats that were told an estimate and then taken, |told − waited|; within ±50 %: the share
-    where that error is at most half the actual wait."""
+    where that error is at most half the actual wait. ``parts``: only these."""
     entered = ChatConversation.objects.filter(_in(window, "wait_estimate_at"))
     if window.team is not None:
         entered = entered.filter(team_id=window.team)
     if window.agent is not None:
         entered = entered.filter(assignee_id=window.agent)
     taken_q = Q(first_assigned_at__isnull=False)
+    waits = entered.filter(taken_q).annotate(
+        wait=SecondsBetween(F("first_assigned_at"), F("wait_estimate_at"))
+    )
+    figures: dict[str, Any] = {}
+    if "estimate" in parts:
+        told = waits.filter(wait_estimate_seconds__isnull=False).annotate(
+            error=Abs(ExpressionWrapper(F("wait") - F("wait_estimate_seconds"), output_field=FloatField()))
+        )
+        told_counts = told.aggregate(told=Count("id"), within=Count("id", filter=Q(error__lte=F("wait") * 0.5)))
+        error = None
+        if told_counts["told"]:
+            (error,) = _value_percentiles(told, "error", told_counts["told"], (0.5,))
+        figures.update(
+            estimated=told_counts["told"],
+            estimate_error_median=_rounded(error),
+            estimate_within_half_percent=_percent(told_counts["within"], told_counts["told"]),
+        )
+    if "wait" not in parts:
+        return figures
     not_taken_q = Q(first_assigned_at__isnull=True, status=ChatStatus.CLOSED)
     counts = entered.aggregate(
         entered=Count("id"),
@@ -832,28 +851,16 @@ def chat_queue_figures(window: Window) -> dict[str, Any]:
         abandoned=Count("id", filter=not_taken_q & Q(close_reason__in=ABANDONED_REASONS)),
         diverted=Count("id", filter=not_taken_q & Q(close_reason__in=DIVERTED_REASONS)),
     )
-    waits = entered.filter(taken_q).annotate(
-        wait=SecondsBetween(F("first_assigned_at"), F("wait_estimate_at"))
-    )
     median = p90 = None
     if counts["taken"]:
         median, p90 = _value_percentiles(waits, "wait", counts["taken"], (0.5, 0.9))
-    told = waits.filter(wait_estimate_seconds__isnull=False).annotate(
-        error=Abs(ExpressionWrapper(F("wait") - F("wait_estimate_seconds"), output_field=FloatField()))
-    )
-    told_counts = told.aggregate(told=Count("id"), within=Count("id", filter=Q(error__lte=F("wait") * 0.5)))
-    error = None
-    if told_counts["told"]:
-        (error,) = _value_percentiles(told, "error", told_counts["told"], (0.5,))
     over = counts["taken"] + counts["abandoned"] + counts["diverted"]
     return {
         **counts,
         "wait_median": _rounded(median),
         "wait_p90": _rounded(p90),
         "abandonment_percent": _percent(counts["abandoned"], over),
-        "estimated": told_counts["told"],
-        "estimate_error_median": _rounded(error),
-        "estimate_within_half_percent": _percent(told_counts["within"], told_counts["told"]),
+        **figures,
     }
 
 
@@ -876,7 +883,7 @@ def chat_queue(window: Window) -> dict[str, Any]:
     before an agent joined because the customer left, ended it or went quiet; abandonment rate =
     abandoned ÷ chats whose wait is over (taken, abandoned or diverted). Diverted: the customer
     chose a ticket or a call-back instead of waiting."""
-    figures = chat_queue_figures(window)
+    figures = chat_queue_figures(window, ("wait",))
     return table(
         [
             column("name", _("Chats")),
@@ -925,7 +932,7 @@ def chat_estimate(window: Window) -> dict[str, Any]:
     when no agent can take the chat; "in a moment" counts as 0 s) and were taken by an agent: the
     median of |estimate − actual wait|, and the share whose error was at most half the actual wait
     (within ±50 %)."""
-    figures = chat_queue_figures(window)
+    figures = chat_queue_figures(window, ("estimate",))
     return table(
         [
             column("name", _("Chats")),
@@ -1205,13 +1212,27 @@ def phone_answer_seconds() -> int:
     return int(settings.KEFU_REPORTS_PHONE_ANSWER_SECONDS)
 
 
-def phone_figures(window: Window) -> dict[str, Any]:
+def phone_figures(window: Window, parts: tuple[str, ...] = ("calls", "callbacks")) -> dict[str, Any]:
     """Calls that joined the phone queue in the period (by queue time). Service level: answered
     by an agent within N seconds of queueing ÷ queued calls whose wait is over (answered, hung up,
     or left the queue for a call-back or voicemail); average speed of answer: the mean wait of
     answered calls; abandonment: hung up in the queue ÷ calls whose wait is over. Call-backs:
-    requested in the period (by request time), by their status now."""
+    requested in the period (by request time), by their status now. ``parts``: only these."""
     limit = phone_answer_seconds()
+    figures: dict[str, Any] = {"answer_seconds": limit}
+    if "callbacks" in parts:
+        callbacks = dict(
+            Callback.objects.filter(_in(window, "created_at")).values_list("status").annotate(n=Count("id")).order_by()
+        )
+        figures["callbacks"] = {
+            "requested": sum(callbacks.values()),
+            "done": callbacks.get(CallbackStatus.DONE, 0),
+            "failed": callbacks.get(CallbackStatus.FAILED, 0),
+            "open": callbacks.get(CallbackStatus.WAITING, 0) + callbacks.get(CallbackStatus.DIALLING, 0),
+            "canceled": callbacks.get(CallbackStatus.CANCELED, 0),
+        }
+    if "calls" not in parts:
+        return figures
     queued = Call.objects.filter(_in(window, "queued_at"))
     if window.agent is not None:
         queued = queued.filter(agent_id=window.agent)
@@ -1227,14 +1248,8 @@ def phone_figures(window: Window) -> dict[str, Any]:
         asa=Avg("wait", filter=answered),
     )
     over = counts["queued"] - counts["waiting"]
-    callbacks = dict(
-        Callback.objects.filter(_in(window, "created_at"))
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
     return {
-        "answer_seconds": limit,
+        **figures,
         "queued": counts["queued"],
         "answered": counts["answered"],
         "answered_within": counts["within"],
@@ -1242,13 +1257,6 @@ def phone_figures(window: Window) -> dict[str, Any]:
         "average_speed_of_answer": _rounded(counts["asa"]),
         "abandoned": counts["abandoned"],
         "abandonment_percent": _percent(counts["abandoned"], over),
-        "callbacks": {
-            "requested": sum(callbacks.values()),
-            "done": callbacks.get(CallbackStatus.DONE, 0),
-            "failed": callbacks.get(CallbackStatus.FAILED, 0),
-            "open": callbacks.get(CallbackStatus.WAITING, 0) + callbacks.get(CallbackStatus.DIALLING, 0),
-            "canceled": callbacks.get(CallbackStatus.CANCELED, 0),
-        },
     }
 
 
@@ -1271,7 +1279,7 @@ def phone_service(window: Window) -> dict[str, Any]:
     is over (answered, hung up in the queue, or left it for a call-back or voicemail). Average speed
     of answer: the mean wait of answered calls. Abandonment rate: calls hung up in the queue ÷ calls
     whose wait is over."""
-    figures = phone_figures(window)
+    figures = phone_figures(window, ("calls",))
     return table(
         [
             column("name", _("Calls")),
@@ -1310,7 +1318,7 @@ def phone_callbacks(window: Window) -> dict[str, Any]:
     """Call-backs callers asked for in the period, by their status now: completed (the customer
     answered), failed (every attempt went unanswered or failed), still open (waiting or being
     dialled) and canceled."""
-    callbacks = phone_figures(window)["callbacks"]
+    callbacks = phone_figures(window, ("callbacks",))["callbacks"]
     labels = {
         "requested": _("Requested"),
         "done": _("Completed"),
@@ -1328,47 +1336,56 @@ def phone_callbacks(window: Window) -> dict[str, Any]:
 # --- bot and help centre -------------------------------------------------------------------------
 
 
-def bot_figures(window: Window) -> dict[str, Any]:
+BOT_PARTS = ("containment", "scope", "intents", "reasons")
+
+
+def bot_figures(window: Window, parts: tuple[str, ...] = BOT_PARTS) -> dict[str, Any]:
     """Conversations with the bot that began in the period (a first message; bot conversations
     on every channel). Handed to a person: their case was opened to the team, or a live chat on
     it entered the queue; contained: the others (so far). Intents and out of scope: the bot's
-    answers in the period that name what the customer asked about."""
-    conversations = BotConversation.objects.filter(_in(window, "created_at"), ticket__isnull=False)
-    queued_chat = ChatConversation.objects.filter(
-        ticket_id=OuterRef("ticket_id"), wait_estimate_at__isnull=False
-    )
-    handed = ~Q(ticket__status=Status.BOT) | Q(Exists(queued_chat))
-    counts = conversations.aggregate(total=Count("id"), handed=Count("id", filter=handed))
+    answers in the period that name what the customer asked about. ``parts``: only these (a
+    panel computes its own, one query each)."""
+    figures: dict[str, Any] = {}
+    if "containment" in parts:
+        conversations = BotConversation.objects.filter(_in(window, "created_at"), ticket__isnull=False)
+        queued_chat = ChatConversation.objects.filter(
+            ticket_id=OuterRef("ticket_id"), wait_estimate_at__isnull=False
+        )
+        # Probed per conversation through the primary key (a join would read every ticket).
+        opened = Ticket.objects.filter(pk=OuterRef("ticket_id")).exclude(status=Status.BOT)
+        handed = Q(Exists(opened)) | Q(Exists(queued_chat))
+        counts = conversations.aggregate(total=Count("id"), handed=Count("id", filter=handed))
+        figures.update(
+            conversations=counts["total"],
+            handed_off=counts["handed"],
+            contained=counts["total"] - counts["handed"],
+            containment_percent=_percent(counts["total"] - counts["handed"], counts["total"]),
+        )
     answers = Message.objects.filter(_in(window, "created_at"), sender=Sender.BOT).annotate(
         intent=KT("extra__intent"), reason=KT("extra__handoff_reason")
     )
-    scope = answers.filter(intent__isnull=False).aggregate(
-        answers=Count("id"), out_of_scope=Count("id", filter=Q(intent=OUT_OF_SCOPE_INTENT))
-    )
-    intents = (
-        answers.filter(intent__isnull=False)
-        .exclude(extra__intent__in=NOT_TOPICS)
-        .values_list("intent")
-        .annotate(n=Count("ticket_id", distinct=True))
-        .order_by("-n", "intent")[:TOP_ROWS]
-    )
-    reasons = (
-        answers.filter(reason__isnull=False)
-        .values_list("reason")
-        .annotate(n=Count("id"))
-        .order_by("-n", "reason")
-    )
-    return {
-        "conversations": counts["total"],
-        "handed_off": counts["handed"],
-        "contained": counts["total"] - counts["handed"],
-        "containment_percent": _percent(counts["total"] - counts["handed"], counts["total"]),
-        "answers": scope["answers"],
-        "out_of_scope": scope["out_of_scope"],
-        "out_of_scope_percent": _percent(scope["out_of_scope"], scope["answers"]),
-        "intents": dict(intents),
-        "handoff_reasons": dict(reasons),
-    }
+    if "scope" in parts:
+        scope = answers.filter(intent__isnull=False).aggregate(
+            answers=Count("id"), out_of_scope=Count("id", filter=Q(intent=OUT_OF_SCOPE_INTENT))
+        )
+        figures.update(
+            answers=scope["answers"],
+            out_of_scope=scope["out_of_scope"],
+            out_of_scope_percent=_percent(scope["out_of_scope"], scope["answers"]),
+        )
+    if "intents" in parts:
+        figures["intents"] = dict(
+            answers.filter(intent__isnull=False)
+            .exclude(extra__intent__in=NOT_TOPICS)
+            .values_list("intent")
+            .annotate(n=Count("ticket_id", distinct=True))
+            .order_by("-n", "intent")[:TOP_ROWS]
+        )
+    if "reasons" in parts:
+        figures["handoff_reasons"] = dict(
+            answers.filter(reason__isnull=False).values_list("reason").annotate(n=Count("id")).order_by("-n", "reason")
+        )
+    return figures
 
 
 @metric(
@@ -1387,7 +1404,7 @@ def bot_containment(window: Window) -> dict[str, Any]:
     """Conversations with the bot that began in the period (on every channel). Handed to a person: the
     case was opened to the support team, or a live chat on it entered the queue. Contained: the
     others — answered without a person so far. Containment = contained ÷ conversations."""
-    figures = bot_figures(window)
+    figures = bot_figures(window, ("containment",))
     return table(
         [
             column("name", _("Conversations")),
@@ -1421,7 +1438,7 @@ def bot_containment(window: Window) -> dict[str, Any]:
 def bot_intents(window: Window) -> dict[str, Any]:
     """What customers asked the bot about in the period: the topic of the bot's answers (not greetings,
     thanks or out-of-scope), counted once per conversation; the 20 most frequent."""
-    intents = bot_figures(window)["intents"]
+    intents = bot_figures(window, ("intents",))["intents"]
     return table(
         [column("name", _("Intent")), column("conversations", _("Conversations"), "count")],
         [{"name": str(INTENT_LABELS.get(key, key)), "conversations": n} for key, n in intents.items()],
@@ -1455,7 +1472,7 @@ def bot_handoff_reasons(window: Window) -> dict[str, Any]:
     """Why the bot handed conversations to a person in the period (each hand-off once, at the time the
     bot's reply said so): the customer asked, an urgent topic, the answer did not solve it, the bot
     did not understand, frustration, or a complaint."""
-    reasons = bot_figures(window)["handoff_reasons"]
+    reasons = bot_figures(window, ("reasons",))["handoff_reasons"]
     return table(
         [column("name", _("Reason")), column("handoffs", _("Hand-offs"), "count")],
         [{"name": str(HANDOFF_REASONS.get(key, key)), "handoffs": n} for key, n in reasons.items()],
@@ -1476,7 +1493,7 @@ def bot_handoff_reasons(window: Window) -> dict[str, Any]:
 def bot_out_of_scope(window: Window) -> dict[str, Any]:
     """The bot's answers in the period that name an intent, and those whose intent was "out of scope"
     (a question the bot is not built for); rate = out of scope ÷ answers."""
-    figures = bot_figures(window)
+    figures = bot_figures(window, ("scope",))
     return table(
         [
             column("name", _("Answers")),
