@@ -291,3 +291,15 @@ def test_exports_are_translated_and_formula_safe(world):
     assert ['\'=HYPERLINK("http://x")', 2] in values
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
     assert client.get(f"/reports/volume/export.pdf?{PERIOD}").status_code == 404
+
+
+def test_the_drill_down_list_is_for_supervisors_and_shows_only_visible_cases(world):
+    """An agent's ``report=1`` is ignored (their usual queues), and never widens what they see."""
+    from kefu.accounts.actions import do_add_team_member
+
+    do_add_team_member(team=world["a"], user=world["bob"])
+    url = "/workspace/?report=1&status=any&created_from=2026-11-02&created_to=2026-11-07"
+    listing = login(world["bob"]).get(url).content.decode()
+    assert world["t3"].case_number not in listing and world["t4"].case_number not in listing  # team B's
+    boss = login(make_user("boss@example.com", Role.SUPERVISOR)).get(url).content.decode()
+    assert all(world[t].case_number in boss for t in ("t1", "t2", "t3", "t4"))

@@ -152,3 +152,10 @@ def test_rebuild_command_backfills_and_is_idempotent(world):  # noqa: F811
     assert TicketDaily.objects.count() == rows > 0
     assert RollupDay.objects.filter(day__gte=date(2026, 11, 1), day__lte=date(2026, 11, 9)).count() == 9
     assert main(["reports", "rebuild", "--since", "soon"]) == 2
+
+
+def test_the_periodic_refresh_builds_yesterday_once(db):
+    yesterday = timezone.localdate() - timedelta(days=1)
+    assert yesterday in rollups.refresh()
+    assert RollupDay.objects.filter(day=yesterday).exists()
+    assert rollups.refresh() == []  # nothing changed since: nothing to do
