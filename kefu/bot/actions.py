@@ -222,6 +222,13 @@ FLOW_FAMILY: dict[str, frozenset[str]] = {
         {"deposit_not_credited", "transaction_status", "transaction_failed", "balance_discrepancy", "queue_wait"}
     ),
 }
+# Topics (outside the flows) whose article answers what another intent's words say: the
+# counterparty's pressure and fake payment screenshots are the trade dispute (appeal, don't release),
+# a rejected 6-digit code right after setting up the authenticator is the authenticator's clock.
+RELATED_TOPIC: dict[str, frozenset[str]] = {
+    "trade_dispute": frozenset({"scam_report", "verify_official_channel", "transaction_status"}),
+    "two_factor": frozenset({"otp_problem"}),
+}
 _TRANSFER_INTENTS = frozenset(
     {
         "deposit_not_credited",
@@ -246,9 +253,74 @@ _WHAT_NOW = re.compile(r"怎么办|怎麼辦|咋办|what (?:do|should|can) i do|
 # "What should I do now / while I wait?" once the case is with a human.
 _WHAT_NOW_WAITING = re.compile(
     r"怎么办|怎麼辦|咋办|现在.{0,6}(?:做|办|辦)|現在.{0,6}(?:做|辦)|我(?:能|可以|该|該|应该|應該)做(?:什么|什麼|些什么)"
-    r"|what (?:do|should|can) i do|what now|what next|while i wait|in the meantime|meanwhile",
+    r"|(?:还|還)(?:需要|要|应该|應該|该|該|能|可以)(?:做|注意)|(?:还|還)有(?:什么|什麼)要做"
+    r"|what (?:do|should|can) i do|what now|what next|what else|anything else (?:i|to)|while i wait"
+    r"|in the meantime|meanwhile",
     re.I,
 )
+# Fear about what the other side can still do ("会不会已经进了我的账户？", "can they still get in?").
+_WORRIED = re.compile(
+    r"会不会|會不會|好怕|好驚|好惊|害怕|担心|擔心|怎么保护|怎麼保護|安全吗|安全嗎"
+    r"|\b(?:worried|scared|afraid)\b|(?:can|could|will) (?:they|he|she|the scammer) (?:still )?(?:get|access|take|steal|log)",
+    re.I,
+)
+# Someone was given remote control of the customer's device or screen (AnyDesk, TeamViewer…).
+_REMOTE_ACCESS = re.compile(
+    r"anydesk|teamviewer|rustdesk|向日葵|todesk|远程(?:控制|协助|桌面|操作|软件)|遠程(?:控制|協助|桌面|操作|軟件)"
+    r"|遠端(?:控制|協助|桌面|操作|軟體)|遙距控制|遥距控制|(?:屏幕|螢幕|荧幕|熒幕)(?:共享|分享)|(?:共享|分享)(?:屏幕|螢幕)"
+    r"|睇(?:咗)?(?:我(?:个|個))?(?:屏幕|螢幕|荧幕|熒幕)|看(?:了)?我的(?:屏幕|螢幕)"
+    r"|screen ?shar|shar(?:e|ed|ing) (?:my |the )?screen|remote (?:access|control|desktop|support app)",
+    re.I,
+)
+# …and it was done: installed, connected, shown.
+_REMOTE_DONE = re.compile(
+    r"装了|裝了|裝咗|装咗|安装了|安裝了|下载了|下載了|已经装|已經裝|连上了|連上了|俾佢|给他看|給他看|给他们看|給他們看|看了|睇咗"
+    r"|看到了我的|看到我的|控制了|控制我的"
+    r"|\b(?:installed|downloaded|connected|gave (?:him|her|them)|let (?:him|her|them)|shared|allowed|i did)\b"
+    r"|\b(?:saw|seen|watched|see) (?:my|the) screen\b|\btook (?:over|control)\b",
+    re.I,
+)
+# "Waited an hour and it's still not back": what the answer said would happen did not.
+_STILL_NOT = re.compile(
+    r"(?:还是|還是|仍然|依然|一直|都)(?:没|沒|未)(?:有)?(?:退|到|回|收到|入账|入賬|变|變|恢复|恢復|解决|解決|好)"
+    r"|\bstill (?:not|no|hasn'?t|haven'?t|isn'?t|didn'?t|nothing|stuck|missing)\b|\bnot (?:back|refunded|returned) yet\b",
+    re.I,
+)
+# A control in the app that does not work: the button, not the money.
+_UI_BROKEN = re.compile(
+    r"按钮|按鈕|按键|按鍵|灰色|变灰|變灰|灰掉|点不了|點不了|点不动|點不動|按不了|按不动|按不動|没反应|沒反應"
+    r"|\bbutton\b|gr[ae]y(?:ed)? out|\bgr[ae]yed\b|can'?t (?:tap|click|press)|not clickable|unclickable|does nothing when",
+    re.I,
+)
+# The phone number the codes go to is gone: that is recovering the account (INTENTS.md), not a
+# code that is slow to arrive.
+_PHONE_GONE = re.compile(
+    r"(?:手机号|手機號|手机号码|手機號碼|号码|號碼|电话号|電話號)[^。！？!?]{0,12}?(?:早就|已经|已經|早已)?"
+    r"(?:不用了|没用了|沒用了|停用|注销|註銷|换了|換了|没了|沒了|丢了|丟了|不在了|停机|停機|不是我的了|收不到了|过期|過期)"
+    r"|(?:换了|換了|换过|換過)(?:手机号|手機號|号码|號碼|号|號)"
+    r"|\b(?:no longer|don'?t|do not) (?:have|use|own) (?:that|the|my old|my) (?:phone )?(?:number|phone|sim)\b"
+    r"|\bold (?:phone )?number\b|\b(?:lost|changed) my (?:phone )?number\b",
+    re.I,
+)
+# Closing (deleting) the account; a phone number "注销" with its carrier is not this.
+_CLOSE_ACCOUNT = re.compile(
+    r"(?<![号號码碼机機])(?:注销|註銷|删除|刪除|关闭|關閉|销|銷)(?:掉)?(?:我的)?(?:账|帳|賬)(?:号|號|户|戶)"
+    r"|(?:账|帳|賬)(?:号|號|户|戶)[^，,。？?！!]{0,5}?(?:注销|註銷|删除|刪除|关闭|關閉)|销户|銷戶"
+    r"|(?<![号號码碼机機])(?:如果|要是|一旦)?(?:注销|註銷)(?:了|之后|之後|以后|以後)"
+    r"|\b(?:close|delete|deactivate|terminate|cancel|remove) (?:my |the |this )?account\b|\baccount (?:deletion|closure)\b",
+    re.I,
+)
+# "Can you check it for me?": the customer asks for what only a person with the account can do.
+_ACT_FOR_ME = re.compile(
+    r"(?:帮|幫)(?:我|忙)(?:查|看|处理|處理|核实|核實|解决|解決|跟进|跟進|解封|解锁|解鎖)|麻烦(?:你们)?(?:处理|查)|麻煩(?:你們)?(?:處理|查)"
+    r"|\b(?:can|could) (?:you|u|someone) (?:please )?(?:check|look into|look at|handle|fix|sort out|unlock|unfreeze)\b"
+    r"|\bplease (?:check|look into|handle|unlock|unfreeze)\b",
+    re.I,
+)
+# Topics where the bot has only the article: checking the account itself is a person's job.
+_ACCOUNT_TOPICS = frozenset({"account_locked", "account_recovery", "kyc_verification", "balance_discrepancy", "update_contact_info"})
+# "I want to report it to the police": the scam article's part on reporting answers it.
+_POLICE = re.compile(r"报案|報案|报警|報警|警察|警方|公安|police|law enforcement|cyber ?crime", re.I)
 _HOW_LONG = re.compile(r"多久|多长时间|多長時間|什么时候|什麼時候|几点|幾點|how long|when will|what time", re.I)
 _FLOW_DETAILS = {"coin", "network", "amount", "time", "tx_hash", "address", "memo", "error"}
 _CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(?:\s*UTC)?")
@@ -559,14 +631,16 @@ class _Dialogue:
         intent = prediction.intent
         if (
             intent in SMALLTALK | {OUT_OF_SCOPE, "contact_human", "complaint"} | URGENT_INTENTS
-            or intent == reply.intent
-            or intent == self._topic()
             or prediction.confidence < SIDE_MIN_CONFIDENCE
         ):
             return reply
         answer = self._find_answer(side, intent)
         if answer is None or answer.text in reply.text:
             return reply
+        if (intent == reply.intent or intent == self._topic()) and answer.article_url in " ".join(
+            a.url for a in reply.articles
+        ):
+            return reply  # the same section of the same topic: said already
         label = _("About your other question:")
         reply.text = "\n\n".join(
             part for part in (reply.text, f"{label} {answer.text}", self._more(answer)) if part
@@ -655,7 +729,11 @@ class _Dialogue:
                 return self._seed_freeze(intent)
             if _PHISHED.search(plain):
                 return self._phished(intent, clean)
-            if self._topic() == "account_compromised" and _WHAT_NOW_WAITING.search(plain):
+            if _REMOTE_ACCESS.search(plain) and _REMOTE_DONE.search(plain):
+                return self._remote_access(clean, intent=intent)
+            if _POLICE.search(plain) and self._topic() in URGENT_INTENTS:
+                return self._answer("scam_report", clean)
+            if self._topic() in URGENT_INTENTS and (_WHAT_NOW_WAITING.search(plain) or _WORRIED.search(plain)):
                 return self._while_you_wait()
             return self._respond(intent, clean, confidence=confidence, found=found)
         # Hand-off policy: escalation and complaints, anger, urgent security.
@@ -667,6 +745,10 @@ class _Dialogue:
             return self._handoff(reason="frustrated", intent=self._topic() or intent)
         if _SEED_LEAKED.search(plain):
             return self._seed_leaked(clean)
+        if _REMOTE_ACCESS.search(plain):
+            if _REMOTE_DONE.search(plain):
+                return self._remote_access(clean, intent=intent)
+            self.state["remote_warned"] = True
         if intent == "account_compromised" or _UNAUTHORISED.search(plain):
             return self._handoff(reason="urgent", intent="account_compromised")
         if intent == "scam_report" and _LOSS.search(plain):
@@ -693,6 +775,24 @@ class _Dialogue:
             )
         if _STOP_WITHDRAWAL.search(plain) and (topic.startswith("withdrawal") or (intent or "").startswith("withdrawal")):
             return self._handoff(reason="urgent", intent=topic if topic.startswith("withdrawal") else intent)
+
+        if (
+            topic in _ACCOUNT_TOPICS
+            and self.state.get("answered") == topic
+            and _ACT_FOR_ME.search(plain)
+            and intent not in SMALLTALK | {OUT_OF_SCOPE}
+        ):
+            # The article was given; "can you check it for me?" asks for someone who can see the account.
+            return self._handoff(reason="requested", intent=topic)
+        if (
+            topic
+            and self.state.get("answered") == topic
+            and topic not in flows.FLOWS
+            and _STILL_NOT.search(plain)
+            and not self.state.get("announced_detail")
+        ):
+            # The answer was given and the customer tried it: still not resolved → a person now.
+            return self._handoff(reason="unsolved", intent=topic)
 
         ranked = prediction.ranked
         if len(ranked) >= 2 and confidence < CLARIFY_CEILING and _SCAM_CUE.search(plain):
@@ -779,6 +879,15 @@ class _Dialogue:
             # "The other platform's support wants the hash": a transaction hash is public, asking
             # for it is what any platform does — this is "where do I find it", not a scam.
             return "transaction_status"
+        if (
+            intent in ("withdrawal_failed", "withdrawal_pending", "deposit_not_credited", "transaction_failed")
+            and _UI_BROKEN.search(text)
+            and not found.keys() & {"amount", "tx_hash"}
+        ):
+            # "The withdraw button is greyed out": a broken control in the app, not a transfer.
+            return "feature_malfunction"
+        if intent in ("otp_problem", "password_reset", "account_locked", "two_factor") and _PHONE_GONE.search(text):
+            return "account_recovery"
         if intent in ("deposit_wrong_network", "deposit_not_credited") and _OUTBOUND.search(text) and not _INBOUND.search(text):
             return "withdrawal_pending"
         weak = intent == OUT_OF_SCOPE or confidence < 0.55
@@ -819,6 +928,8 @@ class _Dialogue:
         ):
             return topic
         if intent == topic:
+            return topic
+        if intent in RELATED_TOPIC.get(topic, ()) and not _LOSS.search(text):
             return topic
         if intent in FLOW_FAMILY.get(topic, ()) and confidence < 0.8:
             return topic
@@ -937,6 +1048,8 @@ class _Dialogue:
                     intent=intent,
                 )
         self.state["misses"] = 0
+        if answer is not None:
+            self.state["answered"] = intent
         if intent in _TRANSFER_INTENTS and _WHAT_NOW.search(text):
             # "So what do I do?" about a transfer: the concrete next step too, not only the article.
             step = self._next_step_after(intent)
@@ -965,8 +1078,15 @@ class _Dialogue:
         except ImportError:
             return None
         query = text
+        queries_extra: list[str] = []
         if _PROOF.search(text):
             query = _("How do I find the transaction hash (TxID) and look it up in a block explorer?")
+        elif _CLOSE_ACCOUNT.search(text) and not _PHONE_GONE.search(text):
+            # Closing the account is answered in the locked-account article, whatever the intent model read.
+            queries_extra = [_("How do I close (delete) my account?")]
+        elif _POLICE.search(text) and intent in URGENT_INTENTS:
+            # "我想报案，你们能帮我查吗": the part of the article on the police, not on tickets.
+            query = _("report it to your local police")
         elif _HOW_LONG.search(text) and intent == "deposit_not_credited":
             # In a transfer's flow, "how long?" is about confirmations, not about tickets.
             query = _(
@@ -976,8 +1096,8 @@ class _Dialogue:
             query = _("When a withdrawal fails, is the money returned to my balance?")
         elif _HOW_LONG.search(text) and intent in ("withdrawal_pending", "withdrawal_failed"):
             query = _("How long does a withdrawal take to be processed and confirmed?")
-        queries = [query]
-        if query == text and intent in INTENT_LABELS:
+        queries = [f"{extra} {text}" for extra in queries_extra] + [query]
+        if query == text and intent in INTENT_LABELS and not queries_extra:
             # "那怎么办" / "so what do I do?" / "改了密码多久之后可以提币？": the question is
             # (also) the topic's; the better-scoring reading wins.
             queries.append(f"{INTENT_LABELS[intent]} {text}")
@@ -992,6 +1112,7 @@ class _Dialogue:
                 best = answer
         if best is None:
             return None
+
         if best.score >= answers.MIN_SCORE:
             return best
         # Below the bar, the passage still counts when two signals agree: it comes from an
@@ -1289,6 +1410,8 @@ class _Dialogue:
                 )
             )
             lines.append(_("Don't pay or transfer anything to them, and stop replying to them."))
+        if _REMOTE_ACCESS.search(fold_cantonese(text)):
+            lines.append(self._remote_warning())
         if fact is None and (official := self._official_channels()):
             lines.append(official)
         if fact is None:
@@ -1393,11 +1516,46 @@ class _Dialogue:
             lines.append(status)
         return self._say("\n".join(lines), intent="account_compromised")
 
+    def _remote_warning(self) -> str:
+        return _(
+            "Our staff never ask you to install a remote-access app (AnyDesk, TeamViewer…) or to share your "
+            "screen. Don't install it; if you already did, uninstall it now."
+        )
+
+    def _remote_access(self, text: str, *, intent: str | None) -> BotReply:
+        """Someone had remote control of the customer's device or saw their screen: they may have
+        seen passwords, codes or the seed. Cut them off, secure the account, hand it over."""
+        lines = []
+        try:
+            from kefu.bot import facts
+
+            fact = facts.check_channel(text, language=self.ui)
+        except Exception:
+            logger.exception("check_channel failed")
+            fact = None
+        if fact is not None:
+            lines.append(fact.text)
+        lines.append(
+            _(
+                "Act now: disconnect that device from the internet, then close and uninstall the remote-access "
+                "app. From another device you trust, change your password, reset your authenticator (2FA) and "
+                "check your withdrawal addresses. If a wallet's seed phrase was on that screen, move its funds "
+                "to a new wallet now."
+            )
+        )
+        if self.handed:
+            if status := self._handed_status():
+                lines.append(status)
+            return self._say("\n".join(lines), intent="account_compromised")
+        reply = self._handoff(reason="urgent", intent="account_compromised")
+        reply.text = "\n".join([*lines, reply.text])
+        return reply
+
     def _seed_freeze(self, intent: str | None) -> BotReply:
         """Asked about freezing after the seed leaked: freezing does not help, moving does."""
         return self._say(
             _(
-                "Freezing your account here does not protect a leaked seed phrase: whoever has it can move "
+                "Freezing your account here can't protect a leaked seed phrase: whoever has it can move "
                 "the funds from any device. Move everything to a new wallet with a new seed phrase now."
             ),
             intent=intent,
@@ -1556,8 +1714,8 @@ class _Dialogue:
             parts.append(
                 _(
                     "This is urgent, so I have passed it to our security team right away (case {case}). "
-                    "If your account may be stolen, freeze it now and change your password. "
-                    "We will never ask for your seed phrase, private key or codes."
+                    "If your account may be stolen, freeze it now, change your password and reset your "
+                    "authenticator (2FA). We will never ask for your seed phrase, private key or codes."
                 ).format(case=result.ticket.case_number)
             )
         elif result.chat is None and self.replies_here:

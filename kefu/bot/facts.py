@@ -566,10 +566,18 @@ def _channel_text(value: str, result: Any, groups: list[Any], language: str) -> 
     same_kind = next((g for g in groups if g.kind == result.kind), None)
     name = str(_KIND_NAMES.get(result.kind, result.kind))
     if result.official:
-        return _(
-            "{value} is one of our official channels. Even so, nobody from support will ever ask "
-            "for your seed phrase, private key or verification codes."
+        text = _(
+            "{value} is one of our official channels. Even so, our staff will never ask for your seed "
+            "phrase, private key or verification codes — never give them to anyone."
         ).format(value=value)
+        if result.kind in ("phone", "whatsapp"):
+            # A caller's number proves nothing: it can be faked to show ours.
+            text = _join(
+                language,
+                text,
+                _("Caller ID can be faked: if in doubt, hang up and call this number back yourself."),
+            )
+        return text
     sentences = []
     if result.lookalike_of:
         sentences.append(

@@ -118,14 +118,29 @@ def _is_code(word: str) -> bool:
 _LINK = re.compile(r"(?:https?://|/help/)\S+")
 
 
+# Words that OpenCC's Taiwan phrases turn into another meaning: 注销 (close an account) would
+# become 登出 (sign out). They are converted character by character instead.
+_LITERAL = {"注销": "註銷", "注銷": "註銷"}
+_LITERAL_WORDS = re.compile("|".join(map(re.escape, _LITERAL)))
+
+
+def _s2twp(text: str) -> str:
+    parts, last = [], 0
+    for match in _LITERAL_WORDS.finditer(text):
+        parts += [_opencc("s2twp").convert(text[last : match.start()]), _LITERAL[match.group(0)]]
+        last = match.end()
+    parts.append(_opencc("s2twp").convert(text[last:]))
+    return "".join(parts)
+
+
 def to_traditional(text: str) -> str:
     """Simplified → traditional (Taiwan wording), for customers who write traditional. Links
     are left as they are: a section anchor is the simplified heading."""
     parts, last = [], 0
     for match in _LINK.finditer(text):
-        parts += [_opencc("s2twp").convert(text[last : match.start()]), match.group(0)]
+        parts += [_s2twp(text[last : match.start()]), match.group(0)]
         last = match.end()
-    parts.append(_opencc("s2twp").convert(text[last:]))
+    parts.append(_s2twp(text[last:]))
     return "".join(parts)
 
 
@@ -309,9 +324,28 @@ def find_address(text: str, *, network: str = "") -> str | None:
     return None
 
 
+_CLASSIFIER_END = re.compile(r"(?:个|個|枚|块|塊)$")
+
+
+def _unit_matches(text: str) -> list[re.Match[str]]:
+    """Number + unit matches, a coin's own unit first: in "另外一个平台的0.5 ETH" the amount is
+    0.5 ETH, not "一个" (one platform). A classifier before a noun ("一个平台") is no amount."""
+    coins, classifiers = [], []
+    for match in _AMOUNT_UNIT.finditer(text):
+        if _CLASSIFIER_END.search(match.group(0)):
+            after = text[match.end() : match.end() + 1]
+            if match.group(1) in ("一", "两", "兩", "几", "幾") and after and _HAN.match(after):
+                continue
+            classifiers.append(match)
+        else:
+            coins.append(match)
+    return coins + classifiers
+
+
 def find_amount(text: str, *, loose: bool = False) -> str | None:
     for pattern in (_AMOUNT_UNIT, _AMOUNT_KEYWORD, _AMOUNT_DOLLAR, _AMOUNT_MULTIPLIER):
-        for match in pattern.finditer(text):
+        matches = _unit_matches(text) if pattern is _AMOUNT_UNIT else pattern.finditer(text)
+        for match in matches:
             value = _number(match.group(1), match.group(2) or "")
             if value is not None and value > 0:
                 return _fmt(value)

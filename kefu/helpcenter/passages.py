@@ -52,6 +52,18 @@ ARTICLE_WEIGHT = 2.0
 INTENT_BOOST = 1.5
 # A question-shaped sentence ("Why can't I withdraw?") restates the question, it does not answer it.
 QUESTION_SENTENCE_FACTOR = 0.4
+# Phone platforms: a step for the other one ("iOS: free up space") is no answer to an Android question.
+_PLATFORMS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"安卓|android|华为|華為|小米|三星|samsung|huawei|xiaomi|pixel|oppo|vivo", re.I),
+    re.compile(r"(?<![a-z])ios(?![a-z])|iphone|ipad|苹果|蘋果|apple", re.I),
+)
+OTHER_PLATFORM_FACTOR = 0.1
+
+
+def _platforms(text: str) -> frozenset[int]:
+    return frozenset(i for i, pattern in enumerate(_PLATFORMS) if pattern.search(text or ""))
+
+
 _HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _QUESTION_END = ("?", "？")
@@ -131,6 +143,9 @@ class _Sentence:
     # or, for a list that opens its section, the section's heading ("These are never us:").
     lead: str = ""
     heading_lead: bool = False
+    # The whole line (list item or paragraph) the sentence is part of: "iOS: check your storage.
+    # Running out of space can make apps crash." — the second sentence is about iOS too.
+    line: str = ""
 
 
 @dataclass(frozen=True)
@@ -203,6 +218,7 @@ def _sentences(markdown_text: str, heading: str = "") -> tuple[_Sentence, ...]:
                     question=part.endswith(_QUESTION_END),
                     lead=lead if item else "",
                     heading_lead=heading_lead and item,
+                    line=line if item else "",
                 )
             )
         if not item and parts:
@@ -413,7 +429,11 @@ class PassageIndex:
         number = self.rows[lang][row]
         section = self.sections[number]
         text = self._answer_text(
-            self.terms[number].sentences, terms, lang, from_start=bool(asks & self.terms[number].asks)
+            self.terms[number].sentences,
+            terms,
+            lang,
+            from_start=bool(asks & self.terms[number].asks),
+            platforms=_platforms(question),
         )
         if not text:
             return None
@@ -458,7 +478,13 @@ class PassageIndex:
         return found / total if total else 0.0
 
     def _answer_text(
-        self, sentences: tuple[_Sentence, ...], terms: Counter[str], language: str, *, from_start: bool
+        self,
+        sentences: tuple[_Sentence, ...],
+        terms: Counter[str],
+        language: str,
+        *,
+        from_start: bool,
+        platforms: frozenset[int] = frozenset(),
     ) -> str:
         """One to three sentences of the section: its opening when its heading asks what the
         customer asks ("How long does it take?"), else the sentence holding most of the
@@ -467,7 +493,13 @@ class PassageIndex:
             return ""
         idf = self.idf.get(language, {})
 
+        def other_platform(sentence: _Sentence) -> bool:
+            named = _platforms(sentence.line or sentence.text)
+            return len(platforms) == 1 and bool(named) and not named & platforms
+
         def weight(sentence: _Sentence) -> float:
+            if other_platform(sentence):
+                return 0.0  # the customer named their phone; this step is for the other kind
             total = 0.0
             for term in terms:
                 if term in sentence.terms:
@@ -478,14 +510,14 @@ class PassageIndex:
         weights = [weight(s) for s in sentences]
         best = max(range(len(sentences)), key=lambda i: (weights[i], -i))
         if from_start or weights[best] <= 0:
-            best = next((i for i, s in enumerate(sentences) if not s.question), 0)
+            best = next((i for i, s in enumerate(sentences) if not s.question and not other_platform(s)), 0)
         chosen = [best]
         length = len(sentences[best].text)
         # The next sentences explain or qualify the best one ("You can still log in…"); add them
         # while the answer stays short, and stop at a question (the next heading's topic). A
         # sentence ending in a colon introduces what follows and is never left alone.
         for i in range(best + 1, len(sentences)):
-            if len(chosen) >= MAX_SENTENCES or sentences[i].question:
+            if len(chosen) >= MAX_SENTENCES or sentences[i].question or other_platform(sentences[i]):
                 break
             previous = sentences[chosen[-1]].text
             short = length < (40 if _CJK.search(sentences[best].text) else 90)

@@ -145,3 +145,134 @@ def test_a_where_question_is_answered_by_the_section_that_says_where():
 
     passage = best_passage("我在哪里能看到交易哈希", language="zh-hans", intent="transaction_status")
     assert passage is not None and "哪" in passage.heading, passage
+
+
+# --- security and scams ----------------------------------------------------------------------
+
+
+def test_remote_access_given_to_a_fake_agent_is_urgent_with_uninstall_steps_and_the_channel_verdict():
+    create_context({"official_channels": [{"kind": "phone", "value": "+1-555-0142"}]}, customer=None)
+    chat = Chat(None, "en")
+    reply = chat.say(
+        "a guy on +1 555 0177 said he was support and had me install AnyDesk, I did and he saw my screen"
+    )
+    assert reply.handoff is not None
+    assert CASE_NUMBER.search(reply.text)
+    assert "uninstall" in reply.text and "NOT one of our official channels" in reply.text, reply.text
+    worried = chat.say("can they still get into my account? I'm scared")
+    assert "password" in worried.text, worried.text
+
+
+def test_a_request_to_install_a_remote_app_is_warned_about_without_a_hand_off():
+    chat = Chat(None, "en")
+    reply = chat.say("someone from support wants me to install TeamViewer so he can fix my withdrawal, is it real?")
+    assert reply.handoff is None
+    assert "remote-access" in reply.text and "uninstall" in reply.text, reply.text
+
+
+def test_after_a_scam_hand_off_the_police_question_gets_the_police_advice():
+    chat = Chat(None)
+    first = chat.say("我被骗了，假客服让我转了 2000U 到安全账户")
+    assert first.handoff is not None
+    reply = chat.say("我打算去报警，你们能配合吗")
+    assert "警方" in reply.text, reply.text
+
+
+def test_an_official_number_is_confirmed_with_never_and_the_caller_id_warning():
+    create_context({"official_channels": [{"kind": "phone", "value": "+1-555-0142"}]}, customer=None)
+    reply = Chat(None, "en").say("someone called me from +1 555 0142 about my account, is that really you?")
+    assert "one of our official channels" in reply.text
+    assert "never" in reply.text and "Caller ID can be faked" in reply.text, reply.text
+
+
+def test_an_urgent_hand_off_says_to_reset_the_authenticator_and_freezing_cannot_protect_a_leaked_seed():
+    chat = Chat(None)
+    first = chat.say("我把助记词告诉了一个自称客服的人")
+    assert first.handoff is not None and "2FA" in first.text, first.text
+    second = chat.say("那你们帮我冻结一下不就行了")
+    assert "无法" in second.text, second.text
+
+
+def test_a_counterpartys_pressure_in_a_p2p_trade_stays_the_trade_dispute():
+    chat = Chat(None)
+    chat.say("P2P 卖 300U，买家说已经付款了，可我银行没收到钱")
+    reply = chat.say("对方威胁说要投诉我，还给我看了一张付款截图")
+    assert reply.intent == "trade_dispute", (reply.intent, reply.text)
+
+
+def test_a_rejected_code_right_after_setting_up_the_authenticator_is_its_clock():
+    chat = Chat(None)
+    chat.say("我想绑定谷歌验证器，怎么操作")
+    reply = chat.say("绑定完了，但是输入动态码总是提示错误")
+    assert reply.intent == "two_factor", reply.intent
+    assert "时间" in reply.text, reply.text
+
+
+# --- hand-off when the answer did not settle it ----------------------------------------------
+
+
+def test_still_not_refunded_after_the_answer_goes_to_a_human():
+    chat = Chat(None, "en")
+    first = chat.say("my swap from USDT to BTC failed but 200 USDT left my balance")
+    assert first.handoff is None
+    reply = chat.say("waited two hours, it's still not back")
+    assert reply.handoff is not None, reply.text
+    assert CASE_NUMBER.search(reply.text)
+
+
+def test_can_you_check_my_account_after_the_article_goes_to_a_human():
+    chat = Chat(None)
+    first = chat.say("我的账户被限制登录了，提示账户异常")
+    assert first.handoff is None
+    reply = chat.say("注册邮箱是 someone@example.com，能帮我查一下是什么原因吗")
+    assert reply.handoff is not None, reply.text
+
+
+def test_a_phone_number_no_longer_in_use_is_account_recovery():
+    chat = Chat(None)
+    reply = chat.say("收不到短信验证码，我的手机号已经停用了")
+    assert reply.intent == "account_recovery", reply.intent
+
+
+# --- account closure, in both scripts ----------------------------------------------------------
+
+
+def test_closing_the_account_is_answered_as_a_side_question_and_stays_zhuxiao_in_traditional():
+    chat = Chat(None)
+    reply = chat.say("我記不得用哪個信箱註冊的，另外想問一下帳號要怎麼註銷")
+    assert "註銷" in reply.text, reply.text
+    assert "登出" not in reply.text
+    assert understand.to_traditional("注销账户") == "註銷賬戶"
+
+
+# --- details and answers ----------------------------------------------------------------------
+
+
+def test_one_platform_in_a_classifier_phrase_is_not_an_amount():
+    assert understand.find_amount("我提到另外一个平台的0.3 ETH") == "0.3"
+    assert understand.find_amount("给一个朋友转了80个") == "80"
+
+
+def test_an_android_question_is_not_answered_with_the_ios_step():
+    from kefu.helpcenter.passages import best_passage
+
+    passage = best_passage("安卓手机 app 一打开就闪退", language="zh-hans", intent="app_not_opening")
+    assert passage is not None and "iOS" not in passage.text, passage.text
+    passage = best_passage("the app crashes on my android phone", language="en", intent="app_not_opening")
+    assert passage is not None and "Running out of space" not in passage.text, passage.text
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "words"),
+    [
+        ("maker and taker fee difference?", "en", ["maker", "taker"]),
+        ("How do I move coins from Funding to my Spot account?", "en", ["transfer"]),
+        ("余额低于最小提现数量的零头怎么办", "zh-hans", ["闪兑"]),
+    ],
+)
+def test_questions_the_articles_did_not_answer_before_are_answered(question, language, words):
+    from kefu.bot.answers import answer_question
+
+    answer = answer_question(question, language=language)
+    assert answer is not None
+    assert all(word in answer.text.lower() for word in words), answer.text
