@@ -194,7 +194,7 @@ def table(
     return {"columns": columns, "rows": rows, "chart": chart, "marks": marks or [], "note": note}
 
 
-def category_ids(slug: str) -> QuerySet[Category]:
+def category_ids(slug: str) -> QuerySet[Any, Any]:
     """A category and its sub-categories (as the agents' search filter reads a category)."""
     return Category.objects.filter(Q(slug=slug) | Q(parent__slug=slug)).values("pk")
 

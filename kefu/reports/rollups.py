@@ -351,6 +351,7 @@ def ticket_counts(window: Any, *dims: str) -> dict[Any, int]:
     hour: 0-23, in the site's time zone); keys are tuples when several dims are given."""
 
     def compute() -> dict[Any, int]:
+        grain: frozenset[str]
         if "agent" in dims:
             grain = frozenset()
         elif "hour" in dims:

@@ -427,7 +427,7 @@ def family_export(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
         # A BOM so that spreadsheet programs read the Chinese labels as UTF-8.
         response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     else:
-        from openpyxl import Workbook
+        from openpyxl import Workbook  # type: ignore[import-untyped]
 
         book = Workbook()
         book.remove(book.active)

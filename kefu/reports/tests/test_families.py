@@ -280,7 +280,7 @@ def test_exports_are_translated_and_formula_safe(world):
     )
     assert "Median (seconds)" in times and "29100.0" in times
 
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
 
     book = load_workbook(
         io.BytesIO(client.get(f"/reports/volume/export.xlsx?{PERIOD}", HTTP_ACCEPT_LANGUAGE="en").content)

@@ -29,7 +29,7 @@ TICKET_PANELS = [
 
 def figures(w: metrics.Window) -> dict[str, object]:
     with rollups.memo():
-        out = {key: metrics.METRICS[key].compute(w) for key in TICKET_PANELS}
+        out: dict[str, object] = {key: metrics.METRICS[key].compute(w) for key in TICKET_PANELS}
         out["summary"] = {k: v for k, v in metrics.summary(w).items() if k in metrics.definitions()}
     return out
 
