@@ -200,7 +200,7 @@ def summary_page(request: HttpRequest) -> HttpResponse:
         },
     ]
     for card in cards:
-        card.update(definitions[card["key"]])
+        card.update(definitions[card["key"]], ignored=_ignored(metrics.METRICS[card["key"]], window))
     charts = {
         "by_channel": _labels(created["by_channel"], channels),
         "by_category": _labels(created["by_category"], categories),
@@ -288,6 +288,12 @@ def _cell(value: Any, unit: str) -> str:
     return str(value)
 
 
+def _ignored(entry: metrics.Metric, window: metrics.Window) -> str:
+    """The chosen filters a figure does not honour, named in the active language ("" if none)."""
+    names = {"team": _("team"), "channel": _("channel"), "category": _("category"), "agent": _("agent")}
+    return ", ".join(str(names[n]) for n in sorted(window.active_filters() - entry.filters))
+
+
 def _panel(
     entry: metrics.Metric, result: dict[str, Any], window: metrics.Window, drill: _Drill
 ) -> dict[str, Any]:
@@ -305,8 +311,6 @@ def _panel(
                 for c in columns
             ]
         )
-    ignored = sorted(window.active_filters() - entry.filters)
-    names = {"team": _("team"), "channel": _("channel"), "category": _("category"), "agent": _("agent")}
     # The chart: the first column names the points, every numeric column is a series (seconds
     # drawn in minutes).
     series = [
@@ -332,7 +336,7 @@ def _panel(
         "columns": columns,
         "rows": rows,
         "note": result.get("note", ""),
-        "ignored": ", ".join(str(names[n]) for n in ignored),
+        "ignored": _ignored(entry, window),
         "chart": {
             "id": f"chart-{entry.key}",
             "kind": result["chart"],

@@ -303,3 +303,13 @@ def test_the_drill_down_list_is_for_supervisors_and_shows_only_visible_cases(wor
     assert world["t3"].case_number not in listing and world["t4"].case_number not in listing  # team B's
     boss = login(make_user("boss@example.com", Role.SUPERVISOR)).get(url).content.decode()
     assert all(world[t].case_number in boss for t in ("t1", "t2", "t3", "t4"))
+
+
+def test_a_figure_says_which_chosen_filter_it_ignores(world):
+    client = login(make_user("boss@example.com", Role.SUPERVISOR))
+    page = client.get(f"/reports/?{PERIOD}&channel=email", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    csat_card = page.split('id="card-csat"')[1].split("</div>")[0]
+    assert "This figure ignores the filter by channel." in csat_card
+    assert "ignores the filter" not in page.split('id="card-csat"')[0]  # the ticket figures honour it
+    chinese = client.get(f"/reports/?{PERIOD}&channel=email", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "此指标不按渠道筛选。" in chinese
