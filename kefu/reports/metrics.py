@@ -48,8 +48,10 @@ with a ``unit`` (``count``, ``seconds``, ``percent``) is a number and a series o
 (seconds are drawn in minutes, shown as durations in tables); ``None`` is "no value". A
 column with ``drill`` links each cell to the tickets behind it: the page's filters and
 period, narrowed by the row's ``drill`` parameters (``channel``, ``category`` slug, ``team``
-pk, ``agent`` pk, ``day`` ISO date, ``status``: "active"); a row without ``drill`` has no
-link. ``marks`` are date ranges drawn over a line chart (announcements, incidents).
+pk, ``agent`` pk, ``day`` ISO date, ``status``: "active", ``sla``: "met"/"breached",
+``sla_target``: a target kind) and the column's ``narrow`` parameters (:func:`column`); a row
+without ``drill`` has no link. ``marks`` are date ranges drawn over a line chart
+(announcements, incidents).
 """
 
 from __future__ import annotations
@@ -178,8 +180,12 @@ def panels(family_key: str) -> list[Metric]:
     return [entry for entry in METRICS.values() if entry.family == family_key]
 
 
-def column(key: str, label: Promise | str, unit: str = "", *, drill: bool = False) -> dict[str, Any]:
-    return {"key": key, "label": str(label), "unit": unit, "drill": drill}
+def column(
+    key: str, label: Promise | str, unit: str = "", *, drill: bool = False, narrow: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A panel column; ``narrow``: drill-down parameters of this column's links on top of the
+    row's (e.g. ``{"sla": "breached"}``)."""
+    return {"key": key, "label": str(label), "unit": unit, "drill": drill, "narrow": narrow or {}}
 
 
 def table(
@@ -573,14 +579,14 @@ def _sla_table(window: Window, dimension: str, label: Promise) -> dict[str, Any]
                 "met": met,
                 "breached": breached,
                 "achievement": round(100 * met / decided, 1) if decided else None,
-                "drill": {dimension: key} if dimension != "target" else None,
+                "drill": {dimension: key} if dimension != "target" else {"sla_target": key},
             }
         )
     return table(
         [
             column("name", label),
-            column("met", _("Met"), "count"),
-            column("breached", _("Breached"), "count"),
+            column("met", _("Met"), "count", drill=True, narrow={"sla": "met"}),
+            column("breached", _("Breached"), "count", drill=True, narrow={"sla": "breached"}),
             column("achievement", _("Achievement"), "percent"),
         ],
         rows,

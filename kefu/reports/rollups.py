@@ -51,7 +51,7 @@ from kefu.reports.models import (
     TicketDaily,
     TicketHourly,
 )
-from kefu.sla.models import SlaTimer, TimerKind
+from kefu.sla.models import BREACHED_Q, MET_Q, SlaTimer, TimerKind
 
 logger = logging.getLogger(__name__)
 
@@ -470,8 +470,8 @@ def durations(window: Any, measure: str, dimension: str) -> dict[Any, Durations]
 
 # --- SLA -----------------------------------------------------------------------------------------
 
-SLA_MET_Q = Q(met_at__isnull=False, breached_at__isnull=True, met_at__lte=F("due_at"))
-SLA_BREACHED_Q = Q(breached_at__isnull=False) | Q(met_at__gt=F("due_at"))
+SLA_MET_Q = MET_Q
+SLA_BREACHED_Q = BREACHED_Q
 SLA_GRAIN = frozenset({"team", "agent"})
 
 

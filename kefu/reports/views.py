@@ -275,6 +275,8 @@ class _Drill:
                 params["team"] = self._teams.get(value, "")
             elif key == "agent":
                 params["assignee"] = self._agent(value) if value is not None else "none"
+            elif key in ("sla", "sla_target") and value:
+                params[key] = str(value)
         return self.base + "?" + urlencode(params)
 
 
@@ -300,13 +302,15 @@ def _panel(
     columns = result["columns"]
     rows = []
     for row in result["rows"]:
-        link = drill.url(row.get("drill"))
+        base = row.get("drill")
         rows.append(
             [
                 {
                     "text": _cell(row.get(c["key"]), c["unit"]),
                     "num": bool(c["unit"]),
-                    "url": link if c["drill"] else "",
+                    "url": drill.url({**base, **c.get("narrow", {})})
+                    if c["drill"] and base is not None
+                    else "",
                 }
                 for c in columns
             ]

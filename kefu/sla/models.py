@@ -92,6 +92,11 @@ class SlaPolicy(models.Model):
 # An open timer: neither met nor stopped. The one spelling used by queries and the partial
 # indexes, so PostgreSQL can prove that a query's filter implies an index's predicate.
 OPEN_Q = models.Q(met_at__isnull=True, stopped_at__isnull=True)
+# A target's result as the reports count it (docs/reports.md, "sla"): met by its deadline, or
+# breached — its deadline passed first, reached late or not yet. Shared by the reports' figures
+# and the agents' list that a report's count links to.
+MET_Q = models.Q(met_at__isnull=False, breached_at__isnull=True, met_at__lte=models.F("due_at"))
+BREACHED_Q = models.Q(breached_at__isnull=False) | models.Q(met_at__gt=models.F("due_at"))
 
 
 class SlaTimer(models.Model):

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -276,8 +276,11 @@ class Filters:
     assignee: str = ""  # "me", "none" or a user's public id
     created_from: date | None = None
     created_to: date | None = None
-    # A report's drill-down (?report=1): only the cases a report counts (no merged duplicate).
+    # A report's drill-down (?report=1): only the cases a report counts (no merged duplicate);
+    # ?sla=met|breached: those with an SLA target met / breached (?sla_target=<kind>: that one).
     report: bool = False
+    sla: str = ""
+    sla_target: str = ""
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> Filters:
@@ -301,6 +304,8 @@ class Filters:
             created_from=day("created_from"),
             created_to=day("created_to"),
             report=params.get("report") == "1",
+            sla=params.get("sla") if params.get("sla") in ("met", "breached") else "",
+            sla_target=(params.get("sla_target") or "").strip()[:20],
         )
 
     def apply(self, qs: QuerySet[Ticket], user: User) -> QuerySet[Ticket]:
@@ -332,6 +337,15 @@ class Filters:
             qs = qs.filter(assignee__in=User.objects.filter(public_id=public_id).values("pk"))
         if self.report:
             qs = qs.filter(merged_into__isnull=True)
+        if self.sla:
+            from kefu.sla.models import BREACHED_Q, MET_Q, SlaTimer
+
+            timers = SlaTimer.objects.filter(
+                MET_Q if self.sla == "met" else BREACHED_Q, ticket=OuterRef("pk")
+            )
+            if self.sla_target:
+                timers = timers.filter(kind=self.sla_target)
+            qs = qs.filter(Exists(timers))
         tz = timezone.get_current_timezone()
         if self.created_from:
             qs = qs.filter(created_at__gte=datetime.combine(self.created_from, time.min, tzinfo=tz))

@@ -313,3 +313,19 @@ def test_a_figure_says_which_chosen_filter_it_ignores(world):
     assert "ignores the filter" not in page.split('id="card-csat"')[0]  # the ticket figures honour it
     chinese = client.get(f"/reports/?{PERIOD}&channel=email", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "此指标不按渠道筛选。" in chinese
+
+
+def test_sla_counts_link_to_the_cases_that_met_or_breached(world):
+    client = login(make_user("boss@example.com", Role.SUPERVISOR))
+    page = client.get(f"/reports/service_levels/?{PERIOD}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    base = "/workspace/?report=1&amp;status=any&amp;created_from=2026-11-02&amp;created_to=2026-11-07"
+    breached_first_reply = f"{base}&amp;sla_target=first_reply&amp;sla=breached"
+    assert breached_first_reply in page
+    listing = client.get(breached_first_reply.replace("&amp;", "&")).content.decode()
+    # First-reply targets breached: t2 (marked) and t4 (met late); t1 met its target.
+    assert world["t2"].case_number in listing and world["t4"].case_number in listing
+    assert world["t1"].case_number not in listing and world["t3"].case_number not in listing
+    met_team_b = f"{base}&amp;team=rep-b&amp;sla=met"
+    assert met_team_b in page
+    listing = client.get(met_team_b.replace("&amp;", "&")).content.decode()
+    assert world["t3"].case_number in listing and world["t4"].case_number not in listing
