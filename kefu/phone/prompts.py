@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
 from kefu.phone.models import Prompt, PromptKey
+from kefu.refcache import ReferenceCache
 
 LANGUAGES = ("zh-hans", "en")
 # The <Say language="..."> of each call language.
@@ -53,14 +54,25 @@ def language_of(value: str) -> str:
     return "en" if (value or "").startswith("en") else "zh-hans"
 
 
+def _load_wordings() -> dict[tuple[int, str, str], str]:
+    return {
+        (inbox_id, key, language): wording
+        for inbox_id, key, language, wording in Prompt.objects.values_list(
+            "inbox_id", "key", "language", "text"
+        )
+    }
+
+
+# Admins' wordings: a few rows read by every webhook answer (one query a prompt before). Saving or
+# deleting one forgets them in this process at once, other processes within a minute.
+_wordings = ReferenceCache("phone-prompts", _load_wordings, seconds=60.0)
+_wordings.watch(Prompt)
+
+
 def text(inbox_id: int, key: str, language: str) -> str:
     """The prompt as this inbox says it: an admin's wording, else the translated default."""
     language = language_of(language)
-    custom = (
-        Prompt.objects.filter(inbox_id=inbox_id, key=key, language=language)
-        .values_list("text", flat=True)
-        .first()
-    )
+    custom = _wordings.get().get((inbox_id, str(key), language))
     if custom:
         return str(custom)
     if key == PromptKey.LANGUAGE:

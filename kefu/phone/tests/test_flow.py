@@ -296,6 +296,24 @@ def test_out_of_hours_voicemail_becomes_a_case_with_the_recording(
     assert t(language, "Thank you, we have recorded your message.") in result.said
 
 
+def test_an_admins_new_wording_is_said_on_the_next_call(make_call, hotline):
+    """The wordings are kept in memory (one query a prompt before): an edit or a deletion in the
+    admin is said on the very next call, not after the cache's minute."""
+    from kefu.phone.models import Prompt
+
+    prompt = Prompt.objects.create(inbox=hotline, key="menu", language="en", text="Press 0 for a human.")
+    assert "Press 0 for a human." in make_call(["2", "0", ""]).said
+    prompt.text = "Press 0 to talk to us."
+    prompt.save()
+    said = make_call(["2", "0", ""], caller="+8613700000008").said
+    assert "Press 0 to talk to us." in said and "Press 0 for a human." not in said
+    prompt.delete()
+    said = make_call(["2", "0", ""], caller="+8613700000007").said
+    assert (
+        "Press 0 to talk to us." not in said and t("en", "To speak to an agent, press 0.").rstrip(".") in said
+    )
+
+
 def test_an_admin_rewords_a_prompt_per_inbox_and_language(make_call, hotline):
     """The default flow's prompts are the admins' to reword; the other language keeps the default."""
     from kefu.phone.models import Prompt
