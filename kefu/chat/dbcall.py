@@ -57,15 +57,19 @@ R = TypeVar("R")
 _threads: ThreadPoolExecutor | None = None
 
 
-def _server_threads() -> ThreadPoolExecutor:
+def server_thread_count() -> int:
     """The database threads of a process on a database server: half its pool's connections, the
     other half left to page requests and jobs."""
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    pool = options.get("pool")
+    size = pool.get("max_size", 16) if isinstance(pool, dict) else 16
+    return max(2, size // 2)
+
+
+def _server_threads() -> ThreadPoolExecutor:
     global _threads
     if _threads is None:
-        options = settings.DATABASES["default"].get("OPTIONS", {})
-        pool = options.get("pool")
-        size = pool.get("max_size", 16) if isinstance(pool, dict) else 16
-        _threads = ThreadPoolExecutor(max_workers=max(2, size // 2), thread_name_prefix="kefu-db")
+        _threads = ThreadPoolExecutor(max_workers=server_thread_count(), thread_name_prefix="kefu-db")
     return _threads
 
 

@@ -6,6 +6,14 @@ release the GIL, a wait for the busy event loop to hand the GIL back after every
 The writer sends what arrived while the previous batch was being written as the next batch,
 in one transaction (:func:`kefu.chat.actions.do_post_fast`): nothing waits on purpose, a lone
 message goes at once, and under load the cost per message falls.
+
+On SQLite one batch is written at a time (one writer anyway). A database server answers each
+statement over a socket, so a batch's time is its statements' round trips: one batch at a time
+capped a process at MAX_BATCH messages per batch time, and under load (a busy database, 1,000
+chats) messages queued for seconds behind it while the database idled. There several batches
+are written at once, each in its own database thread; they lock chat rows, then each chat's
+case, in chat-id order (as two processes' batches always could), and a connection posts its
+next message only after the last one is stored, so a chat's messages keep their order.
 """
 
 from __future__ import annotations
@@ -15,8 +23,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.db import connections
+
 from kefu.accounts.models import User
-from kefu.chat import actions
+from kefu.chat import actions, dbcall
 from kefu.chat.actions import AgentPost, CustomerPost, FastPost
 from kefu.chat.dbcall import db
 from kefu.chat.models import ChatConversation
@@ -28,21 +38,34 @@ MAX_BATCH = 64
 FastResult = tuple[Any, bool] | None
 
 
+def _concurrency() -> int:
+    """Batches written at once: one on SQLite; on a database server half the consumers'
+    database threads, the rest left to the other calls (hand-offs, reads, the queue)."""
+    if connections["default"].vendor == "sqlite":
+        return 1
+    return max(1, dbcall.server_thread_count() // 2)
+
+
 class GroupWriter:
     """Batches :class:`FastPost` writes of one event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, concurrency: int | None = None) -> None:
         self.pending: list[tuple[FastPost, asyncio.Future[FastResult]]] = []
-        self.busy = False
+        self.concurrency = concurrency or _concurrency()
+        self.flushing = 0  # batches being written now
         self.batches = 0  # for tests and benchmarks: how many transactions were written
         self.posts = 0
+
+    @property
+    def busy(self) -> bool:
+        return self.flushing > 0
 
     async def post(self, post: FastPost) -> FastResult:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[FastResult] = loop.create_future()
         self.pending.append((post, future))
-        if not self.busy:
-            self.busy = True
+        if self.flushing < self.concurrency:
+            self.flushing += 1
             loop.create_task(self._flush())
         return await future
 
@@ -63,7 +86,7 @@ class GroupWriter:
                     if not future.done():
                         future.set_result(result)
         finally:
-            self.busy = False
+            self.flushing -= 1
 
 
 _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupWriter] = weakref.WeakKeyDictionary()

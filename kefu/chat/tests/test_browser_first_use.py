@@ -144,7 +144,7 @@ def test_a_hand_off_survives_signing_in_and_follows_the_customer(browser, asgi_s
     agent.goto(f"{url}/chat/workspace/")
     agent.click("#cc-queue li:has-text('alice@example.com') .cc-accept")
     agent.click("#cc-mine li:has-text('alice@example.com')")
-    agent.wait_for_selector("#cc-log .cc-customer:has-text('已隐藏')")  # the phrase, hidden
+    agent.wait_for_selector("#cc-log .cc-customer:has-text('转人工')")
     agent.fill("#cc-text", "您好，我是小李")
     agent.press("#cc-text", "Enter")
     for where in (page, other, stale):

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _database_threads() -> int:
     if connections["default"].vendor == "sqlite":
         return 1
-    return dbcall._server_threads()._max_workers
+    return dbcall.server_thread_count()
 
 
 def test_frames_are_read_while_a_handler_waits_for_the_database(alice):

@@ -127,3 +127,55 @@ def test_concurrent_senders_share_transactions(alice):
     assert written == 20 and batches < 20
     assert sorted(p.message.seq for p in posts) == list(range(start + 1, start + 21))
     assert Message.objects.filter(ticket_id=chat.ticket_id, seq__gt=start).count() == 20
+
+
+def test_on_a_database_server_a_batch_waiting_for_a_lock_does_not_hold_up_other_chats(alice, bob):
+    """Several batches are written at once on PostgreSQL: one waiting (here on a row lock held
+    elsewhere; under load, on round trips) no longer makes every other chat's message wait."""
+    import threading
+
+    from django.db import connection, transaction
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite writes one batch at a time (one writer); row locks need PostgreSQL")
+    agent = make_user("assets-agent@example.com", "agent", ("assets",))
+    first, second = active_chat(alice, agent), active_chat(bob, agent)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_first_chat() -> None:
+        from django.db import connections
+
+        try:
+            with transaction.atomic():
+                ChatConversation.objects.select_for_update().get(pk=first.pk)
+                locked.set()
+                release.wait(60)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_first_chat)
+    holder.start()
+    assert locked.wait(30)
+
+    async def scenario() -> None:
+        group = writer.writer()
+        waiting = asyncio.ensure_future(
+            writer.post_customer_message(conversation=first, customer=alice, client_id="w1", text="还没到账")
+        )
+        while group.pending or not group.busy:  # its batch has left for the database
+            await asyncio.sleep(0.01)
+        try:
+            other = await asyncio.wait_for(
+                writer.post_customer_message(conversation=second, customer=bob, client_id="o1", text="提现卡住了"),
+                timeout=20,
+            )
+            assert other.message.seq and not waiting.done()
+        finally:
+            release.set()
+        assert (await waiting).message.client_id == "w1"
+
+    try:
+        run_async(scenario)
+    finally:
+        release.set()
+        holder.join()
