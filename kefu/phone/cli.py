@@ -39,6 +39,15 @@ def cmd_call(args: argparse.Namespace) -> int:
     from kefu.phone.selectors import public_url
     from kefu.phone.simulator import CallFailed, HttpTransport, Simulator
 
+    if settings.KEFU_PHONE_PROVIDER != "twilio":
+        # Telnyx signs with its private key, which only Telnyx holds: a simulated call would
+        # only ever get 403s. The flow is the same; try it with the default provider.
+        print(
+            "The simulator signs as Twilio does; with KEFU_PHONE_PROVIDER=telnyx the server refuses "
+            "its calls. Try the flow with KEFU_PHONE_PROVIDER=twilio.",
+            file=sys.stderr,
+        )
+        return 2
     token = str(settings.KEFU_TWILIO_AUTH_TOKEN or "")
     if not token:
         print("KEFU_TWILIO_AUTH_TOKEN is not set: the hotline refuses unsigned calls.", file=sys.stderr)

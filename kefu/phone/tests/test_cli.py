@@ -19,6 +19,13 @@ def test_the_simulator_refuses_to_run_without_a_token(settings, capsys):
     assert "KEFU_TWILIO_AUTH_TOKEN" in capsys.readouterr().err
 
 
+def test_the_simulator_says_why_it_cannot_sign_for_telnyx(settings, capsys):
+    settings.KEFU_PHONE_PROVIDER = "telnyx"
+    settings.KEFU_TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    assert main(["phone", "call"]) == 2
+    assert "KEFU_PHONE_PROVIDER=twilio" in capsys.readouterr().err
+
+
 @pytest.mark.django_db(transaction=True)
 def test_kefu_phone_call_plays_a_call_over_http(live_server, settings, provider, monkeypatch, capsys):
     """Keys from stdin: no key (Chinese), 9 (a call-back); the printed <Say>s include the case
