@@ -780,7 +780,7 @@ class _Dialogue:
             topic in _ACCOUNT_TOPICS
             and self.state.get("answered") == topic
             and _ACT_FOR_ME.search(plain)
-            and intent not in SMALLTALK | {OUT_OF_SCOPE}
+            and intent not in SMALLTALK
         ):
             # The article was given; "can you check it for me?" asks for someone who can see the account.
             return self._handoff(reason="requested", intent=topic)
@@ -888,6 +888,13 @@ class _Dialogue:
             return "feature_malfunction"
         if intent in ("otp_problem", "password_reset", "account_locked", "two_factor") and _PHONE_GONE.search(text):
             return "account_recovery"
+        if _CLOSE_ACCOUNT.search(text) and not _PHONE_GONE.search(text) and intent not in URGENT_INTENTS | {
+            "contact_human",
+            "complaint",
+        }:
+            # Closing the account: the model has no such intent (it reads "recovery", "restore" or
+            # nothing); the locked-account article, about the account's status, answers it.
+            return "account_locked"
         if intent in ("deposit_wrong_network", "deposit_not_credited") and _OUTBOUND.search(text) and not _INBOUND.search(text):
             return "withdrawal_pending"
         weak = intent == OUT_OF_SCOPE or confidence < 0.55
@@ -1025,6 +1032,11 @@ class _Dialogue:
         if answer is not None:
             block = answer.text
             if block == self.state.get("last_answer"):
+                # Asked again in other words ("注销以后还能恢复吗"): the answer's first sentence, when
+                # short, is said again as a reminder (a short line is no repeated block), then what next.
+                first = _first_sentence(block)
+                if first != block and len(first) < 40:
+                    lines.append(_("As I said: {text}").format(text=first))
                 lines.append(self._next_step_after(intent))
             else:
                 lines.append(block)
@@ -1096,7 +1108,7 @@ class _Dialogue:
             query = _("When a withdrawal fails, is the money returned to my balance?")
         elif _HOW_LONG.search(text) and intent in ("withdrawal_pending", "withdrawal_failed"):
             query = _("How long does a withdrawal take to be processed and confirmed?")
-        queries = [f"{extra} {text}" for extra in queries_extra] + [query]
+        queries = [*queries_extra, query]
         if query == text and intent in INTENT_LABELS and not queries_extra:
             # "那怎么办" / "so what do I do?" / "改了密码多久之后可以提币？": the question is
             # (also) the topic's; the better-scoring reading wins.
@@ -1924,6 +1936,13 @@ def _about_the_bot(text: str) -> str | None:
             "language you prefer."
         )
     return None
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[.!?])\s+")
+
+
+def _first_sentence(text: str) -> str:
+    return next((part.strip() for part in _SENTENCE_END.split(text or "") if part.strip()), "")
 
 
 def _ui_language(language: str | None) -> str:

@@ -324,6 +324,10 @@ def find_address(text: str, *, network: str = "") -> str | None:
     return None
 
 
+# "1.5w U", "五百U", "200u": U right after an amount (a lower-case "u" only when attached: "5 u know" is "you").
+_U_AMOUNT = re.compile(
+    rf"(?<![0-9A-Za-z.])(?:\d+(?:[.,]\d+)?|{CN_NUMBER})\s*(?:[kKwW千万萬](?![a-zA-Z]))?(?:\s*U|u)(?![A-Za-z])"
+)
 _CLASSIFIER_END = re.compile(r"(?:个|個|枚|块|塊)$")
 
 
@@ -442,6 +446,8 @@ def extract(text: str, *, known: dict[str, str] | None = None, asking: str | Non
         rest = _blank(rest, _HANDLE)
     if c := find_coin(rest):
         found["coin"] = c
+    elif not known.get("coin") and _U_AMOUNT.search(rest):
+        found["coin"] = "USDT"  # "1.5w U", "五百U": U after an amount is USDT
     if n := find_network(rest, coin=found.get("coin") or known.get("coin")):
         found["network"] = n
     elif "coin" in found and found["coin"] in COIN_NETWORKS and len(COIN_NETWORKS[found["coin"]]) == 1:

@@ -196,7 +196,7 @@ def test_an_urgent_hand_off_says_to_reset_the_authenticator_and_freezing_cannot_
 def test_a_counterpartys_pressure_in_a_p2p_trade_stays_the_trade_dispute():
     chat = Chat(None)
     chat.say("P2P 卖 300U，买家说已经付款了，可我银行没收到钱")
-    reply = chat.say("对方威胁说要投诉我，还给我看了一张付款截图")
+    reply = chat.say("那人说要举报我，发了一张转账截图过来")  # read alone: a scam report
     assert reply.intent == "trade_dispute", (reply.intent, reply.text)
 
 
@@ -276,3 +276,26 @@ def test_questions_the_articles_did_not_answer_before_are_answered(question, lan
     answer = answer_question(question, language=language)
     assert answer is not None
     assert all(word in answer.text.lower() for word in words), answer.text
+
+
+def test_closing_the_account_is_answered_whatever_the_model_reads_and_asked_again_is_recalled():
+    chat = Chat(None, "en")
+    first = chat.say("I'd like to remove my account for good, there is still some ETH on it")
+    assert first.intent == "account_locked", first.intent
+    assert "withdraw" in first.text and "closed account" in first.text, first.text
+    zh = Chat(None)
+    zh.say("我要注销账户，怎么操作")
+    again = zh.say("注销之后还能恢复吗")
+    assert "无法恢复" in again.text, again.text
+
+
+def test_u_after_an_amount_is_usdt_even_with_a_unit_between():
+    found = understand.extract("提了2.5w U 到外部地址")
+    assert found["coin"] == "USDT" and found["amount"] == "25000"
+
+
+def test_can_you_check_it_is_a_hand_off_even_when_the_model_calls_the_message_out_of_scope():
+    chat = Chat(None, "en")
+    chat.say("I can't log in, my account shows as restricted")
+    reply = chat.say("here is my email pat.w@example.com, could you look into why this happened?")
+    assert reply.handoff is not None, reply.text
