@@ -395,3 +395,17 @@ def test_the_bots_hand_off_reply_keeps_why_it_handed_off(alice):
     assert metrics.bot_figures(metrics.Window(timezone.now() - timedelta(hours=1), timezone.now() + timedelta(hours=1)))[
         "handoff_reasons"
     ] == {"requested": 1}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="JIT is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)  # as a request runs: no transaction around it
+def test_the_probing_queries_run_without_jit_and_only_inside():
+    """Containment and the agents' pass switch JIT off for their own transaction only."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        before = cursor.fetchone()[0]
+        with metrics.without_jit():
+            cursor.execute("SHOW jit")
+            assert cursor.fetchone()[0] == "off"
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == before
