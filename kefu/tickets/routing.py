@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from kefu.accounts.models import Team
 from kefu.tickets.models import Category, Priority
-from kefu.tickets.seed import category_for_intent
 
 SECURITY_TEAM_SLUG = "security"
 # Where a case goes when nothing says what it is about: "contact and service hours", the
@@ -37,14 +36,38 @@ def security_team() -> Team | None:
     return Team.objects.filter(slug=SECURITY_TEAM_SLUG).first()
 
 
+def _tree() -> list[Category]:
+    """The active categories with their routed teams loaded, kept per process
+    (``selectors.CATEGORY_TREE``, forgotten when an admin edits one): routing a hand-off read
+    the fallback category, the intent's category and its team's chain from the database, five
+    queries per case. Read-only objects."""
+    from kefu.tickets.selectors import active_categories
+
+    return active_categories()
+
+
+def _first(categories: list[Category]) -> Category | None:
+    # The order of Category.Meta.ordering, whatever order the tree lists them in.
+    return min(categories, key=lambda c: (c.position, c.pk), default=None)
+
+
 def fallback_category() -> Category | None:
     """The fallback category; if an admin disabled it, the first active sub-category."""
-    category = Category.objects.filter(slug=FALLBACK_CATEGORY, is_active=True).first()
+    tree = _tree()
+    category = next((c for c in tree if c.slug == FALLBACK_CATEGORY), None)
     if category is None:
-        category = (
+        category = _first([c for c in tree if c.parent_id is not None])
+    if category is None:  # nothing in the tree (every parent disabled): as before the cache
+        category = Category.objects.filter(slug=FALLBACK_CATEGORY, is_active=True).first() or (
             Category.objects.filter(is_active=True, parent__isnull=False).order_by("position", "id").first()
         )
     return category
+
+
+def _category_for_intent(intent: str) -> Category | None:
+    """The sub-category a bot intent is filed under, from the cached tree (a sub-category whose
+    parent an admin disabled is out of use with it, as on the portal's form)."""
+    return _first([c for c in _tree() if c.parent_id is not None and intent in (c.intents or [])])
 
 
 def route(
@@ -64,7 +87,7 @@ def route(
     leaked key or an urgent topic.
     """
     if category is None and intent:
-        category = category_for_intent(intent)
+        category = _category_for_intent(intent)
     if category is None:
         category = fallback_category()
     team = category.routed_team() if category is not None else None

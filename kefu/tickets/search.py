@@ -304,7 +304,7 @@ class Filters:
             created_from=day("created_from"),
             created_to=day("created_to"),
             report=params.get("report") == "1",
-            sla=params.get("sla") if params.get("sla") in ("met", "breached") else "",
+            sla=sla if (sla := params.get("sla") or "") in ("met", "breached") else "",
             sla_target=(params.get("sla_target") or "").strip()[:20],
         )
 

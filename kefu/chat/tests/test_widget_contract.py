@@ -32,7 +32,9 @@ db = database_sync_to_async
 
 
 def _case_of(customer) -> Ticket:
-    return Ticket.objects.filter(customer=customer).order_by("-pk").first()
+    case = Ticket.objects.filter(customer=customer).order_by("-pk").first()
+    assert case is not None
+    return case
 
 
 async def _say(customer, text: str, client_id: str) -> dict:

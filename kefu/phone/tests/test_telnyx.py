@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree
 
@@ -111,16 +112,16 @@ def telnyx(hotline, settings, key, telnyx_api):
     return hotline
 
 
-def signed(key: Ed25519PrivateKey, body: bytes, *, stamp: int | None = None) -> dict[str, str]:
+def signed(key: Ed25519PrivateKey, body: bytes, *, stamp: int | None = None) -> dict[str, Any]:
     stamp = int(time.time()) if stamp is None else stamp
     signature = key.sign(f"{stamp}|".encode() + body)
-    return {
+    return {  # WSGI header names for Django's test client
         "HTTP_TELNYX_SIGNATURE_ED25519": base64.b64encode(signature).decode(),
         "HTTP_TELNYX_TIMESTAMP": str(stamp),
     }
 
 
-def post(path: str, body: bytes, headers: dict[str, str]):
+def post(path: str, body: bytes, headers: dict[str, Any]):
     return Client().post(path, data=body, content_type="application/x-www-form-urlencoded", **headers)
 
 

@@ -74,3 +74,17 @@ def test_portal_tickets_and_live_chat_hand_offs_route_alike(alice):
     )
     assert chat.priority == Priority.URGENT  # an urgent intent, as before
     assert route_for(intent=None).category.slug == routing.FALLBACK_CATEGORY
+
+
+def test_routing_reads_the_cached_category_tree(django_assert_num_queries):
+    """Every hand-off and bot conversation is routed: the fallback, the intent's category and
+    its team's chain come from the process's category tree, not five queries a case."""
+    routing.route(intent="contact_human")  # loads the tree once
+    with django_assert_num_queries(0):
+        by_intent = routing.route(intent="deposit_not_credited")
+        unknown = routing.route(intent="no_such_intent")
+    assert by_intent.category.slug == "deposit-not-credited" and by_intent.team is not None
+    assert unknown.category.slug == routing.FALLBACK_CATEGORY and unknown.team is not None
+    # An admin's change is seen at once (the tree is forgotten on save).
+    Category.objects.filter(slug=routing.FALLBACK_CATEGORY).get().delete()
+    assert routing.route(intent="no_such_intent").category.slug != routing.FALLBACK_CATEGORY
