@@ -1114,6 +1114,7 @@ class _Dialogue:
             # (also) the topic's; the better-scoring reading wins.
             queries.append(f"{INTENT_LABELS[intent]} {text}")
         best = None
+        own = None
         for candidate in queries:
             try:
                 answer = answers.answer_question(candidate, language=self.ui, intent=intent)
@@ -1122,8 +1123,20 @@ class _Dialogue:
                 continue
             if answer is not None and (best is None or answer.score > best.score):
                 best = answer
+            if candidate == text:
+                own = answer
         if best is None:
             return None
+        if (
+            own is not None
+            and own is not best
+            and own.score >= answers.MIN_SCORE
+            and _slug(own.article_url) != _slug(best.article_url)
+            and _QUESTION.search(text)
+        ):
+            # A new question that the articles answer in its own words ("how do I move it to Spot?"
+            # during a deposit) is answered as asked, not as the topic's name would read it.
+            best = own
 
         if best.score >= answers.MIN_SCORE:
             return best
@@ -1938,6 +1951,7 @@ def _about_the_bot(text: str) -> str | None:
     return None
 
 
+_QUESTION = re.compile(r"[?？]|\b(?:how|what|where|why|when|can i|should i)\b|怎么|怎麼|如何|哪里|哪裡|为什么|為什麼|吗|嗎|呢", re.I)
 _SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[.!?])\s+")
 
 

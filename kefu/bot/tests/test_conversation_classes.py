@@ -299,3 +299,14 @@ def test_can_you_check_it_is_a_hand_off_even_when_the_model_calls_the_message_ou
     chat.say("I can't log in, my account shows as restricted")
     reply = chat.say("here is my email pat.w@example.com, could you look into why this happened?")
     assert reply.handoff is not None, reply.text
+
+
+def test_a_new_question_during_a_deposit_is_answered_as_asked_not_as_the_topic_reads_it(alice):
+    create_context(
+        {"deposits": [{"coin": "ETH", "network": "ERC20", "amount": "0.8", "status": "credited", "minutes_ago": 40}]},
+        customer=alice,
+    )
+    chat = Chat(alice, "en")
+    chat.say("my 0.8 ETH deposit from about 40 minutes ago isn't showing")
+    reply = chat.say("found it in Funding. how can I get it into my Spot account to trade?")
+    assert "transfer" in reply.text.lower() and "Funding" in reply.text, reply.text
