@@ -12,7 +12,8 @@ Shared rules:
   becomes a ticket at its hand-off) that was not merged into another case (a merged duplicate
   is the same customer problem, counted once, in the surviving case).
 - Tickets are counted by their creation time: ``since`` ≤ ``created_at`` < ``until``. A case
-  handed off by the bot keeps the creation time of its conversation, as its SLA clocks do.
+  handed off by the bot is created at its hand-off (when people were asked, as its SLA clocks
+  and queues count; ``kefu.tickets.stages.do_open_to_humans``), not when its conversation began.
 - Times are calendar (elapsed) seconds unless a figure says business time: the seconds inside
   the business calendar of the ticket's SLA timer for that target (its policy's calendar), or
   the default calendar when the timer has none (a 24/7 target) or there is no timer — measured
