@@ -141,6 +141,7 @@ _PHISHED = re.compile(
     r"(?:钓鱼|釣魚|假网站|假網站|仿冒|phishing|fake (?:site|website|page|app|link))",
     re.I,
 )
+_IMPOSTOR = re.compile(r"冒充|假冒|假客服|骗|騙|scam|fake|impersonat|pretend", re.I)
 _HASH_WORDS = re.compile(r"哈希|雜湊|交易id|交易號|交易号|交易编号|交易編號|\btx ?id\b|\b(?:tx|transaction) hash\b|\bhash\b", re.I)
 _SECRET_WORDS = re.compile(
     rf"助记词|助記詞|私钥|私鑰|验证码|驗證碼|密码|密碼|{_SEED_NAMES}|password|\bcode\b|\botp\b", re.I
@@ -229,6 +230,8 @@ RELATED_TOPIC: dict[str, frozenset[str]] = {
     "trade_dispute": frozenset({"scam_report", "verify_official_channel", "transaction_status"}),
     "two_factor": frozenset({"otp_problem"}),
 }
+# Codes that come by SMS, e-mail or voice are the code problem, whatever the topic before.
+_CODE_BY_MESSAGE = re.compile(r"短信|簡訊|邮件|郵件|邮箱|郵箱|语音|語音|\bsms\b|\btext message|\bemail\b|\bvoice\b", re.I)
 _TRANSFER_INTENTS = frozenset(
     {
         "deposit_not_credited",
@@ -288,15 +291,15 @@ _STILL_NOT = re.compile(
 )
 # A control in the app that does not work: the button, not the money.
 _UI_BROKEN = re.compile(
-    r"按钮|按鈕|按键|按鍵|灰色|变灰|變灰|灰掉|点不了|點不了|点不动|點不動|按不了|按不动|按不動|没反应|沒反應"
-    r"|\bbutton\b|gr[ae]y(?:ed)? out|\bgr[ae]yed\b|can'?t (?:tap|click|press)|not clickable|unclickable|does nothing when",
+    r"按钮|按鈕|按键|按鍵|灰色|变灰|變灰|灰掉|点不了|點不了|点不动|點不動|按不了|按不动|按不動"
+    r"|\bbutton\b|gr[ae]y(?:ed)? out|\bgr[ae]yed\b|can'?t (?:tap|click|press)|not clickable|unclickable",
     re.I,
 )
 # The phone number the codes go to is gone: that is recovering the account (INTENTS.md), not a
 # code that is slow to arrive.
 _PHONE_GONE = re.compile(
     r"(?:手机号|手機號|手机号码|手機號碼|号码|號碼|电话号|電話號)[^。！？!?]{0,12}?(?:早就|已经|已經|早已)?"
-    r"(?:不用了|没用了|沒用了|停用|注销|註銷|换了|換了|没了|沒了|丢了|丟了|不在了|停机|停機|不是我的了|收不到了|过期|過期)"
+    r"(?:不用了|没用了|沒用了|停用|注销|註銷|换了|換了|没了|沒了|丢了|丟了|不在了|停机|停機|不是我的了)"
     r"|(?:换了|換了|换过|換過)(?:手机号|手機號|号码|號碼|号|號)"
     r"|\b(?:no longer|don'?t|do not) (?:have|use|own) (?:that|the|my old|my) (?:phone )?(?:number|phone|sim)\b"
     r"|\bold (?:phone )?number\b|\b(?:lost|changed) my (?:phone )?number\b",
@@ -785,7 +788,7 @@ class _Dialogue:
             # The article was given; "can you check it for me?" asks for someone who can see the account.
             return self._handoff(reason="requested", intent=topic)
         if (
-            topic
+            topic in _TRANSFER_INTENTS
             and self.state.get("answered") == topic
             and topic not in flows.FLOWS
             and _STILL_NOT.search(plain)
@@ -875,6 +878,7 @@ class _Dialogue:
             and _HASH_WORDS.search(text)
             and not _SECRET_WORDS.search(text)
             and not _SCAM_CUE.search(text)
+            and not _IMPOSTOR.search(text)
         ):
             # "The other platform's support wants the hash": a transaction hash is public, asking
             # for it is what any platform does — this is "where do I find it", not a scam.
@@ -936,7 +940,9 @@ class _Dialogue:
             return topic
         if intent == topic:
             return topic
-        if intent in RELATED_TOPIC.get(topic, ()) and not _LOSS.search(text):
+        if intent in RELATED_TOPIC.get(topic, ()) and not _LOSS.search(text) and not (
+            topic == "two_factor" and _CODE_BY_MESSAGE.search(text)
+        ):
             return topic
         if intent in FLOW_FAMILY.get(topic, ()) and confidence < 0.8:
             return topic

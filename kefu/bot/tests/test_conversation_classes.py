@@ -310,3 +310,19 @@ def test_a_new_question_during_a_deposit_is_answered_as_asked_not_as_the_topic_r
     chat.say("my 0.8 ETH deposit from about 40 minutes ago isn't showing")
     reply = chat.say("found it in Funding. how can I get it into my Spot account to trade?")
     assert "transfer" in reply.text.lower() and "Funding" in reply.text, reply.text
+
+
+# --- where the rules above stop ----------------------------------------------------------------
+
+
+def test_the_rules_stop_where_their_class_ends():
+    pending = Chat(None).say("提现提交了半天没反应 USDT")
+    assert pending.intent != "feature_malfunction", pending.intent  # no button: a withdrawal
+    chat = Chat(None)
+    chat.say("怎么绑定谷歌验证器")
+    assert chat.say("绑完了，但是登录时短信验证码收不到").intent == "otp_problem"
+    app = Chat(None, "en")
+    app.say("the app shows a white screen")
+    assert app.say("cleared the cache, still not working").handoff is None  # not a money topic
+    fake = Chat(None).say("有个冒充客服的人让我提供交易哈希")
+    assert fake.intent in ("scam_report", "verify_official_channel"), fake.intent
