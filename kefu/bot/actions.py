@@ -315,7 +315,8 @@ _CLOSE_ACCOUNT = re.compile(
 )
 # "Can you check it for me?": the customer asks for what only a person with the account can do.
 _ACT_FOR_ME = re.compile(
-    r"(?:帮|幫)(?:我|忙)(?:查|看|处理|處理|核实|核實|解决|解決|跟进|跟進|解封|解锁|解鎖)|麻烦(?:你们)?(?:处理|查)|麻煩(?:你們)?(?:處理|查)"
+    r"(?:帮|幫)(?:我|忙)(?:查|处理|處理|核实|核實|跟进|跟進|解封|解锁|解鎖)(?![^，,。？?]{0,4}(?:怎么|怎麼|如何))"
+    r"|麻烦(?:你们)?(?:处理|查)|麻煩(?:你們)?(?:處理|查)"
     r"|\b(?:can|could) (?:you|u|someone) (?:please )?(?:check|look into|look at|handle|fix|sort out|unlock|unfreeze)\b"
     r"|\bplease (?:check|look into|handle|unlock|unfreeze)\b",
     re.I,
@@ -787,6 +788,10 @@ class _Dialogue:
         ):
             # The article was given; "can you check it for me?" asks for someone who can see the account.
             return self._handoff(reason="requested", intent=topic)
+        recovering = intent if intent in flows.RECOVERED_BY_HAND else topic
+        if recovering in flows.RECOVERED_BY_HAND and "tx_hash" in found:
+            # The hash was the missing piece: the deposit is found and credited by hand.
+            return self._handoff(reason="unsolved", intent=recovering)
         if (
             topic in _TRANSFER_INTENTS
             and self.state.get("answered") == topic
@@ -1066,6 +1071,13 @@ class _Dialogue:
                     intent=intent,
                 )
         self.state["misses"] = 0
+        if intent in flows.RECOVERED_BY_HAND and not (self.state.get("slots") or {}).get("tx_hash") and not self.handed:
+            lines.append(
+                _(
+                    "Our team recovers such deposits by hand: send me the transaction hash (TxID) of the "
+                    "transfer and I will pass it to them with your details."
+                )
+            )
         if answer is not None:
             self.state["answered"] = intent
         if intent in _TRANSFER_INTENTS and _WHAT_NOW.search(text):
@@ -1281,12 +1293,6 @@ class _Dialogue:
             elif (next_slot is None or follow_up) and not facts and not lines:
                 # Nothing new to say to "what now?": the next step, not silence.
                 lines.append(self._next_step_after(flow))
-        if next_slot is None and flow in flows.HANDOFF_WHEN_COMPLETE and not self.handed and found:
-            # Everything the team needs is in, and only the team can do the rest: hand it over now
-            # (the customer has nothing to try that would make "did this solve it?" sensible).
-            reply = self._handoff(reason="unsolved", intent=flow)
-            reply.text = "\n".join([*[line for line in lines if line], reply.text])
-            return reply
         if next_slot is None and self.state.get("flow_done") != flow and not self.handed:
             # Everything asked: the customer says whether it helped ("no" hands it to a human).
             self.state["flow_done"] = flow
@@ -1503,14 +1509,14 @@ class _Dialogue:
                     self.asked = True
                 else:
                     self.state.pop("asking", None)
-                    if topic in flows.HANDOFF_WHEN_COMPLETE and not self.handed:
-                        # Everything is in (the hash as an explorer link or hidden): the team's turn.
-                        reply = self._handoff(reason="unsolved", intent=topic)
-                        reply.text = "\n".join([*lines, reply.text])
-                        reply.secret_warning = guard.warning_for(guarded, language=self.ui)
-                        return reply
             else:
                 self.state.pop("asking", None)
+                if topic in flows.RECOVERED_BY_HAND and not self.handed:
+                    # The hash is in (hidden, as it could be a key): recovering the deposit is the team's turn.
+                    reply = self._handoff(reason="unsolved", intent=topic)
+                    reply.text = "\n".join([*lines, reply.text])
+                    reply.secret_warning = guard.warning_for(guarded, language=self.ui)
+                    return reply
             reply = self._say("\n".join(lines), intent=topic, quick_replies=[_("Talk to a human")])
             reply.secret_warning = guard.warning_for(guarded, language=self.ui)
             return reply

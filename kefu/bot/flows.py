@@ -12,14 +12,12 @@ FLOWS: dict[str, list[str]] = {
     "withdrawal_pending": ["coin", "network", "amount", "time", "tx_hash"],
     "withdrawal_failed": ["coin", "network", "amount", "error"],
     "otp_problem": ["otp_method", "time"],
-    # Coins on the wrong network or without their memo are recovered by hand: the team needs the
-    # same facts as for a missing deposit, the hash above all.
-    "deposit_wrong_network": ["coin", "network", "memo", "amount", "time", "tx_hash"],
 }
 
-# Flows whose end is a person's work, not a "did this solve it?": once the details are in, the
-# case goes to the team (a deposit recovery is matched and credited by hand).
-HANDOFF_WHEN_COMPLETE = frozenset({"deposit_wrong_network"})
+# Topics whose fix is a person's work: coins on the wrong network or without their memo are
+# matched and credited by hand. The bot answers from the article and asks for the hash (without
+# a question flow: no detail is asked twice); once the hash is given, the case goes to the team.
+RECOVERED_BY_HAND = frozenset({"deposit_wrong_network"})
 
 # Handed over at once, with whatever the first message already said.
 URGENT_SLOTS = ["coin", "network", "amount", "time", "tx_hash"]
