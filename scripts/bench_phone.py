@@ -67,6 +67,12 @@ def main() -> int:
         help="seconds between a call's requests (a real call spends 5-20 s listening to each <Say>)",
     )
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--redis",
+        default="",
+        help="a Redis URL (its database is flushed): jobs then run in a separate `kefu worker` process, "
+        "as docs/deploy.md recommends for production, instead of inside `kefu serve`",
+    )
     args = parser.parse_args()
 
     api_port = free_port()
@@ -83,6 +89,11 @@ def main() -> int:
         "KEFU_TWILIO_API_URL": api_url,
         "KEFU_PHONE_NUMBER": HOTLINE,
     }
+    if args.redis:
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()
+        env["KEFU_REDIS_URL"] = args.redis
     os.environ.update({k: v for k, v in env.items() if k.startswith("KEFU_")})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
     import django
@@ -104,6 +115,13 @@ def main() -> int:
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+    )
+    worker = (
+        subprocess.Popen(
+            [sys.executable, "-m", "kefu.cli", "worker"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        if args.redis
+        else None
     )
     try:
         for _ in range(600):
@@ -176,8 +194,10 @@ def main() -> int:
             )
         return 1 if failures else 0
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, worker):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
         log.close()
         api.shutdown()
 
