@@ -52,16 +52,11 @@ def _first(categories: list[Category]) -> Category | None:
 
 
 def fallback_category() -> Category | None:
-    """The fallback category; if an admin disabled it, the first active sub-category."""
+    """The fallback category; if an admin disabled it, the first active sub-category (None when
+    every one is out of use: the case then has no category and no team queue)."""
     tree = _tree()
     category = next((c for c in tree if c.slug == FALLBACK_CATEGORY), None)
-    if category is None:
-        category = _first([c for c in tree if c.parent_id is not None])
-    if category is None:  # nothing in the tree (every parent disabled): as before the cache
-        category = Category.objects.filter(slug=FALLBACK_CATEGORY, is_active=True).first() or (
-            Category.objects.filter(is_active=True, parent__isnull=False).order_by("position", "id").first()
-        )
-    return category
+    return category or _first([c for c in tree if c.parent_id is not None])
 
 
 def _category_for_intent(intent: str) -> Category | None:

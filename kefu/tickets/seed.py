@@ -54,13 +54,3 @@ def ensure_default_categories() -> None:
                 intents=child.get("intents", []),
                 position=position * 100 + child_position + 1,
             )
-
-
-def category_for_intent(intent: str):
-    """The sub-category a bot intent is filed under (None if no category claims it)."""
-    from kefu.tickets.models import Category
-
-    for category in Category.objects.filter(is_active=True, parent__isnull=False):
-        if intent in (category.intents or []):
-            return category
-    return None

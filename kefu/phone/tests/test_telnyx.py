@@ -8,11 +8,9 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree
@@ -31,7 +29,16 @@ from kefu.jobs.engine import drain
 from kefu.phone.models import AgentLine, Call, PhoneSms
 from kefu.phone.simulator import Simulator
 from kefu.phone.telnyx import REPLAY_WINDOW_SECONDS, TelnyxRest
-from kefu.phone.tests.conftest import AUTH_TOKEN, CALLER, HOTLINE, PUBLIC_URL, fixture, keypad
+from kefu.phone.tests.conftest import (
+    AUTH_TOKEN,
+    CALLER,
+    HOTLINE,
+    PUBLIC_URL,
+    JsonAnswers,
+    fixture,
+    keypad,
+    serving,
+)
 
 VOICE = "/phone/twilio/voice"
 API_KEY = "KEY0187F1E2D3C4B5A69788_telnyx-test"
@@ -52,18 +59,7 @@ class FakeTelnyx:
 def telnyx_api() -> Iterator[FakeTelnyx]:
     fake = FakeTelnyx()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _reply(self, status: int, payload: dict) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(JsonAnswers):
         def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.headers.get("Authorization") != f"Bearer {API_KEY}":
@@ -86,14 +82,8 @@ def telnyx_api() -> Iterator[FakeTelnyx]:
                 )
             return self._reply(404, {"errors": [{"code": "10005", "title": "Resource not found"}]})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(Handler) as fake.base_url:
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
