@@ -844,11 +844,10 @@ def chat_queue_figures(window: Window, parts: tuple[str, ...] = ("wait", "estima
     abandoned ÷ chats whose wait is over (taken + abandoned + diverted). Estimate error: for
     chats that were told an estimate and then taken, |told − waited|; within ±50 %: the share
     where that error is at most half the actual wait. ``parts``: only these."""
-    entered = ChatConversation.objects.filter(_in(window, "wait_estimate_at"))
-    if window.team is not None:
-        entered = entered.filter(team_id=window.team)
-    if window.agent is not None:
-        entered = entered.filter(assignee_id=window.agent)
+    rolled = rollups.ops_parts(window, "chat_queue")
+    if rolled is not None:
+        return _chat_queue_from_parts(rolled, parts)
+    entered = _chats_entered(window)
     taken_q = Q(first_assigned_at__isnull=False)
     waits = entered.filter(taken_q).annotate(
         wait=SecondsBetween(F("first_assigned_at"), F("wait_estimate_at"))
@@ -884,6 +883,94 @@ def chat_queue_figures(window: Window, parts: tuple[str, ...] = ("wait", "estima
         **counts,
         "wait_median": _rounded(median),
         "wait_p90": _rounded(p90),
+        "abandonment_percent": _percent(counts["abandoned"], over),
+        **figures,
+    }
+
+
+def _chats_entered(window: Window) -> QuerySet[ChatConversation]:
+    entered = ChatConversation.objects.filter(_in(window, "wait_estimate_at"))
+    if window.team is not None:
+        entered = entered.filter(team_id=window.team)
+    if window.agent is not None:
+        entered = entered.filter(assignee_id=window.agent)
+    return entered
+
+
+_TAKEN_Q = Q(first_assigned_at__isnull=False)
+_NOT_TAKEN_Q = Q(first_assigned_at__isnull=True, status=ChatStatus.CLOSED)
+_TOLD_Q = _TAKEN_Q & Q(wait_estimate_seconds__isnull=False)
+
+
+def _chat_waits(window: Window) -> Any:
+    return _chats_entered(window).annotate(
+        wait=SecondsBetween(F("first_assigned_at"), F("wait_estimate_at")),
+        error=Abs(ExpressionWrapper(F("wait") - F("wait_estimate_seconds"), output_field=FloatField())),
+    )
+
+
+def chat_queue_parts(window: Window) -> dict[tuple[Any, Any, str], float]:
+    """The counts of :func:`chat_queue_figures` per chat team × agent (rolled up per day)."""
+    rows = (
+        _chat_waits(window)
+        .values_list("team_id", "assignee_id")
+        .annotate(
+            entered=Count("id"),
+            taken=Count("id", filter=_TAKEN_Q),
+            abandoned=Count("id", filter=_NOT_TAKEN_Q & Q(close_reason__in=ABANDONED_REASONS)),
+            diverted=Count("id", filter=_NOT_TAKEN_Q & Q(close_reason__in=DIVERTED_REASONS)),
+            estimated=Count("id", filter=_TOLD_Q),
+            within=Count("id", filter=_TOLD_Q & Q(error__lte=F("wait") * 0.5)),
+        )
+        .order_by()
+    )
+    keys = ("entered", "taken", "abandoned", "diverted", "estimated", "within")
+    out: dict[tuple[Any, Any, str], float] = {}
+    for team, agent, *counts in rows:
+        for key, n in zip(keys, counts, strict=True):
+            if n:
+                out[(team, agent, key)] = n
+    return out
+
+
+def chat_wait_values(window: Window) -> Iterator[tuple[Any, Any, float]]:
+    return _chat_waits(window).filter(_TAKEN_Q).values_list("team_id", "assignee_id", "wait").iterator()
+
+
+def chat_estimate_error_values(window: Window) -> Iterator[tuple[Any, Any, float]]:
+    return _chat_waits(window).filter(_TOLD_Q).values_list("team_id", "assignee_id", "error").iterator()
+
+
+rollups.ops_figure(
+    rollups.OpsFigure(
+        "chat_queue",
+        chat_queue_parts,
+        durations=(("chat_wait", chat_wait_values), ("chat_estimate_error", chat_estimate_error_values)),
+        row_filters=frozenset({"team", "agent"}),
+    )
+)
+
+
+def _chat_queue_from_parts(rolled: rollups.OpsParts, parts: tuple[str, ...]) -> dict[str, Any]:
+    """:func:`chat_queue_figures` from rolled-up days and live parts (percentiles: buckets)."""
+    n = {key: int(value) for key, value in rolled.totals().items()}
+    figures: dict[str, Any] = {}
+    if "estimate" in parts:
+        told = n.get("estimated", 0)
+        figures.update(
+            estimated=told,
+            estimate_error_median=_rounded(rolled.durations["chat_estimate_error"].percentile(0.5)),
+            estimate_within_half_percent=_percent(n.get("within", 0), told),
+        )
+    if "wait" not in parts:
+        return figures
+    counts = {key: n.get(key, 0) for key in ("entered", "taken", "abandoned", "diverted")}
+    waits = rolled.durations["chat_wait"]
+    over = counts["taken"] + counts["abandoned"] + counts["diverted"]
+    return {
+        **counts,
+        "wait_median": _rounded(waits.percentile(0.5)),
+        "wait_p90": _rounded(waits.percentile(0.9)),
         "abandonment_percent": _percent(counts["abandoned"], over),
         **figures,
     }
@@ -995,7 +1082,22 @@ def agent_activity(window: Window) -> dict[int, dict[str, float]]:
     One query: every status interval, chat (assigned → closed, the agent holding it last) and
     answered call (answered → ended), clipped to the period (an open one to now), becomes two
     events (+1, −1); running sums per agent in time order give the state between consecutive
-    events. Ties end before they start, so back-to-back chats are not counted as overlapping."""
+    events. Ties end before they start, so back-to-back chats are not counted as overlapping.
+    A chat or call counts for at most :data:`LONGEST_CONTACT` from its start (so that a day's
+    figures summed give the period's: rolled up per day, the peak as the days' maximum)."""
+    rolled = rollups.ops_parts(window, "agent_activity")
+    if rolled is None:
+        return _agent_activity(window)
+    out: dict[int, dict[str, float]] = {}
+    for (_team, agent, key), value in rolled.values.items():
+        out.setdefault(agent, dict.fromkeys(ACTIVITY_KEYS, 0.0))[key] = value
+    return out
+
+
+ACTIVITY_KEYS = ("online", "away", "busy", "chatting", "chat_seconds", "peak")
+
+
+def _agent_activity(window: Window) -> dict[int, dict[str, float]]:
     now = min(timezone.now(), window.until)
     since_s, until_s = window.since.timestamp(), window.until.timestamp()
     now_s = max(now.timestamp(), since_s)
@@ -1012,12 +1114,14 @@ def agent_activity(window: Window) -> dict[int, dict[str, float]]:
         FROM {presence}
         WHERE status IN ('online', 'away') AND started_at < %s AND (ended_at IS NULL OR ended_at > %s)
         UNION ALL
-        SELECT assignee_id, {_epoch("assigned_at")}, COALESCE({_epoch("closed_at")}, %s), 0, 0, 1, 0
+        SELECT assignee_id, {_epoch("assigned_at")},
+               {least}(COALESCE({_epoch("closed_at")}, %s), {_epoch("assigned_at")} + %s), 0, 0, 1, 0
         FROM {chats}
         WHERE assignee_id IS NOT NULL AND assigned_at >= %s AND assigned_at < %s
               AND (closed_at IS NULL OR closed_at > %s)
         UNION ALL
-        SELECT agent_id, {_epoch("answered_at")}, COALESCE({_epoch("ended_at")}, %s), 0, 0, 0, 1
+        SELECT agent_id, {_epoch("answered_at")},
+               {least}(COALESCE({_epoch("ended_at")}, %s), {_epoch("answered_at")} + %s), 0, 0, 0, 1
         FROM {calls}
         WHERE agent_id IS NOT NULL AND answered_at >= %s AND answered_at < %s
               AND (ended_at IS NULL OR ended_at > %s)
@@ -1055,17 +1159,29 @@ def agent_activity(window: Window) -> dict[int, dict[str, float]]:
     until_db, since_db, earliest_db = (
         connection.ops.adapt_datetimefield_value(moment) for moment in (window.until, window.since, earliest)
     )
+    longest = LONGEST_CONTACT.total_seconds()
     params = [
         now_s, until_db, since_db,
-        now_s, earliest_db, until_db, since_db,
-        now_s, earliest_db, until_db, since_db,
+        now_s, longest, earliest_db, until_db, since_db,
+        now_s, longest, earliest_db, until_db, since_db,
         since_s, until_s,
     ]  # fmt: skip
     with without_jit(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    keys = ("online", "away", "busy", "chatting", "chat_seconds", "peak")
-    return {row[0]: {k: float(v or 0) for k, v in zip(keys, row[1:], strict=True)} for row in rows}
+    return {row[0]: {k: float(v or 0) for k, v in zip(ACTIVITY_KEYS, row[1:], strict=True)} for row in rows}
+
+
+def agent_activity_parts(window: Window) -> dict[tuple[Any, Any, str], float]:
+    return {
+        (None, agent, key): value
+        for agent, figures in _agent_activity(window).items()
+        for key, value in figures.items()
+        if value
+    }
+
+
+rollups.ops_figure(rollups.OpsFigure("agent_activity", agent_activity_parts, peaks=frozenset({"peak"})))
 
 
 def _agents_in(window: Window, ids: Any) -> list[int]:
@@ -1121,6 +1237,16 @@ def agents_handled_figures(window: Window) -> dict[int, dict[str, int]]:
     """Per agent: cases resolved in the period (the assignee when resolved; merged duplicates
     not counted), chats assigned in the period (the agent holding the chat last) and calls
     answered in the period."""
+    rolled = rollups.ops_parts(window, "agents_handled")
+    if rolled is None:
+        return _agents_handled(window)
+    handled: dict[int, dict[str, int]] = {}
+    for (_team, agent, key), value in rolled.values.items():
+        handled.setdefault(agent, {"cases": 0, "chats": 0, "calls": 0})[key] = int(value)
+    return handled
+
+
+def _agents_handled(window: Window) -> dict[int, dict[str, int]]:
     figures: dict[int, dict[str, int]] = {}
 
     def add(rows: Any, key: str) -> None:
@@ -1149,6 +1275,19 @@ def agents_handled_figures(window: Window) -> dict[int, dict[str, int]]:
         "calls",
     )
     return figures
+
+
+rollups.ops_figure(
+    rollups.OpsFigure(
+        "agents_handled",
+        lambda window: {
+            (None, agent, key): n
+            for agent, counts in _agents_handled(window).items()
+            for key, n in counts.items()
+            if n
+        },
+    )
+)
 
 
 @metric(
@@ -1258,20 +1397,13 @@ def phone_figures(window: Window, parts: tuple[str, ...] = ("calls", "callbacks"
         }
     if "calls" not in parts:
         return figures
-    queued = Call.objects.filter(_in(window, "queued_at"))
-    if window.agent is not None:
-        queued = queued.filter(agent_id=window.agent)
-    wait = SecondsBetween(F("answered_at"), F("queued_at"))
-    answered = Q(answered_at__isnull=False)
-    waiting = Q(answered_at__isnull=True, ended_at__isnull=True)
-    counts = queued.annotate(wait=wait).aggregate(
-        queued=Count("id"),
-        waiting=Count("id", filter=waiting),
-        answered=Count("id", filter=answered),
-        within=Count("id", filter=answered & Q(wait__lte=limit)),
-        abandoned=Count("id", filter=Q(outcome=Outcome.ABANDONED) & ~answered),
-        asa=Avg("wait", filter=answered),
-    )
+    rolled = rollups.ops_parts(window, "phone_calls")
+    if rolled is None:
+        counts = _queued_calls(window).aggregate(**_call_counts(), asa=Avg("wait", filter=_ANSWERED_Q))
+    else:
+        totals = rolled.totals()
+        counts = {key: int(totals.get(key, 0)) for key in ("queued", "waiting", "answered", "within", "abandoned")}
+        counts["asa"] = totals.get("wait_sum", 0.0) / counts["answered"] if counts["answered"] else None
     over = counts["queued"] - counts["waiting"]
     return {
         **figures,
@@ -1283,6 +1415,46 @@ def phone_figures(window: Window, parts: tuple[str, ...] = ("calls", "callbacks"
         "abandoned": counts["abandoned"],
         "abandonment_percent": _percent(counts["abandoned"], over),
     }
+
+
+_ANSWERED_Q = Q(answered_at__isnull=False)
+
+
+def _queued_calls(window: Window) -> QuerySet[Call]:
+    queued = Call.objects.filter(_in(window, "queued_at"))
+    if window.agent is not None:
+        queued = queued.filter(agent_id=window.agent)
+    return queued.annotate(wait=SecondsBetween(F("answered_at"), F("queued_at")))
+
+
+def _call_counts() -> dict[str, Any]:
+    return {
+        "queued": Count("id"),
+        "waiting": Count("id", filter=Q(answered_at__isnull=True, ended_at__isnull=True)),
+        "answered": Count("id", filter=_ANSWERED_Q),
+        "within": Count("id", filter=_ANSWERED_Q & Q(wait__lte=phone_answer_seconds())),
+        "abandoned": Count("id", filter=Q(outcome=Outcome.ABANDONED) & ~_ANSWERED_Q),
+    }
+
+
+def phone_call_parts(window: Window) -> dict[tuple[Any, Any, str], float]:
+    """:func:`phone_figures`' call counts and the sum of answered waits per agent."""
+    rows = (
+        _queued_calls(window)
+        .values_list("agent_id")
+        .annotate(**_call_counts(), wait_sum=Sum("wait", filter=_ANSWERED_Q))
+        .order_by()
+    )
+    keys = ("queued", "waiting", "answered", "within", "abandoned", "wait_sum")
+    return {
+        (None, row[0], key): value
+        for row in rows
+        for key, value in zip(keys, row[1:], strict=True)
+        if value
+    }
+
+
+rollups.ops_figure(rollups.OpsFigure("phone_calls", phone_call_parts, row_filters=frozenset({"agent"})))
 
 
 @metric(
@@ -1369,7 +1541,50 @@ def bot_figures(window: Window, parts: tuple[str, ...] = BOT_PARTS) -> dict[str,
     on every channel). Handed to a person: their case was opened to the team, or a live chat on
     it entered the queue; contained: the others (so far). Intents and out of scope: the bot's
     answers in the period that name what the customer asked about. ``parts``: only these (a
-    panel computes its own, one query each)."""
+    panel computes its own, one query each). Once days are rolled up, a conversation whose
+    answers on one topic span midnight counts once a day in the top intents."""
+    rolled = rollups.ops_parts(window, "bot")
+    if rolled is not None:
+        return _bot_from_parts(rolled.totals(), parts)
+    return _bot_figures(window, parts)
+
+
+def _bot_from_parts(totals: dict[str, float], parts: tuple[str, ...]) -> dict[str, Any]:
+    n = {key: int(value) for key, value in totals.items()}
+    figures: dict[str, Any] = {}
+    if "containment" in parts:
+        total, handed = n.get("conversations", 0), n.get("handed_off", 0)
+        figures.update(
+            conversations=total,
+            handed_off=handed,
+            contained=total - handed,
+            containment_percent=_percent(total - handed, total),
+        )
+    if "scope" in parts:
+        answers, out = n.get("answers", 0), n.get("out_of_scope", 0)
+        figures.update(answers=answers, out_of_scope=out, out_of_scope_percent=_percent(out, answers))
+    for part, prefix, name in (("intents", "intent:", "intents"), ("reasons", "reason:", "handoff_reasons")):
+        if part in parts:
+            ranked = sorted(
+                ((key.removeprefix(prefix), v) for key, v in n.items() if key.startswith(prefix)),
+                key=lambda item: (-item[1], item[0]),
+            )
+            figures[name] = dict(ranked[:TOP_ROWS] if part == "intents" else ranked)
+    return figures
+
+
+def bot_parts(window: Window) -> dict[tuple[Any, Any, str], float]:
+    """Every part of :func:`bot_figures` (all intents, not only the top ones), for a day."""
+    figures = _bot_figures(window, BOT_PARTS, top=None)
+    out: dict[str, float] = {
+        key: figures[key] for key in ("conversations", "handed_off", "answers", "out_of_scope")
+    }
+    out.update({f"intent:{key}": n for key, n in figures["intents"].items()})
+    out.update({f"reason:{key}": n for key, n in figures["handoff_reasons"].items()})
+    return {(None, None, key): value for key, value in out.items() if value}
+
+
+def _bot_figures(window: Window, parts: tuple[str, ...], top: int | None = TOP_ROWS) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     if "containment" in parts:
         conversations = BotConversation.objects.filter(_in(window, "created_at"), ticket__isnull=False)
@@ -1406,13 +1621,16 @@ def bot_figures(window: Window, parts: tuple[str, ...] = BOT_PARTS) -> dict[str,
                 .exclude(extra__intent__in=NOT_TOPICS)
                 .values_list("intent")
                 .annotate(n=Count("ticket_id", distinct=True))
-                .order_by("-n", "intent")[:TOP_ROWS]
+                .order_by("-n", "intent")[:top]
             )
     if "reasons" in parts:
         figures["handoff_reasons"] = dict(
             answers.filter(reason__isnull=False).values_list("reason").annotate(n=Count("id")).order_by("-n", "reason")
         )
     return figures
+
+
+rollups.ops_figure(rollups.OpsFigure("bot", bot_parts))
 
 
 @metric(
@@ -1640,17 +1858,15 @@ def _surveys(window: Window) -> Any:  # QuerySet[CsatSurvey] with ``survey_chann
 def csat_by_channel_figures(window: Window) -> dict[str, dict[str, Any]]:
     """Surveys sent in the period (by sending time), by channel (a chat's survey: chat; a
     ticket's: the channel where the case started): sent, answered (by now), positive (4–5)."""
-    rows = (
-        _surveys(window)
-        .filter(_in(window, "created_at"))
-        .values_list("survey_channel")
-        .annotate(
-            sent=Count("id"),
-            responses=Count("id", filter=Q(rating__isnull=False)),
-            positive=Count("id", filter=Q(rating__gte=POSITIVE_RATING)),
-        )
-        .order_by("survey_channel")
-    )
+    rolled = rollups.ops_parts(window, "csat_channel")
+    if rolled is None:
+        rows = _csat_by_channel(window)
+    else:
+        merged: dict[str, list[int]] = {}
+        for key, value in rolled.totals().items():
+            name, channel = key.split(":", 1)
+            merged.setdefault(channel, [0, 0, 0])[("sent", "responses", "positive").index(name)] = int(value)
+        rows = [(channel, *counts) for channel, counts in sorted(merged.items())]
     return {
         channel or "": {
             "sent": sent,
@@ -1661,6 +1877,34 @@ def csat_by_channel_figures(window: Window) -> dict[str, dict[str, Any]]:
         }
         for channel, sent, responses, positive in rows
     }
+
+
+def _csat_by_channel(window: Window, *, by_group: bool = False) -> list[tuple[Any, ...]]:
+    groups = ("survey_channel", "team_id", "agent_id") if by_group else ("survey_channel",)
+    rows = (
+        _surveys(window)
+        .filter(_in(window, "created_at"))
+        .values_list(*groups)
+        .annotate(
+            sent=Count("id"),
+            responses=Count("id", filter=Q(rating__isnull=False)),
+            positive=Count("id", filter=Q(rating__gte=POSITIVE_RATING)),
+        )
+        .order_by(*groups)
+    )
+    return list(rows)
+
+
+def csat_channel_parts(window: Window) -> dict[tuple[Any, Any, str], float]:
+    """Surveys sent, answered and positive per channel × the survey's team × agent."""
+    out: dict[tuple[Any, Any, str], float] = {}
+    for channel, team, agent, *counts in _csat_by_channel(window, by_group=True):
+        for name, n in zip(("sent", "responses", "positive"), counts, strict=True):
+            out[(team, agent, f"{name}:{channel or ''}")] = n
+    return out
+
+
+rollups.ops_figure(rollups.OpsFigure("csat_channel", csat_channel_parts, row_filters=frozenset({"team", "agent"})))
 
 
 @metric(

@@ -20,6 +20,10 @@ class RollupDay(models.Model):
 
     day = models.DateField(primary_key=True)
     built_at = models.DateTimeField()
+    # The settings the rows were computed with (:func:`kefu.reports.rollups.fingerprint`: the
+    # site's time zone, the business calendars, the phone's answer limit). A day built with
+    # other settings is read live and rebuilt by the periodic job.
+    fingerprint = models.CharField(max_length=64, default="")
 
     def __str__(self) -> str:
         return f"{self.day}"
@@ -117,3 +121,47 @@ class CsatDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}"
+
+
+class OpsDaily(models.Model):
+    """The additive parts of an operations figure (:mod:`kefu.reports.metrics`, "Operations
+    families") for one day: per figure × team × agent × key (a part's name, an intent, a
+    reason, a channel), a value — summed over the days of a period (``peak``: their maximum)."""
+
+    day = models.DateField()
+    figure = models.CharField(max_length=24)
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+    key = models.CharField(max_length=100)
+    value = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["figure", "day"], name="reports_opsdaily_figure_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.figure}"
+
+
+class TicketFact(models.Model):
+    """One row per ticket of a rolled-up day (the finest grain): its dimensions and its four
+    durations (first reply and resolution, calendar and business seconds; None: not reached).
+    Read for the figures filtered outside the daily tables' grains (response times by channel
+    or category, volume by agent), so that business times are never recomputed for a report."""
+
+    day = models.DateField()
+    ticket_id = models.BigIntegerField()
+    hour = models.SmallIntegerField()
+    channel = models.CharField(max_length=16)
+    category_id = models.BigIntegerField()
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+    first_reply = models.FloatField(null=True)
+    first_reply_business = models.FloatField(null=True)
+    resolution = models.FloatField(null=True)
+    resolution_business = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="reports_ticketfact_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.ticket_id}"

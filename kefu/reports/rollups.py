@@ -26,16 +26,18 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 from django.utils import timezone
 
@@ -45,10 +47,12 @@ from kefu.reports.buckets import BUCKETS, bounds, bucket_of
 from kefu.reports.models import (
     CsatDaily,
     DurationDaily,
+    OpsDaily,
     RollupChange,
     RollupDay,
     SlaDaily,
     TicketDaily,
+    TicketFact,
     TicketHourly,
 )
 from kefu.sla.models import BREACHED_Q, MET_Q, SlaTimer, TimerKind
@@ -184,11 +188,47 @@ def days_q(days: list[date]) -> Q:
     return condition
 
 
+def fingerprint() -> str:
+    """A digest of the settings a day's rows are computed with: the site's time zone (which
+    instants make a day), every business calendar with its hours and exceptions (business
+    times) and the phone's answer limit. Rows built with another digest are stale."""
+
+    # The calendars as the business-time arithmetic reads them (the per-process cache: no query).
+    from kefu.calendars.selectors import CALENDARS
+
+    calendars = sorted(
+        (
+            pk,
+            calendar.name,
+            calendar.time_zone,
+            calendar.always_open,
+            sorted(calendar.weekly.items()),
+            sorted(calendar.overrides.items()),
+            type(calendar.holidays).__name__,
+            sorted(vars(calendar.holidays).items()) if hasattr(calendar.holidays, "__dict__") else "",
+        )
+        for pk, calendar in CALENDARS.get().items()
+    )
+    parts = [settings.TIME_ZONE, int(settings.KEFU_REPORTS_PHONE_ANSWER_SECONDS), calendars, _holiday_data()]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def _holiday_data() -> str:
+    """The official holiday data's version (an upgrade can change business times)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chinesecalendar")
+    except PackageNotFoundError:
+        return ""
+
+
 def _clean_days(first: date, last: date) -> frozenset[date]:
-    """Days in [first, last] with rollup rows that no change has made stale (one query)."""
+    """Days in [first, last] with rollup rows that no change has made stale and that were
+    built with the present settings (one query)."""
 
     def load() -> frozenset[date]:
-        rows = RollupDay.objects.filter(day__gte=first, day__lte=last).exclude(
+        rows = RollupDay.objects.filter(day__gte=first, day__lte=last, fingerprint=fingerprint()).exclude(
             day__in=RollupChange.objects.filter(day__gte=first, day__lte=last).values("day")
         )
         return frozenset(rows.values_list("day", flat=True))
@@ -196,19 +236,38 @@ def _clean_days(first: date, last: date) -> frozenset[date]:
     return _remember(("clean", first, last), load)
 
 
-def plan(window: Any, grain: frozenset[str]) -> tuple[list[date], list[Any]]:
+# Chats, calls and bot conversations change for a while after they begin (a chat is taken,
+# closed by the idle sweep; a call ends): the operations figures read a day from its rollup rows
+# only when they were built after this much time past the day's end (metrics.LONGEST_CONTACT,
+# the longest a chat or call is counted), and the live tables before that.
+SETTLE = timedelta(days=2)
+
+
+def _settled_days(first: date, last: date) -> frozenset[date]:
+    """The clean days of [first, last] whose rows were built once the day had settled."""
+
+    def load() -> frozenset[date]:
+        clean = _clean_days(first, last)
+        built = RollupDay.objects.filter(day__in=clean).values_list("day", "built_at")
+        return frozenset(day for day, at in built if at >= midnight(day + timedelta(days=1)) + SETTLE)
+
+    return _remember(("settled", first, last), load)
+
+
+def plan(window: Any, grain: frozenset[str], *, settled: bool = False) -> tuple[list[date], list[Any]]:
     """Split ``window`` into whole days read from a rollup of ``grain`` (the filters its rows
-    can apply) and the live windows covering the rest, in time order."""
+    can apply) and the live windows covering the rest, in time order. ``settled``: only days
+    whose rows were built after :data:`SETTLE` (the operations figures)."""
     if not window.active_filters() <= grain:
         return [], [window]
-    return _remember(("plan", window), lambda: _plan(window))
+    return _remember(("plan", window, settled), lambda: _plan(window, settled))
 
 
-def _plan(window: Any) -> tuple[list[date], list[Any]]:
+def _plan(window: Any, settled: bool) -> tuple[list[date], list[Any]]:
     days = _whole_days(window)
     if not days:
         return [], [window]
-    clean = _clean_days(days[0][0], days[-1][0])
+    clean = (_settled_days if settled else _clean_days)(days[0][0], days[-1][0])
     rolled = []
     live = []
     cursor = window.since
@@ -359,9 +418,13 @@ def ticket_counts(window: Any, *dims: str) -> dict[Any, int]:
         else:
             grain = DAILY_GRAIN
         days, live = plan(window, grain) if grain else ([], [window])
+        facts = not days and not (window.active_filters() <= grain and set(dims) <= set(DIMENSIONS) - {"agent"})
+        if facts:  # outside the daily tables' grain: the rolled-up days' per-ticket rows
+            days, live = plan(window, FACT_GRAIN)
         total: dict[tuple[Any, ...], int] = defaultdict(int)
         if days:
-            for key, n in _rolled_ticket_counts(window, days, dims).items():
+            rolled = _fact_counts(window, days, dims) if facts else _rolled_ticket_counts(window, days, dims)
+            for key, n in rolled.items():
                 total[key] += n
         for part in live:
             for key, n in _live_counts(part, dims).items():
@@ -369,6 +432,67 @@ def ticket_counts(window: Any, *dims: str) -> dict[Any, int]:
         return {key if len(dims) > 1 else key[0]: n for key, n in total.items()}
 
     return _remember(("counts", window, dims), compute)
+
+
+# --- per-ticket rows: figures filtered outside the daily tables' grains ----------------------------
+
+FACT_GRAIN = frozenset({"team", "channel", "category", "agent"})
+_FACT_COLUMNS = {
+    "channel": "channel",
+    "category": "category_id",
+    "team": "team_id",
+    "agent": "agent_id",
+    "day": "day",
+    "hour": "hour",
+}
+
+
+def _fact_counts(window: Any, days: list[date], dims: tuple[str, ...]) -> dict[tuple[Any, ...], int]:
+    fields = [_FACT_COLUMNS[dim] for dim in dims]
+    rows = (
+        TicketFact.objects.filter(days_q(days), **_rollup_filters(window))
+        .values(*fields)
+        .annotate(n=Count("ticket_id"))
+        .order_by()
+    )
+    return _slugs({tuple(row[f] for f in fields): row["n"] for row in rows}, dims)
+
+
+# The bucket of a duration in SQL: buckets.bucket_of's arithmetic.
+_BUCKET_SQL = f"CASE WHEN v < 1 THEN 0 ELSE LEAST({BUCKETS - 1}, 1 + FLOOR(LOG(v) * 10 + 1e-9)::int) END"
+
+
+def _fact_durations(window: Any, days: list[date], target: str) -> dict[str, dict[str, dict[Any, Durations]]]:
+    """As :func:`_rolled_durations`, from the per-ticket rows of ``days`` narrowed by every
+    filter of the window: bucket counts per team × agent (PostgreSQL counts them in SQL)."""
+    measures = (target, f"{target}_business")
+    out: dict[str, dict[str, dict[Any, Durations]]] = {measure: _grouped() for measure in measures}
+    base = TicketFact.objects.filter(days_q(days), **_rollup_filters(window))
+    rows: list[tuple[str, Any, Any, int, int, float]] = []
+    for measure in measures:
+        qs = base.filter(**{f"{measure}__isnull": False}).values_list("team_id", "agent_id", measure)
+        if connection.vendor == "postgresql":
+            sql, params = qs.query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT team_id, agent_id, {_BUCKET_SQL}, COUNT(*), SUM(v) "
+                    f"FROM ({sql}) AS t(team_id, agent_id, v) GROUP BY 1, 2, 3",
+                    params,
+                )
+                rows += [(measure, *row) for row in cursor.fetchall()]
+        else:
+            counted: dict[tuple[Any, Any, int], list[float]] = defaultdict(lambda: [0, 0.0])
+            for team, agent, seconds in qs.iterator(chunk_size=5000):
+                entry = counted[(team, agent, bucket_of(seconds))]
+                entry[0] += 1
+                entry[1] += seconds
+            rows += [(measure, *key, int(n), total) for key, (n, total) in counted.items()]
+    for measure, team, agent, bucket, n, total in rows:
+        counts = [0] * BUCKETS
+        counts[int(bucket)] = int(n)
+        for name, key in (("team", team), ("agent", agent), ("all", None)):
+            out[measure][name][key].merge_buckets(counts, float(total or 0.0))
+    return out
 
 
 # --- durations ---------------------------------------------------------------------------------
@@ -384,20 +508,28 @@ def duration_rows(qs: Any, target: str, *, business: bool) -> Iterator[tuple[int
     or "resolution"): calendar seconds, or with ``business`` the working seconds on the
     calendar of its SLA timer for that target (else the default calendar) — the SLA's own
     arithmetic (``kefu.calendars``)."""
+    for _pk, team, agent, seconds in _ticket_durations(qs, target, business=business):
+        yield team, agent, seconds
+
+
+def _ticket_durations(
+    qs: Any, target: str, *, business: bool
+) -> Iterator[tuple[int, int | None, int | None, float]]:
+    """:func:`duration_rows` with each ticket's pk first."""
     end = _END[target]
     qs = qs.filter(**{f"{end}__isnull": False})
     if not business:
-        for team, agent, start, stop in qs.values_list("team_id", "assignee_id", "created_at", end).iterator(
-            chunk_size=5000
-        ):
-            yield team, agent, max((stop - start).total_seconds(), 0.0)
+        for pk, team, agent, start, stop in qs.values_list(
+            "pk", "team_id", "assignee_id", "created_at", end
+        ).iterator(chunk_size=5000):
+            yield pk, team, agent, max((stop - start).total_seconds(), 0.0)
         return
     calendar_of = SlaTimer.objects.filter(ticket=OuterRef("pk"), kind=_TIMER[target]).order_by("-started_at")
     rows = qs.annotate(calendar=Subquery(calendar_of.values("calendar_id")[:1])).values_list(
-        "team_id", "assignee_id", "created_at", end, "calendar"
+        "pk", "team_id", "assignee_id", "created_at", end, "calendar"
     )
-    for team, agent, start, stop, calendar_id in rows.iterator(chunk_size=5000):
-        yield team, agent, business_seconds_between(cached_calendar_by_id(calendar_id), start, stop)
+    for pk, team, agent, start, stop, calendar_id in rows.iterator(chunk_size=5000):
+        yield pk, team, agent, business_seconds_between(cached_calendar_by_id(calendar_id), start, stop)
 
 
 def _grouped() -> dict[str, dict[Any, Durations]]:
@@ -448,10 +580,12 @@ def durations(window: Any, measure: str, dimension: str) -> dict[Any, Durations]
     ``dimension`` ("team", "agent", or "all": one group keyed None, absent when empty)."""
     target = measure.removesuffix("_business")
     days, live = plan(window, DURATION_GRAIN)
+    facts = not days and not window.active_filters() <= DURATION_GRAIN
+    if facts:  # outside DurationDaily's grain: the rolled-up days' per-ticket rows
+        days, live = plan(window, FACT_GRAIN)
+    source = _fact_durations if facts else _rolled_durations
     rolled = (
-        _remember(("durations-rolled", window, target), lambda: _rolled_durations(window, days, target))[
-            measure
-        ][dimension]
+        _remember(("durations-rolled", window, target), lambda: source(window, days, target))[measure][dimension]
         if days
         else {}
     )
@@ -574,14 +708,26 @@ def rebuild_day(day: date) -> None:
         TicketHourly(day=day, hour=hour, channel=channel, created=n)
         for (hour, channel), n in _live_ticket_counts(window, ("hour", "channel")).items()
     ]
+    zone = timezone.get_current_timezone()
+    facts = {
+        pk: TicketFact(
+            day=day, ticket_id=pk, hour=hour, channel=channel, category_id=category, team_id=team, agent_id=agent
+        )
+        for pk, hour, channel, category, team, agent in metrics.tickets_in(window)
+        .annotate(local_hour=ExtractHour("created_at", tzinfo=zone))
+        .values_list("pk", "local_hour", "channel", "category_id", "team_id", "assignee_id")
+        .iterator(chunk_size=5000)
+    }
     durations_rows = []
     for measure in MEASURES:
         target = measure.removesuffix("_business")
         groups: dict[tuple[Any, Any], Durations] = defaultdict(Durations)
-        for team, agent, seconds in duration_rows(
+        for pk, team, agent, seconds in _ticket_durations(
             metrics.tickets_in(window), target, business=measure.endswith("_business")
         ):
             groups[(team, agent)].add(seconds)
+            if pk in facts:
+                setattr(facts[pk], measure, seconds)
         for (team, agent), values in groups.items():
             counts = values.bucket_counts()
             durations_rows.append(
@@ -600,15 +746,20 @@ def rebuild_day(day: date) -> None:
         for kind, team, agent, met, breached in _live_sla_rows(window)
     ]
     csat = _live_csat(window)
+    ops_rows, ops_durations = _ops_rows(day, window)
     with transaction.atomic():
-        for model in (TicketDaily, TicketHourly, DurationDaily, SlaDaily, CsatDaily):
+        for model in (TicketDaily, TicketHourly, DurationDaily, SlaDaily, CsatDaily, TicketFact, OpsDaily):
             model.objects.filter(day=day).delete()
         TicketDaily.objects.bulk_create(daily, batch_size=1000)
         TicketHourly.objects.bulk_create(hourly, batch_size=1000)
-        DurationDaily.objects.bulk_create(durations_rows, batch_size=200)
+        DurationDaily.objects.bulk_create(durations_rows + ops_durations, batch_size=200)
         SlaDaily.objects.bulk_create(sla_rows, batch_size=1000)
         CsatDaily.objects.create(day=day, **csat)
-        RollupDay.objects.update_or_create(day=day, defaults={"built_at": timezone.now()})
+        TicketFact.objects.bulk_create(facts.values(), batch_size=2000)
+        OpsDaily.objects.bulk_create(ops_rows, batch_size=2000)
+        RollupDay.objects.update_or_create(
+            day=day, defaults={"built_at": timezone.now(), "fingerprint": fingerprint()}
+        )
 
 
 def _live_counts_by_ids(window: Any) -> dict[tuple[Any, ...], int]:
@@ -644,6 +795,130 @@ def rebuild(since: date | None = None, until: date | None = None) -> int:
     return built
 
 
+# --- operations figures ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpsFigure:
+    """An operations figure's additive parts, computed by ``parts`` for any window (the live
+    computation; the same function builds a day's :class:`OpsDaily` rows) as
+    ``{(team, agent, key): value}``, and its durations (``measure``: a function giving
+    ``(team, agent, seconds)`` of a window, kept per day in :class:`DurationDaily`'s buckets).
+    ``row_filters``: the window filters that narrow rows by their ``team_id``/``agent_id`` (the
+    figure ignores, or applies afterwards, the others). Keys in ``peaks`` combine by maximum."""
+
+    name: str
+    parts: Callable[[Any], dict[tuple[Any, Any, str], float]]
+    durations: tuple[tuple[str, Callable[[Any], Iterable[tuple[Any, Any, float]]]], ...] = ()
+    row_filters: frozenset[str] = frozenset()
+    peaks: frozenset[str] = frozenset()
+
+
+OPS_FIGURES: dict[str, OpsFigure] = {}
+
+
+def ops_figure(figure: OpsFigure) -> OpsFigure:
+    OPS_FIGURES[figure.name] = figure
+    return figure
+
+
+@dataclass
+class OpsParts:
+    """An operations figure's parts over a window: values by (team, agent, key), durations by
+    measure (every group together)."""
+
+    values: dict[tuple[Any, Any, str], float]
+    durations: dict[str, Durations]
+
+    def totals(self) -> dict[str, float]:
+        """Each key summed over teams and agents."""
+        out: dict[str, float] = defaultdict(float)
+        for (_team, _agent, key), value in self.values.items():
+            out[key] += value
+        return out
+
+
+def _combine(figure: OpsFigure, into: dict[tuple[Any, Any, str], float], key: Any, value: float) -> None:
+    if key[2] in figure.peaks:
+        into[key] = max(into.get(key, 0.0), value)
+    else:
+        into[key] = into.get(key, 0.0) + value
+
+
+def ops_parts(window: Any, name: str) -> OpsParts | None:
+    """The figure's parts over ``window``: rolled-up settled days from :class:`OpsDaily` and
+    :class:`DurationDaily`, the rest from ``parts`` on the live tables. None when no day of the
+    window is rolled up (the figure then computes itself live, exact)."""
+    figure = OPS_FIGURES[name]
+    days, live = plan(window, FACT_GRAIN, settled=True)
+    if not days:
+        return None
+
+    def compute() -> OpsParts:
+        filters = {}
+        if "team" in figure.row_filters and window.team is not None:
+            filters["team_id"] = window.team
+        if "agent" in figure.row_filters and window.agent is not None:
+            filters["agent_id"] = window.agent
+        values: dict[tuple[Any, Any, str], float] = {}
+        rows = (
+            OpsDaily.objects.filter(days_q(days), figure=name, **filters)
+            .values_list("team_id", "agent_id", "key")
+            .annotate(total=Sum("value"), peak=Max("value"))
+            .order_by()
+        )
+        for team, agent, key, total, peak in rows:
+            values[(team, agent, key)] = peak if key in figure.peaks else total
+        for part in live:
+            for key, value in figure.parts(part).items():
+                _combine(figure, values, key, value)
+        durations: dict[str, Durations] = {}
+        for measure, source in figure.durations:
+            merged = Durations()
+            sums: dict[str, Any] = {"n": Sum("count"), "total": Sum("total_seconds")}
+            sums.update({f"b{k}": Sum(f"b{k}") for k in range(BUCKETS)})
+            row = DurationDaily.objects.filter(days_q(days), measure=measure, **filters).aggregate(**sums)
+            merged.merge_buckets([row[f"b{k}"] or 0 for k in range(BUCKETS)], row["total"] or 0.0)
+            for part in live:
+                for _team, _agent, seconds in source(part):
+                    merged.add(seconds)
+            durations[measure] = merged
+        return OpsParts(values=values, durations=durations)
+
+    return _remember(("ops", window, name), compute)
+
+
+def _ops_rows(day: date, window: Any) -> tuple[list[OpsDaily], list[DurationDaily]]:
+    """A day's rows of every operations figure: its parts and durations over the day."""
+    from kefu.reports import metrics  # noqa: F401 - registers the figures
+
+    rows = []
+    durations_rows = []
+    for figure in OPS_FIGURES.values():
+        rows += [
+            OpsDaily(day=day, figure=figure.name, team_id=team, agent_id=agent, key=key, value=value)
+            for (team, agent, key), value in figure.parts(window).items()
+        ]
+        for measure, source in figure.durations:
+            groups: dict[tuple[Any, Any], Durations] = defaultdict(Durations)
+            for team, agent, seconds in source(window):
+                groups[(team, agent)].add(seconds)
+            for (team, agent), values in groups.items():
+                counts = values.bucket_counts()
+                durations_rows.append(
+                    DurationDaily(
+                        day=day,
+                        team_id=team,
+                        agent_id=agent,
+                        measure=measure,
+                        count=values.count,
+                        total_seconds=values.total_seconds,
+                        **{f"b{k}": counts[k] for k in range(BUCKETS)},
+                    )
+                )
+    return rows, durations_rows
+
+
 # The periodic job builds at most this many days a run (newest first); ``kefu reports
 # rebuild`` backfills a long history.
 REFRESH_BATCH = 31
@@ -655,9 +930,16 @@ def refresh(*, batch: int = REFRESH_BATCH) -> list[date]:
     (yesterday after midnight); returns them."""
     today = timezone.localdate()
     stale = set(RollupChange.objects.filter(day__lt=today).values_list("day", flat=True).distinct())
+    # Built with other settings (time zone, business calendars): rebuilt too, newest first.
+    stale |= set(RollupDay.objects.exclude(fingerprint=fingerprint()).values_list("day", flat=True))
     recent = {today - timedelta(days=n) for n in range(1, RECENT_DAYS + 1)}
-    built = set(RollupDay.objects.filter(day__in=recent).values_list("day", flat=True))
-    todo = sorted(stale | (recent - built), reverse=True)[:batch]
+    # Recent days not built yet, or built before they settled (the operations figures).
+    settled = {
+        day
+        for day, at in RollupDay.objects.filter(day__in=recent).values_list("day", "built_at")
+        if at >= midnight(day + timedelta(days=1)) + SETTLE or midnight(day + timedelta(days=1)) + SETTLE > timezone.now()
+    }
+    todo = sorted(stale | (recent - settled), reverse=True)[:batch]
     for day in todo:
         rebuild_day(day)
     return todo
@@ -667,10 +949,14 @@ def refresh(*, batch: int = REFRESH_BATCH) -> list[date]:
 
 
 def _touched(ticket: Any) -> None:
-    created = getattr(ticket, "created_at", None)
-    if created is None:
+    touch(getattr(ticket, "created_at", None))
+
+
+def touch(moment: datetime | None) -> None:
+    """Mark the day of ``moment`` changed (nothing for today, never rolled up)."""
+    if moment is None:
         return
-    day = timezone.localdate(created)
+    day = timezone.localdate(moment)
     if day < timezone.localdate():
         RollupChange.objects.create(day=day)
 
@@ -682,6 +968,24 @@ def register() -> None:
 
     def ticket_of(event: Any) -> None:
         _touched(event.ticket)
+
+    def handed_off(event: Any) -> None:
+        # A bot conversation handed to people: its containment counts on the day it began.
+        from kefu.bot.models import BotConversation
+
+        if isinstance(event, events.TicketCreated) or event.previous == "bot":
+            for began in BotConversation.objects.filter(ticket_id=event.ticket.pk).values_list(
+                "created_at", flat=True
+            ):
+                touch(began)
+
+    def answered(event: Any) -> None:
+        # The satisfaction figures count an answer on the day the survey was sent (by channel)
+        # and on the day it was answered (the summary): a re-rating on a later day moves the
+        # answer out of its first day. The instance still holds the previous answer's time
+        # (check_answer_survey writes the new one with an UPDATE).
+        touch(event.survey.created_at)
+        touch(event.survey.answered_at)
 
     def merged(event: Any) -> None:
         _touched(event.source)
@@ -697,3 +1001,6 @@ def register() -> None:
     ):
         events.subscribe(event_type, ticket_of, when=events.IN_TRANSACTION)
     events.subscribe(events.TicketMerged, merged, when=events.IN_TRANSACTION)
+    events.subscribe(events.TicketCreated, handed_off, when=events.IN_TRANSACTION)
+    events.subscribe(events.TicketStatusChanged, handed_off, when=events.IN_TRANSACTION)
+    events.subscribe(events.SurveyAnswered, answered, when=events.IN_TRANSACTION)

@@ -1,0 +1,180 @@
+"""The operations figures and the filtered ticket figures read from rollups; days rebuilt without
+a human when the settings they were built with change.
+
+- The hand-computed operations tests of ``test_operations.py`` run again with every day rolled
+  up first (:func:`rollups.rebuild` before the first figure reads): the same numbers.
+- A period of rolled-up days reads no chat, call, bot or message row, and a ticket figure
+  filtered outside the daily tables' grain (by channel, category, agent) no ticket row.
+- A day built with another time zone, business calendar or phone answer limit is read live and
+  rebuilt by the periodic refresh; a survey re-rated on a later day marks its answer day.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from kefu.calendars.models import BusinessCalendar, CalendarHours
+from kefu.csat.actions import check_answer_survey
+from kefu.csat.models import CsatSurvey
+from kefu.reports import metrics, rollups
+from kefu.reports.buckets import RATIO
+from kefu.reports.models import RollupChange, RollupDay, TicketFact
+from kefu.reports.tests import test_operations as hand
+from kefu.reports.tests.test_families import local, window, world  # noqa: F401 - the fixture
+from kefu.reports.tests.test_operations import agent_day  # noqa: F401 - the fixture
+from kefu.reports.tests.test_rollups import TICKET_PANELS, build_november, figures, same
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = ("live_chat", "phone", "bot", "helpcentre", "csat", "agents")
+OPERATIONAL_TABLES = re.compile(
+    r'"(chat_chatconversation|phone_call|bot_botconversation|tickets_message|chat_agentpresencelog)"'
+)
+
+
+@pytest.fixture
+def rolled_up(monkeypatch):
+    """Every day around the fixtures' period is rolled up before the first figure reads; each
+    figure must then come from the rollups (a figure that found no rolled day fails)."""
+    used: list[bool] = []
+    read = rollups.ops_parts
+
+    def built_first(window, name):
+        if not used:
+            rollups.rebuild(date(2026, 10, 25), date(2026, 11, 12))
+        parts = read(window, name)
+        used.append(parts is not None)
+        return parts
+
+    monkeypatch.setattr(rollups, "ops_parts", built_first)
+    yield used
+    assert used and any(used)
+
+
+def test_agent_figures_from_rollups_are_the_hand_computed_ones(rolled_up, agent_day):  # noqa: F811
+    hand.test_agent_activity_time_online_occupancy_and_concurrency_by_hand(agent_day)
+    hand.test_agents_handled_by_hand(agent_day)
+    assert all(rolled_up)
+
+
+def test_phone_figures_from_rollups_and_a_changed_answer_limit(rolled_up, alice, settings):
+    # The test sets KEFU_REPORTS_PHONE_ANSWER_SECONDS = 10 at its end: the days built with 20
+    # are then read live (its last figure is right), not from rows built with another limit.
+    hand.test_phone_service_level_speed_of_answer_abandonment_and_callbacks_by_hand(alice, settings)
+    assert rolled_up[0] and not rolled_up[-1]
+
+
+def test_bot_figures_from_rollups(rolled_up, alice):
+    hand.test_bot_containment_intents_handoff_reasons_and_out_of_scope_by_hand(alice)
+
+
+def test_csat_by_channel_from_rollups(rolled_up, alice):
+    hand.test_csat_by_channel_and_latest_comments_by_hand(alice)
+
+
+def test_chat_queue_from_rollups_counts_exactly_and_percentiles_within_a_bucket(alice):
+    hand.test_chat_queue_wait_abandonment_and_estimate_error_by_hand(alice)
+    live = metrics.chat_queue_figures(hand.WINDOW)
+    rollups.rebuild(date(2026, 10, 25), date(2026, 11, 12))
+    assert rollups.ops_parts(hand.WINDOW, "chat_queue") is not None
+    rolled = metrics.chat_queue_figures(hand.WINDOW)
+    for key, exact in live.items():
+        if key in ("wait_median", "wait_p90", "estimate_error_median"):
+            assert exact / RATIO <= rolled[key] <= exact * RATIO, (key, exact, rolled[key])
+        else:
+            assert rolled[key] == exact, key
+
+
+def test_a_period_of_rolled_up_days_reads_no_operational_row(agent_day):  # noqa: F811
+    whole_days = metrics.Window(since=rollups.midnight(date(2026, 11, 2)), until=rollups.midnight(date(2026, 11, 8)))
+    with CaptureQueriesContext(connection) as live:
+        before = {key: metrics.METRICS[key].compute(whole_days) for key in _panels()}
+    assert any(OPERATIONAL_TABLES.search(q["sql"]) for q in live.captured_queries)
+    rollups.rebuild(date(2026, 10, 25), date(2026, 11, 12))
+    with CaptureQueriesContext(connection) as rolled:
+        after = {key: metrics.METRICS[key].compute(whole_days) for key in _panels()}
+    read = [q["sql"] for q in rolled.captured_queries if OPERATIONAL_TABLES.search(q["sql"])]
+    # Left live: the call-backs by status now, the comments' text, the help centre's own tables.
+    assert read == [], read
+    assert after == before
+
+
+def _panels() -> list[str]:
+    skip = {"csat_comments", "phone_callbacks", "helpcentre_no_results", "helpcentre_votes"}
+    return [key for key, entry in metrics.METRICS.items() if entry.family in OPERATIONS and key not in skip]
+
+
+def test_the_operations_figures_read_a_recent_day_live_until_it_settled(db):
+    yesterday = timezone.localdate() - timedelta(days=1)
+    rollups.refresh()
+    w = metrics.Window(since=rollups.midnight(yesterday), until=rollups.midnight(timezone.localdate()))
+    assert rollups.plan(w, rollups.DAILY_GRAIN)[0] == [yesterday]
+    assert rollups.plan(w, rollups.FACT_GRAIN, settled=True)[0] == []  # chats may still change
+    # A day built before it settled is built again once it has.
+    older = timezone.localdate() - timedelta(days=4)
+    RollupDay.objects.filter(day=older).update(built_at=rollups.midnight(older + timedelta(days=1)))
+    assert older in rollups.refresh()
+    assert older not in rollups.refresh()
+
+
+@pytest.mark.parametrize("filters", [{"channel": "email"}, {"category": "withdrawal-issue"}, {"agent": "ann"}])
+def test_filters_outside_the_daily_grain_read_the_per_ticket_rows(world, filters):  # noqa: F811
+    """Response times by channel or category and volume by agent: from the rolled-up days'
+    per-ticket rows — no ticket row read, business time not recomputed — equal to live."""
+    resolved = {k: (world[v].pk if k == "agent" else v) for k, v in filters.items()}
+    w = window(**resolved)
+    live = figures(w)
+    assert build_november() == 9
+    assert TicketFact.objects.filter(day__gte=date(2026, 11, 2), day__lte=date(2026, 11, 7)).count() == 4
+    days, rest = rollups.plan(w, rollups.FACT_GRAIN)
+    assert len(days) == 6 and rest == []
+    with CaptureQueriesContext(connection) as rolled:
+        same(live, figures(w))
+    tickets = [q["sql"] for q in rolled.captured_queries if '"tickets_ticket"' in q["sql"]]
+    # Only the summary's and the SLA panels' (SlaDaily's grain is target × team × agent).
+    assert all('"sla_slatimer"' in sql for sql in tickets), tickets
+
+
+def test_a_time_zone_or_calendar_change_sends_built_days_live_and_the_refresh_rebuilds_them(world, settings):  # noqa: F811
+    build_november()
+    assert len(rollups.plan(window(), rollups.DAILY_GRAIN)[0]) == 6
+    settings.TIME_ZONE = "UTC"
+    assert rollups.plan(window(), rollups.DAILY_GRAIN)[0] == []  # built in Asia/Shanghai: live
+    live = figures(window())
+    rebuilt = rollups.refresh()
+    assert {date(2026, 11, d) for d in range(1, 10)} <= set(rebuilt)
+    assert len(rollups.plan(window(), rollups.DAILY_GRAIN)[0]) == 5  # the period's whole UTC days
+    same(live, figures(window()))
+    settings.TIME_ZONE = "Asia/Shanghai"
+    rollups.refresh()
+    # The default calendar closes at noon now: business times change, the days are rebuilt.
+    before = figures(window())
+    default = BusinessCalendar.objects.get(name="default")
+    for hours in CalendarHours.objects.filter(calendar=default):
+        hours.closes_at = hours.opens_at.replace(hour=12) if hours.opens_at.hour < 12 else hours.closes_at
+        hours.save()
+    assert rollups.plan(window(), rollups.DURATION_GRAIN)[0] == []
+    live = figures(window())
+    assert live != before
+    assert date(2026, 11, 3) in rollups.refresh()
+    same(live, figures(window()))
+
+
+def test_a_survey_rerated_on_a_later_day_marks_its_first_answer_day(world, alice):  # noqa: F811
+    survey = CsatSurvey.objects.create(
+        customer=alice, ticket=world["t1"], rating=5, expires_at=timezone.now() + timedelta(days=1)
+    )
+    CsatSurvey.objects.filter(pk=survey.pk).update(created_at=local(2, 12), answered_at=local(3, 12))
+    build_november()
+    assert metrics.csat(window())["responses"] == 1
+    check_answer_survey(survey=CsatSurvey.objects.get(pk=survey.pk), rating=2)
+    assert {date(2026, 11, 2), date(2026, 11, 3)} <= set(RollupChange.objects.values_list("day", flat=True))
+    assert metrics.csat(window())["responses"] == 0  # answered today now, out of the period
+    rollups.refresh()
+    assert metrics.csat(window())["responses"] == 0
