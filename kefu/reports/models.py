@@ -144,9 +144,10 @@ class OpsDaily(models.Model):
 
 class TicketFact(models.Model):
     """One row per ticket of a rolled-up day (the finest grain): its dimensions and its four
-    durations (first reply and resolution, calendar and business seconds; None: not reached).
-    Read for the figures filtered outside the daily tables' grains (response times by channel
-    or category, volume by agent), so that business times are never recomputed for a report."""
+    durations (first reply and resolution, calendar and business seconds; None: not reached)
+    and its SLA targets. Read for the figures filtered outside the daily tables' grains
+    (response times or SLA by channel or category, volume by agent), so that business times
+    are never recomputed for a report."""
 
     day = models.DateField()
     ticket_id = models.BigIntegerField()
@@ -159,6 +160,15 @@ class TicketFact(models.Model):
     first_reply_business = models.FloatField(null=True)
     resolution = models.FloatField(null=True)
     resolution_business = models.FloatField(null=True)
+    # Per SLA target kind: the ticket's timers, those met and those breached (SlaDaily's
+    # definitions), for SLA figures filtered by channel or category.
+    locals().update(
+        {
+            f"sla_{kind}_{part}": models.SmallIntegerField(default=0)
+            for kind in ("first_reply", "next_reply", "periodic_update", "resolution")
+            for part in ("timers", "met", "breached")
+        }
+    )
 
     class Meta:
         indexes = [models.Index(fields=["day"], name="reports_ticketfact_day")]

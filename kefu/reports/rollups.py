@@ -624,10 +624,48 @@ def _live_sla_rows(window: Any) -> list[tuple[str, Any, Any, int, int]]:
     ]
 
 
+SLA_KINDS = tuple(TimerKind.values)
+
+
+def _fact_sla_rows(window: Any, days: list[date]) -> list[tuple[str, Any, Any, int, int]]:
+    """:func:`_live_sla_rows` from the per-ticket rows of ``days`` (every filter applies)."""
+    sums = {
+        f"{kind}_{part}": Sum(f"sla_{kind}_{part}") for kind in SLA_KINDS for part in ("timers", "met", "breached")
+    }
+    rows = (
+        TicketFact.objects.filter(days_q(days), **_rollup_filters(window))
+        .values("team_id", "agent_id")
+        .annotate(**sums)
+        .order_by()
+    )
+    return [
+        (kind, row["team_id"], row["agent_id"], row[f"{kind}_met"], row[f"{kind}_breached"])
+        for row in rows
+        for kind in SLA_KINDS
+        if row[f"{kind}_timers"]
+    ]
+
+
+def _live_sla_by_ticket(window: Any) -> list[tuple[int, str, int, int, int]]:
+    """Per ticket of the window and target kind: timers, met, breached."""
+    from kefu.reports import metrics
+
+    return list(
+        SlaTimer.objects.filter(ticket__in=metrics.tickets_in(window))
+        .values_list("ticket_id", "kind")
+        .annotate(timers=Count("id"), met=Count("id", filter=SLA_MET_Q), breached=Count("id", filter=SLA_BREACHED_Q))
+        .order_by()
+    )
+
+
 def _sla_by_group(window: Any) -> dict[str, dict[Any, tuple[int, int]]]:
     days, live = plan(window, SLA_GRAIN)
     rows = []
-    if days:
+    if not days and not window.active_filters() <= SLA_GRAIN:
+        days, live = plan(window, FACT_GRAIN)
+        if days:
+            rows += _fact_sla_rows(window, days)
+    elif days:
         rows += [
             (r["kind"], r["team_id"], r["agent_id"], r["m"], r["b"])
             for r in SlaDaily.objects.filter(days_q(days), **_rollup_filters(window))
@@ -745,6 +783,10 @@ def rebuild_day(day: date) -> None:
         SlaDaily(day=day, kind=kind, team_id=team, agent_id=agent, met=met, breached=breached)
         for kind, team, agent, met, breached in _live_sla_rows(window)
     ]
+    for pk, kind, timers, met, breached in _live_sla_by_ticket(window):
+        if pk in facts and kind in SLA_KINDS:
+            for part, n in (("timers", timers), ("met", met), ("breached", breached)):
+                setattr(facts[pk], f"sla_{kind}_{part}", n)
     csat = _live_csat(window)
     ops_rows, ops_durations = _ops_rows(day, window)
     with transaction.atomic():
