@@ -961,6 +961,70 @@ def _ops_rows(day: date, window: Any) -> tuple[list[OpsDaily], list[DurationDail
     return rows, durations_rows
 
 
+# --- chats from before the queue figures' fields --------------------------------------------------
+
+UPGRADE_MIGRATION = ("chat", "0011_reports_queue_and_presence_log")
+
+
+def derive_old_chats() -> int:
+    """Fill the live-chat figures' fields of chats that began before they existed (chat
+    migration 0011), from the audit log, which recorded both moments: *entered the queue*
+    (``wait_estimate_at``) is the chat's first ``chat.queued`` event and *first agent joined*
+    (``first_assigned_at``) its first ``chat.assigned`` event. The estimate the customer was told
+    then was never kept: ``wait_estimate_seconds`` stays empty (such chats are not in the
+    estimate's error), and agents' status intervals before the upgrade do not exist. Returns the
+    number of chats changed; idempotent (a chat with the fields set is left alone)."""
+    from django.db.migrations.recorder import MigrationRecorder
+    from django.db.models import Min
+
+    from kefu.audit.models import AuditEvent
+    from kefu.chat.models import ChatConversation
+
+    applied = (
+        MigrationRecorder.Migration.objects.filter(app=UPGRADE_MIGRATION[0], name=UPGRADE_MIGRATION[1])
+        .values_list("applied", flat=True)
+        .first()
+    )
+    if applied is None:
+        return 0
+    old = ChatConversation.objects.filter(created_at__lt=applied).filter(
+        Q(wait_estimate_at__isnull=True) | Q(first_assigned_at__isnull=True)
+    )
+    changed = 0
+    last = 0
+    while True:
+        chats = list(
+            old.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", "public_id", "wait_estimate_at", "first_assigned_at")[:1000]
+        )
+        if not chats:
+            break
+        last = chats[-1][0]
+        ids = {str(public_id): pk for pk, public_id, _queued, _assigned in chats}
+        firsts = (
+            AuditEvent.objects.filter(
+                target_type="chat", target_id__in=list(ids), action__in=["chat.queued", "chat.assigned"]
+            )
+            .values_list("target_id", "action")
+            .annotate(first=Min("created_at"))
+            .order_by()
+        )
+        moments: dict[int, dict[str, datetime]] = defaultdict(dict)
+        for target, action, first in firsts:
+            moments[ids[target]]["wait_estimate_at" if action == "chat.queued" else "first_assigned_at"] = first
+        for pk, _public_id, queued, assigned in chats:
+            fields = {
+                name: moment
+                for name, moment in moments.get(pk, {}).items()
+                if (queued if name == "wait_estimate_at" else assigned) is None
+            }
+            if fields:
+                ChatConversation.objects.filter(pk=pk).update(**fields)
+                changed += 1
+    return changed
+
+
 # The periodic job builds at most this many days a run (newest first); ``kefu reports
 # rebuild`` backfills a long history.
 REFRESH_BATCH = 31

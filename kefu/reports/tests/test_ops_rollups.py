@@ -28,7 +28,7 @@ from kefu.reports.models import RollupChange, RollupDay, TicketFact
 from kefu.reports.tests import test_operations as hand
 from kefu.reports.tests.test_families import local, window, world  # noqa: F401 - the fixture
 from kefu.reports.tests.test_operations import agent_day  # noqa: F401 - the fixture
-from kefu.reports.tests.test_rollups import TICKET_PANELS, build_november, figures, same
+from kefu.reports.tests.test_rollups import build_november, figures, same
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +177,46 @@ def test_a_survey_rerated_on_a_later_day_marks_its_first_answer_day(world, alice
     assert metrics.csat(window())["responses"] == 0  # answered today now, out of the period
     rollups.refresh()
     assert metrics.csat(window())["responses"] == 0
+
+
+def test_the_rebuild_command_fills_older_chats_queue_fields_from_the_audit_log(alice):
+    """A chat from before the fields (chat migration 0011): entered the queue at its first
+    ``chat.queued`` event, first agent at its first ``chat.assigned`` (a transfer's later one is
+    not it); the estimate told then is unknown. A chat filed straight from the bot (queued_at
+    set, never in the queue: no event) stays out, and newer chats are not touched."""
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from kefu.audit.models import AuditEvent
+    from kefu.chat.models import ChatStatus
+    from kefu.cli import main
+
+    upgrade = MigrationRecorder.Migration.objects.get(app="chat", name="0011_reports_queue_and_presence_log")
+    MigrationRecorder.Migration.objects.filter(pk=upgrade.pk).update(applied=hand.at(5))
+
+    def audit(chat, action, when):
+        event = AuditEvent.objects.create(action=action, target_type="chat", target_id=str(chat.public_id))
+        AuditEvent.objects.filter(pk=event.pk).update(created_at=when)
+
+    old = hand.chat(alice, created_at=hand.at(2, 9), queued_at=hand.at(2, 10, 5), assigned_at=hand.at(2, 10, 30),
+                    closed_at=hand.at(2, 11), status=ChatStatus.CLOSED, close_reason="resolved")  # fmt: skip
+    audit(old, "chat.queued", hand.at(2, 10))
+    audit(old, "chat.queued", hand.at(2, 10, 5))  # sent back to the queue by a transfer
+    audit(old, "chat.assigned", hand.at(2, 10, 2))
+    audit(old, "chat.assigned", hand.at(2, 10, 30))
+    filed = hand.chat(alice, created_at=hand.at(2, 9), queued_at=hand.at(2, 9, 1), closed_at=hand.at(2, 9, 1),
+                      status=ChatStatus.CLOSED, close_reason="ticket")  # fmt: skip
+    new = hand.chat(alice, created_at=hand.at(6), queued_at=hand.at(6, 1), status=ChatStatus.QUEUED)
+    audit(new, "chat.queued", hand.at(6, 1))
+    w = metrics.Window(since=hand.at(2), until=hand.at(3))
+    assert metrics.chat_queue_figures(w)["entered"] == 0
+    assert main(["reports", "rebuild", "--since", "2026-11-01", "--until", "2026-11-09"]) == 0
+    old.refresh_from_db()
+    assert (old.wait_estimate_at, old.first_assigned_at, old.wait_estimate_seconds) == (
+        hand.at(2, 10), hand.at(2, 10, 2), None,
+    )  # fmt: skip
+    filed.refresh_from_db()
+    new.refresh_from_db()
+    assert filed.wait_estimate_at is None and new.wait_estimate_at is None
+    figures = metrics.chat_queue_figures(w)
+    assert (figures["entered"], figures["taken"], figures["wait_median"], figures["estimated"]) == (1, 1, 120.0, 0)
+    assert main(["reports", "rebuild", "--since", "2026-11-01", "--until", "2026-11-09"]) == 0  # idempotent
