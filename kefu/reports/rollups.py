@@ -1079,11 +1079,16 @@ def register() -> None:
         # A bot conversation handed to people: its containment counts on the day it began.
         from kefu.bot.models import BotConversation
 
-        if isinstance(event, events.TicketCreated) or event.previous == "bot":
-            for began in BotConversation.objects.filter(ticket_id=event.ticket.pk).values_list(
-                "created_at", flat=True
-            ):
-                touch(began)
+        # Only a hand-off (stages.do_open_to_humans: its system message says so) had a bot
+        # stage: a case filed any other way costs no query here.
+        if isinstance(event, events.TicketCreated):
+            extra = getattr(event.message, "extra", None) or {}
+            if extra.get("event") != "handed_off":
+                return
+        elif event.previous != "bot":
+            return
+        for began in BotConversation.objects.filter(ticket_id=event.ticket.pk).values_list("created_at", flat=True):
+            touch(began)
 
     def answered(event: Any) -> None:
         # The satisfaction figures count an answer on the day the survey was sent (by channel)

@@ -220,3 +220,26 @@ def test_the_rebuild_command_fills_older_chats_queue_fields_from_the_audit_log(a
     figures = metrics.chat_queue_figures(w)
     assert (figures["entered"], figures["taken"], figures["wait_median"], figures["estimated"]) == (1, 1, 120.0, 0)
     assert main(["reports", "rebuild", "--since", "2026-11-01", "--until", "2026-11-09"]) == 0  # idempotent
+
+
+def test_a_late_hand_off_marks_the_day_its_bot_conversation_began_and_only_a_hand_off_queries(alice):
+    from kefu.bot.models import BotConversation
+    from kefu.tickets.models import Status
+    from kefu.tickets.stages import do_open_to_humans
+
+    ticket = hand.case(status=Status.BOT, channel="bot")
+    conversation = BotConversation.objects.create(customer=alice, ticket=ticket)
+    BotConversation.objects.filter(pk=conversation.pk).update(created_at=hand.at(2, 10))
+    w = metrics.Window(since=rollups.midnight(date(2026, 11, 2)), until=rollups.midnight(date(2026, 11, 3)))
+    rollups.rebuild(date(2026, 11, 2), date(2026, 11, 2))
+    assert metrics.bot_figures(w, ("containment",))["handed_off"] == 0
+    do_open_to_humans(ticket=ticket, title="t", description="d", channel="bot")
+    assert list(RollupChange.objects.values_list("day", flat=True)) == [date(2026, 11, 2)]
+    assert metrics.bot_figures(w, ("containment",))["handed_off"] == 1  # read live at once
+    rollups.refresh()
+    assert rollups.ops_parts(w, "bot") is not None
+    assert metrics.bot_figures(w, ("containment",))["handed_off"] == 1
+    # A case filed in the portal had no bot stage: no look-up for it.
+    with CaptureQueriesContext(connection) as filed:
+        hand.case()
+    assert not [q for q in filed.captured_queries if "bot_botconversation" in q["sql"]]
