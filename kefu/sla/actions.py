@@ -45,7 +45,7 @@ from kefu.events import (
 )
 from kefu.refcache import ReferenceCache
 from kefu.sla.models import OPEN_Q, SlaPolicy, SlaTimer, TimerKind
-from kefu.sla.selectors import active_policies, matching_policy, open_timers
+from kefu.sla.selectors import active_policies, matching_policy, open_timers, remember_started
 from kefu.tickets import routing
 from kefu.tickets.models import ACTIVE_STATUSES, MessageKind, Status, Ticket
 
@@ -258,6 +258,7 @@ def on_ticket_created(event: TicketCreated) -> None:
     ticket = event.ticket
     policy = matching_policy(ticket)
     if policy is None:
+        remember_started(ticket, [])
         return
     calendars = _Calendars()
     now = timezone.now()
@@ -266,7 +267,8 @@ def on_ticket_created(event: TicketCreated) -> None:
         for kind in (TimerKind.FIRST_REPLY, TimerKind.RESOLUTION)
     ]
     # One INSERT for both timers of every new ticket (no signals listen to SlaTimer).
-    SlaTimer.objects.bulk_create([t for t in timers if t is not None])
+    started = SlaTimer.objects.bulk_create([t for t in timers if t is not None])
+    remember_started(ticket, started)  # the create's answer shows them without reading back
 
 
 def on_message_added(event: MessageAdded) -> None:

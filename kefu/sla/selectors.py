@@ -87,11 +87,28 @@ class SlaSummary:
         }
 
 
-def sla_summary(ticket: Ticket) -> SlaSummary:
-    """A ticket's service-level state in one query (its timers, with the policy's name)."""
-    timers = list(
-        SlaTimer.objects.filter(ticket_id=ticket.pk).select_related("policy").order_by("started_at", "id")
-    )
+# A new ticket's timers as its create wrote them (``kefu.sla.actions.on_ticket_created``, in the
+# create's transaction), kept on the instance so that the create's answer needs no read-back.
+STARTED_TIMERS = "_sla_started_timers"
+
+
+def remember_started(ticket: Ticket, timers: list[SlaTimer]) -> None:
+    setattr(ticket, STARTED_TIMERS, list(timers))
+
+
+def sla_summary(ticket: Ticket, *, new: bool = False) -> SlaSummary:
+    """A ticket's service-level state in one query (its timers, with the policy's name).
+
+    ``new``: the ticket was created by this unit of work and has had no other change: the
+    timers its create started (:func:`remember_started`) are all it has, no query.
+    """
+    known = getattr(ticket, STARTED_TIMERS, None) if new else None
+    if known is not None:
+        timers = sorted(known, key=lambda t: (t.started_at, t.pk or 0))
+    else:
+        timers = list(
+            SlaTimer.objects.filter(ticket_id=ticket.pk).select_related("policy").order_by("started_at", "id")
+        )
     summary = SlaSummary()
     latest: dict[str, SlaTimer] = {}
     for timer in timers:

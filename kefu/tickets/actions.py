@@ -126,6 +126,9 @@ class Submission:
     ticket: Ticket
     message: Message | None
     secret_warning: str | None = None
+    # Made by this call (not a redelivery's first case): ``ticket`` and ``message`` are the rows
+    # as written, with what a create's answer shows (category, team, author) in hand.
+    created: bool = False
 
 
 def new_case_number() -> str:
@@ -347,7 +350,9 @@ def do_create_ticket(
         priority=priority,
     )
     team, security, priority = routed.team, routed.security, routed.priority
-    with files_removed_on_failure() as written, transaction.atomic():
+    # No savepoint inside a caller's transaction (the inbound pipeline's, a request's): a
+    # failure here fails the caller's whole unit of work, which nobody continues after.
+    with files_removed_on_failure() as written, transaction.atomic(savepoint=False):
         ticket = create_case(
             customer=customer,
             category=category,
@@ -364,6 +369,7 @@ def do_create_ticket(
             tx_hash=t["tx_hash"][:130],
             order_number=t["order_number"][:64],
             security_flag=security,
+            last_seq=1,  # the first message's number, taken with the insert (one UPDATE less)
         )
         message = thread.append(
             ticket,
@@ -373,6 +379,7 @@ def do_create_ticket(
             channel=channel,
             external_id=external_id,
             client_id=client_id,
+            first=True,
         )
         _store_attachments(
             ticket=ticket, message=message, files=files, user=actor, language=language, written=written
@@ -394,7 +401,7 @@ def do_create_ticket(
                 leaked_key=guarded.leaked_key,
             )
         events.publish(TicketCreated(ticket=ticket, message=message, secret_warning=guarded.warning or ""))
-    return Submission(ticket=ticket, message=message, secret_warning=guarded.warning)
+    return Submission(ticket=ticket, message=message, secret_warning=guarded.warning, created=True)
 
 
 def do_flag_secret(

@@ -174,7 +174,7 @@ def _ticket_out(ticket: Ticket) -> dict:
     }
 
 
-def _message_out(message: Message, ticket: Ticket) -> dict:
+def _message_out(message: Message, ticket: Ticket, *, attachments: list | None = None) -> dict:
     from_customer = message.sender == Sender.CUSTOMER
     if from_customer:
         author = message.author.display_name or message.author.email if message.author else ""
@@ -200,7 +200,7 @@ def _message_out(message: Message, ticket: Ticket) -> dict:
                 "size": a.size,
                 "url": reverse("tickets:attachment", args=[a.public_id]),
             }
-            for a in message.attachments.all()
+            for a in (message.attachments.all() if attachments is None else attachments)
         ],
     }
 
@@ -271,8 +271,7 @@ def create_ticket(request: AuthedRequest, payload: TicketIn):
                 hex_facts=facts,
                 client_id=request.headers.get("Idempotency-Key", ""),
             )
-            ticket = selectors.created_ticket(submission.ticket)
-            out = _detail(ticket, user, secret_warning=submission.secret_warning)
+            out = _created_detail(submission, user)
     except ValidationError as exc:
         return Reply(400, {"detail": _("Invalid input."), "errors": _errors(exc)})
     return Reply(201, out)
@@ -283,6 +282,27 @@ def _too_many(exc: ratelimit.RateLimited) -> HttpResponse:
     response = JsonResponse({"detail": exc.message}, status=429)
     response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+def _created_detail(submission: actions.Submission, user) -> dict:
+    """The answer to a create, from the rows it has just written: the ticket (with the cached
+    category and team it was routed with), its one message, the SLA timers it started. Reading
+    them back cost four of a create's round trips. A redelivery (the first case of a retried
+    client id) and a case the secret guard flagged (re-routed, a system note added) are read
+    back as stored."""
+    ticket, message = submission.ticket, submission.message
+    if not submission.created or message is None or ticket.security_flag:
+        return _detail(selectors.created_ticket(ticket), user, secret_warning=submission.secret_warning)
+    out = _ticket_out(ticket)
+    out.update(
+        description=ticket.description,
+        # Nothing else is in a new case's thread; an API create carries no files.
+        messages=[_message_out(message, ticket, attachments=[])],
+        merged_into=None,
+        secret_warning=submission.secret_warning,
+        sla=sla_summary(ticket, new=True).as_json(),
+    )
+    return out
 
 
 def _detail(ticket: Ticket, user, *, secret_warning: str | None = None) -> dict:

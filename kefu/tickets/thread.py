@@ -54,10 +54,22 @@ def append(
     client_id: str = "",
     external_id: str = "",
     extra: dict[str, Any] | None = None,
+    first: bool = False,
 ) -> Message:
-    """Add a message to the case's thread with the next number; returns it (saved)."""
-    with transaction.atomic():
-        seq = next_seq(ticket.pk)
+    """Add a message to the case's thread with the next number; returns it (saved).
+
+    ``first``: the case row was inserted by the caller's transaction with ``last_seq=1``
+    reserved for this message (its lock is held until that transaction ends): no UPDATE.
+    """
+    # A transaction if the caller has none, but no savepoint inside the caller's: nobody
+    # recovers from a failed append half-way (an error rolls back the caller's whole unit of
+    # work), and a savepoint pair is two of a create's database round trips.
+    with transaction.atomic(savepoint=False):
+        if first:
+            assert ticket.last_seq == 1 and not ticket._state.adding, "first: the case is inserted with last_seq=1"
+            seq = 1
+        else:
+            seq = next_seq(ticket.pk)
         message = Message.objects.create(
             ticket=ticket,
             seq=seq,
