@@ -185,13 +185,18 @@ class FastPost:
 
 
 def do_post_fast(posts: Sequence[FastPost]) -> list[tuple[Message, bool] | None]:
-    """Store messages of chats in progress: two UPDATE … RETURNING and one INSERT each.
+    """Store messages of chats in progress: per message, one UPDATE … RETURNING on a database
+    server (two on SQLite); per batch, one multi-row INSERT.
 
     The chat's UPDATE checks the status (and who may write) in its WHERE clause, takes the
     chat's row lock, records the activity and returns the case; the case's UPDATE takes the
     next message number (``next_seq``, the case's lock, last in the lock order); the INSERT
-    adds the message to the case's thread — what ``_lock`` + ``_append`` do through the ORM. The ORM cannot return values from an UPDATE, hence the SQL
-    (standard; SQLite ≥ 3.35 and PostgreSQL both run it).
+    adds the messages to their cases' threads — what ``_lock`` + ``_append`` do through the
+    ORM. On PostgreSQL the two UPDATEs are one statement (the chat's in a ``WITH``), and every
+    message of the batch goes in one INSERT: a database server answers each statement over a
+    socket, and the round trips, not the work, were most of a batch's time (a py-spy profile
+    at 1,000 chats: 61 % of the server's samples waiting on them). The ORM cannot return values
+    from an UPDATE, hence the SQL (standard; SQLite ≥ 3.35 and PostgreSQL both run it).
 
     Several posts share one transaction (group commit: the server's WebSocket writer hands
     over what arrived while the previous batch was written), which saves a BEGIN, a COMMIT and
@@ -211,15 +216,16 @@ def do_post_fast(posts: Sequence[FastPost]) -> list[tuple[Message, bool] | None]
         order = sorted(range(len(posts)), key=lambda i: posts[i].conversation.pk)
         try:
             with transaction.atomic():
-                applied = {i: _apply_fast(posts[i]) for i in order}
-            return [applied[i] for i in range(len(posts))]
+                applied = _apply_fast([posts[i] for i in order])
+            by_index = dict(zip(order, applied, strict=True))
+            return [by_index[i] for i in range(len(posts))]
         except IntegrityError:
             pass
     results: list[tuple[Message, bool] | None] = []
     for post in posts:
         try:
             with transaction.atomic():
-                results.append(_apply_fast(post))
+                results.extend(_apply_fast([post]))
         except IntegrityError:
             existing = _existing(post.conversation, post.client_id)
             if existing is None:
@@ -228,14 +234,53 @@ def do_post_fast(posts: Sequence[FastPost]) -> list[tuple[Message, bool] | None]
     return results
 
 
-def _apply_fast(post: FastPost) -> tuple[Message, bool] | None:
-    """One post's UPDATE and INSERT, inside the caller's transaction."""
+def _apply_fast(posts: Sequence[FastPost]) -> list[tuple[Message, bool] | None]:
+    """The posts' UPDATEs in turn, then one INSERT of their messages, inside the caller's
+    transaction."""
+    from kefu.tickets.models import Channel
+
+    now = timezone.now()
+    numbered = [_number_fast(post, now) for post in posts]
+    messages = [
+        Message(
+            ticket_id=taken[0],
+            seq=taken[1],
+            client_id=post.client_id,
+            sender=post.sender,
+            kind=post.kind,
+            author=post.author,
+            body=post.text,
+            channel=Channel.CHAT,
+            extra={},
+            created_at=now,
+        )
+        for post, taken in zip(posts, numbered, strict=True)
+        if taken is not None
+    ]
+    _insert(*messages)
+    stored = iter(messages)
+    results: list[tuple[Message, bool] | None] = []
+    for post, taken in zip(posts, numbered, strict=True):
+        if taken is None:
+            results.append(None)
+            continue
+        message = next(stored)
+        publish_message(post.conversation, message, origin=post.origin)
+        results.append((message, False))
+    return results
+
+
+def _number_fast(post: FastPost, now: datetime) -> tuple[int, int] | None:
+    """Check and touch the post's chat, then take its case's next message number: ``(case id,
+    number)``, or None where the chat may not take the post. The chat's row first, the case's
+    last (the module's lock order)."""
     from django.db import connection
 
-    conversation = post.conversation
+    from kefu.tickets.models import Ticket
+    from kefu.tickets.thread import next_seq
+
     meta = ChatConversation._meta
     quote = connection.ops.quote_name
-    now = timezone.now()
     sets: list[str] = []
     params: list[Any] = []
     for name, value in {**post.fields, "updated_at": now}.items():
@@ -248,36 +293,30 @@ def _apply_fast(post: FastPost) -> tuple[Message, bool] | None:
         sets.append(f"{column} = COALESCE({column}, %s)")
         params.append(first_response.get_db_prep_value(now, connection))
     where = [f"{quote('id')} = %s", f"{quote('status')} IN ({', '.join(['%s'] * len(post.statuses))})"]
-    params += [conversation.pk, *post.statuses]
+    params += [post.conversation.pk, *post.statuses]
     if post.condition is not None:
         where.append(f"{quote(_column(_db_field(meta, post.condition[0])))} = %s")
         params.append(post.condition[1])
     ticket = quote(_column(_db_field(meta, "ticket")))
-    sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(where)} RETURNING {ticket}"
+    chat_sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(where)} RETURNING {ticket}"
+    if connection.vendor == "postgresql":
+        # One round trip: the chat's UPDATE runs first (the case's reads its result), so the
+        # lock order holds within the statement.
+        cases = quote(Ticket._meta.db_table)
+        sql = (
+            f"WITH chat AS ({chat_sql}) UPDATE {cases} SET {quote('last_seq')} = {cases}.{quote('last_seq')} + 1 "  # noqa: S608
+            f"FROM chat WHERE {cases}.{quote('id')} = chat.{ticket} RETURNING {cases}.{quote('id')}, {cases}.{quote('last_seq')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(chat_sql, params)
         row = cursor.fetchone()
     if row is None or row[0] is None:
         return None
-    from kefu.tickets.models import Channel
-    from kefu.tickets.thread import next_seq
-
-    # The chat's row first, the case's last (the module's lock order).
-    message = Message(
-        ticket_id=row[0],
-        seq=next_seq(row[0]),
-        client_id=post.client_id,
-        sender=post.sender,
-        kind=post.kind,
-        author=post.author,
-        body=post.text,
-        channel=Channel.CHAT,
-        extra={},
-        created_at=now,
-    )
-    _insert(message)
-    publish_message(conversation, message, origin=post.origin)
-    return message, False
+    return int(row[0]), next_seq(row[0])
 
 
 def _system(conversation: ChatConversation, text: str, *, event: str, **extra: Any) -> Message:
@@ -382,25 +421,32 @@ _MESSAGE_COLUMNS = (
 )
 
 
-def _insert(message: Message) -> None:
-    """INSERT one message without ``Model.save`` (signals, field-by-field pre_save): on the hot
-    path that machinery cost as much as the database work."""
+def _insert(*messages: Message) -> None:
+    """INSERT messages, all in one statement, without ``Model.save`` (signals, field-by-field
+    pre_save): on the hot path that machinery cost as much as the database work."""
     from django.db import connection
 
+    if not messages:
+        return
     meta = Message._meta
     quote = connection.ops.quote_name
     fields = [_db_field(meta, name) for name in _MESSAGE_COLUMNS]
-    values = [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields]
+    values = [f.get_db_prep_save(getattr(message, f.attname), connection) for message in messages for f in fields]
     columns = ", ".join(quote(_column(f)) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) RETURNING {quote('id')}",
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(messages))} "  # noqa: S608
+            f"RETURNING {quote('id')}, {quote(_column(_db_field(meta, 'ticket')))}, {quote('seq')}",
             values,
         )
-        message.pk = cursor.fetchone()[0]
-    message._state.adding = False
-    message._state.db = connection.alias
+        # Matched by (case, number), unique, not by position: the order of a multi-row
+        # INSERT's RETURNING rows is not promised.
+        ids = {(ticket_id, seq): pk for pk, ticket_id, seq in cursor.fetchall()}
+    for message in messages:
+        message.pk = ids[(message.ticket_id, message.seq)]
+        message._state.adding = False
+        message._state.db = connection.alias
 
 
 def _existing(conversation: ChatConversation, client_id: str) -> Message | None:

@@ -179,3 +179,26 @@ def test_on_a_database_server_a_batch_waiting_for_a_lock_does_not_hold_up_other_
     finally:
         release.set()
         holder.join()
+
+
+def test_a_batch_costs_one_statement_a_message_and_one_insert(alice, bob):
+    """On a database server each statement is a round trip: a batch's messages are numbered one
+    statement each (the chat's and the case's UPDATE together) and stored in one INSERT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no UPDATE in a WITH clause; its statements are in-process calls")
+    agent = make_user("assets-agent@example.com", "agent", ("assets",))
+    first, second = active_chat(alice, agent), active_chat(bob, agent)
+    posts = [
+        customer_post(first, alice, "q1", "还没到账"),
+        customer_post(second, bob, "q2", "提现卡住了"),
+        customer_post(first, alice, "q3", "TxID 在这里"),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        results = actions.do_post_fast(posts)
+    assert all(r is not None and not r[1] for r in results)
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].split()[0] in ("UPDATE", "WITH", "INSERT")]
+    assert len(writes) == 4, writes
+    assert sum(sql.startswith("INSERT") for sql in writes) == 1
