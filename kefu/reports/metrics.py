@@ -1,9 +1,9 @@
 """Every reported figure, defined once.
 
 Each metric is a function over a :class:`Window` that aggregates in the database (a fixed
-number of queries, whatever the number of tickets: no per-ticket Python). Its docstring is its
-definition, and ``definition`` holds the same words translatable, for the report pages' hover
-text and the API's ``definitions`` (a test keeps the two identical). Figures are checked in
+number of queries, whatever the number of tickets: no per-ticket Python). Its definition is
+written once, translatable, in ``definition=`` of :func:`metric` — the report pages' hover text
+and the API's ``definitions`` — and not repeated in a docstring. Figures are checked in
 ``tests/test_summary.py`` against values computed by hand.
 
 Shared rules:
@@ -241,9 +241,6 @@ def tickets_in(window: Window) -> QuerySet[Ticket]:
     ),
 )
 def tickets_created(window: Window) -> dict[str, Any]:
-    """Tickets opened in the period, by creation time, on every channel; a conversation with
-    the bot counts once handed off to a person, a duplicate merged into another case does
-    not count. By channel: where the case started; by category: its current category."""
     # One GROUP BY (channel, category) of the live part, rollup rows for whole days: summed here.
     by_channel: dict[str, int] = {}
     by_category: dict[str, int] = {}
@@ -268,10 +265,6 @@ def tickets_created(window: Window) -> dict[str, Any]:
     ),
 )
 def first_reply_seconds(window: Window) -> dict[str, Any]:
-    """Seconds from a ticket's creation to the first public reply by a person on the support
-    team (never the bot, a system message or an internal note: the reply that meets the
-    SLA's first-reply target), for tickets created in the period that have one; median and
-    90th percentile, interpolated."""
     # Exact percentiles (interpolated) over live rows; from buckets once rolled-up days count.
     durations = rollups.durations(window, "first_reply", "all").get(None, rollups.NO_DURATIONS)
     return {"count": durations.count, "median": durations.percentile(0.5), "p90": durations.percentile(0.9)}
@@ -287,9 +280,6 @@ def first_reply_seconds(window: Window) -> dict[str, Any]:
     ),
 )
 def sla(window: Window) -> dict[str, Any]:
-    """SLA targets of tickets created in the period: met means reached by its deadline;
-    breached means its deadline passed first (reached late or not yet). Targets still
-    running in time, and those stopped without a result (a merged case), are neither."""
     by_target = {
         kind: {"met": met, "breached": breached}
         for kind, (met, breached) in rollups.sla_counts(window, "target").items()
@@ -312,8 +302,6 @@ def sla(window: Window) -> dict[str, Any]:
     filters=NO_FILTERS,
 )
 def csat(window: Window) -> dict[str, Any]:
-    """Satisfaction surveys (chats and tickets) answered in the period, by answer time:
-    responses, and positive ones (rated 4 or 5 of 5); sent: surveys offered in the period."""
     return rollups.csat_counts(window)
 
 
@@ -381,7 +369,6 @@ def _counts_table(counts: dict[Any, int], dimension: str, label: Promise, chart:
     ),
 )
 def volume_by_channel(window: Window) -> dict[str, Any]:
-    """Tickets created in the period (as counted in the summary), by the channel where the case started."""
     return _counts_table(rollups.ticket_counts(window, "channel"), "channel", _("Channel"), "bar")
 
 
@@ -393,7 +380,6 @@ def volume_by_channel(window: Window) -> dict[str, Any]:
     definition=_("Tickets created in the period, by their current category."),
 )
 def volume_by_category(window: Window) -> dict[str, Any]:
-    """Tickets created in the period, by their current category."""
     return _counts_table(rollups.ticket_counts(window, "category"), "category", _("Category"), "bar")
 
 
@@ -432,8 +418,6 @@ def _announcement_marks(window: Window) -> list[dict[str, Any]]:
     ),
 )
 def volume_by_day(window: Window) -> dict[str, Any]:
-    """Tickets created on each day of the period (days in the site's time zone); announcements
-    and incidents published for customers are shaded over the days they ran."""
     counts = rollups.ticket_counts(window, "day")
     rows = []
     day = timezone.localdate(window.since)
@@ -459,7 +443,6 @@ def volume_by_day(window: Window) -> dict[str, Any]:
     ),
 )
 def volume_by_hour(window: Window) -> dict[str, Any]:
-    """Tickets created in the period by the hour of the day (site's time zone) they were opened, all days together."""
     counts = rollups.ticket_counts(window, "hour")
     rows = [{"name": f"{hour:02d}:00", "count": counts.get(hour, 0)} for hour in range(24)]
     return table([column("name", _("Hour")), column("count", _("Tickets"), "count")], rows, chart="column")
@@ -519,10 +502,6 @@ RESOLUTION_BY = _(
     definition=FIRST_REPLY_BY,
 )
 def first_reply_by_team(window: Window) -> dict[str, Any]:
-    """Tickets created in the period that have a first reply; time from creation to the first public reply
-    by a person on the support team, in calendar time and in business time (the calendar of the ticket's
-    first-reply SLA target, else the default calendar); median and 90th percentile. By team and by
-    agent: the case's team and assignee now."""
     return _times_table(window, "first_reply", "team", _("Team"))
 
 
@@ -534,10 +513,6 @@ def first_reply_by_team(window: Window) -> dict[str, Any]:
     definition=FIRST_REPLY_BY,
 )
 def first_reply_by_agent(window: Window) -> dict[str, Any]:
-    """Tickets created in the period that have a first reply; time from creation to the first public reply
-    by a person on the support team, in calendar time and in business time (the calendar of the ticket's
-    first-reply SLA target, else the default calendar); median and 90th percentile. By team and by
-    agent: the case's team and assignee now."""
     return _times_table(window, "first_reply", "agent", _("Agent"))
 
 
@@ -545,10 +520,6 @@ def first_reply_by_agent(window: Window) -> dict[str, Any]:
     "resolution_by_team", family="times", chart="bar", label=_("Resolution by team"), definition=RESOLUTION_BY
 )
 def resolution_by_team(window: Window) -> dict[str, Any]:
-    """Tickets created in the period that are resolved (or closed after resolution); time from creation to
-    the latest resolution, in calendar time and in business time (the calendar of the ticket's
-    resolution SLA target, else the default calendar); median and 90th percentile. By team and by agent:
-    the case's team and assignee now."""
     return _times_table(window, "resolution", "team", _("Team"))
 
 
@@ -560,10 +531,6 @@ def resolution_by_team(window: Window) -> dict[str, Any]:
     definition=RESOLUTION_BY,
 )
 def resolution_by_agent(window: Window) -> dict[str, Any]:
-    """Tickets created in the period that are resolved (or closed after resolution); time from creation to
-    the latest resolution, in calendar time and in business time (the calendar of the ticket's
-    resolution SLA target, else the default calendar); median and 90th percentile. By team and by agent:
-    the case's team and assignee now."""
     return _times_table(window, "resolution", "agent", _("Agent"))
 
 
@@ -606,15 +573,11 @@ SLA_BY = _(
     "sla_by_target", family="service_levels", chart="stacked", label=_("SLA by target"), definition=SLA_BY
 )
 def sla_by_target(window: Window) -> dict[str, Any]:
-    """SLA targets of tickets created in the period (as in the summary): met by the deadline, or breached;
-    achievement is met ÷ (met + breached). Targets still running are neither."""
     return _sla_table(window, "target", _("Target"))
 
 
 @metric("sla_by_team", family="service_levels", chart="stacked", label=_("SLA by team"), definition=SLA_BY)
 def sla_by_team(window: Window) -> dict[str, Any]:
-    """SLA targets of tickets created in the period (as in the summary): met by the deadline, or breached;
-    achievement is met ÷ (met + breached). Targets still running are neither."""
     return _sla_table(window, "team", _("Team"))
 
 
@@ -639,8 +602,6 @@ def backlog_in(window: Window) -> QuerySet[Ticket]:
 
 @metric("backlog_age", family="backlog", chart="column", label=_("Backlog by age"), definition=BACKLOG)
 def backlog_age(window: Window) -> dict[str, Any]:
-    """Open tickets now (new, open, waiting for the customer or on hold; not with the bot, not merged),
-    whatever the period: by how long ago they were created."""
     now = timezone.now()
     aggregates: dict[str, Any] = {}
     lower = None
@@ -663,8 +624,6 @@ def backlog_age(window: Window) -> dict[str, Any]:
 
 @metric("backlog_by_team", family="backlog", chart="bar", label=_("Backlog by team"), definition=BACKLOG)
 def backlog_by_team(window: Window) -> dict[str, Any]:
-    """Open tickets now (new, open, waiting for the customer or on hold; not with the bot, not merged),
-    whatever the period: by how long ago they were created."""
     counts = {
         row["team_id"]: row["n"]
         for row in backlog_in(window).values("team_id").annotate(n=Count("id")).order_by()
@@ -990,11 +949,6 @@ def _chat_queue_from_parts(rolled: rollups.OpsParts, parts: tuple[str, ...]) -> 
     filters=frozenset({"team", "agent"}),
 )
 def chat_queue(window: Window) -> dict[str, Any]:
-    """Chats that entered the queue in the period. Wait: from entering the queue to the first agent
-    joining (median and 90th percentile, interpolated), for chats an agent took. Abandoned: closed
-    before an agent joined because the customer left, ended it or went quiet; abandonment rate =
-    abandoned ÷ chats whose wait is over (taken, abandoned or diverted). Diverted: the customer
-    chose a ticket or a call-back instead of waiting."""
     figures = chat_queue_figures(window, ("wait",))
     return table(
         [
@@ -1040,10 +994,6 @@ def chat_queue(window: Window) -> dict[str, Any]:
     filters=frozenset({"team", "agent"}),
 )
 def chat_estimate(window: Window) -> dict[str, Any]:
-    """For chats that entered the queue in the period, were told an estimated wait (no estimate is told
-    when no agent can take the chat; "in a moment" counts as 0 s) and were taken by an agent: the
-    median of |estimate − actual wait|, and the share whose error was at most half the actual wait
-    (within ±50 %)."""
     figures = chat_queue_figures(window, ("estimate",))
     return table(
         [
@@ -1208,9 +1158,6 @@ def _agents_in(window: Window, ids: Any) -> list[int]:
     chart="column",
 )
 def chat_concurrency(window: Window) -> dict[str, Any]:
-    """Per agent, over the period: the most chats open at the same moment (peak), and the average
-    number open while at least one was (the sum of each chat's open time ÷ the time with at least
-    one open). A chat counts from its assignment to its close, for the agent holding it last."""
     activity = agent_activity(window)
     agents = [pk for pk in _agents_in(window, activity) if activity[pk]["chatting"] > 0]
     names = _user_names(agents)
@@ -1303,9 +1250,6 @@ rollups.ops_figure(
     chart="stacked",
 )
 def agents_handled(window: Window) -> dict[str, Any]:
-    """Per agent, in the period: cases resolved (the assignee when the case was resolved; a duplicate
-    merged into another case is not counted), chats assigned (to the agent holding the chat last)
-    and phone calls answered."""
     figures = agents_handled_figures(window)
     agents = _agents_in(window, figures)
     names = _user_names(agents)
@@ -1336,10 +1280,6 @@ def agents_handled(window: Window) -> dict[str, Any]:
     chart="column",
 )
 def agents_time(window: Window) -> dict[str, Any]:
-    """Per agent, in the period: time online (available for chats), time away (signed in, taking no new
-    chats), and occupancy = the time with at least one chat or call open while online or away ÷ the
-    time online or away. From the agents' status changes (each change starts an interval); a chat
-    counts from assignment to close, a call from answer to end."""
     activity = agent_activity(window)
     agents = [pk for pk in _agents_in(window, activity) if activity[pk]["online"] + activity[pk]["away"] > 0]
     names = _user_names(agents)
@@ -1471,11 +1411,6 @@ rollups.ops_figure(rollups.OpsFigure("phone_calls", phone_call_parts, row_filter
     filters=frozenset({"agent"}),
 )
 def phone_service(window: Window) -> dict[str, Any]:
-    """Calls that joined the phone queue in the period. Service level: calls an agent answered within N
-    seconds of queueing (KEFU_REPORTS_PHONE_ANSWER_SECONDS, 20 by default) ÷ queued calls whose wait
-    is over (answered, hung up in the queue, or left it for a call-back or voicemail). Average speed
-    of answer: the mean wait of answered calls. Abandonment rate: calls hung up in the queue ÷ calls
-    whose wait is over."""
     figures = phone_figures(window, ("calls",))
     return table(
         [
@@ -1512,9 +1447,6 @@ def phone_service(window: Window) -> dict[str, Any]:
     chart="bar",
 )
 def phone_callbacks(window: Window) -> dict[str, Any]:
-    """Call-backs callers asked for in the period, by their status now: completed (the customer
-    answered), failed (every attempt went unanswered or failed), still open (waiting or being
-    dialled) and canceled."""
     callbacks = phone_figures(window, ("callbacks",))["callbacks"]
     labels = {
         "requested": _("Requested"),
@@ -1646,9 +1578,6 @@ rollups.ops_figure(rollups.OpsFigure("bot", bot_parts))
     filters=NO_FILTERS,
 )
 def bot_containment(window: Window) -> dict[str, Any]:
-    """Conversations with the bot that began in the period (on every channel). Handed to a person: the
-    case was opened to the support team, or a live chat on it entered the queue. Contained: the
-    others — answered without a person so far. Containment = contained ÷ conversations."""
     figures = bot_figures(window, ("containment",))
     return table(
         [
@@ -1681,8 +1610,6 @@ def bot_containment(window: Window) -> dict[str, Any]:
     chart="bar",
 )
 def bot_intents(window: Window) -> dict[str, Any]:
-    """What customers asked the bot about in the period: the topic of the bot's answers (not greetings,
-    thanks or out-of-scope), counted once per conversation; the 20 most frequent."""
     intents = bot_figures(window, ("intents",))["intents"]
     return table(
         [column("name", _("Intent")), column("conversations", _("Conversations"), "count")],
@@ -1714,9 +1641,6 @@ HANDOFF_REASONS = {
     chart="bar",
 )
 def bot_handoff_reasons(window: Window) -> dict[str, Any]:
-    """Why the bot handed conversations to a person in the period (each hand-off once, at the time the
-    bot's reply said so): the customer asked, an urgent topic, the answer did not solve it, the bot
-    did not understand, frustration, or a complaint."""
     reasons = bot_figures(window, ("reasons",))["handoff_reasons"]
     return table(
         [column("name", _("Reason")), column("handoffs", _("Hand-offs"), "count")],
@@ -1736,8 +1660,6 @@ def bot_handoff_reasons(window: Window) -> dict[str, Any]:
     filters=NO_FILTERS,
 )
 def bot_out_of_scope(window: Window) -> dict[str, Any]:
-    """The bot's answers in the period that name an intent, and those whose intent was "out of scope"
-    (a question the bot is not built for); rate = out of scope ÷ answers."""
     figures = bot_figures(window, ("scope",))
     return table(
         [
@@ -1774,9 +1696,6 @@ def _days(window: Window) -> tuple[date, date]:
     chart="bar",
 )
 def helpcentre_no_results(window: Window) -> dict[str, Any]:
-    """Readers' help-centre searches (site and API) that found no article, on the days of the period
-    (site time zone): the 20 most repeated queries, as searched after the secret guard hid any seed
-    phrase or key, in lower case. Kept 90 days."""
     first, last = _days(window)
     rows = (
         SearchMiss.objects.filter(day__gte=first, day__lte=last)
@@ -1807,8 +1726,6 @@ def helpcentre_no_results(window: Window) -> dict[str, Any]:
     chart="stacked",
 )
 def helpcentre_votes(window: Window) -> dict[str, Any]:
-    """Readers' answers to "Was this helpful?" given or changed in the period, per article (one vote
-    per reader: a changed vote counts as its latest answer); the 20 articles with most votes."""
     rows = (
         ArticleFeedback.objects.filter(_in(window, "updated_at"))
         .values_list("article__title", "article__language")
@@ -1920,9 +1837,6 @@ rollups.ops_figure(rollups.OpsFigure("csat_channel", csat_channel_parts, row_fil
     chart="column",
 )
 def csat_by_channel(window: Window) -> dict[str, Any]:
-    """Satisfaction surveys sent in the period (chats and tickets), by channel (a chat's survey: live
-    chat; a ticket's: the channel where the case started). Response rate = surveys answered (by now)
-    ÷ sent; positive = rated 4 or 5 of 5, as a share of answers."""
     figures = csat_by_channel_figures(window)
     names = {value: str(label) for value, label in Channel.choices}
     return table(
@@ -1950,8 +1864,6 @@ def csat_by_channel(window: Window) -> dict[str, Any]:
     filters=frozenset({"team", "agent"}),
 )
 def csat_comments(window: Window) -> dict[str, Any]:
-    """The 20 latest survey comments answered in the period, newest first, with the rating and the
-    case; the text as stored — the secret guard hid any seed phrase or key when it came in."""
     names = {value: str(label) for value, label in Channel.choices}
     rows = (
         _surveys(window)

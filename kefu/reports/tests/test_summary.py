@@ -221,10 +221,12 @@ def test_queries_stay_bounded_whatever_the_number_of_tickets(fixture_tickets, su
     assert len(many.captured_queries) == len(few.captured_queries) <= 8
 
 
-def test_every_definition_is_its_functions_docstring():
-    """One definition per metric: the translatable text and the docstring say the same."""
+def test_every_metric_is_defined_once_in_its_translatable_definition():
+    """One definition per metric: ``definition=`` (translated on the pages and in the API), no
+    docstring repeating it."""
     from django.utils.translation import override
 
     with override("en"):
         for entry in metrics.METRICS.values():
-            assert " ".join(str(entry.definition).split()) == " ".join(entry.compute.__doc__.split())
+            assert len(str(entry.definition).split()) > 5, entry.key
+            assert entry.compute.__doc__ is None, entry.key
