@@ -380,6 +380,12 @@ SETTINGS: tuple[Setting, ...] = (
     _S("KEFU_BOT_LLM_MODEL", "str", "", "model name sent to `KEFU_BOT_LLM_URL`"),
     _S("KEFU_BOT_LLM_API_KEY", "secret", "", "bearer token for `KEFU_BOT_LLM_URL`", secret=True),
     _S("KEFU_BOT_LLM_TIMEOUT", "float", "3", "seconds to wait for the LLM before the reply goes out as written"),
+    _S(
+        "KEFU_BOT_IDLE_CLOSE_HOURS",
+        "float",
+        "24",
+        "hours of silence after which a conversation still with the bot is closed (0: never)",
+    ),
     # Staff security
     _S(
         "KEFU_STAFF_2FA_REQUIRED",

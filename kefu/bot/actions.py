@@ -473,6 +473,10 @@ def do_handle_message(
             conversation = do_start_conversation(customer=customer, language=language, channel=channel)
         else:
             conversation = BotConversation.objects.select_for_update().get(pk=conversation.pk)
+            if conversation.status == ConversationStatus.CLOSED:
+                from kefu.bot import idle
+
+                idle.reopen(conversation)  # closed while they were away: the same thread, a fresh dialogue
             if conversation.customer_id is None and customer is not None:
                 _adopt(conversation, customer)  # signed in mid-conversation
         with override(conversation.language or language):

@@ -21,6 +21,14 @@ class ConversationStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class CloseReason(models.TextChoices):
+    """Why a conversation still with the bot was closed for idleness (``kefu.bot.idle``), read
+    by the reports: the bot's containment counts ``answered`` as contained, ``unanswered`` not."""
+
+    ANSWERED = "answered", _("Answered by the bot")
+    UNANSWERED = "unanswered", _("Left without an answer")
+
+
 class BotConversation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     customer = models.ForeignKey(
@@ -42,11 +50,21 @@ class BotConversation(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Closed while still with the bot because the customer went quiet (``kefu.bot.idle``);
+    # cleared when they write again (the conversation reopens, its dialogue starts over).
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
 
     class Meta:
         verbose_name = _("bot conversation")
         verbose_name_plural = _("bot conversations")
-        indexes = [models.Index(fields=["customer", "-updated_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-updated_at"]),
+            # The idle sweep's: only conversations still with the bot, oldest activity first.
+            models.Index(
+                fields=["updated_at"], name="botconv_with_bot", condition=models.Q(status="bot")
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.public_id)
