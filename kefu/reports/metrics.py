@@ -92,6 +92,7 @@ from django.utils.translation import gettext_lazy as _
 from kefu.accounts.models import User
 from kefu.bot.intents import INTENT_LABELS
 from kefu.bot.models import BotConversation
+from kefu.bot.models import CloseReason as BotCloseReason
 from kefu.chat.models import AgentPresenceLog, ChatConversation, ChatStatus
 from kefu.csat.models import CsatSurvey
 from kefu.helpcenter.models import ArticleFeedback, SearchMiss
@@ -1481,17 +1482,22 @@ def bot_figures(window: Window, parts: tuple[str, ...] = BOT_PARTS) -> dict[str,
     return _bot_figures(window, parts)
 
 
+def _containment(total: int, handed: int, unanswered: int) -> dict[str, Any]:
+    contained = total - handed - unanswered
+    return {
+        "conversations": total,
+        "handed_off": handed,
+        "unanswered": unanswered,
+        "contained": contained,
+        "containment_percent": _percent(contained, total),
+    }
+
+
 def _bot_from_parts(totals: dict[str, float], parts: tuple[str, ...]) -> dict[str, Any]:
     n = {key: int(value) for key, value in totals.items()}
     figures: dict[str, Any] = {}
     if "containment" in parts:
-        total, handed = n.get("conversations", 0), n.get("handed_off", 0)
-        figures.update(
-            conversations=total,
-            handed_off=handed,
-            contained=total - handed,
-            containment_percent=_percent(total - handed, total),
-        )
+        figures.update(_containment(n.get("conversations", 0), n.get("handed_off", 0), n.get("unanswered", 0)))
     if "scope" in parts:
         answers, out = n.get("answers", 0), n.get("out_of_scope", 0)
         figures.update(answers=answers, out_of_scope=out, out_of_scope_percent=_percent(out, answers))
@@ -1509,7 +1515,7 @@ def bot_parts(window: Window) -> dict[tuple[Any, Any, str], float]:
     """Every part of :func:`bot_figures` (all intents, not only the top ones), for a day."""
     figures = _bot_figures(window, BOT_PARTS, top=None)
     out: dict[str, float] = {
-        key: figures[key] for key in ("conversations", "handed_off", "answers", "out_of_scope")
+        key: figures[key] for key in ("conversations", "handed_off", "unanswered", "answers", "out_of_scope")
     }
     out.update({f"intent:{key}": n for key, n in figures["intents"].items()})
     out.update({f"reason:{key}": n for key, n in figures["handoff_reasons"].items()})
@@ -1526,14 +1532,14 @@ def _bot_figures(window: Window, parts: tuple[str, ...], top: int | None = TOP_R
         # Probed per conversation through the primary key (a join would read every ticket).
         opened = Ticket.objects.filter(pk=OuterRef("ticket_id")).exclude(status=Status.BOT)
         handed = Q(Exists(opened)) | Q(Exists(queued_chat))
+        # Closed for idleness while the bot was still asking or had missed (kefu.bot.idle): the
+        # customer left without an answer — among the conversations, not contained.
+        left = ~handed & Q(close_reason=BotCloseReason.UNANSWERED)
         with without_jit():
-            counts = conversations.aggregate(total=Count("id"), handed=Count("id", filter=handed))
-        figures.update(
-            conversations=counts["total"],
-            handed_off=counts["handed"],
-            contained=counts["total"] - counts["handed"],
-            containment_percent=_percent(counts["total"] - counts["handed"], counts["total"]),
-        )
+            counts = conversations.aggregate(
+                total=Count("id"), handed=Count("id", filter=handed), unanswered=Count("id", filter=left)
+            )
+        figures.update(_containment(counts["total"], counts["handed"], counts["unanswered"]))
     answers = Message.objects.filter(_in(window, "created_at"), sender=Sender.BOT).annotate(
         intent=KT("extra__intent"), reason=KT("extra__handoff_reason")
     )
@@ -1562,7 +1568,14 @@ def _bot_figures(window: Window, parts: tuple[str, ...], top: int | None = TOP_R
     return figures
 
 
-rollups.ops_figure(rollups.OpsFigure("bot", bot_parts))
+def _bot_idle_close() -> timedelta:
+    from kefu.bot.idle import idle_hours
+
+    # A conversation closed for idleness (left without an answer) changes its day's figure then.
+    return timedelta(hours=idle_hours())
+
+
+rollups.ops_figure(rollups.OpsFigure("bot", bot_parts, settles_after=_bot_idle_close))
 
 
 @metric(
@@ -1572,8 +1585,9 @@ rollups.ops_figure(rollups.OpsFigure("bot", bot_parts))
     definition=_(
         "Conversations with the bot that began in the period (on every channel). Handed to a "
         "person: the case was opened to the support team, or a live chat on it entered the queue. "
-        "Contained: the others — answered without a person so far. Containment = contained ÷ "
-        "conversations."
+        "Left without an answer: closed for idleness while the bot was still asking, had not "
+        "understood or had only greeted. Contained: the others — answered without a person so "
+        "far. Containment = contained ÷ conversations."
     ),
     filters=NO_FILTERS,
 )
@@ -1584,6 +1598,7 @@ def bot_containment(window: Window) -> dict[str, Any]:
             column("name", _("Conversations")),
             column("conversations", _("Conversations with the bot"), "count"),
             column("handed_off", _("Handed to a person"), "count"),
+            column("unanswered", _("Left without an answer"), "count"),
             column("contained", _("Contained"), "count"),
             column("containment_percent", _("Containment"), "percent"),
         ],
@@ -1591,7 +1606,8 @@ def bot_containment(window: Window) -> dict[str, Any]:
             {
                 "name": str(_("All conversations")),
                 **{
-                    k: figures[k] for k in ("conversations", "handed_off", "contained", "containment_percent")
+                    k: figures[k]
+                    for k in ("conversations", "handed_off", "unanswered", "contained", "containment_percent")
                 },
             }
         ],

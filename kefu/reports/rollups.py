@@ -243,31 +243,36 @@ def _clean_days(first: date, last: date) -> frozenset[date]:
 SETTLE = timedelta(days=2)
 
 
-def _settled_days(first: date, last: date) -> frozenset[date]:
-    """The clean days of [first, last] whose rows were built once the day had settled."""
+def _settled_days(first: date, last: date, settle: timedelta) -> frozenset[date]:
+    """The clean days of [first, last] whose rows were built ``settle`` after the day ended."""
 
     def load() -> frozenset[date]:
         clean = _clean_days(first, last)
         built = RollupDay.objects.filter(day__in=clean).values_list("day", "built_at")
-        return frozenset(day for day, at in built if at >= midnight(day + timedelta(days=1)) + SETTLE)
+        return frozenset(day for day, at in built if at >= midnight(day + timedelta(days=1)) + settle)
 
-    return _remember(("settled", first, last), load)
+    return _remember(("settled", first, last, settle), load)
 
 
-def plan(window: Any, grain: frozenset[str], *, settled: bool = False) -> tuple[list[date], list[Any]]:
+def plan(
+    window: Any, grain: frozenset[str], *, settled: timedelta | None = None
+) -> tuple[list[date], list[Any]]:
     """Split ``window`` into whole days read from a rollup of ``grain`` (the filters its rows
     can apply) and the live windows covering the rest, in time order. ``settled``: only days
-    whose rows were built after :data:`SETTLE` (the operations figures)."""
+    whose rows were built that long after the day ended (the operations figures)."""
     if not window.active_filters() <= grain:
         return [], [window]
     return _remember(("plan", window, settled), lambda: _plan(window, settled))
 
 
-def _plan(window: Any, settled: bool) -> tuple[list[date], list[Any]]:
+def _plan(window: Any, settled: timedelta | None) -> tuple[list[date], list[Any]]:
     days = _whole_days(window)
     if not days:
         return [], [window]
-    clean = (_settled_days if settled else _clean_days)(days[0][0], days[-1][0])
+    if settled is None:
+        clean = _clean_days(days[0][0], days[-1][0])
+    else:
+        clean = _settled_days(days[0][0], days[-1][0], settled)
     rolled = []
     live = []
     cursor = window.since
@@ -854,9 +859,18 @@ class OpsFigure:
     durations: tuple[tuple[str, Callable[[Any], Iterable[tuple[Any, Any, float]]]], ...] = ()
     row_filters: frozenset[str] = frozenset()
     peaks: frozenset[str] = frozenset()
+    # How long after a day its parts may still change (beyond SETTLE, e.g. the bot's idle close).
+    settles_after: Callable[[], timedelta] = lambda: timedelta(0)  # noqa: E731
+
+    def settle(self) -> timedelta:
+        return SETTLE + self.settles_after()
 
 
 OPS_FIGURES: dict[str, OpsFigure] = {}
+
+
+def longest_settle() -> timedelta:
+    return max([SETTLE, *(figure.settle() for figure in OPS_FIGURES.values())])
 
 
 def ops_figure(figure: OpsFigure) -> OpsFigure:
@@ -892,7 +906,7 @@ def ops_parts(window: Any, name: str) -> OpsParts | None:
     :class:`DurationDaily`, the rest from ``parts`` on the live tables. None when no day of the
     window is rolled up (the figure then computes itself live, exact)."""
     figure = OPS_FIGURES[name]
-    days, live = plan(window, FACT_GRAIN, settled=True)
+    days, live = plan(window, FACT_GRAIN, settled=figure.settle())
     if not days:
         return None
 
@@ -1038,12 +1052,16 @@ def refresh(*, batch: int = REFRESH_BATCH) -> list[date]:
     stale = set(RollupChange.objects.filter(day__lt=today).values_list("day", flat=True).distinct())
     # Built with other settings (time zone, business calendars): rebuilt too, newest first.
     stale |= set(RollupDay.objects.exclude(fingerprint=fingerprint()).values_list("day", flat=True))
-    recent = {today - timedelta(days=n) for n in range(1, RECENT_DAYS + 1)}
+    from kefu.reports import metrics  # noqa: F401 - registers the operations figures
+
+    settle = longest_settle()
+    recent = {today - timedelta(days=n) for n in range(1, max(RECENT_DAYS, settle.days + 2) + 1)}
     # Recent days not built yet, or built before they settled (the operations figures).
     settled = {
         day
         for day, at in RollupDay.objects.filter(day__in=recent).values_list("day", "built_at")
-        if at >= midnight(day + timedelta(days=1)) + SETTLE or midnight(day + timedelta(days=1)) + SETTLE > timezone.now()
+        if at >= midnight(day + timedelta(days=1)) + settle
+        or midnight(day + timedelta(days=1)) + settle > timezone.now()
     }
     todo = sorted(stale | (recent - settled), reverse=True)[:batch]
     for day in todo:

@@ -284,6 +284,7 @@ def test_bot_containment_intents_handoff_reasons_and_out_of_scope_by_hand(alice)
     assert figures == {
         "conversations": 4,
         "handed_off": 2,
+        "unanswered": 0,
         "contained": 2,
         "containment_percent": 50.0,
         "answers": 8,

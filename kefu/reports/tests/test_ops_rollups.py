@@ -115,7 +115,7 @@ def test_the_operations_figures_read_a_recent_day_live_until_it_settled(db):
     rollups.refresh()
     w = metrics.Window(since=rollups.midnight(yesterday), until=rollups.midnight(timezone.localdate()))
     assert rollups.plan(w, rollups.DAILY_GRAIN)[0] == [yesterday]
-    assert rollups.plan(w, rollups.FACT_GRAIN, settled=True)[0] == []  # chats may still change
+    assert rollups.plan(w, rollups.FACT_GRAIN, settled=rollups.SETTLE)[0] == []  # chats may still change
     # A day built before it settled is built again once it has.
     older = timezone.localdate() - timedelta(days=4)
     RollupDay.objects.filter(day=older).update(built_at=rollups.midnight(older + timedelta(days=1)))
@@ -243,3 +243,36 @@ def test_a_late_hand_off_marks_the_day_its_bot_conversation_began_and_only_a_han
     with CaptureQueriesContext(connection) as filed:
         hand.case()
     assert not [q for q in filed.captured_queries if "bot_botconversation" in q["sql"]]
+
+
+def test_bot_containment_shows_conversations_left_without_an_answer_apart(alice):
+    """Begun on 2 November: c1 closed for idleness as answered (contained), c2 closed as
+    unanswered (left without an answer), c3 handed to the team and then idle-closed as
+    unanswered (handed: the hand-off counts), c4 still open with the bot (contained so far) →
+    4 conversations, 1 handed, 1 left without an answer, 2 contained: 50 %. The same from the
+    rolled-up day."""
+    from kefu.bot.models import BotConversation, CloseReason
+    from kefu.tickets.models import Status
+
+    for status, reason in (
+        (Status.BOT, CloseReason.ANSWERED),
+        (Status.BOT, CloseReason.UNANSWERED),
+        (Status.NEW, CloseReason.UNANSWERED),
+        (Status.BOT, ""),
+    ):
+        made = BotConversation.objects.create(customer=alice, ticket=hand.case(status=status, channel="bot"))
+        BotConversation.objects.filter(pk=made.pk).update(created_at=hand.at(2, 10), close_reason=reason)
+    w = metrics.Window(since=rollups.midnight(date(2026, 11, 2)), until=rollups.midnight(date(2026, 11, 4)))
+    expected = {
+        "conversations": 4,
+        "handed_off": 1,
+        "unanswered": 1,
+        "contained": 2,
+        "containment_percent": 50.0,
+    }
+    assert metrics.bot_figures(w, ("containment",)) == expected
+    rollups.rebuild(date(2026, 11, 1), date(2026, 11, 5))
+    assert rollups.ops_parts(w, "bot") is not None
+    assert metrics.bot_figures(w, ("containment",)) == expected
+    row = metrics.bot_containment(w)["rows"][0]
+    assert (row["unanswered"], row["contained"]) == (1, 2)
