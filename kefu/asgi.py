@@ -1,14 +1,58 @@
 """ASGI entry point: HTTP through Django, WebSocket through Channels routing."""
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 
 import django  # noqa: E402
-from asgiref.sync import sync_to_async  # noqa: E402
+from asgiref.sync import SyncToAsync  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.db import connection  # noqa: E402
+
+
+class _RequestCall(SyncToAsync):
+    """A request's synchronous work in a request thread: its database connections are checked
+    before and closed (a pooled one given back) after. Django's own clean-up
+    (``request_finished``) runs in another thread, where it cannot reach this thread's."""
+
+    def thread_handler(self, loop, *args, **kwargs):
+        from kefu.jobs.engine import close_stale_connections
+
+        close_stale_connections()
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            close_stale_connections()
+
+
+# SQLite: enough threads that a slow page (a report, an export) does not hold up the others and
+# reads overlap, few enough that writers do not pile up on the database's one write lock.
+SQLITE_REQUEST_THREADS = 4
+
+_request_threads: ThreadPoolExecutor | None = None
+
+
+def request_thread_count() -> int:
+    """On a database server as many as the chat's database threads (half the connection pool,
+    the other half left to them and the jobs); on SQLite SQLITE_REQUEST_THREADS."""
+    if connection.vendor == "sqlite":
+        return SQLITE_REQUEST_THREADS
+    from kefu.chat.dbcall import server_thread_count
+
+    return server_thread_count()
+
+
+def request_threads() -> ThreadPoolExecutor:
+    """The process's fixed pool of threads that run requests."""
+    global _request_threads
+    if _request_threads is None:
+        _request_threads = ThreadPoolExecutor(
+            max_workers=request_thread_count(), thread_name_prefix="kefu-request"
+        )
+    return _request_threads
 
 
 class SyncStackHandler(ASGIHandler):
@@ -16,13 +60,30 @@ class SyncStackHandler(ASGIHandler):
     thread. Kefu's views and most middleware are synchronous: in Django's async mode each
     middleware's request and response hooks hop to a thread and back (about twenty hops a
     page); here a page costs one. The request is still read and the response sent on the
-    event loop, and an async view would still work (Django adapts it)."""
+    event loop, and an async view would still work (Django adapts it).
+
+    Which thread: Django's handler wraps every request in a ``ThreadSensitiveContext``, which
+    gives each request a thread of its own — created and joined per request (the event loop
+    blocks in ``Thread.start`` until it runs), with a new database connection, and with no
+    bound on how many run at once. Measured with py-spy under 50 concurrent phone calls: on
+    SQLite those threads convoyed on the database's one write lock, whose busy-wait sleeps
+    grow to 100 ms, and webhook answers waited up to a second. So the per-request context is
+    skipped and requests run on a fixed pool of threads (``request_threads``): several at
+    once, so a slow page does not hold up the others, each with its own (on PostgreSQL
+    pooled) connection, but a bounded number of them."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
 
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        await self.handle(scope, receive, send)  # without Django's per-request thread context
+
     async def get_response_async(self, request):
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        return await _RequestCall(self.get_response, thread_sensitive=False, executor=request_threads())(
+            request
+        )
 
 
 django.setup(set_prefix=False)

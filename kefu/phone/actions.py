@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
@@ -40,6 +43,12 @@ from kefu.tickets.models import Category, Channel, MessageKind, Sender, Status, 
 logger = logging.getLogger(__name__)
 
 SMS_MAX_ATTEMPTS = 5
+# A text claimed by a sender that has not finished after this long is taken to be lost (the
+# process died mid-send) and may be claimed again: well above the provider call's timeout.
+SMS_CLAIM_SECONDS = 60
+# A queued text nobody has sent after this long lost its job (the process died after the
+# commit, before the job ran); the sweep queues it again.
+SMS_LOST_SECONDS = 120
 
 
 # The main menu's choices and what they are about: (category slug, urgent, security).
@@ -69,6 +78,63 @@ def topic_label(topic: str) -> str:
         "case": _("an existing case"),
     }
     return str(labels.get(topic, _("a phone call")))
+
+
+# --- the follow-up job -------------------------------------------------------------------------
+
+# The calls whose follow-up a webhook asked for, while it runs (None outside a webhook).
+_webhook_calls: ContextVar[set[int] | None] = ContextVar("kefu_phone_webhook_calls", default=None)
+
+
+@contextmanager
+def one_job_per_call() -> Iterator[None]:
+    """Around a webhook: what its steps leave for later — hand a new case over, ring an agent for
+    a queued call, send the call's texts — is one job per call (``tasks.finish_case``), queued
+    when the webhook's work is done, however many steps asked (a case opened and a text queued
+    in one answer used to be two jobs: two writes to the embedded queue's file per answer)."""
+    calls: set[int] = set()
+    token = _webhook_calls.set(calls)
+    try:
+        yield
+    finally:
+        _webhook_calls.reset(token)
+        for pk in sorted(calls):
+            _enqueue_follow_up(pk)
+
+
+def _enqueue_follow_up(call_pk: int) -> None:
+    from kefu.phone.tasks import finish_case
+
+    enqueue_on_commit(finish_case, call_pk)
+
+
+def _follow_up(call: Call) -> None:
+    """Ask for the call's follow-up job: at the end of the webhook, or after this commit when no
+    webhook is running (the job does everything pending for the call, so asking twice is
+    harmless)."""
+    calls = _webhook_calls.get()
+    if calls is None:
+        _enqueue_follow_up(call.pk)
+    else:
+        calls.add(call.pk)
+
+
+def do_follow_up(call_pk: int) -> None:
+    """The follow-up job: hand a new case to humans, ring an agent for a call still waiting for
+    one, send the call's queued texts. Each part checks its rows first, so a rerun does nothing
+    twice; a text the provider refused makes the job fail after the rest is done (and retried)."""
+    from kefu.identity.sms import SmsError
+
+    do_finish_case(call_pk)
+    do_connect_agent(call_pk)  # rings only a call still waiting for an agent
+    failed: SmsError | None = None
+    for pk in PhoneSms.objects.filter(call_id=call_pk, status=SmsStatus.QUEUED).values_list("pk", flat=True):
+        try:
+            send_sms(pk)
+        except SmsError as exc:
+            failed = exc
+    if failed is not None:
+        raise failed
 
 
 # --- the call -----------------------------------------------------------------------------------
@@ -178,10 +244,7 @@ def do_open_case(call: Call, *, topic: str = "", named: Ticket | None = None) ->
         do_update_call(locked, ticket=ticket, topic=topic)
         call.ticket, call.ticket_id, call.topic = ticket, ticket.pk, topic
         if new:
-            from kefu.phone.tasks import finish_case
-
-            enqueue_on_commit(finish_case, call.pk)
-            call.__dict__["_hand_off_queued"] = True
+            _follow_up(call)
         return ticket
 
 
@@ -261,10 +324,7 @@ def do_enqueue(call: Call) -> Ticket:
         call.refresh_from_db(fields=["queued_at", "status"])
         if updated:
             do_queue_sms(call, purpose="case_number")
-            if not call.__dict__.get("_hand_off_queued"):
-                from kefu.phone.tasks import connect_agent
-
-                enqueue_on_commit(connect_agent, call.pk)
+            _follow_up(call)  # rings an agent (after the hand-over of a new case)
     return ticket
 
 
@@ -474,28 +534,43 @@ def do_queue_sms(call: Call, *, purpose: str) -> PhoneSms | None:
             )
     except IntegrityError:
         return None  # already queued for this call
-    from kefu.phone.tasks import send_sms
-
-    enqueue_on_commit(send_sms, sms.pk)
+    _follow_up(call)
     return sms
 
 
+def claim_sms(pk: int) -> PhoneSms | None:
+    """Take a queued text for sending, exclusively: one conditional UPDATE, so of two workers
+    running its job at once (a retry and the sweep's, a job run twice) only one gets it — on
+    PostgreSQL the second waits for the first's row lock and then no longer matches. A claim
+    older than SMS_CLAIM_SECONDS is a sender that died mid-send: it may be taken again."""
+    now = timezone.now()
+    claimed = (
+        PhoneSms.objects.filter(pk=pk, status=SmsStatus.QUEUED)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - timedelta(seconds=SMS_CLAIM_SECONDS)))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+    )
+    return PhoneSms.objects.get(pk=pk) if claimed else None
+
+
 def send_sms(pk: int) -> bool:
-    """The job: send one queued text through the provider's REST API (retried by the engine)."""
+    """Send one queued text through the provider's REST API, if this worker claims it (the
+    follow-up job, and ``tasks.send_sms`` for the sweep's; a failure is retried by the engine)."""
     from kefu.identity.sms import SmsError
     from kefu.phone.provider import provider
 
-    claimed = PhoneSms.objects.filter(pk=pk, status=SmsStatus.QUEUED).update(attempts=F("attempts") + 1)
-    if not claimed:
+    sms = claim_sms(pk)
+    if sms is None:
         return False
-    sms = PhoneSms.objects.get(pk=pk)
     do_finish_case(sms.call_id)  # the text links the case: the customer may open it at once
     try:
         sid = provider().send_sms(to=sms.to, body=sms.body)
     except SmsError as exc:
         failed = sms.attempts >= SMS_MAX_ATTEMPTS
+        # Released (claimed_at cleared) for the engine's retry of this job.
         PhoneSms.objects.filter(pk=pk).update(
-            last_error=str(exc)[:500], status=SmsStatus.FAILED if failed else SmsStatus.QUEUED
+            last_error=str(exc)[:500],
+            status=SmsStatus.FAILED if failed else SmsStatus.QUEUED,
+            claimed_at=None,
         )
         if failed:
             return False
@@ -504,6 +579,28 @@ def send_sms(pk: int) -> bool:
         status=SmsStatus.SENT, provider_id=sid, sent_at=timezone.now(), last_error=""
     )
     return True
+
+
+def do_requeue_lost_sms(limit: int = 100) -> int:
+    """The sweep's reconcile for texts: a text still queued SMS_LOST_SECONDS after it was written
+    and not being sent (unclaimed, or its claim expired) lost its job — the process died after
+    the commit, before the job ran, or during the send. Queue its job again; the claim makes a
+    second job for the same text do nothing. How many were queued."""
+    from kefu.jobs.engine import enqueue
+    from kefu.phone.tasks import send_sms as send_sms_job
+
+    now = timezone.now()
+    lost = list(
+        PhoneSms.objects.filter(
+            status=SmsStatus.QUEUED, created_at__lt=now - timedelta(seconds=SMS_LOST_SECONDS)
+        )
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - timedelta(seconds=SMS_CLAIM_SECONDS)))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in lost:
+        enqueue(send_sms_job, pk)
+    return len(lost)
 
 
 # --- agents: connect and call back ---------------------------------------------------------------
@@ -707,9 +804,11 @@ def _tell_agent_phone_rings(call: Call, agent: User) -> None:
 
 
 def do_sweep_queue(limit: int = 100) -> int:
-    """Finish the cases a lost job left in the bot's stage, then ring agents for the calls
-    waiting in the queue (oldest first); how many were rung."""
+    """Finish the cases a lost job left in the bot's stage, queue again the texts a lost job left
+    unsent, then ring agents for the calls waiting in the queue (oldest first); how many were
+    rung."""
     do_finish_pending_cases(limit)
+    do_requeue_lost_sms(limit)
     waiting = (
         Call.objects.filter(queued_at__isnull=False, answered_at__isnull=True, ended_at__isnull=True)
         .order_by("queued_at")

@@ -171,6 +171,8 @@ class PhoneSms(models.Model):
     body = models.TextField(_("text"))
     status = models.CharField(_("status"), max_length=8, choices=SmsStatus.choices, default=SmsStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When a sender took it (kefu.phone.actions.claim_sms): one sender at a time.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     provider_id = models.CharField(_("provider id"), max_length=64, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -180,6 +182,10 @@ class PhoneSms(models.Model):
         verbose_name = _("SMS")
         verbose_name_plural = _("SMS")
         constraints = [models.UniqueConstraint(fields=["call", "purpose"], name="phone_sms_once")]
+        # The sweep's look for texts whose job was lost: only the few still queued are indexed.
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(status="queued"), name="phone_sms_queued")
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose} → {self.to}"

@@ -8,6 +8,7 @@ from kefu.jobs.engine import job, periodic_job
 
 @job(retries=4, retry_delay=30)
 def send_sms(pk: int) -> None:
+    """One text the sweep found without a job (``actions.do_requeue_lost_sms``)."""
     from kefu.phone.actions import send_sms as send
 
     send(pk)
@@ -15,16 +16,17 @@ def send_sms(pk: int) -> None:
 
 @job(retries=4, retry_delay=10)
 def finish_case(call_pk: int) -> None:
-    """Hand a call's new case to humans after the webhook answered (the sweep redoes a lost
-    one); a call waiting in the queue then rings an agent (one job per webhook, not two)."""
-    from kefu.phone.actions import do_connect_agent, do_finish_case
+    """A webhook's follow-up for its call, one job per webhook (``actions.one_job_per_call``):
+    hand a new case to humans, ring an agent for a call waiting in the queue, send the call's
+    texts. The sweep redoes each part that a lost job left undone."""
+    from kefu.phone.actions import do_follow_up
 
-    do_finish_case(call_pk)
-    do_connect_agent(call_pk)  # rings only a call still waiting for an agent
+    do_follow_up(call_pk)
 
 
 @job(retries=0)
 def connect_agent(call_pk: int) -> None:
+    """No longer queued (``finish_case`` rings the agent); kept for jobs an older version queued."""
     from kefu.phone.actions import do_connect_agent
 
     do_connect_agent(call_pk)
@@ -36,7 +38,8 @@ def _sweep_seconds() -> float:
 
 @periodic_job(_sweep_seconds)
 def sweep_queue() -> None:
-    """Ring agents for waiting calls: an agent who comes online gets the calls already queued."""
+    """Ring agents for waiting calls (an agent who comes online gets the calls already queued),
+    and redo what lost jobs left: cases not handed over, texts not sent."""
     from kefu.phone.actions import do_sweep_queue
 
     do_sweep_queue()

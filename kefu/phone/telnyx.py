@@ -29,6 +29,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from kefu.identity.sms import SmsError
+from kefu.phone.provider import tls_context
 
 # How far the signed timestamp may be from now, either way (the provider's own advice: 5 min).
 REPLAY_WINDOW_SECONDS = 300
@@ -72,7 +73,7 @@ class TelnyxRest:
 
     def _post(self, path: str, payload: dict[str, str], what: str) -> dict[str, object]:
         try:
-            with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+            with httpx.Client(timeout=TIMEOUT_SECONDS, verify=tls_context()) as client:
                 response = client.post(
                     self.base_url + path,
                     json=payload,

@@ -72,7 +72,8 @@ def provider_webhook(view: View) -> Callable[..., HttpResponse]:
         if not call_sid or len(call_sid) > 64:
             return HttpResponse("CallSid is required", status=400, content_type="text/plain")
         try:
-            result = view(request, *args, **kwargs)
+            with actions.one_job_per_call():
+                result = view(request, *args, **kwargs)
         except Exception:
             logger.exception("phone webhook %s failed", request.path)
             return twiml(flow.ended(None))

@@ -11,6 +11,8 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.conf import settings as django_settings
 from django.db import connection
+from django.http import HttpResponse
+from django.urls import path
 
 from kefu.asgi import SyncStackHandler
 
@@ -101,3 +103,133 @@ def test_postgresql_pages_borrow_pooled_connections_instead_of_opening_new_ones(
         assert get(app, "/help/")[0] == 200
     # Before the pool every request under ASGI opened (and left open) a connection of its own.
     assert connection.pool.get_stats()["connections_num"] - before <= 1
+
+
+request_thread_names: list[str] = []
+
+
+class ThreadNameRecorder:
+    """Test middleware: notes the name of the thread each request runs in."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_thread_names.append(threading.current_thread().name)
+        return self.get_response(request)
+
+
+def get_many(app, path: str, count: int) -> list[int]:
+    """``count`` requests at once on one event loop (as uvicorn serves them)."""
+
+    async def run() -> list[int]:
+        async def one() -> int:
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "GET",
+                "scheme": "http",
+                "path": path,
+                "raw_path": path.encode(),
+                "query_string": b"",
+                "root_path": "",
+                "headers": [(b"host", b"127.0.0.1"), (b"accept-language", b"en")],
+                "client": ("127.0.0.1", 50000),
+                "server": ("127.0.0.1", 8000),
+            }
+            communicator = ApplicationCommunicator(app, scope)
+            await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+            start = await communicator.receive_output(30)
+            while (await communicator.receive_output(30)).get("more_body"):
+                pass
+            await communicator.wait()
+            return start["status"]
+
+        return list(await asyncio.gather(*(one() for _ in range(count))))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result(timeout=60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_run_on_a_fixed_set_of_threads_not_a_new_thread_each(settings):
+    """Django's handler gave every request a thread of its own (a per-request
+    ThreadSensitiveContext): unbounded concurrent writers convoying on SQLite's lock, a thread
+    started and joined per request. Requests now share the process's fixed pool."""
+    from kefu.asgi import request_thread_count
+
+    request_thread_names.clear()
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "kefu.tests.test_asgi.ThreadNameRecorder"]
+    app = SyncStackHandler()
+    assert get_many(app, "/help/", 12) == [200] * 12
+    assert get_many(app, "/help/", 12) == [200] * 12
+    assert len(request_thread_names) == 24
+    names = set(request_thread_names)
+    assert all(name.startswith("kefu-request") for name in names), names
+    assert len(names) <= request_thread_count()
+
+
+slow_entered = threading.Event()
+fast_done = threading.Event()
+
+
+def slow_view(request):
+    """A slow page (a report, an export): it finishes once the fast request has been served."""
+    slow_entered.set()
+    return HttpResponse(b"overlapped" if fast_done.wait(30) else b"blocked")
+
+
+def fast_view(request):
+    fast_done.set()
+    return HttpResponse(b"fast")
+
+
+urlpatterns = [path("slow/", slow_view), path("fast/", fast_view)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_request_does_not_hold_up_a_fast_one(settings):
+    settings.ROOT_URLCONF = "kefu.tests.test_asgi"
+    slow_entered.clear()
+    fast_done.clear()
+    app = SyncStackHandler()
+
+    async def run() -> tuple[bytes, bytes]:
+        async def fetch(path: str) -> bytes:
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "GET",
+                "scheme": "http",
+                "path": path,
+                "raw_path": path.encode(),
+                "query_string": b"",
+                "root_path": "",
+                "headers": [(b"host", b"127.0.0.1")],
+                "client": ("127.0.0.1", 50000),
+                "server": ("127.0.0.1", 8000),
+            }
+            communicator = ApplicationCommunicator(app, scope)
+            await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+            await communicator.receive_output(60)
+            body = b""
+            while True:
+                message = await communicator.receive_output(60)
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            await communicator.wait()
+            return body
+
+        slow = asyncio.ensure_future(fetch("/slow/"))
+        # The fast request is sent only once the slow one is inside its view.
+        assert await asyncio.get_running_loop().run_in_executor(None, slow_entered.wait, 30)
+        fast = await fetch("/fast/")
+        return await slow, fast
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        slow, fast = pool.submit(asyncio.run, run()).result(timeout=90)
+    assert fast == b"fast"
+    assert slow == b"overlapped"
