@@ -172,7 +172,7 @@ class PhoneSms(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=SmsStatus.choices, default=SmsStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # When a sender took it (kefu.phone.actions.claim_sms): one sender at a time.
-    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
     provider_id = models.CharField(_("provider id"), max_length=64, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="phonesms",
             name="claimed_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="claimed at"),
+            field=models.DateTimeField(blank=True, null=True, verbose_name="sending since"),
         ),
         migrations.AddIndex(
             model_name="phonesms",
