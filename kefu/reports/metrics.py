@@ -894,11 +894,11 @@ def chat_queue_parts(window: Window) -> dict[tuple[Any, Any, str], float]:
 
 
 def chat_wait_values(window: Window) -> Iterator[tuple[Any, Any, float]]:
-    return _chat_waits(window).filter(_TAKEN_Q).values_list("team_id", "assignee_id", "wait").iterator()
+    yield from _chat_waits(window).filter(_TAKEN_Q).values_list("team_id", "assignee_id", "wait").iterator()
 
 
 def chat_estimate_error_values(window: Window) -> Iterator[tuple[Any, Any, float]]:
-    return _chat_waits(window).filter(_TOLD_Q).values_list("team_id", "assignee_id", "error").iterator()
+    yield from _chat_waits(window).filter(_TOLD_Q).values_list("team_id", "assignee_id", "error").iterator()
 
 
 rollups.ops_figure(

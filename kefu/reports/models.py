@@ -59,11 +59,12 @@ class TicketDaily(models.Model):
 
 
 class TicketHourly(models.Model):
-    """Tickets created per day × hour of the day (site time zone) × channel."""
+    """Tickets created per day × hour of the day (site time zone) × channel × team."""
 
     day = models.DateField()
     hour = models.SmallIntegerField()
     channel = models.CharField(max_length=16)
+    team_id = models.BigIntegerField(null=True)
     created = models.IntegerField()
 
     class Meta:
@@ -171,7 +172,13 @@ class TicketFact(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["day"], name="reports_ticketfact_day")]
+        indexes = [
+            models.Index(fields=["day"], name="reports_ticketfact_day"),
+            # The filters outside the daily tables' grains (a day's rows are stored in this order).
+            models.Index(fields=["channel", "day"], name="reports_ticketfact_channel"),
+            models.Index(fields=["category_id", "day"], name="reports_ticketfact_category"),
+            models.Index(fields=["agent_id", "day"], name="reports_ticketfact_agent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.ticket_id}"
