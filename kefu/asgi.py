@@ -10,22 +10,33 @@ from asgiref.sync import SyncToAsync  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+
+
+def release_connections() -> None:
+    """After (and before) a request in a request thread: a pooled PostgreSQL connection goes back
+    to the pool, a broken or aged-out one is closed. A healthy SQLite connection stays open for
+    the thread's next request: it is a file handle, and opening one (the pragmas, the functions
+    Django registers) cost ~1.5 ms of CPU, a quarter of a phone webhook's."""
+    for conn in connections.all(initialized_only=True):
+        if conn.in_atomic_block:
+            continue
+        if conn.vendor == "sqlite" and conn.connection is not None and not conn.errors_occurred:
+            continue
+        conn.close_if_unusable_or_obsolete()
 
 
 class _RequestCall(SyncToAsync):
-    """A request's synchronous work in a request thread: its database connections are checked
-    before and closed (a pooled one given back) after. Django's own clean-up
-    (``request_finished``) runs in another thread, where it cannot reach this thread's."""
+    """A request's synchronous work in a request thread, with ``release_connections`` before
+    and after. Django's own clean-up (``request_finished``) runs in another thread, where it
+    cannot reach this thread's connections."""
 
     def thread_handler(self, loop, *args, **kwargs):
-        from kefu.jobs.engine import close_stale_connections
-
-        close_stale_connections()
+        release_connections()
         try:
             return super().thread_handler(loop, *args, **kwargs)
         finally:
-            close_stale_connections()
+            release_connections()
 
 
 # SQLite: enough threads that a slow page (a report, an export) does not hold up the others and
