@@ -36,6 +36,7 @@ from kefu.inbox import durable
 from kefu.inbox.adapters.base import Parsed, Submitted, adapter_for
 from kefu.inbox.models import ContactIdentity, EventStatus, InboundEvent, Inbox, InboxKind
 from kefu.refcache import ReferenceCache
+from kefu.rowlookup import RowLookup
 from kefu.tickets import actions as ticket_actions
 from kefu.tickets import routing
 from kefu.tickets.attachments import CheckedFile
@@ -174,6 +175,10 @@ def origin_inbox(ticket: Ticket) -> Inbox | None:
     return default_inbox(kind) if kind else None
 
 
+# Every message looks its contact up (unique on inbox and address): the SQL compiled once.
+_CONTACT = RowLookup(ContactIdentity, "inbox", "address")
+
+
 def identify(
     inbox: Inbox, *, address: str, display_name: str = "", customer: User | None = None
 ) -> ContactIdentity:
@@ -183,7 +188,7 @@ def identify(
     (email) links it. A known address is never proof of ownership (see ContactIdentity).
     """
     address = (address or "").strip().lower()[:320]
-    contact = ContactIdentity.objects.filter(inbox=inbox, address=address).first()
+    contact = _CONTACT.get(inbox, address)
     if contact is None:
         try:
             with transaction.atomic():

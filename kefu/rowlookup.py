@@ -1,0 +1,88 @@
+"""One row by equality, with the SQL built once: for lookups that run on every request.
+
+``Model.objects.filter(...).first()`` compiles its query on every call: resolving the lookups,
+ordering by the primary key, building the SELECT and, with ``select_related``, the join's
+columns. On the API's hot path (the bearer token with its user on every request, the contact
+of each message) that compiling cost more CPU than the database did (py-spy, issue 13).
+:class:`RowLookup` builds the statement once per database alias from the models' metadata and
+then only runs it; the rows become model instances through ``Model.from_db`` and the same
+value converters Django's compiler applies (SQLite's text datetimes, JSON, decimals), so the
+instances are the ones the ORM would have made. It reads the database every time: nothing
+is cached but the SQL text, so a changed or deleted row is seen at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, models, router
+
+M = TypeVar("M", bound=models.Model)
+
+
+class RowLookup(Generic[M]):
+    """``model.objects.select_related(related).filter(**{f: v for f in fields}).first()``,
+    compiled once: equality on ``fields`` (concrete fields; a foreign key by its ``_id``
+    value or instance), optionally joined with one non-null foreign key ``related``."""
+
+    def __init__(self, model: type[M], *fields: str, related: str | None = None) -> None:
+        self.model = model
+        self.fields = [model._meta.get_field(name) for name in fields]
+        self.related = model._meta.get_field(related) if related else None
+        if self.related is not None and (self.related.null or not self.related.many_to_one):
+            raise ValueError("related must be a non-null foreign key")  # an inner join drops no row
+        self._compiled: dict[str, tuple[str, list, list]] = {}
+
+    def _compile(self, alias: str) -> tuple[str, list, list]:
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        opts = self.model._meta
+        parts = [(opts, "t0", list(opts.concrete_fields))]
+        if self.related is not None:
+            ropts = self.related.related_model._meta
+            parts.append((ropts, "t1", list(ropts.concrete_fields)))
+        columns, converters = [], []
+        for _opts, table_alias, fields in parts:
+            for field in fields:
+                col = field.get_col(table_alias)
+                columns.append(f"{quote(table_alias)}.{quote(field.column)}")
+                converters.append(
+                    (connection.ops.get_db_converters(col) + col.get_db_converters(connection), col)
+                )
+        sql = f"SELECT {', '.join(columns)} FROM {quote(opts.db_table)} {quote('t0')}"
+        if self.related is not None:
+            ropts = self.related.related_model._meta
+            sql += (
+                f" INNER JOIN {quote(ropts.db_table)} {quote('t1')}"
+                f" ON {quote('t1')}.{quote(ropts.pk.column)} = {quote('t0')}.{quote(self.related.column)}"
+            )
+        where = " AND ".join(f"{quote('t0')}.{quote(f.column)} = %s" for f in self.fields)
+        sql += f" WHERE {where} LIMIT 1"
+        self._compiled[alias] = (sql, [p[2] for p in parts], converters)
+        return self._compiled[alias]
+
+    def get(self, *values: Any) -> M | None:
+        """The row whose fields equal ``values`` (in the order given), or None."""
+        alias = router.db_for_read(self.model)
+        connection = connections[alias]
+        sql, field_lists, converters = self._compiled.get(alias) or self._compile(alias)
+        params = [
+            f.get_db_prep_value(v.pk if isinstance(v, models.Model) else v, connection)
+            for f, v in zip(self.fields, values, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        row = list(row)
+        for i, (functions, col) in enumerate(converters):
+            for convert in functions:
+                row[i] = convert(row[i], col, connection)
+        own = field_lists[0]
+        instance = self.model.from_db(alias, [f.attname for f in own], row[: len(own)])
+        if self.related is not None:
+            other = field_lists[1]
+            related = self.related.related_model.from_db(alias, [f.attname for f in other], row[len(own) :])
+            self.related.set_cached_value(instance, related)
+        return instance
