@@ -311,7 +311,11 @@ def _rollup_filters(window: Any, *, team: str = "team_id", agent: str = "agent_i
     if window.channel is not None:
         out["channel"] = window.channel
     if window.category is not None:
-        out["category_id__in"] = metrics.category_ids(window.category)
+        # The ids themselves, not a subquery: the planner then reads only their index ranges.
+        out["category_id__in"] = _remember(
+            ("category-ids", window.category),
+            lambda: list(metrics.category_ids(window.category).values_list("pk", flat=True)),
+        )
     return out
 
 
