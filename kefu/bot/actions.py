@@ -32,6 +32,9 @@ MAX_TEXT = 2000
 # Two intents closer than this (and neither confident) → ask which one the customer means.
 CLARIFY_MARGIN = 0.12
 CLARIFY_CEILING = 0.55
+# Below this the intent model has no reading of its own: a message continues the topic when the
+# topic is among its readings.
+VAGUE_CONFIDENCE = 0.4
 FAILURES_BEFORE_HANDOFF = 2
 # An answer scoring below answers.MIN_SCORE is still used from an article tagged with the intent.
 RELATED_MIN_SCORE = 0.3
@@ -41,6 +44,7 @@ PUBLIC_SLOT = {"tx_hash": "txid"}
 _HUMAN = re.compile(
     r"转人工|轉人工|人工客服|人工服务|人工服務|找人工|要人工|人工\s*$|真人|客服小姐姐|human|real person|live agent"
     r"|talk to (an )?agent|人工介入|人工处理|人工處理|找真人"
+    r"|(?:找|来|來|换|換|叫)(?:一)?(?:个|個)(?:真)?人(?![民名物家生])"
     r"|(?:speak|talk|chat) (?:to|with) (?:a |an )?(?:agent|human|person|someone|staff|support staff)"
     r"|(?:get|want|need) (?:a |an )?(?:human|real agent|real person|person to help)"
     r"|^\s*(?:an? )?agent(?: please| pls)?\s*[.!?]*\s*$|\brepresentative\b|\boperator\b",
@@ -118,6 +122,34 @@ _STOP_WITHDRAWAL = re.compile(
     r"|撤回|撤销提现|撤銷提現|取消提现|取消提現|拦截|攔截|追回提现|追回提現|能不能停|能不能取消",
     re.I,
 )
+_HOW_MUCH = re.compile(r"多少|几个|幾個|how much|what(?:'s| is) the (?:fee|cost)|cost", re.I)
+_WALLET_WORDS = re.compile(r"钱包|錢包|wallet|资产|資產|币|幣|coins?|funds", re.I)
+# Where a seed phrase must never be kept: a picture of it, anything synced, a mailbox or a chat.
+_STORED_ONLINE = re.compile(
+    r"截图|截圖|截屏|拍照|照片|相册|相簿|云同步|雲同步|同步|云盘|雲端|云端|网盘|網盤|备忘录|備忘錄|邮箱草稿|郵箱草稿|微信收藏"
+    r"|screenshot|photo|picture|camera roll|gallery|icloud|google drive|cloud|synced|notes app|\bnotes\b|email draft",
+    re.I,
+)
+# It is done already ("我截图了", "I saved a photo"), not asked about ("should I screenshot it?").
+_ALREADY_DONE = re.compile(
+    r"了|过|過|已经|已經|存在|存着|存著|\b(?:took|saved|stored|kept|uploaded|synced|backed up|emailed)\b"
+    r"|\bit'?s in\b|\bthey'?re in\b|\bis in my\b|\bare in my\b",
+    re.I,
+)
+# "Do I need to do anything?": what the customer's records say (credited automatically…) answers it.
+_ANYTHING_TO_DO = re.compile(
+    r"(?:do|should|must) i (?:need to |have to )?do anything|anything (?:i need|for me) to do|need to do anything"
+    r"|what (?:do|should) i do now|(?:需要|要|用不用)(?:我)?(?:做|操作)(?:什么|什麼|些什么|些什麼|吗|嗎)",
+    re.I,
+)
+# "Is my money safe?", "did I lose it?": a worry about the funds themselves.
+_SAFE_WORRY = re.compile(
+    r"\bsafe\b|\blost\b|\bgone\b|\blose\b|安全|丢|丟|没了|沒了|不见|不見", re.I
+)
+# "Can I cancel it?" asks whether the customer can (under review: yes, themselves); "stop it!" asks
+# us to act. Only the second is urgent.
+_CANCEL = re.compile(r"撤销|撤銷|撤回|取消|\bcancel|\bundo\b|\brevoke the withdrawal", re.I)
+_CAN_I = re.compile(r"(?:可以|能|能不能|可不可以|可否)(?:先|自己|马上|馬上)?(?:撤|取消)|[吗嗎]\s*[?？]?\s*$|\bcan i\b|\bis it possible\b|\bcould i\b", re.I)
 # "Sent … out to my account on another exchange" / "提到另外一个平台": the coins left us, so
 # however the message reads (a memo forgotten, "not credited"), it is about a withdrawal.
 _OUTBOUND = re.compile(
@@ -186,7 +218,13 @@ _FOLLOW_UP = re.compile(
     r"怎么办|怎麼辦|咋办|那怎么|要多久|多久|什么时候|什麼時候|几点|幾點|然后呢|然後呢|会不会|會不會|是不是|能不能"
     r"|钱.*没了|錢.*沒了|会丢|會丟|要不要(?:再|重新)|(?:再|重新)(?:转|轉|充|提|发|發)一次"
     r"|what (?:do|should|can) i do|what now|when will|what time|how long|how much longer|did i lose"
-    r"|lose (?:the|my) money|should i (?:send|resend|deposit|try) (?:it )?again",
+    r"|lose (?:the|my) money|should i (?:send|resend|deposit|try) (?:it )?again"
+    # "Do I need to do anything?", "is my money safe?", "is it just gone?": about the transfer at hand.
+    r"|(?:do|should|must) i (?:need to |have to )?do anything|anything (?:i need|for me) to do|need to do anything"
+    r"|is (?:my|the) (?:money|deposit|withdrawal|fund|crypto|coin|usdt|eth|btc)s? (?:safe|gone|lost)"
+    r"|(?:is|was) it (?:just )?(?:gone|lost|safe)|gone forever"
+    r"|(?:钱|錢|资金|資金|资产|資產|币|幣)(?:是不是|还|還)?(?:安全|丢了|丟了|没了|沒了)"
+    r"|(?:需要|要|用不用)(?:我)?(?:做|操作)(?:什么|什麼|些什么|些什麼|吗|嗎)",
     re.I,
 )
 # Weaker cues ("and ...?", "so ...", "cheaper?"): a follow-up only when no clear new intent is heard.
@@ -726,7 +764,7 @@ class _Dialogue:
 
         prediction = self._predict(clean)
         intent, confidence = prediction.intent, prediction.confidence
-        intent = self._in_context(clean, intent, confidence, found=found, asking=asking)
+        intent = self._in_context(clean, intent, confidence, found=found, asking=asking, ranked=prediction.ranked)
         self._log_customer(clean, intent=intent, confidence=confidence)
 
         if self.handed:
@@ -753,6 +791,10 @@ class _Dialogue:
             return self._handoff(reason="frustrated", intent=self._topic() or intent)
         if _SEED_LEAKED.search(plain):
             return self._seed_leaked(clean)
+        if _STORED_ONLINE.search(plain) and _ALREADY_DONE.search(plain) and (
+            _SEED_WORDS.search(plain) or (self._topic() == "seed_phrase_safety" and self.state.get("seed_exposed"))
+        ):
+            return self._seed_exposed(intent)
         if _REMOTE_ACCESS.search(plain):
             if _REMOTE_DONE.search(plain):
                 return self._remote_access(clean, intent=intent)
@@ -779,6 +821,23 @@ class _Dialogue:
                     "(and the memo/tag, if one was needed) and ask their support to trace it."
                 ),
                 intent=topic,
+                quick_replies=[_("Talk to a human")],
+            )
+        if (
+            _CANCEL.search(plain)
+            and _CAN_I.search(plain)
+            and (topic.startswith("withdrawal") or (intent or "").startswith("withdrawal"))
+            and not self.state.get("sent_onchain")
+        ):
+            # "可以先撤销吗" while it is under review: the customer can, as the article says.
+            self.state["topic"] = topic if topic.startswith("withdrawal") else intent
+            return self._say(
+                _(
+                    "While a withdrawal is still under review you can cancel it yourself, and the amount returns "
+                    "to your balance. Once it is processing or sent on-chain it can no longer be cancelled."
+                ),
+                intent=self.state["topic"],
+                confidence=confidence,
                 quick_replies=[_("Talk to a human")],
             )
         if _STOP_WITHDRAWAL.search(plain) and (topic.startswith("withdrawal") or (intent or "").startswith("withdrawal")):
@@ -822,6 +881,7 @@ class _Dialogue:
             and not {ranked[0][0], ranked[1][0]} & SMALLTALK
             and not any({ranked[0][0], ranked[1][0]} <= same for same in SAME_ANSWER)
             and not found
+            and intent != self._topic()  # the topic is a reading of it: the topic goes on
         ):
             options = [ranked[0][0], ranked[1][0]]
             self.state["clarify"] = options
@@ -858,7 +918,14 @@ class _Dialogue:
         return found
 
     def _in_context(
-        self, text: str, intent: str, confidence: float, *, found: dict[str, str], asking: str | None
+        self,
+        text: str,
+        intent: str,
+        confidence: float,
+        *,
+        found: dict[str, str],
+        asking: str | None,
+        ranked: list[tuple[str, float]] | None = None,
     ) -> str:
         """Follow-ups are judged in context: a short message with no clear intent of its own,
         or one that only adds details, continues the current topic; "back to ..." resumes the
@@ -899,6 +966,26 @@ class _Dialogue:
         ):
             # "The withdraw button is greyed out": a broken control in the app, not a transfer.
             return "feature_malfunction"
+        if (
+            self._topic() == "fees"
+            and _HOW_MUCH.search(text)
+            and found.keys() & {"coin", "network"}
+            and not _LOSS.search(text)
+        ):
+            # "那提到外面呢 USDT走BEP20多少": during fees, "how much" on a coin or network is its fee.
+            return "fees"
+        if (
+            self._topic() in ("two_factor", "otp_problem")
+            and intent == "wallet_backup_restore"
+            and not _SEED_WORDS.search(text)
+            and not _WALLET_WORDS.search(text)
+        ):
+            # "How do I move it to my new phone?" about the authenticator: "it" is the authenticator.
+            return "two_factor"
+        if intent == "maintenance_notice" and self.state.get("announced") and self._topic() in flows.FLOWS:
+            # "Do I need to do anything once the maintenance is over?": the maintenance already
+            # announced for this transfer — the transfer's topic goes on.
+            return self._topic() or intent
         if intent in ("otp_problem", "password_reset", "account_locked", "two_factor") and _PHONE_GONE.search(text):
             return "account_recovery"
         if _CLOSE_ACCOUNT.search(text) and not _PHONE_GONE.search(text) and intent not in URGENT_INTENTS | {
@@ -940,6 +1027,15 @@ class _Dialogue:
         if (found.keys() & _FLOW_DETAILS or (asking and weak)) and topic in flows.FLOWS:
             return topic  # a message that adds details continues the flow
         if weak and (short or _FOLLOW_UP.search(text) or _CONNECTOR.search(text)):
+            return topic
+        if (
+            confidence < VAGUE_CONFIDENCE
+            and topic in {name for name, _score in (ranked or [])[:3]}
+            and not _LOSS.search(text)
+        ):
+            # No reading of its own, and the topic is one of its readings ("I never saved the
+            # backup key — am I stuck?" during the authenticator): the topic goes on; a "which
+            # of these do you mean?" would ignore what was just said.
             return topic
         if (
             _CONNECTOR.search(text)
@@ -1160,12 +1256,27 @@ class _Dialogue:
             # during a deposit) is answered as asked, not as the topic's name would read it.
             best = own
 
+        tagged = {article.slug for article in self._articles(intent)} if intent else set()
+        if (
+            own is not None
+            and own is not best
+            and _slug(own.article_url) in tagged
+            and _same_kind_of_question(own.section, text)
+            and not _same_kind_of_question(best.section, text)
+        ):
+            # The customer's own words found the section that answers their kind of question
+            # ("how long…?" → "How long does it take?") in the topic's article: it answers.
+            return own
         if best.score >= answers.MIN_SCORE:
             return best
         # Below the bar, the passage still counts when two signals agree: it comes from an
         # article the help centre tags with the intent the engine is sure of.
-        tagged = {article.slug for article in self._articles(intent)} if intent else set()
         if best.score >= RELATED_MIN_SCORE and _slug(best.article_url) in tagged:
+            return best
+        if _slug(best.article_url) in tagged and _same_kind_of_question(best.section, text):
+            # "Submitted my ID this morning, roughly how long until it's approved?": many words
+            # the article lacks, but its section "How long does it take?" in the intent's
+            # article answers exactly the kind of question asked.
             return best
         return None
 
@@ -1247,6 +1358,17 @@ class _Dialogue:
         lines += self._memo_advice()
         facts = self._facts(flow)
         lines += [f.text for f in facts]
+        records = [
+            f.text for f in facts if f.kind in ("deposit", "withdrawal") and not _NOTHING_FOUND.search(f.text)
+        ]
+        restated = False
+        if records:
+            self.state["records_said"] = records
+        elif self.state.get("records_said") and _ANYTHING_TO_DO.search(text) and not found.keys() & _FLOW_DETAILS:
+            # "So do I need to do anything?" after the customer's own records were said: what
+            # they say is the answer (credited automatically, sent on-chain…), not an article.
+            lines.append(_("As I said: {text}").format(text=" ".join(self.state["records_said"])))
+            restated = True
         if (
             filled.get("tx_hash")
             and self.customer is not None
@@ -1286,8 +1408,9 @@ class _Dialogue:
         if announced:
             self.state["announced"] = announced
         elif self.state.get("announced") and (follow_up or found.keys() & {"coin", "network"}):
-            lines.append(self._announcement_again(when=bool(_HOW_LONG.search(text))))
-        if follow_up or starting or next_slot is None:
+            lines.append(self._announcement_again(when=bool(_HOW_LONG.search(text)), text=text))
+            restated = follow_up and not _own_question(text)
+        if (follow_up or starting or next_slot is None) and not restated:
             answer = self._find_answer(text, flow)
             if answer is not None and answer.text != self.state.get("last_answer"):
                 lines.append(answer.text)
@@ -1343,7 +1466,7 @@ class _Dialogue:
             ).format(kind=understand.MEMO_COINS[filled["coin"]])
         ]
 
-    def _announcement_again(self, *, when: bool) -> str:
+    def _announcement_again(self, *, when: bool, text: str = "") -> str:
         """The announcement said before, in other words: that it applies, or when it ends."""
         times = sorted(set(_CLOCK_TIME.findall(" ".join(self.state.get("announced") or []))))
         affected = _(
@@ -1355,6 +1478,17 @@ class _Dialogue:
                 "As announced, this is expected to be back to normal by {time}; your transfer is then "
                 "processed automatically — please wait for it, there is no need to send it again."
             ).format(time=" / ".join(times))
+        if _SAFE_WORRY.search(text):
+            return _(
+                "Your funds are safe: a transfer sent during the announced maintenance is not lost and there "
+                "is no need to send it again; it is processed automatically once the maintenance ends."
+            )
+        if affected in self.state.get("last_reply", ""):
+            # Said already: the same point in other words (never the same paragraph twice).
+            return _(
+                "There is nothing you need to do: when the announced maintenance ends, your transfer is "
+                "credited automatically."
+            )
         return affected
 
     def _next_slot(self, flow: str) -> str | None:
@@ -1620,6 +1754,25 @@ class _Dialogue:
         return self._say(
             "\n".join(lines), intent=intent, quick_replies=[] if self.handed else [_("Talk to a human")]
         )
+
+    def _seed_exposed(self, intent: str | None) -> BotReply:
+        """The seed phrase sits in a screenshot, a synced album, a notes app or a mailbox: nobody
+        is known to have it, but it is exposed — a new wallet, the funds moved, the copies deleted."""
+        self.state["topic"] = "seed_phrase_safety"
+        if self.state.get("seed_exposed"):
+            text = _(
+                "Then treat that seed phrase as leaked: anything synced online can be read by whoever gets into "
+                "that account. Create the new wallet and move your funds now, before anything else."
+            )
+        else:
+            text = _(
+                "Yes, it matters: a seed phrase kept in a screenshot, a photo album, a notes app or a mailbox "
+                "counts as exposed. Create a new wallet with a new seed phrase, write that one on paper only, and "
+                "move your funds to it; then delete the old screenshots and copies everywhere, the cloud's "
+                "recently-deleted folder included."
+            )
+        self.state["seed_exposed"] = True
+        return self._say(text, intent="seed_phrase_safety", quick_replies=[_("Talk to a human")])
 
     def _seed_leaked(self, text: str) -> BotReply:
         """Someone else has the seed: only moving the funds protects them."""
@@ -1969,6 +2122,24 @@ def _about_the_bot(text: str) -> str | None:
 
 _QUESTION = re.compile(r"[?？]|\b(?:how|what|where|why|when|can i|should i)\b|怎么|怎麼|如何|哪里|哪裡|为什么|為什麼|吗|嗎|呢", re.I)
 _SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[.!?])\s+")
+
+
+def _same_kind_of_question(heading: str, text: str) -> bool:
+    """Whether a section's heading asks what the customer asks: how long, where, why, how much
+    ("how" alone is nearly every request, so it does not count)."""
+    from kefu.helpcenter.passages import question_kinds
+
+    return bool(heading) and bool((question_kinds(heading) & question_kinds(text)) - {"how"})
+
+
+def _own_question(text: str) -> bool:
+    """Whether a follow-up asks something of its own beyond "what now / is it safe / how long"
+    ("is TRC20 cheaper?" does; "do I need to do anything?" does not)."""
+    from kefu.helpcenter import analysis
+
+    rest = _QUESTION.sub(" ", _WHAT_NOW.sub(" ", _FOLLOW_UP.sub(" ", text or "")))
+    words = [term for term in analysis.analyze(rest) if len(term) >= 2 and not term.startswith(("#", "~"))]
+    return len(words) >= 2
 
 
 def _first_sentence(text: str) -> str:

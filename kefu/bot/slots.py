@@ -52,9 +52,11 @@ _COIN_WORD = re.compile(
     + r")(?![a-z])",
     re.I,
 )
+# A one-letter unit is a unit only as one: "200u", "5 U"; in "5 u know" the "u" is "you".
+_LETTER_UNIT = {"u": r"(?-i:U)|(?<=[0-9个枚块])u|u(?!\s*[a-z])"}
 _AMOUNT_WITH_COIN = re.compile(
     r"(\d+(?:[.,]\d+)?)\s*(?:个|枚|块)?\s*("
-    + "|".join(re.escape(c) for c in sorted(COINS, key=len, reverse=True))
+    + "|".join(_LETTER_UNIT.get(c, re.escape(c)) for c in sorted(COINS, key=len, reverse=True))
     + r")(?![a-z])",
     re.I,
 )

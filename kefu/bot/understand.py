@@ -120,7 +120,9 @@ _LINK = re.compile(r"(?:https?://|/help/)\S+")
 
 # Words that OpenCC's Taiwan phrases turn into another meaning: 注销 (close an account) would
 # become 登出 (sign out). They are converted character by character instead.
-_LITERAL = {"注销": "註銷", "注銷": "註銷"}
+# Words the Taiwan-phrase conversion gets wrong for this domain: 审核 → 稽核 (an audit), 通过 →
+# 透過 ("via", where "passed" is meant), 上链 → 上鍊 (a chain of a necklace).
+_LITERAL = {"注销": "註銷", "注銷": "註銷", "审核": "審核", "通过": "通過", "上链": "上鏈"}
 _LITERAL_WORDS = re.compile("|".join(map(re.escape, _LITERAL)))
 
 
@@ -224,7 +226,7 @@ _URL = re.compile(
 )
 
 _COIN_UNIT = (
-    r"(?:usdt|usdc|btc|eth|trx|bnb|sol|xrp|xlm|atom|doge|ltc|ton|eos|matic|arb|dai|u(?![a-z])|个(?!小时|小時|月|星期|礼拜|禮拜|钟|鐘|工作日|人|多小时)"
+    r"(?:usdt|usdc|btc|eth|trx|bnb|sol|xrp|xlm|atom|doge|ltc|ton|eos|matic|arb|dai|(?:(?-i:U)|u(?!\s*[a-z]))(?![a-z])|个(?!小时|小時|月|星期|礼拜|禮拜|钟|鐘|工作日|人|多小时)"
     r"|個(?!小時|月|星期|禮拜|鐘|工作日|人)|枚|块|塊|刀|美金|美元|dollars?|bucks|coins?)"
 )
 _AMOUNT_WORDS = r"(?:金额|金額|数量|數量|数额|數額|amount|充了|充值了|提了|提现了|提幣了|提币了|转了|轉了|打了|sent|deposited|withdrew|withdrawing|transferred|of)"
@@ -324,9 +326,9 @@ def find_address(text: str, *, network: str = "") -> str | None:
     return None
 
 
-# "1.5w U", "五百U", "200u": U right after an amount (a lower-case "u" only when attached: "5 u know" is "you").
+# "1.5w U", "五百U", "200u", "500 u.": U after an amount (a lower-case "u" before a word is "you": "5 u know").
 _U_AMOUNT = re.compile(
-    rf"(?<![0-9A-Za-z.])(?:\d+(?:[.,]\d+)?|{CN_NUMBER})\s*(?:[kKwW千万萬](?![a-zA-Z]))?(?:\s*U|u)(?![A-Za-z])"
+    rf"(?<![0-9A-Za-z.])(?:\d+(?:[.,]\d+)?|{CN_NUMBER})\s*(?:[kKwW千万萬](?![a-zA-Z]))?(?:\s*U|\s*u(?!\s*[A-Za-z]))(?![A-Za-z])"
 )
 _CLASSIFIER_END = re.compile(r"(?:个|個|枚|块|塊)$")
 
@@ -478,9 +480,27 @@ def extract(text: str, *, known: dict[str, str] | None = None, asking: str | Non
         found["amount"] = amount
     if asking == "time" and "time" not in found:
         stripped = text.strip()
-        if stripped and not basic.SKIP_WORDS.match(stripped) and len(stripped) <= 30 and not txid:
+        if (
+            stripped
+            and not basic.SKIP_WORDS.match(stripped)
+            and len(stripped) <= 30
+            and not txid
+            and _TIME_CUE.search(stripped)
+            and not _ASKS_BACK.search(stripped)
+        ):
             found["time"] = stripped
     return found
+
+
+# Asked for the time, an answer the patterns missed is kept as said only when it speaks of a
+# time ("上个月底", "right after lunch"); "顺便问下 没实名能提现吗" is a new question, not a time.
+_TIME_CUE = re.compile(
+    r"\d|[前后後早晚午点點昨今明天周週月号號刚剛凌晨夜]|小时|小時|分钟|分鐘|之前|左右|不久|半天"
+    r"|\b(?:ago|yesterday|today|tonight|morning|afternoon|evening|night|noon|hour|hours|min|mins|minutes?"
+    r"|am|pm|week|month|last|earlier|just now|before|after|since|around|about|lunch|dinner|breakfast|weekend|mon|tue|wed|thu|fri|sat|sun)\w*\b",
+    re.I,
+)
+_ASKS_BACK = re.compile(r"[?？吗嗎]|\b(?:how|what|can i|do i|is it|why)\b|怎么|怎麼|能不能|可以吗|可以嗎", re.I)
 
 
 # Internal name → the dialogue format's / facts' name.

@@ -24,7 +24,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,9 @@ MAX_QUESTION_CHARS = 300
 # A section's text is answered from at most this many characters (a long answer is an article).
 MAX_ANSWER_CHARS = 280
 MAX_SENTENCES = 3
+# A problem told with no question (see PassageIndex.best): this many sentences of the article's
+# summary, then the best-matching step.
+OVERVIEW_SENTENCES = 2
 SECTIONS_PER_ARTICLE = 1000
 MIN_LEAD_CHARS = 12
 # How many of the best BM25F sections are re-ranked by how much of the question they hold.
@@ -42,6 +45,8 @@ RERANK = 20
 # Added to a section's rank (best article + best section = 2) per kind of question its heading
 # shares with the customer's ("where", "how long"...).
 ASK_BONUS = 1.0
+# The same bonus for a section of an article that does not list the intent the bot recognised.
+OTHER_ARTICLE_ASK_FACTOR = 0.5
 # A one-character Chinese word ("看", "算") in the coverage: weak evidence either way.
 SINGLE_CHARACTER_WEIGHT = 0.3
 # How much the article's match counts against the section's own (1): finding the right
@@ -64,6 +69,14 @@ def _platforms(text: str) -> frozenset[int]:
     return frozenset(i for i, pattern in enumerate(_PLATFORMS) if pattern.search(text or ""))
 
 
+# A question, even without a question kind ("TRC20 会便宜点吗", "is it lost?"): it is answered
+# where it matches, never by the article's overview.
+_QUESTION_SHAPED = re.compile(
+    r"[?？]|[吗嗎呢吧][\s。.!！]*$|能不能|会不会|會不會|是不是|有没有|有沒有|可不可以|可以吗|支不支持"
+    r"|几|幾|什么|什麼|哪|怎|如何|为何|為何|多少|多久"
+    r"|^\W*(?:is|are|can|could|does|do|did|will|would|should|how|what|why|where|when|which|any)\b",
+    re.I,
+)
 _HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _QUESTION_END = ("?", "？")
@@ -155,6 +168,9 @@ class _SectionTerms:
     own: frozenset[str]  # the heading's and the text's
     every: frozenset[str]  # with the article's title and keywords (for coverage)
     asks: frozenset[str]  # what kind of question the heading answers (see _ASKS)
+    # What kind of question the text answers whatever its heading says: "how_long" when it
+    # states a duration ("within 3 business days").
+    states: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -256,7 +272,33 @@ _WHERE_PHRASE = re.compile(
 
 def _asks(text: str) -> frozenset[str]:
     text = analysis.normalize(text or "")
-    return frozenset(name for name, pattern in _ASKS if pattern.search(text))
+    found = frozenset(name for name, pattern in _ASKS if pattern.search(text))
+    if "how_long" in found and "when" in found and not _WHEN_ALONE.search(text):
+        found -= {"when"}  # "多长时间" holds 时间 but asks how long, not when
+    return found
+
+
+def question_kinds(text: str) -> frozenset[str]:
+    """The kinds of question a text asks or a heading answers ("where", "how_long", "why"…)."""
+    return _asks(text)
+
+
+_WHEN_ALONE = re.compile(r"\bwhen\b|\bwhat time\b|什么时候|几点|何时")
+
+
+# How long something usually takes, stated in a text: the answer to "how long" may sit under any
+# heading ("What happens next": "a written reply normally within 3 business days"). A duration
+# in a condition ("not credited after more than an hour, open a ticket") is no such answer.
+_DURATION = re.compile(
+    r"(?:一般|通常|大多|多数|多數|预计|預計|大约|大約|normally|usually|typically|within|takes?|take about)"
+    r".{0,12}?(?:\d+|[一二两兩三四五六七八九十半几幾数數]+|a few|few)\s*(?:[-–~～至到]\s*\d+\s*)?(?:个|個)?\s*"
+    r"(?:工作日|小时|小時|分钟|分鐘|天|周|週|星期|business days?|working days?|hours?|minutes?|days?|weeks?)",
+    re.I,
+)
+
+
+def _states(sentences: Iterable[_Sentence]) -> frozenset[str]:
+    return frozenset({"how_long"}) if any(_DURATION.search(s.text) for s in sentences) else frozenset()
 
 
 def _digest(section: Section, keywords: Sequence[str] = ()) -> str:
@@ -281,6 +323,8 @@ class PassageIndex:
     # The article search's index, and per language the row in it of each section's article.
     articles: search.SearchIndex
     article_rows: dict[str, np.ndarray]
+    # Per article id: the section number of its summary (articles that have one).
+    summaries: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -296,6 +340,7 @@ class PassageIndex:
         sections: list[Section] = []
         sources: list[search.IndexSource] = []
         keywords: dict[int, tuple[str, ...]] = {}
+        summaries: dict[int, int] = {}
         for article in articles:
             found = split_sections(
                 article_id=article.article_id,
@@ -307,6 +352,8 @@ class PassageIndex:
                 intents=article.intents,
             )
             keywords[article.article_id] = (article.title, *article.keywords)
+            if article.summary.strip() and found:
+                summaries[article.article_id] = len(sections)  # split_sections puts it first
             for position, section in enumerate(found[:SECTIONS_PER_ARTICLE]):
                 # A section's id inside the BM25F index, stable while its article keeps its
                 # sections, so a rebuild re-analyses only the sections that changed.
@@ -360,6 +407,7 @@ class PassageIndex:
                     own=own,
                     every=own.union(analysis.analyze("\n".join(words))),
                     asks=_asks(section.heading),
+                    states=_states(said),
                 )
             analysed[key] = item
             ordered.append(item)
@@ -373,6 +421,7 @@ class PassageIndex:
             analysed=analysed,
             articles=article_index,
             article_rows=article_rows,
+            summaries=summaries,
         )
 
     def best(self, question: str, *, language: str, intent: str | None = None) -> Passage | None:
@@ -417,24 +466,65 @@ class PassageIndex:
         if "where" in asks:
             where_terms = analysis.analyze(_WHERE_PHRASE.sub(" ", question)) or terms
         leaders = np.argsort(-rank, kind="stable")[:RERANK]
+        # The article the question is most about: a duration stated in one of its sections
+        # answers "how long" (another article's durations answer other questions)...
+        leading = self.sections[self.rows[lang][int(np.argmax(article))]]
+        # ...when the intent model agrees on that article (when it has a reading).
+        lead_article = leading.article_id if intent and intent in leading.intents else None
         ranked = []
         for row in leaders.tolist():
             if rank[row] <= 0:
                 break
             item = self.terms[self.rows[lang][row]]
             covered = self._coverage(where_terms if "where" in item.asks else terms, item.every, lang)
-            value = (float(rank[row]) + ASK_BONUS * len(asks & item.asks)) * (1.0 + covered)
+            states = item.states if self.sections[self.rows[lang][row]].article_id == lead_article else frozenset()
+            answered = asks & (item.asks | states)
+            if "how" in answered and not (terms.keys() & item.heading):
+                # Nearly every request is a "how"; "How to set it up" answers "how do I move
+                # it?" only when the heading also names what is asked about.
+                answered -= {"how"}
+            bonus = ASK_BONUS * len(answered)
+            if intent and intent not in self.sections[self.rows[lang][row]].intents:
+                # "How long?" about a withdrawal: the withdrawal article's durations before the
+                # ticket article's "How long does it take?".
+                bonus *= OTHER_ARTICLE_ASK_FACTOR
+            value = (float(rank[row]) + bonus) * (1.0 + covered)
             ranked.append((value, covered, row))
         _, score, row = max(ranked, key=lambda item: (item[0], -item[2]))
         number = self.rows[lang][row]
         section = self.sections[number]
+        summary = self.summaries.get(section.article_id)
+        overview = ""
+        limit = MAX_SENTENCES
+        if (
+            asks <= {"when"}  # "it crashes when I open it" tells when, it does not ask
+            and not _QUESTION_SHAPED.search(analysis.normalize(question))
+            and section.heading
+            and summary is not None
+            and not (terms.keys() & self.terms[number].heading)
+        ):
+            # A problem told, not a question asked ("the app keeps crashing since the update"),
+            # that no heading names: the best section is a list of steps, and the one step that
+            # matches a word ("apps can crash when storage runs out") is no answer alone. The
+            # article's summary is its usual causes and the steps in order: it comes first, then
+            # that step ("face the camera, in even light").
+            overview = self._answer_text(
+                self.terms[summary].sentences, terms, lang, from_start=True, limit=OVERVIEW_SENTENCES
+            )
+            limit = 1
         text = self._answer_text(
             self.terms[number].sentences,
             terms,
             lang,
             from_start=bool(asks & self.terms[number].asks),
             platforms=_platforms(question),
+            duration="how_long" in asks,
+            limit=limit,
         )
+        if overview and text not in overview:
+            text = ("" if _CJK.search(overview) else " ").join((overview, text))
+        elif overview:
+            text = overview
         if not text:
             return None
         return Passage(
@@ -485,6 +575,8 @@ class PassageIndex:
         *,
         from_start: bool,
         platforms: frozenset[int] = frozenset(),
+        duration: bool = False,
+        limit: int = MAX_SENTENCES,
     ) -> str:
         """One to three sentences of the section: its opening when its heading asks what the
         customer asks ("How long does it take?"), else the sentence holding most of the
@@ -505,6 +597,10 @@ class PassageIndex:
                 if term in sentence.terms:
                     factor = search.BIGRAM_QUERY_WEIGHT if term.startswith(analysis.BIGRAM_PREFIX) else 1.0
                     total += factor * idf.get(term, 1.0)
+            if duration:
+                # "How long…?": a sentence that states how long it takes is the answer; the others
+                # only explain it.
+                total = (total + 1.0) * 2.0 if _DURATION.search(sentence.text) else total * 0.25
             return total * (QUESTION_SENTENCE_FACTOR if sentence.question else 1.0)
 
         weights = [weight(s) for s in sentences]
@@ -517,7 +613,7 @@ class PassageIndex:
         # while the answer stays short, and stop at a question (the next heading's topic). A
         # sentence ending in a colon introduces what follows and is never left alone.
         for i in range(best + 1, len(sentences)):
-            if len(chosen) >= MAX_SENTENCES or sentences[i].question or other_platform(sentences[i]):
+            if len(chosen) >= limit or sentences[i].question or other_platform(sentences[i]):
                 break
             previous = sentences[chosen[-1]].text
             short = length < (40 if _CJK.search(sentences[best].text) else 90)
@@ -537,7 +633,7 @@ class PassageIndex:
         # over its list always says something.
         long_enough = first.heading_lead or len(lead) >= MIN_LEAD_CHARS
         if lead and long_enough and not any(sentences[i].text == lead for i in chosen):
-            texts = [lead, *texts][:MAX_SENTENCES]
+            texts = [lead, *texts][: max(limit, 2)]
         return separator.join(texts)
 
 
