@@ -1,4 +1,5 @@
-"""One row by equality, with the SQL built once: for lookups that run on every request.
+"""One row by equality, and new rows inserted, with the SQL built once: for the statements
+that run on every request.
 
 ``Model.objects.filter(...).first()`` compiles its query on every call: resolving the lookups,
 ordering by the primary key, building the SELECT and, with ``select_related``, the join's
@@ -16,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 from django.db import connections, models, router
+from django.db.models.signals import post_save, pre_save
 
 M = TypeVar("M", bound=models.Model)
 
@@ -86,3 +88,63 @@ class RowLookup(Generic[M]):
             related = self.related.related_model.from_db(alias, [f.attname for f in other], row[len(own) :])
             self.related.set_cached_value(instance, related)
         return instance
+
+
+# ----------------------------------------------------------------------------- inserts
+
+_INSERTS: dict[tuple[type[models.Model], str, int], tuple[str, list, list]] = {}
+
+
+def _insert_sql(model: type[models.Model], alias: str, rows: int) -> tuple[str, list, list]:
+    key = (model, alias, rows)
+    if key not in _INSERTS:
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        opts = model._meta
+        fields = [f for f in opts.local_concrete_fields if not (f.primary_key and f.db_returning)]
+        returning = [f for f in opts.local_concrete_fields if f.db_returning]
+        if any(f.generated or f.has_db_default() for f in opts.local_concrete_fields):
+            raise ValueError(f"{model.__name__}: database defaults need the ORM's insert")
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = (
+            f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+            f" VALUES {', '.join([row] * rows)}"
+        )
+        if returning:
+            sql += f" RETURNING {', '.join(quote(f.column) for f in returning)}"
+        _INSERTS[key] = (sql, fields, returning)
+    return _INSERTS[key]
+
+
+def insert(*objs: M) -> list[M]:
+    """INSERT new instances of one model in one statement, the SQL built once per model and row
+    count: what ``bulk_create`` does (no ``save()``, no signals; fields' ``pre_save`` fills
+    ``auto_now``/``auto_now_add``), without compiling the statement on every call. The
+    primary keys come back by RETURNING, in the order of the rows, as ``bulk_create`` has them
+    on PostgreSQL and SQLite. For models nobody listens to (no ``post_save`` receivers) and
+    with no custom ``save()``: a model that gains save signals is saved one by one instead."""
+    if not objs:
+        return []
+    model = type(objs[0])
+    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+        for obj in objs:
+            obj.save(force_insert=True)
+        return list(objs)
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover - old SQLite
+        return model._base_manager.using(alias).bulk_create(objs)
+    sql, fields, returning = _insert_sql(model, alias, len(objs))
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall() if returning else []
+    for obj, row in zip(objs, rows or [()] * len(objs), strict=True):
+        for field, value in zip(returning, row, strict=True):
+            col = field.get_col(model._meta.db_table)
+            for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+                value = convert(value, col, connection)
+            setattr(obj, field.attname, value)
+        obj._state.adding = False
+        obj._state.db = alias
+    return list(objs)

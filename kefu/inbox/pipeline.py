@@ -36,7 +36,7 @@ from kefu.inbox import durable
 from kefu.inbox.adapters.base import Parsed, Submitted, adapter_for
 from kefu.inbox.models import ContactIdentity, EventStatus, InboundEvent, Inbox, InboxKind
 from kefu.refcache import ReferenceCache
-from kefu.rowlookup import RowLookup
+from kefu.rowlookup import RowLookup, insert
 from kefu.tickets import actions as ticket_actions
 from kefu.tickets import routing
 from kefu.tickets.attachments import CheckedFile
@@ -456,9 +456,9 @@ def do_accept(
             "last_error": "",
         }
         if event is None:
-            event = InboundEvent.objects.create(
-                inbox=inbox, dedupe_key=dedupe_key, payload=screened.payload(), attempts=1, **values
-            )
+            event = insert(
+                InboundEvent(inbox=inbox, dedupe_key=dedupe_key, payload=screened.payload(), attempts=1, **values)
+            )[0]
         else:
             InboundEvent.objects.filter(pk=event.pk).update(**values)
             for name, value in values.items():

@@ -67,3 +67,31 @@ def test_a_role_change_counts_at_the_next_request(alice):
     assert authenticate_api_token(raw).role == Role.CUSTOMER
     User.objects.filter(pk=alice.pk).update(role=Role.AGENT)
     assert authenticate_api_token(raw).is_agent
+
+
+def test_inserted_rows_are_what_the_orm_reads_back(alice):
+    from django.db.models.signals import post_save
+
+    from kefu.audit.models import AuditEvent
+    from kefu.rowlookup import insert
+
+    first, second = insert(
+        AuditEvent(actor=alice, action="x.one", target_type="t", target_id="1", data={"k": ["v", 1]}),
+        AuditEvent(actor=None, action="x.two", target_type="t", target_id="2", data={}, ip_address="10.0.0.1"),
+    )
+    assert first.pk and second.pk and first.pk != second.pk and not first._state.adding
+    assert first.created_at is not None  # auto_now_add filled as save() would
+    for made in (first, second):
+        stored = AuditEvent.objects.get(pk=made.pk)
+        assert _values(made) == _values(stored)  # the keys came back in the rows' order
+    heard = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append((instance.action, created))
+
+    post_save.connect(receiver, sender=AuditEvent, dispatch_uid="test-rowlookup")
+    try:  # a model that gains a save signal is saved the ORM's way, its receivers told
+        (third,) = insert(AuditEvent(action="x.three", target_type="t", target_id="3", data={}))
+    finally:
+        post_save.disconnect(sender=AuditEvent, dispatch_uid="test-rowlookup")
+    assert heard == [("x.three", True)] and AuditEvent.objects.filter(pk=third.pk).exists()
