@@ -82,13 +82,22 @@ class DurationDaily(models.Model):
     day = models.DateField()
     team_id = models.BigIntegerField(null=True)
     agent_id = models.BigIntegerField(null=True)
+    # A slice for one channel or one category ("" / None: every one). A ticket's durations are in
+    # the day's row for all channels and categories, and again in its channel's and its
+    # category's: a filter by either reads rows bounded by channels (categories) × agents a day.
+    channel = models.CharField(max_length=16, blank=True, default="")
+    category_id = models.BigIntegerField(null=True)
     measure = models.CharField(max_length=24)
     count = models.IntegerField()
     total_seconds = models.FloatField()
     locals().update({f"b{k}": models.IntegerField(default=0) for k in range(BUCKETS)})
 
     class Meta:
-        indexes = [models.Index(fields=["day"], name="reports_durationdaily_day")]
+        indexes = [
+            models.Index(fields=["day"], name="reports_durationdaily_day"),
+            models.Index(fields=["channel", "day"], name="reports_duration_channel"),
+            models.Index(fields=["category_id", "day"], name="reports_duration_category"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day}"

@@ -190,7 +190,7 @@ def days_q(days: list[date]) -> Q:
 
 # Raised when what a day's rows hold changes (a new column, a wider grain): days built before
 # then are read live and rebuilt by the periodic job, as after a settings change.
-ROLLUP_FORMAT = 2
+ROLLUP_FORMAT = 3
 
 
 def fingerprint() -> str:
@@ -582,6 +582,16 @@ def _grouped() -> dict[str, dict[Any, Durations]]:
     return {"team": defaultdict(Durations), "agent": defaultdict(Durations), "all": defaultdict(Durations)}
 
 
+def _slice(window: Any) -> dict[str, Any]:
+    """The DurationDaily rows a window reads: its channel's, its category's, or those of all."""
+    filters = _rollup_filters(window)
+    if window.channel is None:
+        filters["channel"] = ""
+    if window.category is None:
+        filters["category_id__isnull"] = True
+    return filters
+
+
 def _rolled_durations(
     window: Any, days: list[date], target: str
 ) -> dict[str, dict[str, dict[Any, Durations]]]:
@@ -592,7 +602,7 @@ def _rolled_durations(
     sums = {"n": Sum("count"), "total": Sum("total_seconds")}
     sums.update({f"b{k}": Sum(f"b{k}") for k in range(BUCKETS)})
     rows = (
-        DurationDaily.objects.filter(days_q(days), measure__in=measures, **_rollup_filters(window))
+        DurationDaily.objects.filter(days_q(days), measure__in=measures, **_slice(window))
         .values("measure", "team_id", "agent_id")
         .annotate(**sums)
         .order_by()
@@ -625,8 +635,11 @@ def durations(window: Any, measure: str, dimension: str) -> dict[Any, Durations]
     """Durations of ``measure`` (one of :data:`MEASURES`) for the window's tickets, grouped by
     ``dimension`` ("team", "agent", or "all": one group keyed None, absent when empty)."""
     target = measure.removesuffix("_business")
-    days, live = plan(window, DURATION_GRAIN)
-    facts = not days and not window.active_filters() <= DURATION_GRAIN
+    # DurationDaily holds slices by channel and by category: one of them at a time is in its grain.
+    active = window.active_filters()
+    grain = DURATION_GRAIN | ({"channel"} if "category" not in active else {"category"})
+    days, live = plan(window, grain)
+    facts = not days and not active <= grain
     if facts:  # outside DurationDaily's grain: the rolled-up days' per-ticket rows
         days, live = plan(window, FACT_GRAIN)
     source = _fact_durations if facts else _rolled_durations
@@ -805,20 +818,26 @@ def rebuild_day(day: date) -> None:
     durations_rows = []
     for measure in MEASURES:
         target = measure.removesuffix("_business")
-        groups: dict[tuple[Any, Any], Durations] = defaultdict(Durations)
+        # (channel, category, team, agent): all channels and categories, then the ticket's
+        # channel's slice and its category's.
+        groups: dict[tuple[Any, Any, Any, Any], Durations] = defaultdict(Durations)
         for pk, team, agent, seconds in _ticket_durations(
             metrics.tickets_in(window), target, business=measure.endswith("_business")
         ):
-            groups[(team, agent)].add(seconds)
+            groups[("", None, team, agent)].add(seconds)
             if pk in facts:
                 setattr(facts[pk], measure, seconds)
-        for (team, agent), values in groups.items():
+                groups[(facts[pk].channel, None, team, agent)].add(seconds)
+                groups[("", facts[pk].category_id, team, agent)].add(seconds)
+        for (channel, category, team, agent), values in groups.items():
             counts = values.bucket_counts()
             durations_rows.append(
                 DurationDaily(
                     day=day,
                     team_id=team,
                     agent_id=agent,
+                    channel=channel,
+                    category_id=category,
                     measure=measure,
                     count=values.count,
                     total_seconds=values.total_seconds,
@@ -979,7 +998,9 @@ def ops_parts(window: Any, name: str) -> OpsParts | None:
             merged = Durations()
             sums: dict[str, Any] = {"n": Sum("count"), "total": Sum("total_seconds")}
             sums.update({f"b{k}": Sum(f"b{k}") for k in range(BUCKETS)})
-            row = DurationDaily.objects.filter(days_q(days), measure=measure, **filters).aggregate(**sums)
+            row = DurationDaily.objects.filter(
+                days_q(days), measure=measure, channel="", category_id__isnull=True, **filters
+            ).aggregate(**sums)
             merged.merge_buckets([row[f"b{k}"] or 0 for k in range(BUCKETS)], row["total"] or 0.0)
             for part in live:
                 for _team, _agent, seconds in source(part):

@@ -138,6 +138,10 @@ def test_filters_outside_the_daily_grain_read_the_per_ticket_rows(world, filters
         same(live, figures(w))
     tickets = [q["sql"] for q in rolled.captured_queries if re.search(r'"(tickets_ticket|sla_slatimer)"', q["sql"])]
     assert tickets == [], tickets
+    # A channel's or a category's durations come from DurationDaily's slice, not per ticket.
+    per_ticket = [q["sql"] for q in rolled.captured_queries if "reports_ticketfact" in q["sql"]]
+    durations = re.compile(r'"reports_ticketfact"\."(first_reply|resolution)')
+    assert not [sql for sql in per_ticket if durations.search(sql)], per_ticket
 
 
 def test_a_time_zone_or_calendar_change_sends_built_days_live_and_the_refresh_rebuilds_them(world, settings):  # noqa: F811
