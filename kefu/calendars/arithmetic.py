@@ -60,6 +60,13 @@ class Calendar:
         return ZoneInfo(self.time_zone)
 
     @cached_property
+    def ranges_by_day(self) -> dict[date, list[tuple[datetime, datetime]]]:
+        """A day's working ranges in UTC, worked out once per calendar: every due time looks
+        two weeks ahead (each SLA timer of each new ticket), and the calendar is immutable — an
+        admin's edit loads a new one (kefu.calendars.selectors), holidays are package data."""
+        return {}
+
+    @cached_property
     def working_day_hours(self) -> Hours:
         """The hours of a make-up working day or an "open" override: those of the first of
         Monday–Friday that has hours (调休 days work a usual weekday's hours)."""
@@ -123,6 +130,15 @@ def _at(day: date, moment: time, zone: ZoneInfo) -> datetime:
 
 def ranges_starting_on(calendar: Calendar, day: date) -> list[tuple[datetime, datetime]]:
     """The working ranges that start on local date ``day``, in UTC."""
+    known = calendar.ranges_by_day
+    if day not in known:
+        if len(known) > 4000:  # a long-lived process walks on through the years
+            known.clear()
+        known[day] = _ranges_starting_on(calendar, day)
+    return list(known[day])
+
+
+def _ranges_starting_on(calendar: Calendar, day: date) -> list[tuple[datetime, datetime]]:
     zone = calendar.zone
     if calendar.always_open:
         return [(_at(day, time(0), zone), _at(day + timedelta(days=1), time(0), zone))]

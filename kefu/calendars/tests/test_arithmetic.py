@@ -166,3 +166,17 @@ def test_hours_are_parsed_or_refused():
     assert parse_hours("09:00-12:00, 13:00-24:00") == ((time(9), time(12)), (time(13), time(0)))
     with pytest.raises(ValueError):
         parse_hours("nine to five")
+
+
+def test_a_calendars_days_are_worked_out_once_and_an_edited_calendar_starts_afresh(china):
+    """Each new ticket's timers look two weeks ahead: the days' ranges are kept on the
+    (immutable) calendar, so the next due time reuses them and gives the same answer; a
+    calendar with other hours (what an admin's edit loads) has its own."""
+    first = due(china, sh(2026, 12, 7, 10), 60)
+    assert date(2026, 12, 7) in china.ranges_by_day and len(china.ranges_by_day) >= 14
+    kept = dict(china.ranges_by_day)
+    assert due(china, sh(2026, 12, 7, 10), 60) == first == sh(2026, 12, 7, 11)
+    assert china.ranges_by_day == kept  # nothing recomputed
+    earlier = Calendar(time_zone=china.time_zone, weekly=weekdays("08:00-17:00"), holidays=china.holidays)
+    assert due(earlier, sh(2026, 12, 7, 7), 60) == sh(2026, 12, 7, 9)
+    assert due(china, sh(2026, 12, 7, 7), 60) == sh(2026, 12, 7, 10)
