@@ -10,11 +10,12 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
 from kefu.jobs.engine import drain
-from kefu.phone.actions import SMS_LOST_SECONDS, do_sweep_queue, send_sms
+from kefu.phone.actions import SMS_LOST_SECONDS, do_open_case, do_start_call, do_sweep_queue, send_sms
 from kefu.phone.models import Call, PhoneSms, SmsStatus
 from kefu.phone.simulator import Simulator
 from kefu.phone.tests.conftest import (
@@ -192,3 +193,39 @@ def test_the_sweep_leaves_a_text_being_sent_and_takes_one_whose_sender_died(hotl
     assert PhoneSms.objects.get(pk=sending.pk).status == SmsStatus.QUEUED
     assert PhoneSms.objects.get(pk=dead.pk).status == SmsStatus.SENT
     assert len(provider.texts) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks (SQLite locks the whole database)")
+@pytest.mark.django_db(transaction=True)
+def test_opening_a_calls_case_does_not_lock_the_inbox_every_call_shares(hotline):
+    """The case-opening step locked its call with SELECT ... FOR UPDATE over a join with the
+    inbox, so it locked the hotline's one inbox row as well: every case-opening webhook of the
+    hotline waited for the others (1 s tails at 50 calls on PostgreSQL)."""
+    call = do_start_call(inbox=hotline, call_sid="CA" + "7" * 32, caller=CALLER, called=HOTLINE)
+    other = do_start_call(inbox=hotline, call_sid="CA" + "8" * 32, caller="+8613900000008", called=HOTLINE)
+    holding = threading.Event()
+    done = threading.Event()
+
+    def another_call_opens_its_case() -> None:
+        try:
+            with transaction.atomic():  # held open: the other webhook is still at work
+                do_open_case(other, topic="agent")
+                holding.set()
+                done.wait(60)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=another_call_opens_its_case)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        with connection.cursor() as cursor:
+            # Turns a wait on the row into an error instead of a hang (not a time measurement).
+            cursor.execute("SET lock_timeout = '20s'")
+        ticket = do_open_case(call, topic="agent")
+        assert ticket.case_number.startswith("KF-")
+    finally:
+        done.set()
+        holder.join(60)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
