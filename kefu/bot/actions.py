@@ -124,6 +124,18 @@ _STOP_WITHDRAWAL = re.compile(
 )
 _HOW_MUCH = re.compile(r"多少|几个|幾個|how much|what(?:'s| is) the (?:fee|cost)|cost", re.I)
 _WALLET_WORDS = re.compile(r"钱包|錢包|wallet|资产|資產|币|幣|coins?|funds", re.I)
+# "对方让我下载一个app": an app the scammer wants on the customer's phone; then "我已经下了".
+_APP_FROM_THEM = re.compile(
+    r"(?:下载|下載|安装|安裝)(?:了)?(?:一个|一個|个|個)?[^。，,.!?！？]{0,8}(?:app|软件|軟件|軟體|应用|應用|apk)"
+    r"|\b(?:download|install)(?:ed)? (?:an?|their|this|that|the|some) (?:\w+ )?(?:app|apk|software|application)",
+    re.I,
+)
+_INSTALLED = re.compile(
+    r"下了|下好了|下载了|下載了|装了|裝了|安装了|安裝了|已经下|已經下|已经装|已經裝"
+    r"|\b(?:installed|downloaded)\b|\bi did\b|\bgot it on my phone\b",
+    re.I,
+)
+_NOT_OPENED = re.compile(r"没打开|沒打開|没开|沒開|还没打开|還沒打開|没点开|沒點開|haven'?t opened|didn'?t open|not opened|not open(?:ed)? it", re.I)
 # Where a seed phrase must never be kept: a picture of it, anything synced, a mailbox or a chat.
 _STORED_ONLINE = re.compile(
     r"截图|截圖|截屏|拍照|照片|相册|相簿|云同步|雲同步|同步|云盘|雲端|云端|网盘|網盤|备忘录|備忘錄|邮箱草稿|郵箱草稿|微信收藏"
@@ -791,6 +803,24 @@ class _Dialogue:
             return self._handoff(reason="frustrated", intent=self._topic() or intent)
         if _SEED_LEAKED.search(plain):
             return self._seed_leaked(clean)
+        if _APP_FROM_THEM.search(plain) and (
+            intent in ("scam_report", "verify_official_channel") or self._topic() in ("scam_report", "verify_official_channel")
+        ):
+            self.state["scam_app"] = True  # "they told me to download an app": remembered for "I did"
+        elif self.state.get("scam_app") and _INSTALLED.search(plain):
+            if _NOT_OPENED.search(plain):
+                # Installed but never opened: deleting it ends it; nothing was typed into it.
+                self.state["topic"] = "scam_report"
+                return self._say(
+                    _(
+                        "Delete it now without opening it: uninstall the app and remove the downloaded file. Only "
+                        "install our app from the official app store or our website. If you did open it or typed "
+                        "anything into it, tell me and a person will help you secure your account."
+                    ),
+                    intent="scam_report",
+                    quick_replies=[_("Talk to a human")],
+                )
+            return self._remote_access(clean, intent=intent)
         if _STORED_ONLINE.search(plain) and _ALREADY_DONE.search(plain) and (
             _SEED_WORDS.search(plain) or (self._topic() == "seed_phrase_safety" and self.state.get("seed_exposed"))
         ):

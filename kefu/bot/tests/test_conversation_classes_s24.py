@@ -302,3 +302,33 @@ def test_moving_it_to_a_new_phone_after_an_authenticator_question_is_the_authent
     chat.say("my authenticator codes are always wrong")
     reply = chat.say("sorted, the clock was off. now how do I get it onto my new phone")
     assert reply.intent == "two_factor", (reply.intent, reply.text)
+
+
+# --- an app the scammer asked the customer to install -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "language,first,then,word",
+    [
+        ("zh-hans", "有个自称客服的人加我 让我下载一个他们的app来处理退款", "已经下好了 但还没打开", "卸载"),
+        (
+            "en",
+            "a guy claiming to be your support says I must install their app to fix my account",
+            "ok I downloaded it but didn't open it yet",
+            "uninstall",
+        ),
+    ],
+)
+def test_the_scammers_app_installed_but_not_opened_is_deleted_without_a_hand_off(language, first, then, word):
+    chat = Chat(language=language)
+    chat.say(first)
+    reply = chat.say(then)
+    assert word in reply.text, reply.text
+    assert reply.handoff is None, reply.text
+
+
+def test_the_scammers_app_opened_is_urgent():
+    chat = Chat(language="en")
+    chat.say("someone pretending to be your support told me to download an app to verify my wallet")
+    reply = chat.say("I installed it and logged in with my password")
+    assert reply.handoff is not None and "uninstall" in reply.text, reply.text
