@@ -92,11 +92,13 @@ class RowLookup(Generic[M]):
 
 # ----------------------------------------------------------------------------- inserts
 
-_INSERTS: dict[tuple[type[models.Model], str, int], tuple[str, list, list]] = {}
+_INSERTS: dict[tuple[type[models.Model], str, int, str | None], tuple[str, list, list]] = {}
 
 
-def _insert_sql(model: type[models.Model], alias: str, rows: int) -> tuple[str, list, list]:
-    key = (model, alias, rows)
+def _insert_sql(
+    model: type[models.Model], alias: str, rows: int, unless: str | None = None
+) -> tuple[str, list, list]:
+    key = (model, alias, rows, unless)
     if key not in _INSERTS:
         connection = connections[alias]
         quote = connection.ops.quote_name
@@ -110,23 +112,32 @@ def _insert_sql(model: type[models.Model], alias: str, rows: int) -> tuple[str, 
             f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)})"
             f" VALUES {', '.join([row] * rows)}"
         )
+        if unless is not None:
+            sql += f" ON CONFLICT ({quote(opts.get_field(unless).column)}) DO NOTHING"
         if returning:
             sql += f" RETURNING {', '.join(quote(f.column) for f in returning)}"
         _INSERTS[key] = (sql, fields, returning)
     return _INSERTS[key]
 
 
-def insert(*objs: M) -> list[M]:
+def insert(*objs: M, unless_taken: str | None = None) -> list[M]:
     """INSERT new instances of one model in one statement, the SQL built once per model and row
     count: what ``bulk_create`` does (no ``save()``, no signals; fields' ``pre_save`` fills
     ``auto_now``/``auto_now_add``), without compiling the statement on every call. The
     primary keys come back by RETURNING, in the order of the rows, as ``bulk_create`` has them
     on PostgreSQL and SQLite. For models nobody listens to (no ``post_save`` receivers) and
-    with no custom ``save()``: a model that gains save signals is saved one by one instead."""
+    with no custom ``save()``: a model that gains save signals is saved one by one instead.
+
+    ``unless_taken``: a unique field; a row whose value is taken is not inserted (``ON CONFLICT
+    (field) DO NOTHING``) and the answer is empty, with no error and no savepoint needed — a
+    clash on any other constraint still raises. One row at a time.
+    """
     if not objs:
         return []
     model = type(objs[0])
-    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+    if unless_taken is not None and len(objs) != 1:
+        raise ValueError("unless_taken inserts one row")
+    if unless_taken is None and (pre_save.has_listeners(model) or post_save.has_listeners(model)):
         for obj in objs:
             obj.save(force_insert=True)
         return list(objs)
@@ -134,11 +145,17 @@ def insert(*objs: M) -> list[M]:
     connection = connections[alias]
     if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover - old SQLite
         return model._base_manager.using(alias).bulk_create(objs)
-    sql, fields, returning = _insert_sql(model, alias, len(objs))
+    if unless_taken is not None and (
+        pre_save.has_listeners(model) or post_save.has_listeners(model) or not model._meta.pk.db_returning
+    ):
+        raise ValueError(f"{model.__name__}: unless_taken needs a signal-free model with an auto key")
+    sql, fields, returning = _insert_sql(model, alias, len(objs), unless_taken)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall() if returning else []
+    if unless_taken is not None and not rows:
+        return []  # the value was taken: nothing written
     for obj, row in zip(objs, rows or [()] * len(objs), strict=True):
         for field, value in zip(returning, row, strict=True):
             col = field.get_col(model._meta.db_table)

@@ -95,3 +95,27 @@ def test_inserted_rows_are_what_the_orm_reads_back(alice):
     finally:
         post_save.disconnect(sender=AuditEvent, dispatch_uid="test-rowlookup")
     assert heard == [("x.three", True)] and AuditEvent.objects.filter(pk=third.pk).exists()
+
+
+def test_a_taken_case_number_writes_nothing_and_the_transaction_goes_on(alice):
+    """create_case draws again on a collision without a savepoint: ON CONFLICT (case_number)
+    DO NOTHING. Inside one transaction on PostgreSQL a failed statement would abort it."""
+    from django.db import transaction
+
+    from kefu.rowlookup import insert
+    from kefu.tickets.actions import create_case
+    from kefu.tickets.models import Category, Ticket
+
+    category = Category.objects.filter(is_active=True, parent__isnull=False).first()
+    with transaction.atomic():
+        first = create_case(customer=alice, title="a", category=category)
+        again = Ticket(case_number=first.case_number, customer=alice, title="b", category=category)
+        with CaptureQueriesContext(connection) as queries:
+            assert insert(again, unless_taken="case_number") == []
+        assert again.pk is None and again._state.adding
+        assert not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
+        second = create_case(customer=alice, title="c", category=category)  # still usable
+    assert Ticket.objects.filter(case_number=first.case_number).get().title == "a"
+    assert second.pk and second.case_number != first.case_number
+    with pytest.raises(ValueError):
+        insert(again, again, unless_taken="case_number")
