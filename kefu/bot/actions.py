@@ -124,6 +124,13 @@ _STOP_WITHDRAWAL = re.compile(
 )
 _HOW_MUCH = re.compile(r"多少|几个|幾個|how much|what(?:'s| is) the (?:fee|cost)|cost", re.I)
 _WALLET_WORDS = re.compile(r"钱包|錢包|wallet|资产|資產|币|幣|coins?|funds", re.I)
+# A token approval given to a DApp or contract ("授权之后币全被转走").
+_APPROVAL = re.compile(r"授权|授權|\bapprov(?:e|ed|al)\b|\bpermit\b|\bdapp\b|合约|合約|智能合约", re.I)
+_DRAINED = re.compile(
+    r"转走|轉走|转光|轉光|转空|轉空|被转|被轉|被盗|被盜|清空|没了|沒了|不见了|不見了"
+    r"|\bdrained\b|\bemptied\b|\bstolen\b|\bswept\b|\ball (?:my |of my )?\w+ (?:are |is |got )?gone\b",
+    re.I,
+)
 # "对方让我下载一个app": an app the scammer wants on the customer's phone; then "我已经下了".
 _APP_FROM_THEM = re.compile(
     r"(?:下载|下載|安装|安裝)(?:了)?(?:一个|一個|个|個)?[^。，,.!?！？]{0,8}(?:app|软件|軟件|軟體|应用|應用|apk)"
@@ -829,8 +836,22 @@ class _Dialogue:
             if _REMOTE_DONE.search(plain):
                 return self._remote_access(clean, intent=intent)
             self.state["remote_warned"] = True
-        if intent == "account_compromised" or _UNAUTHORISED.search(plain):
-            return self._handoff(reason="urgent", intent="account_compromised")
+        if intent == "account_compromised" or _UNAUTHORISED.search(plain) or (
+            _APPROVAL.search(plain) and _DRAINED.search(plain)
+        ):
+            reply = self._handoff(reason="urgent", intent="account_compromised")
+            if _APPROVAL.search(plain):
+                # Drained after approving a DApp: the approval keeps working until it is revoked.
+                reply.text = (
+                    _(
+                        "Revoke that DApp's token approval now (in the wallet's connected sites / approvals, or "
+                        "a revoke tool on the chain's explorer) and move what is left to a new address: an "
+                        "approval keeps working until it is revoked."
+                    )
+                    + "\n"
+                    + reply.text
+                )
+            return reply
         if intent == "scam_report" and _LOSS.search(plain):
             return self._handoff(reason="urgent", intent="scam_report")
         if self.state.get("seed_leaked") and _FREEZE.search(plain):

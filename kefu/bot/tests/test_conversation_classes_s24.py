@@ -332,3 +332,16 @@ def test_the_scammers_app_opened_is_urgent():
     chat.say("someone pretending to be your support told me to download an app to verify my wallet")
     reply = chat.say("I installed it and logged in with my password")
     assert reply.handoff is not None and "uninstall" in reply.text, reply.text
+
+
+@pytest.mark.parametrize(
+    "language,text,word",
+    [
+        ("zh-hant", "連了一個挖礦的DApp按了授權 結果錢包的幣被轉光了", "授權"),
+        ("en", "approved some dapp for an airdrop and now all my tokens got drained", "revoke"),
+    ],
+)
+def test_drained_after_a_dapp_approval_is_urgent_and_says_revoke_the_approval(language, text, word):
+    reply = Chat(language=language).say(text)
+    assert reply.handoff is not None, reply.text
+    assert word in reply.text.lower() or word in reply.text, reply.text
