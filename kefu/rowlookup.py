@@ -14,7 +14,7 @@ is cached but the SQL text, so a changed or deleted row is seen at once.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import connections, models, router
 from django.db.models.signals import post_save, pre_save
@@ -29,8 +29,9 @@ class RowLookup(Generic[M]):
 
     def __init__(self, model: type[M], *fields: str, related: str | None = None) -> None:
         self.model = model
-        self.fields = [model._meta.get_field(name) for name in fields]
-        self.related = model._meta.get_field(related) if related else None
+        # Any: django-stubs type get_field() as any field or relation; these are concrete fields.
+        self.fields: list[Any] = [model._meta.get_field(name) for name in fields]
+        self.related: Any = cast(Any, model._meta.get_field(related)) if related else None
         if self.related is not None and (self.related.null or not self.related.many_to_one):
             raise ValueError("related must be a non-null foreign key")  # an inner join drops no row
         self._compiled: dict[str, tuple[str, list, list]] = {}
@@ -39,7 +40,7 @@ class RowLookup(Generic[M]):
         connection = connections[alias]
         quote = connection.ops.quote_name
         opts = self.model._meta
-        parts = [(opts, "t0", list(opts.concrete_fields))]
+        parts: list[tuple[Any, str, list[Any]]] = [(opts, "t0", list(opts.concrete_fields))]
         if self.related is not None:
             ropts = self.related.related_model._meta
             parts.append((ropts, "t1", list(ropts.concrete_fields)))
@@ -103,9 +104,10 @@ def _insert_sql(
         connection = connections[alias]
         quote = connection.ops.quote_name
         opts = model._meta
-        fields = [f for f in opts.local_concrete_fields if not (f.primary_key and f.db_returning)]
-        returning = [f for f in opts.local_concrete_fields if f.db_returning]
-        if any(f.generated or f.has_db_default() for f in opts.local_concrete_fields):
+        concrete: list[Any] = list(opts.local_concrete_fields)  # Any: the stubs lack db_returning
+        fields = [f for f in concrete if not (f.primary_key and f.db_returning)]
+        returning = [f for f in concrete if f.db_returning]
+        if any(f.generated or f.has_db_default() for f in concrete):
             raise ValueError(f"{model.__name__}: database defaults need the ORM's insert")
         row = "(" + ", ".join(["%s"] * len(fields)) + ")"
         sql = (
@@ -113,7 +115,8 @@ def _insert_sql(
             f" VALUES {', '.join([row] * rows)}"
         )
         if unless is not None:
-            sql += f" ON CONFLICT ({quote(opts.get_field(unless).column)}) DO NOTHING"
+            unique: Any = opts.get_field(unless)
+            sql += f" ON CONFLICT ({quote(unique.column)}) DO NOTHING"
         if returning:
             sql += f" RETURNING {', '.join(quote(f.column) for f in returning)}"
         _INSERTS[key] = (sql, fields, returning)
@@ -146,7 +149,7 @@ def insert(*objs: M, unless_taken: str | None = None) -> list[M]:
     if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover - old SQLite
         return model._base_manager.using(alias).bulk_create(objs)
     if unless_taken is not None and (
-        pre_save.has_listeners(model) or post_save.has_listeners(model) or not model._meta.pk.db_returning
+        pre_save.has_listeners(model) or post_save.has_listeners(model) or not cast(Any, model._meta.pk).db_returning
     ):
         raise ValueError(f"{model.__name__}: unless_taken needs a signal-free model with an auto key")
     sql, fields, returning = _insert_sql(model, alias, len(objs), unless_taken)
