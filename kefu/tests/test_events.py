@@ -120,8 +120,13 @@ def test_in_transaction_subscribers_roll_back_with_the_action(alice, settings):
     assert not Ticket.objects.exists() and not OutboundMail.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_an_in_transaction_subscriber_that_fails_rolls_the_action_back(alice):
-    """A subscriber inside the transaction is part of the action: its error undoes the change."""
+    """A subscriber inside the transaction is part of the action: its error undoes the change.
+
+    Without the test's own wrapping transaction: inside a caller's transaction a create takes no
+    savepoint (a failure fails the caller's whole unit of work, ``do_create_ticket``), so the
+    caller's transaction — here the test's — could not be read from afterwards."""
 
     def fail(event: TicketCreated) -> None:
         raise ValueError("subscriber failed")
