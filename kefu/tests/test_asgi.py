@@ -35,23 +35,28 @@ class ThreadRecorder:
 loop_threads: set[int] = set()
 
 
+def _scope(path: str) -> dict:
+    """An HTTP GET's ASGI scope, as uvicorn builds it."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"accept-language", b"en")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
 def get(app, path: str) -> tuple[int, bytes]:
     async def run() -> tuple[int, bytes]:
         loop_threads.add(threading.get_ident())
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"127.0.0.1"), (b"accept-language", b"en")],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-        }
+        scope = _scope(path)
         communicator = ApplicationCommunicator(app, scope)
         await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
         start = await communicator.receive_output(10)
@@ -124,20 +129,7 @@ def get_many(app, path: str, count: int) -> list[int]:
 
     async def run() -> list[int]:
         async def one() -> int:
-            scope = {
-                "type": "http",
-                "asgi": {"version": "3.0"},
-                "http_version": "1.1",
-                "method": "GET",
-                "scheme": "http",
-                "path": path,
-                "raw_path": path.encode(),
-                "query_string": b"",
-                "root_path": "",
-                "headers": [(b"host", b"127.0.0.1"), (b"accept-language", b"en")],
-                "client": ("127.0.0.1", 50000),
-                "server": ("127.0.0.1", 8000),
-            }
+            scope = _scope(path)
             communicator = ApplicationCommunicator(app, scope)
             await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
             start = await communicator.receive_output(30)
