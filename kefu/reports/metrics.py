@@ -591,6 +591,7 @@ AGE_BUCKETS: tuple[tuple[float | None, Promise], ...] = (
     (168, _("3–7 days")),
     (None, _("over 7 days")),
 )
+AGE_HOURS = tuple(hours for hours, _label in AGE_BUCKETS)
 BACKLOG = _(
     "Open tickets now (new, open, waiting for the customer or on hold; not with the bot, not "
     "merged), whatever the period: by how long ago they were created."
@@ -603,20 +604,14 @@ def backlog_in(window: Window) -> QuerySet[Ticket]:
 
 @metric("backlog_age", family="backlog", chart="column", label=_("Backlog by age"), definition=BACKLOG)
 def backlog_age(window: Window) -> dict[str, Any]:
-    now = timezone.now()
-    aggregates: dict[str, Any] = {}
-    lower = None
-    for index, (hours, _label) in enumerate(AGE_BUCKETS):
-        condition = Q()
-        if hours is not None:
-            condition &= Q(created_at__gt=now - timedelta(hours=hours))
-        if lower is not None:
-            condition &= Q(created_at__lte=now - timedelta(hours=lower))
-        aggregates[f"b{index}"] = Count("id", filter=condition)
-        lower = hours
-    counts = backlog_in(window).aggregate(**aggregates)  # one query, one pass
-    rows = [{"name": str(label), "count": counts[f"b{i}"]} for i, (_h, label) in enumerate(AGE_BUCKETS)]
-    total = sum(row["count"] for row in rows)
+    # Rolled-up days that lie inside one age bucket from their rows, the rest live (rollups).
+    counts: dict[int, int] = {}
+    for (index, _team), n in rollups.backlog_counts(window, AGE_HOURS).items():
+        counts[index] = counts.get(index, 0) + n
+    rows: list[dict[str, Any]] = [
+        {"name": str(label), "count": counts.get(i, 0)} for i, (_h, label) in enumerate(AGE_BUCKETS)
+    ]
+    total = sum(counts.values())
     rows.append({"name": str(_("All open tickets")), "count": total, "drill": {"status": "active"}})
     return table(
         [column("name", _("Age")), column("count", _("Tickets"), "count", drill=True)], rows, chart="column"
@@ -625,10 +620,9 @@ def backlog_age(window: Window) -> dict[str, Any]:
 
 @metric("backlog_by_team", family="backlog", chart="bar", label=_("Backlog by team"), definition=BACKLOG)
 def backlog_by_team(window: Window) -> dict[str, Any]:
-    counts = {
-        row["team_id"]: row["n"]
-        for row in backlog_in(window).values("team_id").annotate(n=Count("id")).order_by()
-    }
+    counts: dict[Any, int] = {}
+    for (_index, team), n in rollups.backlog_counts(window, AGE_HOURS).items():
+        counts[team] = counts.get(team, 0) + n
     result = _counts_table(counts, "team", _("Team"), "bar")
     for row in result["rows"]:
         row["drill"] = {**row["drill"], "status": "active"}

@@ -83,8 +83,10 @@ class DurationDaily(models.Model):
     team_id = models.BigIntegerField(null=True)
     agent_id = models.BigIntegerField(null=True)
     # A slice for one channel or one category ("" / None: every one). A ticket's durations are in
-    # the day's row for all channels and categories, and again in its channel's and its
-    # category's: a filter by either reads rows bounded by channels (categories) × agents a day.
+    # the day's row for all channels and categories, and again in its channel's and in its
+    # category's and its parent category's (a category's slice holds its sub-categories' tickets,
+    # as the category filter reads them): a filter by either reads one slice, rows bounded by
+    # agents a day.
     channel = models.CharField(max_length=16, blank=True, default="")
     category_id = models.BigIntegerField(null=True)
     measure = models.CharField(max_length=24)
@@ -111,17 +113,57 @@ class DurationDaily(models.Model):
 
 class SlaDaily(models.Model):
     """SLA targets met and breached (the summary's definitions) of the tickets created that
-    day, per target × team × assignee."""
+    day, per target × team × assignee, and the same again per channel and per category (slices,
+    as :class:`DurationDaily`'s)."""
 
     day = models.DateField()
     kind = models.CharField(max_length=20)
     team_id = models.BigIntegerField(null=True)
     agent_id = models.BigIntegerField(null=True)
+    channel = models.CharField(max_length=16, blank=True, default="")
+    category_id = models.BigIntegerField(null=True)
     met = models.IntegerField()
     breached = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["day"], name="reports_sladaily_day")]
+        indexes = [
+            models.Index(fields=["day"], name="reports_sladaily_day"),
+            models.Index(
+                fields=["day"],
+                condition=models.Q(channel="", category_id__isnull=True),
+                name="reports_sla_all",
+            ),
+            models.Index(fields=["channel", "day"], name="reports_sla_channel"),
+            models.Index(fields=["category_id", "day"], name="reports_sla_category"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}"
+
+
+class BacklogDaily(models.Model):
+    """Tickets created that day that were open (the backlog's definition) when the day was built,
+    per team × assignee, and per channel and per category (slices, as :class:`DurationDaily`'s).
+    While no :class:`RollupChange` names the day they are still open now: a status change,
+    reassignment, reclassification or merge of such a ticket marks its creation day."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+    channel = models.CharField(max_length=16, blank=True, default="")
+    category_id = models.BigIntegerField(null=True)
+    open = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["day"],
+                condition=models.Q(channel="", category_id__isnull=True),
+                name="reports_backlog_all",
+            ),
+            models.Index(fields=["channel", "day"], name="reports_backlog_channel"),
+            models.Index(fields=["category_id", "day"], name="reports_backlog_category"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day}"

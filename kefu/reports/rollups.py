@@ -45,6 +45,7 @@ from kefu.calendars.arithmetic import business_seconds_between
 from kefu.calendars.selectors import cached_calendar_by_id
 from kefu.reports.buckets import BUCKETS, bounds, bucket_of
 from kefu.reports.models import (
+    BacklogDaily,
     CsatDaily,
     DurationDaily,
     OpsDaily,
@@ -56,6 +57,7 @@ from kefu.reports.models import (
     TicketHourly,
 )
 from kefu.sla.models import BREACHED_Q, MET_Q, SlaTimer, TimerKind
+from kefu.tickets.models import ACTIVE_Q
 
 logger = logging.getLogger(__name__)
 
@@ -174,30 +176,36 @@ def _whole_days(window: Any) -> list[tuple[date, datetime, datetime]]:
     return days
 
 
+def day_runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted ``days`` as runs of consecutive days: (first, last) each."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and day == runs[-1][1] + timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
 def days_q(days: list[date]) -> Q:
     """``day`` in ``days`` as a few ranges (consecutive days are one BETWEEN): a short query
     whatever the period."""
     condition = Q(pk__in=[])
-    run: list[date] = []
-    for day in [*days, None]:
-        if run and (day is None or day != run[-1] + timedelta(days=1)):
-            condition |= Q(day__gte=run[0], day__lte=run[-1])
-            run = []
-        if day is not None:
-            run.append(day)
+    for first, last in day_runs(days):
+        condition |= Q(day__gte=first, day__lte=last)
     return condition
 
 
 # Raised when what a day's rows hold changes (a new column, a wider grain): days built before
 # then are read live and rebuilt by the periodic job, as after a settings change.
-ROLLUP_FORMAT = 3
+ROLLUP_FORMAT = 4
 
 
 def fingerprint() -> str:
     """A digest of what a day's rows are computed with: their format (:data:`ROLLUP_FORMAT`),
     the site's time zone (which instants make a day), every business calendar with its hours
-    and exceptions (business times) and the phone's answer limit. Rows built with another
-    digest are stale."""
+    and exceptions (business times), the phone's answer limit and the category tree (which
+    sub-categories a category's slice holds). Rows built with another digest are stale."""
 
     # The calendars as the business-time arithmetic reads them (the per-process cache: no query).
     from kefu.calendars.selectors import CALENDARS
@@ -221,8 +229,20 @@ def fingerprint() -> str:
         int(settings.KEFU_REPORTS_PHONE_ANSWER_SECONDS),
         calendars,
         _holiday_data(),
+        _category_parents(),
     ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def _category_parents() -> list[tuple[int, int]]:
+    """(category, parent) of every sub-category: a category's slice holds its sub-categories'
+    tickets, so moving one under another parent changes what built rows mean (one small query)."""
+    from kefu.tickets.models import Category
+
+    return _remember(
+        "category-parents",
+        lambda: sorted(Category.objects.filter(parent__isnull=False).values_list("pk", "parent_id")),
+    )
 
 
 def _holiday_data() -> str:
@@ -582,14 +602,47 @@ def _grouped() -> dict[str, dict[Any, Durations]]:
     return {"team": defaultdict(Durations), "agent": defaultdict(Durations), "all": defaultdict(Durations)}
 
 
+# The sliced daily tables (DurationDaily, SlaDaily, BacklogDaily) hold, per day, rows of every
+# channel and category, and slices of one channel or one category (with its sub-categories): a
+# window filtered by team, agent and one of channel or category reads one slice.
+SLICE_GRAINS = (frozenset({"team", "agent", "channel"}), frozenset({"team", "agent", "category"}))
+
+
+def in_slices(window: Any) -> bool:
+    """Whether one slice of the sliced tables answers ``window``'s filters."""
+    return any(window.active_filters() <= grain for grain in SLICE_GRAINS)
+
+
+def slice_grain(window: Any) -> frozenset[str]:
+    """The grain of the slice ``window`` reads (for :func:`plan`)."""
+    return SLICE_GRAINS[1] if "category" in window.active_filters() else SLICE_GRAINS[0]
+
+
 def _slice(window: Any) -> dict[str, Any]:
-    """The DurationDaily rows a window reads: its channel's, its category's, or those of all."""
+    """The sliced tables' rows a window reads: its channel's, its category's (the slug's own
+    slice: its sub-categories' tickets are in it), or those of every channel and category."""
+    from kefu.tickets.models import Category
+
     filters = _rollup_filters(window)
-    if window.channel is None:
-        filters["channel"] = ""
+    filters.pop("category_id__in", None)
+    filters.setdefault("channel", "")
     if window.category is None:
         filters["category_id__isnull"] = True
+    else:
+        filters["category_id"] = _remember(
+            ("category-id", window.category),
+            lambda: Category.objects.filter(slug=window.category).values_list("pk", flat=True).first() or 0,
+        )
     return filters
+
+
+def _slices_of(channel: str, category: int, parents: dict[int, int]) -> list[tuple[str, int | None]]:
+    """The (channel, category) slices a ticket's figures go into: every channel and category, its
+    channel's, its category's, and its parent category's."""
+    keys: list[tuple[str, int | None]] = [("", None), (channel, None), ("", category)]
+    if category in parents:
+        keys.append(("", parents[category]))
+    return keys
 
 
 def _rolled_durations(
@@ -636,10 +689,8 @@ def durations(window: Any, measure: str, dimension: str) -> dict[Any, Durations]
     ``dimension`` ("team", "agent", or "all": one group keyed None, absent when empty)."""
     target = measure.removesuffix("_business")
     # DurationDaily holds slices by channel and by category: one of them at a time is in its grain.
-    active = window.active_filters()
-    grain = DURATION_GRAIN | ({"channel"} if "category" not in active else {"category"})
-    days, live = plan(window, grain)
-    facts = not days and not active <= grain
+    days, live = plan(window, slice_grain(window))
+    facts = not days and not in_slices(window)
     if facts:  # outside DurationDaily's grain: the rolled-up days' per-ticket rows
         days, live = plan(window, FACT_GRAIN)
     source = _fact_durations if facts else _rolled_durations
@@ -718,16 +769,17 @@ def _live_sla_by_ticket(window: Any) -> list[tuple[int, str, int, int, int]]:
 
 
 def _sla_by_group(window: Any) -> dict[str, dict[Any, tuple[int, int]]]:
-    days, live = plan(window, SLA_GRAIN)
+    # SlaDaily holds slices by channel and by category: one of them at a time is in its grain.
+    days, live = plan(window, slice_grain(window))
     rows = []
-    if not days and not window.active_filters() <= SLA_GRAIN:
+    if not days and not in_slices(window):  # channel and category together: per-ticket rows
         days, live = plan(window, FACT_GRAIN)
         if days:
             rows += _fact_sla_rows(window, days)
     elif days:
         rows += [
             (r["kind"], r["team_id"], r["agent_id"], r["m"], r["b"])
-            for r in SlaDaily.objects.filter(days_q(days), **_rollup_filters(window))
+            for r in SlaDaily.objects.filter(days_q(days), **_slice(window))
             .values("kind", "team_id", "agent_id")
             .annotate(m=Sum("met"), b=Sum("breached"))
             .order_by()
@@ -747,6 +799,81 @@ def sla_counts(window: Any, dimension: str) -> dict[Any, tuple[int, int]]:
     """SLA targets of the window's tickets (met, breached) — the summary's definitions — by
     ``dimension``: "target" (the timer kind), "team" or "agent"."""
     return dict(_remember(("sla", window), lambda: _sla_by_group(window))[dimension])
+
+
+# --- backlog ---------------------------------------------------------------------------------------
+
+
+def backlog_counts(window: Any, ages: tuple[float | None, ...]) -> dict[tuple[int, Any], int]:
+    """Open tickets now (the backlog's definition: ``window``'s filters, not its period) by age
+    bucket × team. Bucket ``i`` holds the tickets created in (now − ``ages[i]`` hours, now −
+    ``ages[i-1]`` hours] (``ages``: the buckets' upper bounds, ascending; None: no bound).
+
+    A rolled-up day, clean and lying wholly inside one bucket, is read from
+    :class:`BacklogDaily`: the tickets open when it was built are the ones open now, since a
+    change to any of its tickets (status, assignment, category, merge) marks the day. The rest —
+    today, the few days across a bucket's edge, days changed since their build or not built —
+    is counted on the live tables, over their ranges of creation time only: rows read grow with
+    the days of the period, not with the open tickets."""
+    return dict(_remember(("backlog", window, ages), lambda: _backlog_counts(window, ages)))
+
+
+def _backlog_counts(window: Any, ages: tuple[float | None, ...]) -> dict[tuple[int, Any], int]:
+    from kefu.reports import metrics
+
+    now = timezone.now()
+    # Bucket i: created after ``after`` (None: no bound) and at or before ``upto``.
+    edges: list[tuple[datetime | None, datetime | None]] = []
+    lower: float | None = None
+    for hours in ages:
+        edges.append(
+            (
+                None if hours is None else now - timedelta(hours=hours),
+                None if lower is None else now - timedelta(hours=lower),
+            )
+        )
+        lower = hours
+    rolled: dict[date, int] = {}
+    if in_slices(window):
+        for day in sorted(_clean_days(date(1970, 1, 1), timezone.localdate() - timedelta(days=1))):
+            start, end = midnight(day), midnight(day + timedelta(days=1))
+            for index, (after, upto) in enumerate(edges):
+                if (after is None or start > after) and (upto is None or end <= upto):
+                    rolled[day] = index
+                    break
+    counts: dict[tuple[int, Any], int] = defaultdict(int)
+    if rolled:
+        rows = (
+            BacklogDaily.objects.filter(days_q(sorted(rolled)), **_slice(window))
+            .values_list("day", "team_id")
+            .annotate(n=Sum("open"))
+            .order_by()
+        )
+        for day, team, n in rows:
+            counts[(rolled[day], team)] += n
+    # The live part: tickets created outside the rolled-up days (the gaps between their runs).
+    gaps = Q()
+    if rolled:
+        gaps = Q(pk__in=[])
+        cursor: datetime | None = None
+        for first, last in day_runs(sorted(rolled)):
+            start = midnight(first)
+            gaps |= Q(created_at__lt=start) if cursor is None else Q(created_at__gte=cursor, created_at__lt=start)
+            cursor = midnight(last + timedelta(days=1))
+        gaps |= Q(created_at__gte=cursor)
+    buckets = {}
+    for index, (after, upto) in enumerate(edges):
+        condition = Q()
+        if after is not None:
+            condition &= Q(created_at__gt=after)
+        if upto is not None:
+            condition &= Q(created_at__lte=upto)
+        buckets[f"b{index}"] = Count("id", filter=condition)
+    live = metrics.backlog_in(window).filter(gaps).values("team_id").annotate(**buckets).order_by()
+    for row in live:
+        for index in range(len(edges)):
+            counts[(index, row["team_id"])] += row[f"b{index}"]
+    return {key: n for key, n in counts.items() if n}
 
 
 # --- satisfaction surveys -------------------------------------------------------------------------
@@ -815,20 +942,24 @@ def rebuild_day(day: date) -> None:
         .values_list("pk", "local_hour", "channel", "category_id", "team_id", "assignee_id")
         .iterator(chunk_size=5000)
     }
+    from kefu.tickets.models import Category
+
+    parents = dict(Category.objects.filter(parent__isnull=False).values_list("pk", "parent_id"))
     durations_rows = []
     for measure in MEASURES:
         target = measure.removesuffix("_business")
         # (channel, category, team, agent): all channels and categories, then the ticket's
-        # channel's slice and its category's.
+        # channel's slice, its category's and its parent category's.
         groups: dict[tuple[Any, Any, Any, Any], Durations] = defaultdict(Durations)
         for pk, team, agent, seconds in _ticket_durations(
             metrics.tickets_in(window), target, business=measure.endswith("_business")
         ):
-            groups[("", None, team, agent)].add(seconds)
-            if pk in facts:
-                setattr(facts[pk], measure, seconds)
-                groups[(facts[pk].channel, None, team, agent)].add(seconds)
-                groups[("", facts[pk].category_id, team, agent)].add(seconds)
+            if pk not in facts:
+                groups[("", None, team, agent)].add(seconds)
+                continue
+            setattr(facts[pk], measure, seconds)
+            for channel, category in _slices_of(facts[pk].channel, facts[pk].category_id, parents):
+                groups[(channel, category, team, agent)].add(seconds)
         for (channel, category, team, agent), values in groups.items():
             counts = values.bucket_counts()
             durations_rows.append(
@@ -844,23 +975,57 @@ def rebuild_day(day: date) -> None:
                     **{f"b{k}": counts[k] for k in range(BUCKETS)},
                 )
             )
-    sla_rows = [
-        SlaDaily(day=day, kind=kind, team_id=team, agent_id=agent, met=met, breached=breached)
-        for kind, team, agent, met, breached in _live_sla_rows(window)
-    ]
+    # SLA per target × team × agent and slice, from each ticket's timers (a group exists when
+    # a ticket of it has a timer of that kind, as _live_sla_rows groups them).
+    sla_groups: dict[tuple[Any, ...], list[int]] = {}
     for pk, kind, timers, met, breached in _live_sla_by_ticket(window):
         if pk in facts and kind in SLA_KINDS:
+            fact = facts[pk]
             for part, n in (("timers", timers), ("met", met), ("breached", breached)):
-                setattr(facts[pk], f"sla_{kind}_{part}", n)
+                setattr(fact, f"sla_{kind}_{part}", n)
+            for channel, category in _slices_of(fact.channel, fact.category_id, parents):
+                counts = sla_groups.setdefault((kind, fact.team_id, fact.agent_id, channel, category), [0, 0])
+                counts[0] += met
+                counts[1] += breached
+    sla_rows = [
+        SlaDaily(
+            day=day,
+            kind=kind,
+            team_id=team,
+            agent_id=agent,
+            channel=channel,
+            category_id=category,
+            met=met,
+            breached=breached,
+        )
+        for (kind, team, agent, channel, category), (met, breached) in sla_groups.items()
+    ]
+    # Tickets of the day open now (the backlog's definition), per team × agent and slice.
+    backlog_groups: dict[tuple[Any, ...], int] = defaultdict(int)
+    for team, agent, channel, category, n in (
+        metrics.tickets_in(window)
+        .filter(ACTIVE_Q)
+        .values_list("team_id", "assignee_id", "channel", "category_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        for slice_channel, slice_category in _slices_of(channel, category, parents):
+            backlog_groups[(team, agent, slice_channel, slice_category)] += n
+    backlog_rows = [
+        BacklogDaily(day=day, team_id=team, agent_id=agent, channel=channel, category_id=category, open=n)
+        for (team, agent, channel, category), n in backlog_groups.items()
+    ]
     csat = _live_csat(window)
     ops_rows, ops_durations = _ops_rows(day, window)
     with transaction.atomic():
         for model in (TicketDaily, TicketHourly, DurationDaily, SlaDaily, CsatDaily, TicketFact, OpsDaily):
             model.objects.filter(day=day).delete()
+        BacklogDaily.objects.filter(day=day).delete()
         TicketDaily.objects.bulk_create(daily, batch_size=1000)
         TicketHourly.objects.bulk_create(hourly, batch_size=1000)
         DurationDaily.objects.bulk_create(durations_rows + ops_durations, batch_size=200)
         SlaDaily.objects.bulk_create(sla_rows, batch_size=1000)
+        BacklogDaily.objects.bulk_create(backlog_rows, batch_size=1000)
         CsatDaily.objects.create(day=day, **csat)
         # A day's rows in (channel, category) order: a filter by either reads a few runs of
         # pages a day through its index instead of every page.

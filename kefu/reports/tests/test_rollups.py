@@ -62,7 +62,16 @@ def build_november() -> int:
 
 @pytest.mark.parametrize(
     "filters",
-    [{}, {"team": "a"}, {"agent": "ann"}, {"channel": "email"}, {"category": "withdrawal-issue"}],
+    [
+        {},
+        {"team": "a"},
+        {"agent": "ann"},
+        {"channel": "email"},
+        {"category": "withdrawal-issue"},
+        {"category": "assets"},  # a parent category: its sub-categories' tickets
+        {"channel": "email", "category": "assets"},
+        {"team": "b", "category": "withdrawal-issue"},
+    ],
 )
 def test_rolled_up_days_give_the_live_figures(world, filters):  # noqa: F811
     resolved = {k: (world[v].pk if k in ("team", "agent") else v) for k, v in filters.items()}
@@ -152,6 +161,95 @@ def test_rebuild_command_backfills_and_is_idempotent(world):  # noqa: F811
     assert TicketDaily.objects.count() == rows > 0
     assert RollupDay.objects.filter(day__gte=date(2026, 11, 1), day__lte=date(2026, 11, 9)).count() == 9
     assert main(["reports", "rebuild", "--since", "soon"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("filters", "by_target"),
+    [
+        # t1 first reply met, t4 first reply met late (breached).
+        ({"channel": "email"}, {"first_reply": (1, 1)}),
+        # A parent category (deposit-not-credited and withdrawal-issue are under assets): t1-t4.
+        ({"category": "assets"}, {"first_reply": (1, 2), "resolution": (1, 0)}),
+        ({"category": "withdrawal-issue"}, {"first_reply": (0, 1), "resolution": (1, 0)}),
+        ({"category": "withdrawal-issue", "agent": "ann"}, {"first_reply": (0, 1)}),
+    ],
+)
+def test_figures_filtered_by_a_channel_or_a_category_read_their_slice_of_the_daily_tables(
+    world, filters, by_target  # noqa: F811
+):
+    """SLA and response times under a channel or category filter come from the daily tables'
+    slices (a parent category's slice holds its sub-categories' tickets): hand-computed counts,
+    and neither a ticket nor a per-ticket row is read."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    build_november()
+    w = window(**{k: (world[v].pk if k == "agent" else v) for k, v in filters.items()})
+    with CaptureQueriesContext(connection) as queries, rollups.memo():
+        sla = metrics.sla(w)
+        first = metrics.first_reply_seconds(w)
+        by_team = metrics.first_reply_by_team(w)
+    assert {kind: (v["met"], v["breached"]) for kind, v in sla["by_target"].items()} == by_target
+    replies = {"channel": 2, "category": {"assets": 4, "withdrawal-issue": 2}}  # t1, t4 / t1-t4 / t3, t4
+    expected = replies["channel"] if "channel" in filters else replies["category"][filters["category"]]
+    if "agent" in filters:
+        expected = 1  # t4
+    assert first["count"] == expected == sum(row["count"] for row in by_team["rows"])
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "reports_sladaily" in read and "reports_durationdaily" in read
+    assert "reports_ticketfact" not in read and "tickets_ticket" not in read
+
+
+def test_the_backlog_reads_rolled_up_days_and_a_change_to_an_open_ticket_shows_at_once(world, supervisor):  # noqa: F811
+    """The backlog (test_families' hand counts) from BacklogDaily for the days wholly inside one
+    age bucket: equal to the live count before and after the build, with every filter; a ticket's
+    status change marks its day, read live at once and rebuilt by the refresh."""
+    from kefu.reports.models import BacklogDaily
+    from kefu.reports.tests.test_families import case, counts
+    from kefu.tickets.actions import do_change_status
+    from kefu.tickets.models import Status
+
+    now = timezone.now()
+    for hours in (0.5, 2, 30):
+        case(now - timedelta(hours=hours), channel="portal", category="deposit-not-credited", team=world["a"])
+    a, b, ann = world["a"].pk, world["b"].pk, world["ann"].pk
+
+    def backlog(**filters):
+        w = window(**filters)
+        with rollups.memo():
+            ages = list(counts(metrics.backlog_age(w)).values())
+            teams = {row["drill"]["team"]: row["count"] for row in metrics.backlog_by_team(w)["rows"]}
+        return ages, teams
+
+    # Open: t2 (A), t4 (B, email, ann), the 11-08 case (A, email, ann), three new ones (A, portal).
+    # Under 1 h, 1-4 h, 4-24 h, 1-3 d, 3-7 d, over 7 d, all.
+    expected = {
+        (): ([1, 1, 0, 1, 0, 3, 6], {a: 5, b: 1}),
+        (("agent", ann),): ([0, 0, 0, 0, 0, 2, 2], {a: 1, b: 1}),
+        (("channel", "email"),): ([0, 0, 0, 0, 0, 2, 2], {a: 1, b: 1}),
+        (("category", "assets"),): ([1, 1, 0, 1, 0, 3, 6], {a: 5, b: 1}),
+        (("category", "withdrawal-issue"),): ([0, 0, 0, 0, 0, 1, 1], {b: 1}),
+        (("channel", "email"), ("category", "withdrawal-issue")): ([0, 0, 0, 0, 0, 1, 1], {b: 1}),
+        (("team", a),): ([1, 1, 0, 1, 0, 2, 5], {a: 5}),
+    }
+    for filters, figures_ in expected.items():
+        assert backlog(**dict(filters)) == figures_, filters
+    build_november()
+    rollups.rebuild(timezone.localdate() - timedelta(days=3))
+    assert BacklogDaily.objects.filter(day=date(2026, 11, 2), channel="", category_id__isnull=True).get().open == 1
+    for filters, figures_ in expected.items():
+        assert backlog(**dict(filters)) == figures_, filters
+    # The November days are read from their rows: a write behind the events' back is not seen...
+    Ticket.objects.filter(pk=world["t2"].pk).update(status=Status.RESOLVED)
+    assert backlog() == expected[()]
+    Ticket.objects.filter(pk=world["t2"].pk).update(status=Status.OPEN)
+    # ...and a status change through the actions marks t4's day (11-07): read live at once.
+    do_change_status(ticket=Ticket.objects.get(pk=world["t4"].pk), actor=supervisor, status=Status.RESOLVED)
+    assert set(RollupChange.objects.values_list("day", flat=True)) == {date(2026, 11, 7)}
+    after = ([1, 1, 0, 1, 0, 2, 5], {a: 5})
+    assert backlog() == after
+    assert date(2026, 11, 7) in rollups.refresh()
+    assert backlog() == after
 
 
 def test_the_periodic_refresh_builds_yesterday_once(db):
