@@ -93,13 +93,13 @@ class RowLookup(Generic[M]):
 
 # ----------------------------------------------------------------------------- inserts
 
-_INSERTS: dict[tuple[type[models.Model], str, int, str | None], tuple[str, list, list]] = {}
+_INSERTS: dict[tuple[type[models.Model], str, int, str | None, str | None], tuple[str, list, list]] = {}
 
 
 def _insert_sql(
-    model: type[models.Model], alias: str, rows: int, unless: str | None = None
+    model: type[models.Model], alias: str, rows: int, unless: str | None = None, replace: str | None = None
 ) -> tuple[str, list, list]:
-    key = (model, alias, rows, unless)
+    key = (model, alias, rows, unless, replace)
     if key not in _INSERTS:
         connection = connections[alias]
         quote = connection.ops.quote_name
@@ -117,13 +117,19 @@ def _insert_sql(
         if unless is not None:
             unique: Any = opts.get_field(unless)
             sql += f" ON CONFLICT ({quote(unique.column)}) DO NOTHING"
+        if replace is not None:
+            unique = opts.get_field(replace)
+            others = [f for f in fields if f is not unique]
+            sql += f" ON CONFLICT ({quote(unique.column)}) DO UPDATE SET " + ", ".join(
+                f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in others
+            )
         if returning:
             sql += f" RETURNING {', '.join(quote(f.column) for f in returning)}"
         _INSERTS[key] = (sql, fields, returning)
     return _INSERTS[key]
 
 
-def insert(*objs: M, unless_taken: str | None = None) -> list[M]:
+def insert(*objs: M, unless_taken: str | None = None, replacing: str | None = None) -> list[M]:
     """INSERT new instances of one model in one statement, the SQL built once per model and row
     count: what ``bulk_create`` does (no ``save()``, no signals; fields' ``pre_save`` fills
     ``auto_now``/``auto_now_add``), without compiling the statement on every call. The
@@ -134,12 +140,18 @@ def insert(*objs: M, unless_taken: str | None = None) -> list[M]:
     ``unless_taken``: a unique field; a row whose value is taken is not inserted (``ON CONFLICT
     (field) DO NOTHING``) and the answer is empty, with no error and no savepoint needed — a
     clash on any other constraint still raises. One row at a time.
+
+    ``replacing``: a unique field; a row whose value is taken is overwritten with this one's
+    other columns (``ON CONFLICT (field) DO UPDATE``, ``bulk_create(update_conflicts=True)``'s
+    upsert). One row at a time.
     """
     if not objs:
         return []
     model = type(objs[0])
-    if unless_taken is not None and len(objs) != 1:
-        raise ValueError("unless_taken inserts one row")
+    if (unless_taken is not None or replacing is not None) and len(objs) != 1:
+        raise ValueError("unless_taken and replacing insert one row")
+    if replacing is not None and (pre_save.has_listeners(model) or post_save.has_listeners(model)):
+        raise ValueError(f"{model.__name__}: replacing needs a signal-free model")
     if unless_taken is None and (pre_save.has_listeners(model) or post_save.has_listeners(model)):
         for obj in objs:
             obj.save(force_insert=True)
@@ -147,12 +159,20 @@ def insert(*objs: M, unless_taken: str | None = None) -> list[M]:
     alias = router.db_for_write(model)
     connection = connections[alias]
     if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover - old SQLite
+        if replacing is not None:
+            unique: Any = model._meta.get_field(replacing)
+            return model._base_manager.using(alias).bulk_create(
+                objs,
+                update_conflicts=True,
+                unique_fields=[replacing],
+                update_fields=[f.name for f in model._meta.local_concrete_fields if f is not unique],
+            )
         return model._base_manager.using(alias).bulk_create(objs)
     if unless_taken is not None and (
         pre_save.has_listeners(model) or post_save.has_listeners(model) or not cast(Any, model._meta.pk).db_returning
     ):
         raise ValueError(f"{model.__name__}: unless_taken needs a signal-free model with an auto key")
-    sql, fields, returning = _insert_sql(model, alias, len(objs), unless_taken)
+    sql, fields, returning = _insert_sql(model, alias, len(objs), unless_taken, replacing)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -119,3 +119,33 @@ def test_a_taken_case_number_writes_nothing_and_the_transaction_goes_on(alice):
     assert second.pk and second.case_number != first.case_number
     with pytest.raises(ValueError):
         insert(again, again, unless_taken="case_number")
+
+
+def test_replacing_overwrites_a_taken_row_in_one_statement_compiled_once(alice):
+    """The search terms of a new case: a row may already exist (a case indexed before it became
+    a ticket), so the insert replaces it — bulk_create(update_conflicts=True)'s upsert, with
+    its SQL built once instead of on every create."""
+    from django.db import transaction
+
+    from kefu.rowlookup import insert
+    from kefu.tickets.actions import create_case
+    from kefu.tickets.models import Category, TicketSearch
+
+    category = Category.objects.filter(is_active=True, parent__isnull=False).first()
+    with transaction.atomic():
+        ticket = create_case(customer=alice, title="a", category=category)
+        with CaptureQueriesContext(connection) as queries:
+            insert(
+                TicketSearch(ticket=ticket, title_terms="old", public_terms="p", internal_terms="i"),
+                replacing="ticket",
+            )
+            insert(
+                TicketSearch(ticket=ticket, title_terms="new", public_terms="q", internal_terms=""),
+                replacing="ticket",
+            )
+        assert len(queries.captured_queries) == 2
+        assert all("ON CONFLICT" in q["sql"] and "DO UPDATE" in q["sql"] for q in queries.captured_queries)
+    row = TicketSearch.objects.get(ticket=ticket)
+    assert (row.title_terms, row.public_terms, row.internal_terms) == ("new", "q", "")
+    with pytest.raises(ValueError):
+        insert(row, row, replacing="ticket")
