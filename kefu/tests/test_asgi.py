@@ -225,3 +225,46 @@ def test_a_slow_request_does_not_hold_up_a_fast_one(settings):
         slow, fast = pool.submit(asyncio.run, run()).result(timeout=90)
     assert fast == b"fast"
     assert slow == b"overlapped"
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """asgiref's executor for thread-sensitive calls outside a request context, counting hand-offs."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.calls = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.calls += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_hands_off_to_one_thread_while_only_djangos_receivers_listen(monkeypatch):
+    """Django's handler sent request_started and closed the response (request_finished) through
+    sync_to_async: two more hand-offs to a thread and back a request, for receivers that have
+    nothing to do there. Another receiver still gets Django's handling, in a thread."""
+    from asgiref.sync import SyncToAsync
+    from django.core.signals import request_finished
+
+    hops = CountingExecutor()
+    monkeypatch.setattr(SyncToAsync, "single_thread_executor", hops)
+    app = SyncStackHandler()
+    try:
+        assert get(app, "/no-such-page/")[0] == 404
+        assert hops.calls == 0  # was 2
+
+        heard: list[int] = []
+
+        def receiver(sender, **kwargs) -> None:
+            heard.append(threading.get_ident())
+
+        request_finished.connect(receiver)
+        try:
+            assert get(app, "/no-such-page/")[0] == 404
+        finally:
+            request_finished.disconnect(receiver)
+        assert hops.calls >= 1
+        assert len(heard) == 1 and heard[0] in {thread.ident for thread in hops._threads}  # off the loop
+    finally:
+        hops.shutdown()
