@@ -15,12 +15,27 @@ import uvicorn
 SWITCH_INTERVAL = 0.001
 
 
+# Net new container objects between young-generation collections (CPython's default: 700).
+YOUNG_COLLECTION_EVERY = 50_000
+
+
 def settle_memory() -> None:
     """Put what start-up loaded (Django, URL and template caches, the bot's model, jieba's
     dictionary) out of the garbage collector's reach. Otherwise every full collection walks
-    all of it — 40–70 ms measured here — at a random moment in some request."""
+    all of it — 40–70 ms measured here — at a random moment in some request.
+
+    And collect the young generation less often. A full collection runs once a quarter more
+    objects have survived into the old generation since the last one, and what survives is
+    mostly what happened to be in flight at a young collection: every 700 new objects, a busy
+    server promoted its in-flight messages, tasks and futures, which die soon after. At 1,000
+    chats that was a full collection every 20–30 s that found almost nothing (6–60 objects)
+    but walked every connection's objects (350,000) with the event loop stopped: 100–400 ms,
+    the chat's latency tail (``kefu bench chat``, docs/benchmarks.md). Every 50,000, in-flight
+    objects mostly die young; a young collection walks at most that many (a few ms), and
+    cyclic garbage still goes within 50,000 allocations."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
     _trim_heap()
 
 

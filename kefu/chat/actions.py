@@ -45,6 +45,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from kefu import rowlookup
 from kefu.accounts.models import ROLE_TIER, STAFF_ROLES, Team, User
 from kefu.audit.actions import do_record
 from kefu.chat import events, selectors
@@ -136,9 +137,8 @@ def _append(
         body=text,
         channel=Channel.CHAT,
         extra=extra or {},
-        created_at=now,
     )
-    _insert(message)
+    rowlookup.insert(message)
     for key, value in (also or {}).items():
         setattr(conversation, key, value)
     ChatConversation.objects.filter(pk=conversation.pk).update(updated_at=now, **(also or {}))
@@ -186,7 +186,8 @@ class FastPost:
 
 def do_post_fast(posts: Sequence[FastPost]) -> list[tuple[Message, bool] | None]:
     """Store messages of chats in progress: per message, one UPDATE … RETURNING on a database
-    server (two on SQLite); per batch, one multi-row INSERT.
+    server (two on SQLite); per batch, one multi-row INSERT (:func:`kefu.rowlookup.insert`, as
+    every other message of every channel: its SQL built once per row count).
 
     The chat's UPDATE checks the status (and who may write) in its WHERE clause, takes the
     chat's row lock, records the activity and returns the case; the case's UPDATE takes the
@@ -252,12 +253,11 @@ def _apply_fast(posts: Sequence[FastPost]) -> list[tuple[Message, bool] | None]:
             body=post.text,
             channel=Channel.CHAT,
             extra={},
-            created_at=now,
         )
         for post, taken in zip(posts, numbered, strict=True)
         if taken is not None
     ]
-    _insert(*messages)
+    rowlookup.insert(*messages)
     stored = iter(messages)
     results: list[tuple[Message, bool] | None] = []
     for post, taken in zip(posts, numbered, strict=True):
@@ -403,50 +403,6 @@ def _clean_text(text: Any) -> str:
 def _clean_client_id(client_id: Any) -> str:
     client_id = client_id if isinstance(client_id, str) else ""
     return client_id.strip()[:MAX_CLIENT_ID]
-
-
-_MESSAGE_COLUMNS = (
-    "public_id",
-    "ticket",
-    "seq",
-    "author",
-    "sender",
-    "kind",
-    "body",
-    "channel",
-    "client_id",
-    "external_id",
-    "extra",
-    "created_at",
-)
-
-
-def _insert(*messages: Message) -> None:
-    """INSERT messages, all in one statement, without ``Model.save`` (signals, field-by-field
-    pre_save): on the hot path that machinery cost as much as the database work."""
-    from django.db import connection
-
-    if not messages:
-        return
-    meta = Message._meta
-    quote = connection.ops.quote_name
-    fields = [_db_field(meta, name) for name in _MESSAGE_COLUMNS]
-    values = [f.get_db_prep_save(getattr(message, f.attname), connection) for message in messages for f in fields]
-    columns = ", ".join(quote(_column(f)) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(messages))} "  # noqa: S608
-            f"RETURNING {quote('id')}, {quote(_column(_db_field(meta, 'ticket')))}, {quote('seq')}",
-            values,
-        )
-        # Matched by (case, number), unique, not by position: the order of a multi-row
-        # INSERT's RETURNING rows is not promised.
-        ids = {(ticket_id, seq): pk for pk, ticket_id, seq in cursor.fetchall()}
-    for message in messages:
-        message.pk = ids[(message.ticket_id, message.seq)]
-        message._state.adding = False
-        message._state.db = connection.alias
 
 
 def _existing(conversation: ChatConversation, client_id: str) -> Message | None:

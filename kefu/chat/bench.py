@@ -22,6 +22,7 @@ The last line is ``clients=N messages=M errors=E p50_ms=x p99_ms=y``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import os
@@ -166,6 +167,7 @@ class Result:
     server_cpu_seconds: float | None = None  # over the measured window, all server processes
     client_cpu_seconds: float = 0.0
     measured_seconds: float = 0.0
+    client_stall_ms: float = 0.0  # the load generator's longest event-loop stall while measuring
 
     def percentile(self, q: float) -> float:
         if not self.latencies:
@@ -212,6 +214,7 @@ class Bench:
         self.stopping = False
         self.sockets: list[Any] = []
         self.settled: set[int] = set()  # customers that got an agent or failed (and were counted)
+        self.stall = 0.0
 
     def error(self, kind: str) -> None:
         if not self.stopping:
@@ -371,12 +374,19 @@ class Bench:
         print(f"setup: {assigned[0]} of {clients} customers with an agent after {setup:.1f} s", flush=True)
         # Let the hand-off work finish (agents load their chats) before measuring steady chatting.
         await asyncio.sleep(SETTLE_SECONDS)
+        # The load generator's 1,000 sockets are its long-lived objects now: out of its garbage
+        # collector's reach, or a full collection (walking all of them, 0.2–0.7 s measured) stops
+        # this loop mid-run and is counted as the server's latency.
+        gc.collect()
+        gc.freeze()
 
         self.measuring = True
         self.measure_start.set()
+        stalls = asyncio.get_running_loop().create_task(self.stalls())
         server_cpu, client_cpu, window = _cpu_seconds(self.server_pids), _own_cpu_seconds(), time.monotonic()
         await asyncio.sleep(self.seconds)
         self.measuring = False
+        stalls.cancel()
         server_after = _cpu_seconds(self.server_pids)
         server_cpu = None if server_cpu is None or server_after is None else server_after - server_cpu
         client_cpu = _own_cpu_seconds() - client_cpu
@@ -407,7 +417,17 @@ class Bench:
             server_cpu_seconds=server_cpu if self.server_pids else None,
             client_cpu_seconds=client_cpu,
             measured_seconds=window,
+            client_stall_ms=self.stall * 1000,
         )
+
+    async def stalls(self, every: float = 0.01) -> None:
+        """The longest delay of this process's event loop while measuring: latency is timed
+        here, so a stall of the load generator reads as the server's (shown with the results)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(every)
+            self.stall = max(self.stall, loop.time() - start - every)
 
 
 def run_bench(
@@ -446,7 +466,10 @@ def cpu_summary(result: Result) -> str:
         f"server_cpu_ms_per_message={result.server_cpu_seconds * 1000 / per:.2f} "
         f"server_cores_busy={result.server_cpu_seconds / max(result.measured_seconds, 1e-9):.2f}"
     )
-    return f"{server} client_cpu_ms_per_message={result.client_cpu_seconds * 1000 / per:.2f}"
+    return (
+        f"{server} client_cpu_ms_per_message={result.client_cpu_seconds * 1000 / per:.2f} "
+        f"client_stall_max_ms={result.client_stall_ms:.0f}"
+    )
 
 
 def summary(result: Result) -> str:

@@ -56,6 +56,10 @@ def test_a_batch_stores_every_post_with_consecutive_numbers(alice, bob):
     ]
     first.refresh_from_db()
     assert selectors.last_seq(first) == start_first + 3 and first.first_response_at is not None
+    # Each message handed back is its stored row (the keys come back from the one INSERT).
+    for message, _duplicate in results:
+        row = Message.objects.get(pk=message.pk)
+        assert (row.ticket_id, row.seq, row.client_id) == (message.ticket_id, message.seq, message.client_id)
 
 
 def test_a_resend_in_a_batch_returns_the_stored_message_and_loses_nothing(alice):
