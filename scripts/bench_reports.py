@@ -1,6 +1,7 @@
 """Benchmark: every report page and the summary API at a million tickets.
 
-Fills a PostgreSQL database with ``--tickets`` tickets spread over a year (one INSERT ... SELECT
+Fills a PostgreSQL database (``KEFU_DATABASE_URL``; an existing benchmark database is reused:
+its ``BENCH-`` tickets count) with ``--tickets`` tickets spread over a year (one INSERT ... SELECT
 from generate_series: channels, categories, four teams of five agents, 70 % with a first reply,
 60 % resolved, two SLA timers each, surveys for a tenth) and a year of operations rows (300,000
 chats with waits and estimates, one in twenty abandoned; 150,000 queued calls with call-backs;
@@ -10,7 +11,8 @@ optionally (re)builds the rollups (``--rebuild``), then requests each report pag
 and every family, through Django's test client as a signed-in supervisor) and the summary API
 for periods of 1, 7, 30 and 365 days ending today, and prints p50/p99/max per page and period.
 ``--filters`` also times every page for the last period with each filter alone (team, channel,
-category, agent) and all four together. ``--live`` also times the summary computed from the
+category, agent) and all four together. ``--open-unresolved`` turns the unresolved tickets into
+open ones (a backlog of about 400,000 at a million tickets). ``--live`` also times the summary computed from the
 live tables only. Not a test: numbers only (docs/reports.md).
 
     KEFU_DATABASE_URL=postgres://... nice -n 10 .venv/bin/python scripts/bench_reports.py --tickets 1000000 --rebuild
@@ -289,6 +291,12 @@ def main() -> None:
     parser.add_argument(
         "--filters", action="store_true", help="also time each filter and all four for the last period"
     )
+    parser.add_argument(
+        "--open-unresolved",
+        action="store_true",
+        help="make the benchmark's unresolved tickets open (a backlog of about 400,000 at a million); "
+        "a plain UPDATE that marks no day: --rebuild once after it",
+    )
     args = parser.parse_args()
 
     import django
@@ -309,8 +317,17 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     populate(args.tickets)
     populate_operations()
+    if args.open_unresolved:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE tickets_ticket SET status = 'open' WHERE case_number LIKE %s AND status = 'resolved' "
+                "AND resolved_at IS NULL",
+                [PREFIX + "%"],
+            )
+            if cursor.rowcount and not args.rebuild:
+                print(f"{cursor.rowcount:,} tickets opened: run once with --rebuild (their days are not marked)")
     total = metrics.Ticket.objects.count()
-    print(f"tickets in the table: {total:,}")
+    print(f"tickets in the table: {total:,}, open: {metrics.Ticket.objects.filter(status='open').count():,}")
     if args.rebuild:
         started = time.perf_counter()
         built = rollups.rebuild()

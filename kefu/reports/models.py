@@ -143,7 +143,8 @@ class SlaDaily(models.Model):
 
 class BacklogDaily(models.Model):
     """Tickets created that day that were open (the backlog's definition) when the day was built,
-    per team × assignee, and per channel and per category (slices, as :class:`DurationDaily`'s).
+    per team × assignee, and per channel, per category and per channel × category (slices, as
+    :class:`DurationDaily`'s; a category's hold its sub-categories' tickets).
     While no :class:`RollupChange` names the day they are still open now: a status change,
     reassignment, reclassification or merge of such a ticket marks its creation day."""
 
@@ -162,7 +163,8 @@ class BacklogDaily(models.Model):
                 name="reports_backlog_all",
             ),
             models.Index(fields=["channel", "day"], name="reports_backlog_channel"),
-            models.Index(fields=["category_id", "day"], name="reports_backlog_category"),
+            # A category's slice (channel "") and its slices per channel.
+            models.Index(fields=["category_id", "channel", "day"], name="reports_backlog_category"),
         ]
 
     def __str__(self) -> str:

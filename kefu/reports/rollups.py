@@ -625,7 +625,7 @@ def _slice(window: Any) -> dict[str, Any]:
 
     filters = _rollup_filters(window)
     filters.pop("category_id__in", None)
-    filters.setdefault("channel", "")
+    filters.setdefault("channel", "")  # (BacklogDaily alone has slices of a channel × category)
     if window.category is None:
         filters["category_id__isnull"] = True
     else:
@@ -833,14 +833,14 @@ def _backlog_counts(window: Any, ages: tuple[float | None, ...]) -> dict[tuple[i
             )
         )
         lower = hours
+    # BacklogDaily has a slice for every combination of filters (channel × category too).
     rolled: dict[date, int] = {}
-    if in_slices(window):
-        for day in sorted(_clean_days(date(1970, 1, 1), timezone.localdate() - timedelta(days=1))):
-            start, end = midnight(day), midnight(day + timedelta(days=1))
-            for index, (after, upto) in enumerate(edges):
-                if (after is None or start > after) and (upto is None or end <= upto):
-                    rolled[day] = index
-                    break
+    for day in sorted(_clean_days(date(1970, 1, 1), timezone.localdate() - timedelta(days=1))):
+        start, end = midnight(day), midnight(day + timedelta(days=1))
+        for index, (after, upto) in enumerate(edges):
+            if (after is None or start > after) and (upto is None or end <= upto):
+                rolled[day] = index
+                break
     counts: dict[tuple[int, Any], int] = defaultdict(int)
     if rolled:
         rows = (
@@ -1000,21 +1000,7 @@ def rebuild_day(day: date) -> None:
         )
         for (kind, team, agent, channel, category), (met, breached) in sla_groups.items()
     ]
-    # Tickets of the day open now (the backlog's definition), per team × agent and slice.
-    backlog_groups: dict[tuple[Any, ...], int] = defaultdict(int)
-    for team, agent, channel, category, n in (
-        metrics.tickets_in(window)
-        .filter(ACTIVE_Q)
-        .values_list("team_id", "assignee_id", "channel", "category_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        for slice_channel, slice_category in _slices_of(channel, category, parents):
-            backlog_groups[(team, agent, slice_channel, slice_category)] += n
-    backlog_rows = [
-        BacklogDaily(day=day, team_id=team, agent_id=agent, channel=channel, category_id=category, open=n)
-        for (team, agent, channel, category), n in backlog_groups.items()
-    ]
+    backlog_rows = _backlog_rows(day, window, parents)
     csat = _live_csat(window)
     ops_rows, ops_durations = _ops_rows(day, window)
     with transaction.atomic():
@@ -1037,6 +1023,30 @@ def rebuild_day(day: date) -> None:
         RollupDay.objects.update_or_create(
             day=day, defaults={"built_at": timezone.now(), "fingerprint": fingerprint()}
         )
+
+
+def _backlog_rows(day: date, window: Any, parents: dict[int, int]) -> list[BacklogDaily]:
+    """The day's tickets open now (the backlog's definition), per team × agent and slice: every
+    slice of :func:`_slices_of`, and one per channel × category (and × parent category), so that
+    the backlog filtered by both reads one slice too."""
+    from kefu.reports import metrics
+
+    groups: dict[tuple[Any, ...], int] = defaultdict(int)
+    for team, agent, channel, category, n in (
+        metrics.tickets_in(window)
+        .filter(ACTIVE_Q)
+        .values_list("team_id", "assignee_id", "channel", "category_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        slices = _slices_of(channel, category, parents)
+        slices += [(channel, slice_category) for _all, slice_category in slices if slice_category is not None]
+        for slice_channel, slice_category in slices:
+            groups[(team, agent, slice_channel, slice_category)] += n
+    return [
+        BacklogDaily(day=day, team_id=team, agent_id=agent, channel=channel, category_id=category, open=n)
+        for (team, agent, channel, category), n in groups.items()
+    ]
 
 
 def _live_counts_by_ids(window: Any) -> dict[tuple[Any, ...], int]:

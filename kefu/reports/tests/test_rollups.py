@@ -231,6 +231,8 @@ def test_the_backlog_reads_rolled_up_days_and_a_change_to_an_open_ticket_shows_a
         (("category", "withdrawal-issue"),): ([0, 0, 0, 0, 0, 1, 1], {b: 1}),
         (("channel", "email"), ("category", "withdrawal-issue")): ([0, 0, 0, 0, 0, 1, 1], {b: 1}),
         (("team", a),): ([1, 1, 0, 1, 0, 2, 5], {a: 5}),
+        (("team", b), ("agent", ann), ("channel", "email"), ("category", "assets")): ([0, 0, 0, 0, 0, 1, 1], {b: 1}),
+        (("channel", "portal"), ("category", "assets")): ([1, 1, 0, 1, 0, 1, 4], {a: 4}),
     }
     for filters, figures_ in expected.items():
         assert backlog(**dict(filters)) == figures_, filters
@@ -242,6 +244,8 @@ def test_the_backlog_reads_rolled_up_days_and_a_change_to_an_open_ticket_shows_a
     # The November days are read from their rows: a write behind the events' back is not seen...
     Ticket.objects.filter(pk=world["t2"].pk).update(status=Status.RESOLVED)
     assert backlog() == expected[()]
+    pair = (("channel", "portal"), ("category", "assets"))
+    assert backlog(**dict(pair)) == expected[pair]
     Ticket.objects.filter(pk=world["t2"].pk).update(status=Status.OPEN)
     # ...and a status change through the actions marks t4's day (11-07): read live at once.
     do_change_status(ticket=Ticket.objects.get(pk=world["t4"].pk), actor=supervisor, status=Status.RESOLVED)
