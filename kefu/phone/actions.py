@@ -82,8 +82,18 @@ def topic_label(topic: str) -> str:
 
 # --- the follow-up job -------------------------------------------------------------------------
 
-# The calls whose follow-up a webhook asked for, while it runs (None outside a webhook).
-_webhook_calls: ContextVar[set[int] | None] = ContextVar("kefu_phone_webhook_calls", default=None)
+
+class _Webhook:
+    """What a webhook's steps leave for its end: the calls whose follow-up job they asked for,
+    and the calls' bookkeeping fields not written yet (:func:`do_note_call`)."""
+
+    def __init__(self) -> None:
+        self.follow_ups: set[int] = set()
+        self.notes: dict[int, tuple[Call, dict[str, object]]] = {}
+
+
+# The webhook running in this context (None outside a webhook).
+_running: ContextVar[_Webhook | None] = ContextVar("kefu_phone_webhook", default=None)
 
 
 @contextmanager
@@ -91,14 +101,19 @@ def one_job_per_call() -> Iterator[None]:
     """Around a webhook: what its steps leave for later — hand a new case over, ring an agent for
     a queued call, send the call's texts — is one job per call (``tasks.finish_case``), queued
     when the webhook's work is done, however many steps asked (a case opened and a text queued
-    in one answer used to be two jobs: two writes to the embedded queue's file per answer)."""
-    calls: set[int] = set()
-    token = _webhook_calls.set(calls)
+    in one answer used to be two jobs: two writes to the embedded queue's file per answer).
+    The bookkeeping fields the steps noted and no later write of the call took along are
+    written here, in one UPDATE."""
+    hook = _Webhook()
+    token = _running.set(hook)
     try:
         yield
+        for call, changes in list(hook.notes.values()):
+            if changes:
+                do_update_call(call, **changes)
     finally:
-        _webhook_calls.reset(token)
-        for pk in sorted(calls):
+        _running.reset(token)
+        for pk in sorted(hook.follow_ups):
             _enqueue_follow_up(pk)
 
 
@@ -112,11 +127,34 @@ def _follow_up(call: Call) -> None:
     """Ask for the call's follow-up job: at the end of the webhook, or after this commit when no
     webhook is running (the job does everything pending for the call, so asking twice is
     harmless)."""
-    calls = _webhook_calls.get()
-    if calls is None:
+    hook = _running.get()
+    if hook is None:
         _enqueue_follow_up(call.pk)
     else:
-        calls.add(call.pk)
+        hook.follow_ups.add(call.pk)
+
+
+def do_note_call(call: Call, **changes: object) -> None:
+    """The call's bookkeeping (language, menu path, retries, topic): set on the call at once, and
+    inside a webhook written with the call's next write — the case-opening transaction's one
+    UPDATE of the call — or at the webhook's end. A step that opens the case used to write the
+    call three times before its transaction (menu path, topic, then the case), three turns at
+    SQLite's one write lock, where py-spy found the case-opening step waiting (issue 14)."""
+    for name, value in changes.items():
+        setattr(call, name, value)
+    hook = _running.get()
+    if hook is None:
+        do_update_call(call, **changes)
+        return
+    hook.notes.setdefault(call.pk, (call, {}))[1].update(changes)
+
+
+def _take_notes(call: Call) -> dict[str, object]:
+    """The call's noted fields not written yet, now to be written by the caller's UPDATE."""
+    hook = _running.get()
+    if hook is None or call.pk not in hook.notes:
+        return {}
+    return dict(hook.notes.pop(call.pk)[1])
 
 
 def do_follow_up(call_pk: int) -> None:
@@ -125,6 +163,9 @@ def do_follow_up(call_pk: int) -> None:
     twice; a text the provider refused makes the job fail after the rest is done (and retried)."""
     from kefu.identity.sms import SmsError
 
+    call = Call.objects.select_related("inbox").filter(pk=call_pk).first()
+    if call is not None:
+        do_record_contact(call)
     do_finish_case(call_pk)
     do_connect_agent(call_pk)  # rings only a call still waiting for an agent
     failed: SmsError | None = None
@@ -173,15 +214,26 @@ def customer_of(call: Call) -> User | None:
         return call.__dict__["_customer"]
     customer = None
     if call.caller:
-        from kefu.inbox.pipeline import identify
-
-        contact = identify(call.inbox, address=call.caller)
-        customer = selectors.customer_for_number(contact.customer, call.caller)
+        # A read: the contact's first sight (or its "last seen") is written by the follow-up
+        # job (do_record_contact), not at SQLite's write lock while the caller waits.
+        contact = selectors.caller_contact(call)
+        customer = selectors.customer_for_number(contact.customer if contact else None, call.caller)
     call.__dict__["_customer"] = customer
     return customer
 
 
-def _log(ticket: Ticket, call: Call, event: str, body: str, **extra: object) -> None:
+def do_record_contact(call: Call) -> None:
+    """The caller's contact identity on the voice inbox, made on first sight and its "last
+    seen" kept (``kefu.inbox.pipeline.identify``): by the follow-up job, off the webhook."""
+    if call.caller:
+        from kefu.inbox.pipeline import identify
+
+        identify(call.inbox, address=call.caller)
+
+
+def _log(ticket: Ticket, call: Call, event: str, body: str, *, first: bool = False, **extra: object) -> None:
+    """A call-log line on the case. ``first``: the case was just inserted with this line's number
+    reserved (``last_seq=1``), so no UPDATE takes it."""
     thread.append(
         ticket,
         kind=MessageKind.SYSTEM,
@@ -189,94 +241,138 @@ def _log(ticket: Ticket, call: Call, event: str, body: str, **extra: object) -> 
         body=body,
         channel=Channel.PHONE,
         extra={"event": f"phone.{event}", "call_sid": call.call_sid, **extra},
+        first=first,
     )
 
 
-def do_open_case(call: Call, *, topic: str = "", named: Ticket | None = None) -> Ticket:
+def do_open_case(call: Call, *, topic: str = "", named: Ticket | None = None, queue: bool = False) -> Ticket:
     """The call's case: made (or the caller's open case joined) the first time the call needs
     one — it enters the queue, asks for a call-back, takes the stolen-account path, leaves a
     voicemail — and at the latest when it ends. Idempotent per call. ``named``: the case the
-    caller keyed in (already checked to be theirs).
+    caller keyed in (already checked to be theirs). ``queue``: the call joins the phone queue
+    in the same transaction (:func:`do_enqueue`).
 
     The webhook waits only for what the caller hears: the case row with its number (said at
-    once) and the call-log lines. Handing a new case to humans — routing's side effects, the
+    once) and the call-log line. Handing a new case to humans — routing's side effects, the
     audit line, ``TicketCreated`` (SLA clocks, acknowledgement, search index) — costs tens of
     milliseconds of CPU and is :func:`do_finish_case`, a job queued on commit. The row is the
     truth: until that job has run the case is in the bot's stage (``Status.BOT``, outside the
     agents' queues), and the phone sweep finishes any such case, so a process that dies after
-    the commit loses nothing; every later step that rings an agent finishes it first."""
+    the commit loses nothing; every later step that rings an agent finishes it first.
+
+    The transaction is short: on SQLite it holds the database's one write lock (Kefu begins
+    ``IMMEDIATE``) and every other webhook's write waits for it, so the reads (the caller's
+    account, an open case to join, the route) come before it, and inside it the call is
+    written once (its noted fields, the case, the queue) — py-spy found the case-opening step
+    waiting for that lock, not computing (issue 14)."""
+    prepared = _prepare_case(call, topic) if call.ticket_id is None and named is None else None
     new = False
     with transaction.atomic():
         # Only the call's row: FOR UPDATE over the join would lock the inbox row too, which every
         # call shares, and queue every case-opening webhook of the hotline behind each other
         # (PostgreSQL: 0.3-1 s waits under 50 calls, pg_stat_activity showed them on that row).
         locked = Call.objects.select_for_update(of=("self",)).select_related("inbox").get(pk=call.pk)
+        changes = _take_notes(call)
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        if queue and locked.queued_at is None:
+            changes.update(queued_at=timezone.now(), status=CallStatus.QUEUED)
         if locked.ticket_id is not None:
-            call.ticket = Ticket.objects.get(pk=locked.ticket_id)
-            call.ticket_id = locked.ticket_id
-            return call.ticket
-        topic = topic or locked.topic or "agent"
-        customer = customer_of(call)
-        ticket = named or selectors.open_case_for(locked, customer)
-        language = locked.language
-        with override(language):
-            if ticket is None:
-                ticket = _new_case(locked, customer, topic)
-                new = True
-            else:
+            ticket = Ticket.objects.get(pk=locked.ticket_id)
+        else:
+            from kefu.tickets.actions import create_case
+
+            topic = topic or locked.topic or "agent"
+            joined: Ticket | None = named
+            fields: dict[str, object] = {}
+            if named is None:
+                if prepared is None or prepared[0] != topic:
+                    prepared = _prepare_case(locked, topic)  # the reads before were for another topic
+                _topic, joined, fields = prepared
+            with override(locked.language):
+                if joined is None:
+                    ticket = create_case(**fields)
+                    new = True
+                else:
+                    ticket = joined
+                    _log(
+                        ticket,
+                        locked,
+                        "joined",
+                        _("Phone call from {caller} joined this case.").format(
+                            caller=locked.caller or _("a withheld number")
+                        ),
+                    )
                 _log(
                     ticket,
                     locked,
-                    "joined",
-                    _("Phone call from {caller} joined this case.").format(
-                        caller=locked.caller or _("a withheld number")
+                    "started",
+                    _("Call started at {time}; menu: {path}; identity: {identity}.").format(
+                        time=timezone.localtime(locked.started_at).strftime("%Y-%m-%d %H:%M:%S"),
+                        path=locked.menu_path or "-",
+                        identity=_("verified by a one-time code")
+                        if locked.verified_at
+                        else _("not verified"),
                     ),
+                    menu_path=locked.menu_path,
+                    verified=locked.verified_at is not None,
+                    first=new,
                 )
-            _log(
-                ticket,
-                locked,
-                "started",
-                _("Call started at {time}; menu: {path}; identity: {identity}.").format(
-                    time=timezone.localtime(locked.started_at).strftime("%Y-%m-%d %H:%M:%S"),
-                    path=locked.menu_path or "-",
-                    identity=_("verified by a one-time code") if locked.verified_at else _("not verified"),
-                ),
-                menu_path=locked.menu_path,
-                verified=locked.verified_at is not None,
-            )
-        do_update_call(locked, ticket=ticket, topic=topic)
-        call.ticket, call.ticket_id, call.topic = ticket, ticket.pk, topic
+            changes.update(ticket=ticket, topic=topic)
+        if changes:
+            do_update_call(locked, **changes)
+        for name in ("ticket", "topic", "queued_at", "status"):
+            if name in changes:
+                setattr(call, name, changes[name])
+        call.ticket, call.ticket_id = ticket, ticket.pk
         if new:
             _follow_up(call)
+        if queue and "queued_at" in changes:
+            do_queue_sms(call, purpose="case_number")
+            _follow_up(call)  # rings an agent (after the hand-over of a new case)
         return ticket
 
 
-def _new_case(call: Call, customer: User | None, topic: str) -> Ticket:
-    """The case row alone, routed (its team names the provider's queue the call waits in) but
-    still in the bot's stage: :func:`do_finish_case` hands it to humans."""
+def _prepare_case(call: Call, topic: str) -> tuple[str, Ticket | None, dict[str, object]]:
+    """What opening the call's case needs to read, read before its transaction: the caller's open
+    case to join, else the new case's fields (the account, the route). ``(topic, case to join,
+    fields)``."""
+    topic = topic or call.topic or "agent"
+    customer = customer_of(call)
+    joined = selectors.open_case_for(call, customer)
+    return topic, joined, ({} if joined is not None else _new_case_fields(call, customer, topic))
+
+
+def _new_case_fields(call: Call, customer: User | None, topic: str) -> dict[str, object]:
+    """The new case's row, routed (its team names the provider's queue the call waits in) but
+    still in the bot's stage: :func:`do_finish_case` hands it to humans. The category comes from
+    the per-process category tree (``kefu.tickets.selectors.active_category``)."""
     from kefu.tickets import routing
-    from kefu.tickets.actions import create_case
+    from kefu.tickets.selectors import active_category
 
     slug, urgent, security = TOPICS.get(topic, (None, False, False))
-    category = Category.objects.filter(slug=slug, is_active=True).first() if slug else None
+    category = active_category(slug) if slug else None
     routed = routing.route(category=category, urgent=urgent, security=security)
     category = routed.category or Category.objects.order_by("id").first()
     if category is None:
         raise RuntimeError("no ticket category exists: run the migrations' seed")
-    return create_case(
-        customer=customer,
-        category=category,
-        team=routed.team,
-        priority=routed.priority,
-        security_flag=routed.security,
-        title=str(_("Phone call: {topic}").format(topic=topic_label(topic)))[: stages.TITLE_LIMIT],
-        description=_("Phone call from {caller} about {topic}.").format(
-            caller=call.caller or _("a withheld number"), topic=topic_label(topic)
-        ),
-        status=Status.BOT,
-        channel=Channel.PHONE,
-        language=call.language or "zh-hans",
-    )
+    with override(call.language or "zh-hans"):
+        return {
+            "customer": customer,
+            "category": category,
+            "team": routed.team,
+            "priority": routed.priority,
+            "security_flag": routed.security,
+            "title": str(_("Phone call: {topic}").format(topic=topic_label(topic)))[: stages.TITLE_LIMIT],
+            "description": _("Phone call from {caller} about {topic}.").format(
+                caller=call.caller or _("a withheld number"), topic=topic_label(topic)
+            ),
+            "status": Status.BOT,
+            "channel": Channel.PHONE,
+            "language": call.language or "zh-hans",
+            # The call-log's first line is numbered with the insert (thread.append(first=True)).
+            "last_seq": 1,
+        }
 
 
 def do_finish_case(call_pk: int) -> bool:
@@ -317,18 +413,10 @@ def do_finish_pending_cases(limit: int = 100) -> int:
 
 def do_enqueue(call: Call) -> Ticket:
     """The call joins the phone queue: its case exists from now on and its number goes by SMS.
-    One transaction, so the jobs it queues see the call queued: a new case's hand-off job rings
-    an agent once the case is in the agents' queues; a joined case's call rings one at once."""
-    with transaction.atomic():
-        ticket = do_open_case(call)
-        updated = Call.objects.filter(pk=call.pk, queued_at__isnull=True).update(
-            queued_at=timezone.now(), status=CallStatus.QUEUED
-        )
-        call.refresh_from_db(fields=["queued_at", "status"])
-        if updated:
-            do_queue_sms(call, purpose="case_number")
-            _follow_up(call)  # rings an agent (after the hand-over of a new case)
-    return ticket
+    One transaction (:func:`do_open_case` with ``queue``), so the jobs it queues see the call
+    queued: a new case's hand-off job rings an agent once the case is in the agents' queues; a
+    joined case's call rings one at once."""
+    return do_open_case(call, queue=True)
 
 
 def do_request_callback(call: Call, *, position: int | None = None) -> Callback:

@@ -84,7 +84,7 @@ def incoming(call: Call) -> VoiceResponse:
 
 
 def language(call: Call, digits: str) -> VoiceResponse:
-    actions.do_update_call(call, language="en" if digits == "2" else "zh-hans")
+    actions.do_note_call(call, language="en" if digits == "2" else "zh-hans")
     reply = Reply(call)
     reply.prompt(PromptKey.WARNING)
     hours = selectors.phone_hours(call.inbox)
@@ -113,7 +113,7 @@ def _account_menu(reply: Reply) -> None:
 
 def _not_understood(call: Call, reply: Reply) -> bool:
     """Count a wrong or missing key; True when the caller has had enough tries."""
-    actions.do_update_call(call, retries=call.retries + 1)
+    actions.do_note_call(call, retries=call.retries + 1)
     if call.retries >= MAX_RETRIES:
         return True
     with override(reply.language):
@@ -124,7 +124,7 @@ def _not_understood(call: Call, reply: Reply) -> bool:
 def menu(call: Call, digits: str) -> VoiceResponse:
     reply = Reply(call)
     if digits in ("1", "2", "3", "9", "0", "#"):
-        actions.do_update_call(call, menu_path=digits, retries=0)
+        actions.do_note_call(call, menu_path=digits, retries=0)
     if digits == "1":
         return _step_up_then(call, reply, topic="deposits", then="queue")
     if digits == "2":
@@ -152,7 +152,7 @@ def menu(call: Call, digits: str) -> VoiceResponse:
 def account(call: Call, digits: str) -> VoiceResponse:
     reply = Reply(call)
     if digits in ("1", "2", "3"):
-        actions.do_update_call(call, menu_path=f"2>{digits}", retries=0)
+        actions.do_note_call(call, menu_path=f"2>{digits}", retries=0)
     if digits == "1":
         return _step_up_then(call, reply, topic="lost_access", then="queue")
     if digits in ("2", "3"):
@@ -191,7 +191,7 @@ def _step_up_then(call: Call, reply: Reply, *, topic: str, then: str, verify: bo
     sent to its registered email or phone (caller ID is never proof). Callers Kefu cannot tie to
     an account go on: the agent verifies them."""
     if call.ticket_id is None:
-        actions.do_update_call(call, topic=topic)  # what the case will be about
+        actions.do_note_call(call, topic=topic)  # what the case will be about
     customer = actions.customer_of(call) if verify and call.verified_at is None else None
     if customer is not None:
         where = actions.do_send_code(call, customer)
@@ -356,13 +356,13 @@ def _voicemail(reply: Reply) -> None:
 def closed(call: Call, digits: str) -> VoiceResponse:
     reply = Reply(call)
     if digits in ("9", "2"):
-        actions.do_update_call(call, menu_path=f"closed>{digits}")
+        actions.do_note_call(call, menu_path=f"closed>{digits}")
     if digits == "9":
         return _step_up_then(call, reply, topic="callback", then="callback")
     if digits == "2":
         actions.do_open_case(call, topic="other")
         actions.do_queue_sms(call, purpose="ticket_link")
-        actions.do_update_call(call, outcome=Outcome.SMS_LINK)
+        actions.do_note_call(call, outcome=Outcome.SMS_LINK)
         with override(reply.language):
             reply.say(_("We have sent you a link by SMS to open a ticket."))
         return reply.goodbye()

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from kefu.accounts.models import Role, User
 from kefu.identity.contacts import to_e164
-from kefu.inbox.models import Inbox, InboxKind
+from kefu.inbox.models import ContactIdentity, Inbox, InboxKind
 from kefu.phone.models import Call, Callback, CallbackStatus, CallStatus
+from kefu.rowlookup import RowLookup
 from kefu.tickets.models import ACTIVE_STATUSES, Channel, Status, Ticket
 
 # A case number is KF-YYYYMMDD-NNNNNNNN: sixteen digits once "KF-" and the dashes are gone.
@@ -39,6 +40,15 @@ def call_by_sid(call_sid: str) -> Call | None:
     if not call_sid or len(call_sid) > 64:
         return None
     return Call.objects.select_related("inbox", "ticket").filter(call_sid=call_sid).first()
+
+
+_CONTACT = RowLookup(ContactIdentity, "inbox", "address")
+
+
+def caller_contact(call: Call) -> ContactIdentity | None:
+    """The caller's contact identity on the call's inbox, if Kefu has seen the number before
+    (the address as ``kefu.inbox.pipeline.identify`` stores it). The SQL is built once."""
+    return _CONTACT.get(call.inbox_id, call.caller.strip().lower()[:320]) if call.caller else None
 
 
 def clean_digits(raw: str | None) -> str:

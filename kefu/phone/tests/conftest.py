@@ -210,3 +210,29 @@ def make_call(hotline: Inbox, django_capture_on_commit_callbacks, job_queue) -> 
         )
 
     return call
+
+
+@pytest.fixture
+def play_call(hotline: Inbox) -> Callable[..., Call]:
+    """Play a whole call (it ends with the status callback) with scripted keys; the call's row.
+    ``transport`` defaults to the test client with no jobs run: the test's transaction never
+    commits, so nothing queued on commit is ever enqueued — as if the process died right
+    after each answer. A transport of the test's own decides when jobs run."""
+
+    def play(
+        keys: list[str | None], *, caller: str = CALLER, transport: Any = None, wait_rounds: int = 1
+    ) -> Call:
+        played = Simulator(
+            base_url=PUBLIC_URL,
+            auth_token=AUTH_TOKEN,
+            account_sid=ACCOUNT_SID,
+            caller=caller,
+            called=HOTLINE,
+            transport=transport or ClientTransport(),
+            keypad=keypad(keys),
+            out=lambda line: None,
+            wait_rounds=wait_rounds,
+        ).run()
+        return Call.objects.select_related("ticket").get(call_sid=played.call_sid)
+
+    return play

@@ -9,44 +9,15 @@ import pytest
 
 from kefu.audit.models import AuditEvent
 from kefu.phone.actions import do_connect_agent, do_finish_case, do_sweep_queue
-from kefu.phone.models import Call
-from kefu.phone.simulator import Simulator
-from kefu.phone.tests.conftest import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
-    CALLER,
-    HOTLINE,
-    PUBLIC_URL,
-    ClientTransport,
-    keypad,
-)
 from kefu.tickets.models import Status
-
-
-def play_without_jobs(keys: list[str | None], *, caller: str = CALLER) -> Call:
-    """A whole call (it ends with the status callback) whose jobs never run: the test's
-    transaction never commits, so nothing queued on commit is ever enqueued — as if the process
-    died right after each answer."""
-    played = Simulator(
-        base_url=PUBLIC_URL,
-        auth_token=AUTH_TOKEN,
-        account_sid=ACCOUNT_SID,
-        caller=caller,
-        called=HOTLINE,
-        transport=ClientTransport(),
-        keypad=keypad(keys),
-        out=lambda line: None,
-        wait_rounds=1,
-    ).run()
-    return Call.objects.select_related("ticket").get(call_sid=played.call_sid)
 
 
 def events(ticket) -> list[str]:
     return [m.extra.get("event", "") for m in ticket.messages.order_by("seq")]
 
 
-def test_the_queue_step_makes_the_case_and_leaves_the_hand_off_to_a_job(hotline):
-    call = play_without_jobs(["", "0"])
+def test_the_queue_step_makes_the_case_and_leaves_the_hand_off_to_a_job(hotline, play_call):
+    call = play_call(["", "0"])
     ticket = call.ticket
     # The case exists from the moment the call queued, with its number and the call log...
     assert call.queued_at is not None and ticket is not None and ticket.case_number.startswith("KF-")
@@ -62,8 +33,8 @@ def test_the_queue_step_makes_the_case_and_leaves_the_hand_off_to_a_job(hotline)
     assert events(ticket).count("handed_off") == 1
 
 
-def test_the_sweep_finishes_a_case_whose_job_was_lost(hotline):
-    call = play_without_jobs(["", "9"])  # a call-back: no queue, no agent to ring
+def test_the_sweep_finishes_a_case_whose_job_was_lost(hotline, play_call):
+    call = play_call(["", "9"])  # a call-back: no queue, no agent to ring
     assert call.ticket is not None and call.ticket.status == Status.BOT
     do_sweep_queue()
     call.ticket.refresh_from_db()
@@ -71,25 +42,25 @@ def test_the_sweep_finishes_a_case_whose_job_was_lost(hotline):
     assert AuditEvent.objects.filter(action="ticket.created", target_id=call.ticket.case_number).count() == 1
 
 
-def test_ringing_an_agent_hands_the_case_over_first(hotline):
+def test_ringing_an_agent_hands_the_case_over_first(hotline, play_call):
     """The agent opens the case while the phone rings: it is in the agents' queues by then."""
-    call = play_without_jobs(["", "0"])
+    call = play_call(["", "0"])
     assert call.ticket is not None and call.ticket.status == Status.BOT
     do_connect_agent(call.pk)  # nobody is online: no ring, but the case is handed over
     call.ticket.refresh_from_db()
     assert call.ticket.status == Status.NEW
 
 
-def test_a_second_call_joins_the_first_calls_case_before_its_hand_off(hotline):
-    first = play_without_jobs(["", "0"])
-    second = play_without_jobs(["", "0"])
+def test_a_second_call_joins_the_first_calls_case_before_its_hand_off(hotline, play_call):
+    first = play_call(["", "0"])
+    second = play_call(["", "0"])
     assert second.ticket == first.ticket
     assert events(first.ticket).count("phone.joined") == 1
 
 
 @pytest.mark.parametrize("keys", [["", "2", "2"], ["", "2", "3"]])
-def test_the_stolen_and_freeze_paths_keep_their_urgency_and_team_after_the_hand_off(hotline, keys):
-    call = play_without_jobs(keys)
+def test_the_stolen_and_freeze_paths_keep_their_urgency_and_team_after_the_hand_off(hotline, keys, play_call):
+    call = play_call(keys)
     ticket = call.ticket
     assert ticket is not None
     before = (ticket.team_id, ticket.priority, ticket.security_flag)

@@ -17,24 +17,19 @@ from django.utils import timezone
 from kefu.jobs.engine import drain
 from kefu.phone.actions import SMS_LOST_SECONDS, do_open_case, do_start_call, do_sweep_queue, send_sms
 from kefu.phone.models import Call, PhoneSms, SmsStatus
-from kefu.phone.simulator import Simulator
 from kefu.phone.tests.conftest import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
     CALLER,
     HOTLINE,
     PUBLIC_URL,
     JsonAnswers,
     fixture,
-    keypad,
     serving,
 )
-from kefu.phone.tests.test_case_handoff import play_without_jobs
 from kefu.tickets.models import Status
 
 
 def test_a_webhook_queues_one_job_for_its_call_however_many_steps_ask(
-    hotline, provider, job_queue, django_capture_on_commit_callbacks
+    hotline, provider, job_queue, django_capture_on_commit_callbacks, play_call
 ):
     """The queue step opens the case (its hand-over), queues the case number's text and asks
     for an agent; 2 → 2 also texts the freeze link: one job each time, which does all of it."""
@@ -52,21 +47,7 @@ def test_a_webhook_queues_one_job_for_its_call_however_many_steps_ask(
             drain()  # a worker runs them while the caller listens
             return response.status_code, response.content.decode()
 
-    def play(keys: list[str | None], caller: str) -> Call:
-        played = Simulator(
-            base_url=PUBLIC_URL,
-            auth_token=AUTH_TOKEN,
-            account_sid=ACCOUNT_SID,
-            caller=caller,
-            called=HOTLINE,
-            transport=Transport(),
-            keypad=keypad(keys),
-            out=lambda line: None,
-            wait_rounds=1,
-        ).run()
-        return Call.objects.select_related("ticket").get(call_sid=played.call_sid)
-
-    call = play(["", "0"], CALLER)
+    call = play_call(["", "0"], transport=Transport())
     assert [name.rsplit(".", 1)[-1] for name in jobs_per_request["menu"]] == ["finish_case"]
     # That one job did everything: the case handed over, the case number texted.
     assert call.ticket is not None and call.ticket.status == Status.NEW
@@ -74,7 +55,9 @@ def test_a_webhook_queues_one_job_for_its_call_however_many_steps_ask(
     assert PhoneSms.objects.get(call=call, purpose="case_number").status == SmsStatus.SENT
 
     jobs_per_request.clear()
-    call = play(["", "2", "2"], "+8613900000002")  # stolen account: case, freeze link, queue
+    call = play_call(
+        ["", "2", "2"], caller="+8613900000002", transport=Transport()
+    )  # stolen account: case, freeze link, queue
     assert [name.rsplit(".", 1)[-1] for name in jobs_per_request["account"]] == ["finish_case"]
     assert set(PhoneSms.objects.filter(call=call).values_list("purpose", "status")) == {
         ("freeze", SmsStatus.SENT),
@@ -161,9 +144,9 @@ def _age(sms: PhoneSms, seconds: int, **fields: object) -> None:
     )
 
 
-def test_the_sweep_sends_a_text_whose_job_was_lost(hotline, provider, job_queue):
+def test_the_sweep_sends_a_text_whose_job_was_lost(hotline, provider, job_queue, play_call):
     # A whole call whose jobs never ran: the process died after each answer's commit.
-    call = play_without_jobs(["", "0"])
+    call = play_call(["", "0"])
     sms = PhoneSms.objects.get(call=call, purpose="case_number")
     assert sms.status == SmsStatus.QUEUED and not provider.texts
     do_sweep_queue()
