@@ -402,13 +402,14 @@ def do_finish_case(call_pk: int) -> bool:
 
 def do_finish_pending_cases(limit: int = 100) -> int:
     """The sweep's reconcile: finish the cases whose job was lost (a process died between the
-    webhook's commit and the job's run). How many it finished."""
-    pending = (
-        Call.objects.filter(ticket__status=Status.BOT)
-        .order_by("started_at")
-        .values_list("pk", flat=True)[:limit]
+    webhook's commit and the job's run), and record their callers' contacts, which that job
+    would have. How many it finished."""
+    pending = list(
+        Call.objects.filter(ticket__status=Status.BOT).select_related("inbox").order_by("started_at")[:limit]
     )
-    return sum(1 for pk in list(pending) if do_finish_case(pk))
+    for call in pending:
+        do_record_contact(call)
+    return sum(1 for call in pending if do_finish_case(call.pk))
 
 
 def do_enqueue(call: Call) -> Ticket:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from kefu.audit.models import AuditEvent
+from kefu.inbox.models import ContactIdentity
 from kefu.phone.actions import do_connect_agent, do_finish_case, do_sweep_queue
 from kefu.tickets.models import Status
 
@@ -36,9 +37,12 @@ def test_the_queue_step_makes_the_case_and_leaves_the_hand_off_to_a_job(hotline,
 def test_the_sweep_finishes_a_case_whose_job_was_lost(hotline, play_call):
     call = play_call(["", "9"])  # a call-back: no queue, no agent to ring
     assert call.ticket is not None and call.ticket.status == Status.BOT
+    # The caller's contact is the job's too (the webhook only reads it): the sweep records it.
+    assert not ContactIdentity.objects.filter(inbox=hotline, address=call.caller).exists()
     do_sweep_queue()
     call.ticket.refresh_from_db()
     assert call.ticket.status == Status.NEW
+    assert ContactIdentity.objects.filter(inbox=hotline, address=call.caller).exists()
     assert AuditEvent.objects.filter(action="ticket.created", target_id=call.ticket.case_number).count() == 1
 
 
