@@ -11,10 +11,18 @@ call's requests (a real call listens to each prompt for 5-20 s, so the default o
 about ten times the load of 50 real callers; 0 hammers).
 
 Prints the webhook answer time (request sent → TwiML received) p50/p99 over every request after a
-warm-up call, and the count of non-200 answers (must be 0). SQLite in a fresh directory by
-default; KEFU_DATABASE_URL=postgres://... for PostgreSQL (a fresh database). Not a test.
+warm-up call, and the count of non-200 answers (must be 0); then, per process, the CPU per
+answered webhook and how long its threads stood runnable waiting for a CPU (Linux schedstat: on
+a shared machine, the part of the answer times that is the machine's). SQLite in a fresh
+directory by default; KEFU_DATABASE_URL=postgres://... for PostgreSQL (a fresh database). Not a
+test.
 
-    python scripts/bench_phone.py --calls 50 --rounds 3
+Without ``--redis`` the jobs (each webhook's follow-up: the case's hand-off, ringing an agent,
+the texts) run inside ``kefu serve`` (its embedded consumer, as on a laptop); with ``--redis`` in
+a separate ``kefu worker`` process, as docs/deploy.md deploys it — the figures to compare with
+the bar.
+
+    python scripts/bench_phone.py --calls 50 --repeat 2 --think 5 --redis redis://127.0.0.1:6379/9
 """
 
 from __future__ import annotations
@@ -46,6 +54,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def sched_seconds(pid: int) -> tuple[float, float]:
+    """Seconds a process's threads have run on a CPU and waited, runnable, for one (Linux's
+    ``/proc/PID/task/*/schedstat``); (0, 0) where that is not available. On a shared machine
+    the second tells how much of an answer's time was the machine's, not Kefu's."""
+    run = wait = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            fields = (task / "schedstat").read_text().split()
+        except OSError:
+            continue
+        run, wait = run + int(fields[0]), wait + int(fields[1])
+    return run / 1e9, wait / 1e9
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -178,6 +200,9 @@ def main() -> int:
         one_call(10_000_000)  # warm-up: not counted
         timings.clear()
         by_step.clear()
+        processes = {"serve": server, **({"worker": worker} if worker is not None else {})}
+        sched_before = {name: sched_seconds(p.pid) for name, p in processes.items()}
+        load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         started = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(args.calls) as pool:
             list(pool.map(one_call, range(args.calls * args.repeat)))
@@ -188,6 +213,16 @@ def main() -> int:
             f"non_200={len(failures)} seconds={elapsed:.1f} "
             f"p50_ms={percentile(ms, 0.5):.1f} p99_ms={percentile(ms, 0.99):.1f} max_ms={max(ms):.1f}"
         )
+        load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+        # CPU per answered webhook, and how long the serving process's threads stood runnable
+        # without a CPU (the machine's share of the answer times; 0 on a quiet machine).
+        for name, process in processes.items():
+            run, wait = (b - a for a, b in zip(sched_before[name], sched_seconds(process.pid), strict=True))
+            print(
+                f"  {name} process: cpu_ms_per_request={run * 1000 / max(len(ms), 1):.1f} "
+                f"runnable_waiting_for_a_cpu_ms_per_request={wait * 1000 / max(len(ms), 1):.1f} "
+                f"cpu_share_of_a_core={run / elapsed:.2f} load_average={load_before:.1f}->{load_after:.1f}"
+            )
         for step, values in sorted(by_step.items()):
             print(
                 f"  {step}: n={len(values)} p50_ms={percentile(values, 0.5):.1f} p99_ms={percentile(values, 0.99):.1f}"
