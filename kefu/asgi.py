@@ -111,8 +111,9 @@ class SyncStackHandler(ASGIHandler):
         only receivers, the signals are sent right here on the event loop, where they find
         nothing to do either; a request's view runs in its thread and cannot be cancelled, so a
         disconnect only matters while a streaming response is sent (watched then). Any other
-        receiver gets Django's own handling, hops included. The hops were about a tenth of
-        the serving process's CPU for an API create (py-spy, issue 13)."""
+        receiver gets Django's own handling, hops included. Each hop is a queue put, a thread
+        woken, a future chained back and the loop woken: CPU an API create paid for nothing
+        (py-spy and docs/benchmarks.md, issue 13)."""
         if not (
             _only_djangos_receivers(signals.request_started)
             and _only_djangos_receivers(signals.request_finished)
