@@ -302,3 +302,22 @@ def test_a_word_like_an_order_number_that_is_only_in_text_pages_newest_first(ali
         if not cursor:
             break
     assert seen == made[::-1]
+
+
+def test_a_case_filed_through_the_api_is_found_as_soon_as_the_answer_comes(alice, agent):
+    """The terms are written in the create's own transaction (one compiled upsert): no job, no
+    delay between the API's answer and a search that finds the case."""
+    created = bearer(alice).post(
+        "/api/v1/tickets",
+        {
+            "category": "deposit-not-credited",
+            "title": "提币未到账",
+            "description": "钱包地址转账六个小时没有到账",
+        },
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    number = created.json()["case_number"]
+    for user, query in ((agent, "六个小时"), (alice, "提币未到账")):
+        body = bearer(user).get("/api/v1/tickets", {"q": query}).json()
+        assert [item["case_number"] for item in body["items"]] == [number]
