@@ -1009,9 +1009,13 @@ def rebuild_day(day: date) -> None:
         BacklogDaily.objects.filter(day=day).delete()
         TicketDaily.objects.bulk_create(daily, batch_size=1000)
         TicketHourly.objects.bulk_create(hourly, batch_size=1000)
-        DurationDaily.objects.bulk_create(durations_rows + ops_durations, batch_size=200)
-        SlaDaily.objects.bulk_create(sla_rows, batch_size=1000)
-        BacklogDaily.objects.bulk_create(backlog_rows, batch_size=1000)
+        # The sliced tables' rows of a day in slice order: a report reads one slice, a few
+        # contiguous pages a day instead of a page a row (a DurationDaily row fills a tenth of one).
+        DurationDaily.objects.bulk_create(
+            sorted(durations_rows, key=_slice_order) + ops_durations, batch_size=200
+        )
+        SlaDaily.objects.bulk_create(sorted(sla_rows, key=_slice_order), batch_size=1000)
+        BacklogDaily.objects.bulk_create(sorted(backlog_rows, key=_slice_order), batch_size=1000)
         CsatDaily.objects.create(day=day, **csat)
         # A day's rows in (channel, category) order: a filter by either reads a few runs of
         # pages a day through its index instead of every page.
@@ -1023,6 +1027,18 @@ def rebuild_day(day: date) -> None:
         RollupDay.objects.update_or_create(
             day=day, defaults={"built_at": timezone.now(), "fingerprint": fingerprint()}
         )
+
+
+def _slice_order(row: Any) -> tuple[Any, ...]:
+    """A sliced table's row's place in its day: by slice, then measure or target, team, agent."""
+    return (
+        row.channel,
+        row.category_id is not None,
+        row.category_id or 0,
+        getattr(row, "measure", "") or getattr(row, "kind", ""),
+        row.team_id or 0,
+        row.agent_id or 0,
+    )
 
 
 def _backlog_rows(day: date, window: Any, parents: dict[int, int]) -> list[BacklogDaily]:
