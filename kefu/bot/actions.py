@@ -1286,7 +1286,9 @@ class _Dialogue:
         own = None
         for candidate in queries:
             try:
-                answer = answers.answer_question(candidate, language=self.ui, intent=intent)
+                answer = answers.answer_question(
+                    candidate, language=self.ui, intent=intent, asked=text if candidate.endswith(text) else None
+                )
             except Exception:  # an answer must never break the conversation
                 logger.exception("answer_question failed")
                 continue

@@ -33,17 +33,21 @@ class Answer:
     score: float  # retrieval score; use the answer only if score >= MIN_SCORE
 
 
-def answer_question(text: str, *, language: str, intent: str | None = None) -> Answer | None:
+def answer_question(
+    text: str, *, language: str, intent: str | None = None, asked: str | None = None
+) -> Answer | None:
     """The best short answer to ``text`` from the published articles, or None.
 
     Articles in the customer's language are searched; when they hold nothing for a question
     written in the other language (an English question on a Chinese page), that language's are.
+    ``asked`` is the customer's own message when ``text`` adds words to it: the kind of question
+    (how to set it up, why it fails…) is read from the customer's words only.
     """
     wanted = normalize_language(language)
-    passage = best_passage(text, language=wanted, intent=intent)
+    passage = best_passage(text, language=wanted, intent=intent, asked=asked)
     written = query_language(text or "", reader_language=wanted)
     if written != wanted and (passage is None or passage.score < MIN_SCORE):
-        passage = best_passage(text, language=other_language(wanted), intent=intent) or passage
+        passage = best_passage(text, language=other_language(wanted), intent=intent, asked=asked) or passage
     if passage is None:
         return None
     url = reverse("helpcenter:article", kwargs={"slug": passage.slug})

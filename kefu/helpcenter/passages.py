@@ -45,6 +45,10 @@ RERANK = 20
 # Added to a section's rank (best article + best section = 2) per kind of question its heading
 # shares with the customer's ("where", "how long"...).
 ASK_BONUS = 1.0
+# Added per type of question (set-up, trouble, lost…; see _TYPES) the section shares with the
+# customer's. As much as a shared kind: at 0.5 "换手机了验证器怎么迁移" still got the article's
+# summary and "助记词不见了，能帮我恢复吗" another article's "support never asks for it".
+TYPE_BONUS = 1.0
 # The same bonus for a section of an article that does not list the intent the bot recognised.
 OTHER_ARTICLE_ASK_FACTOR = 0.5
 # A one-character Chinese word ("看", "算") in the coverage: weak evidence either way.
@@ -224,7 +228,7 @@ def _sentences(markdown_text: str, heading: str = "") -> tuple[_Sentence, ...]:
         line = search.plain_text(raw)
         if not line:
             continue
-        parts = [part.strip() for part in search._SENTENCE_END.split(line) if len(part.strip()) >= 4]
+        parts = _joined_short(part.strip() for part in search._SENTENCE_END.split(line))
         for part in parts:
             terms = frozenset(analysis.analyze(part))
             out.append(
@@ -245,6 +249,22 @@ def _sentences(markdown_text: str, heading: str = "") -> tuple[_Sentence, ...]:
     return tuple(out)
 
 
+def _joined_short(parts: Iterable[str]) -> list[str]:
+    """Sentences of four characters or more; a shorter one that opens a paragraph ("不能。",
+    "No.") is the answer the rest explains, so it joins the sentence after it."""
+    out: list[str] = []
+    carry = ""
+    for part in parts:
+        if len(part) < 4:
+            carry = (carry + part) if part and not out else carry
+            continue
+        if carry:
+            part = carry + ("" if _CJK.search(carry) else " ") + part
+            carry = ""
+        out.append(part)
+    return out
+
+
 # Kinds of question, which the analysis drops as stop words but a heading answers: "Where to
 # see your deposits" answers "where", "How long does it take?" answers "how long".
 _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -252,13 +272,59 @@ _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for name, pattern in (
         ("where", r"\bwhere\b|哪里|哪儿|在哪|去哪"),
         ("how_long", r"\bhow long\b|\bhow many (?:days|hours|minutes)\b|多久|多长时间|几天|需要多长"),
-        ("why", r"\bwhy\b|为什么|为何|为啥|怎么会"),
+        ("why", r"\bwhy\b|\bhow come\b|为什么|为何|为啥|怎么会|凭什么"),
         ("when", r"\bwhen\b|\bwhat time\b|\bhours\b|什么时候|几点|何时|时间"),
         ("how", r"\bhow (?:do|can|to|should|would)\b|\bhow\b.*\?$|如何|怎样|怎么(?!办)"),
         ("what", r"\bwhat (?:is|are|does)\b|\bwhat's\b|是什么|什么是"),
         ("how_much", r"\bhow much\b|多少|怎么算|怎么收"),
+        (
+            "can",
+            r"^\W*(?:can|could) (?:i|you|we|it|they|someone|anyone)\b|\bis it possible\b"
+            r"|能不能|可不可以|能否|是否可以|[能可以].{0,10}吗",
+        ),
     )
 )
+# What a question is about, beside what it asks (session 25): set-up, troubleshooting,
+# something lost, moving to a new phone, safety, amounts (fees and limits). A section whose
+# heading (or opening sentence) is of the same type ranks higher; unlike the kinds above, a
+# matching type does not make the section's opening the answer — "the code keeps getting
+# rejected" is answered by the step that matches the customer's words.
+_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.I))
+    for name, pattern in (
+        (
+            "setup",
+            r"(?<!when i )(?<!after i )(?<!since i )(?<!once i )\bset(?:ting)? (?:it |this |them |that )?up\b|\bsetup\b|\bturn(?:ing)? (?:it |this )?on\b"
+            r"|\benabl(?:e|ing)\b|\bactivat(?:e|ing)\b|\bbind(?:ing)?\b|\blink (?:it|my|an?|the)\b"
+            r"|开启|开通|启用|绑定|怎么开|如何开|怎样开",
+        ),
+        (
+            "trouble",
+            r"\bwrong\b|\binvalid\b|\bincorrect\b|\brejected\b|\berror\b|\bfail(?:s|ed|ing|ure)?\b"
+            r"|\bdoes ?n[o']?t work|\bnot working\b|\bkeeps? (?:saying|getting|failing|showing)"
+            r"|错误|不对|失败|无效|报错|被拒|拒绝|不通过|没通过|没有通过|通不过|无法通过|不正确|用不了"
+            # what to do about it: "Tips to get approved", "提高通过率的做法"
+            r"|\btips?\b|通过率|成功率",
+        ),
+        (
+            "lost",
+            r"\blost\b|\blose\b|\bdeleted\b|\bstolen\b|\bforg[oe]t(?:ten)?\b|\brecover|\bgone\b"
+            r"|\bno longer (?:have|use|in use)\b|\b(?:don'?t|can'?t|cannot) remember\b"
+            r"|丢|遗失|忘记|忘了|找回|删了|被偷|没了|不见了|想不起|不记得|记不得|记不清",
+        ),
+        (
+            "move",
+            r"\bmov(?:e|ing) (?:it|my|them|to|over)\b|\bmigrat(?:e|ing|ion)\b|\bnew (?:phone|device)\b"
+            r"|换手机|换了手机|换新手机|新手机|更换手机|迁移",
+        ),
+        ("safe", r"\bsafe(?:ly|ty)?\b|\bsecure\b|\brisk|安全|风险"),
+        ("fee", r"\bfees?\b|\bcharged?\b|\bcosts?\b|手续费|费用|收费|多少钱|扣了?多少"),
+    )
+)
+# The types a section's first sentence can give it when its heading names none ("Install any
+# authenticator app…" opens a set-up section): the first sentence says what the section is
+# for; its later sentences are details.
+_OPENING_KINDS = frozenset({"setup", "trouble", "move"})
 
 
 # The words that only say "where can I see/find": the heading that answers "where" covers them,
@@ -278,9 +344,27 @@ def _asks(text: str) -> frozenset[str]:
     return found
 
 
+def _section_kinds(heading: str, sentences: Sequence[_Sentence]) -> frozenset[str]:
+    """What kinds of question a section answers: its heading's, or, when the heading names no
+    type ("Good to know", "What happens next"), the types its opening sentence says. The summary
+    (no heading) answers no kind: it is about everything."""
+    if not heading:
+        return frozenset()
+    named = _types(heading)
+    if not named and sentences:
+        named = _types(sentences[0].text) & _OPENING_KINDS
+    return _asks(heading) | named
+
+
+def _types(text: str) -> frozenset[str]:
+    text = analysis.normalize(text or "")
+    return frozenset(name for name, pattern in _TYPES if pattern.search(text))
+
+
 def question_kinds(text: str) -> frozenset[str]:
-    """The kinds of question a text asks or a heading answers ("where", "how_long", "why"…)."""
-    return _asks(text)
+    """The kinds of question a text asks or a heading answers ("where", "how_long", "why"…),
+    and its types ("setup", "trouble", "lost"…)."""
+    return _asks(text) | _types(text)
 
 
 _WHEN_ALONE = re.compile(r"\bwhen\b|\bwhat time\b|什么时候|几点|何时")
@@ -406,7 +490,7 @@ class PassageIndex:
                     heading=heading,
                     own=own,
                     every=own.union(analysis.analyze("\n".join(words))),
-                    asks=_asks(section.heading),
+                    asks=_section_kinds(section.heading, said),
                     states=_states(said),
                 )
             analysed[key] = item
@@ -424,9 +508,16 @@ class PassageIndex:
             summaries=summaries,
         )
 
-    def best(self, question: str, *, language: str, intent: str | None = None) -> Passage | None:
-        """The best passage in ``language``'s articles for ``question``, or None (no term matched)."""
+    def best(
+        self, question: str, *, language: str, intent: str | None = None, asked: str | None = None
+    ) -> Passage | None:
+        """The best passage in ``language``'s articles for ``question``, or None (no term matched).
+
+        ``asked`` is the customer's own message when ``question`` adds words to it (the topic's
+        name): what kind of question it is comes from the customer's words only — "Recovering an
+        account: I can't log in" is no question about something lost."""
         question = (question or "").strip()[:MAX_QUESTION_CHARS]
+        asked = question if asked is None else asked[:MAX_QUESTION_CHARS]
         lang = search.normalize_language(language)
         lang_index = self.index.languages.get(lang)
         if not question or lang_index is None or not lang_index.docs:
@@ -461,7 +552,8 @@ class PassageIndex:
         # Among the leaders, a section that holds more of the question's weight wins ("recommend
         # a good restaurant" matches "Good to know" on one word of three), and a heading that
         # asks the same kind of question ("where…", "how long…") counts.
-        asks = _asks(question)
+        asks = _asks(asked)
+        kinds = asks | _types(asked)
         where_terms = terms
         if "where" in asks:
             where_terms = analysis.analyze(_WHERE_PHRASE.sub(" ", question)) or terms
@@ -478,12 +570,12 @@ class PassageIndex:
             item = self.terms[self.rows[lang][row]]
             covered = self._coverage(where_terms if "where" in item.asks else terms, item.every, lang)
             states = item.states if self.sections[self.rows[lang][row]].article_id == lead_article else frozenset()
-            answered = asks & (item.asks | states)
+            answered = kinds & (item.asks | states)
             if "how" in answered and not (terms.keys() & item.heading):
                 # Nearly every request is a "how"; "How to set it up" answers "how do I move
                 # it?" only when the heading also names what is asked about.
                 answered -= {"how"}
-            bonus = ASK_BONUS * len(answered)
+            bonus = ASK_BONUS * len(answered & asks) + TYPE_BONUS * len(answered - asks)
             if intent and intent not in self.sections[self.rows[lang][row]].intents:
                 # "How long?" about a withdrawal: the withdrawal article's durations before the
                 # ticket article's "How long does it take?".
@@ -498,7 +590,7 @@ class PassageIndex:
         limit = MAX_SENTENCES
         if (
             asks <= {"when"}  # "it crashes when I open it" tells when, it does not ask
-            and not _QUESTION_SHAPED.search(analysis.normalize(question))
+            and not _QUESTION_SHAPED.search(analysis.normalize(asked))
             and section.heading
             and summary is not None
             and not (terms.keys() & self.terms[number].heading)
@@ -509,7 +601,12 @@ class PassageIndex:
             # article's summary is its usual causes and the steps in order: it comes first, then
             # that step ("face the camera, in even light").
             overview = self._answer_text(
-                self.terms[summary].sentences, terms, lang, from_start=True, limit=OVERVIEW_SENTENCES
+                self.terms[summary].sentences,
+                terms,
+                lang,
+                from_start=True,
+                limit=OVERVIEW_SENTENCES,
+                keep_opening=True,
             )
             limit = 1
         text = self._answer_text(
@@ -577,6 +674,7 @@ class PassageIndex:
         platforms: frozenset[int] = frozenset(),
         duration: bool = False,
         limit: int = MAX_SENTENCES,
+        keep_opening: bool = False,
     ) -> str:
         """One to three sentences of the section: its opening when its heading asks what the
         customer asks ("How long does it take?"), else the sentence holding most of the
@@ -606,7 +704,18 @@ class PassageIndex:
         weights = [weight(s) for s in sentences]
         best = max(range(len(sentences)), key=lambda i: (weights[i], -i))
         if from_start or weights[best] <= 0:
-            best = next((i for i, s in enumerate(sentences) if not s.question and not other_platform(s)), 0)
+            opening = next(
+                (i for i, s in enumerate(sentences) if not s.question and not other_platform(s)), 0
+            )
+            # The section answers the kind of question asked, and its opening is the answer —
+            # unless the opening holds none of the question's words and a later sentence does
+            # ("怎么报案" in "How to report": "report it to the police too", not the ticket).
+            # ("How long…?" weighs by durations, which the opening of its section states too.)
+            said = weights[opening]
+            if sentences[opening].text.endswith((":", "：")) and opening + 1 < len(sentences):
+                said += weights[opening + 1]  # a lead's words are in the list it introduces
+            if keep_opening or duration or said > 0 or weights[best] <= 0:
+                best = opening
         chosen = [best]
         length = len(sentences[best].text)
         # The next sentences explain or qualify the best one ("You can still log in…"); add them
@@ -662,6 +771,8 @@ def current_passages() -> PassageIndex:
         return index
 
 
-def best_passage(question: str, *, language: str, intent: str | None = None) -> Passage | None:
+def best_passage(
+    question: str, *, language: str, intent: str | None = None, asked: str | None = None
+) -> Passage | None:
     """The sentences of the published articles that best answer ``question`` (see module doc)."""
-    return current_passages().best(question, language=language, intent=intent)
+    return current_passages().best(question, language=language, intent=intent, asked=asked)
