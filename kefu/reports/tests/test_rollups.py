@@ -256,6 +256,29 @@ def test_the_backlog_reads_rolled_up_days_and_a_change_to_an_open_ticket_shows_a
     assert backlog() == after
 
 
+def test_moving_a_category_under_another_parent_sends_every_built_day_back_to_the_live_tables(world):  # noqa: F811
+    """A parent category's slices hold its sub-categories' tickets: after a move they would count
+    withdrawal-issue's tickets under assets still, so the move makes the built days stale."""
+    from kefu.tickets.models import Category
+
+    build_november()
+    assert len(rollups.plan(window(), rollups.DAILY_GRAIN)[0]) == 6
+    moved = Category.objects.get(slug="withdrawal-issue")
+    moved.parent = Category.objects.get(slug="account")
+    moved.save()
+    assert rollups.plan(window(), rollups.DAILY_GRAIN)[0] == []
+    with rollups.memo():
+        assert metrics.first_reply_seconds(window(category="assets"))["count"] == 2  # t1, t2
+        assert metrics.sla(window(category="account"))["by_target"] == {
+            "first_reply": {"met": 0, "breached": 1},  # t4
+            "resolution": {"met": 1, "breached": 0},  # t3
+        }
+    assert len(rollups.refresh()) >= 6
+    with rollups.memo():
+        assert metrics.first_reply_seconds(window(category="assets"))["count"] == 2
+        assert metrics.sla(window(category="account"))["met"] == 1
+
+
 def test_the_periodic_refresh_builds_yesterday_once(db):
     yesterday = timezone.localdate() - timedelta(days=1)
     assert yesterday in rollups.refresh()
