@@ -11,7 +11,7 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.conf import settings as django_settings
 from django.db import connection
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 from kefu.asgi import SyncStackHandler
@@ -177,7 +177,16 @@ def fast_view(request):
     return HttpResponse(b"fast")
 
 
-urlpatterns = [path("slow/", slow_view), path("fast/", fast_view)]
+async def _chunks():
+    for chunk in (b"one ", b"two ", b"three"):
+        yield chunk
+
+
+def streaming_view(request):
+    return StreamingHttpResponse(_chunks())
+
+
+urlpatterns = [path("slow/", slow_view), path("fast/", fast_view), path("stream/", streaming_view)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -268,3 +277,10 @@ def test_a_request_hands_off_to_one_thread_while_only_djangos_receivers_listen(m
         assert len(heard) == 1 and heard[0] in {thread.ident for thread in hops._threads}  # off the loop
     finally:
         hops.shutdown()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_streaming_response_is_sent_whole_through_the_handler(settings):
+    """Streaming responses are sent with Django's disconnect watch; the client gets every chunk."""
+    settings.ROOT_URLCONF = "kefu.tests.test_asgi"
+    assert get(SyncStackHandler(), "/stream/") == (200, b"one two three")
