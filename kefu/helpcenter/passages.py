@@ -321,6 +321,9 @@ _TYPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("fee", r"\bfees?\b|\bcharged?\b|\bcosts?\b|手续费|费用|收费|多少钱|扣了?多少"),
     )
 )
+# "Can you…?" is matched like a type (within the article), though it is a kind of question: a
+# "Can I…?" heading in another article is no reason to leave this one.
+_WITHIN_ARTICLE = frozenset({"can"})
 # The types a section's first sentence can give it when its heading names none ("Install any
 # authenticator app…" opens a set-up section): the first sentence says what the section is
 # for; its later sentences are details.
@@ -575,11 +578,17 @@ class PassageIndex:
                 # Nearly every request is a "how"; "How to set it up" answers "how do I move
                 # it?" only when the heading also names what is asked about.
                 answered -= {"how"}
-            bonus = ASK_BONUS * len(answered & asks) + TYPE_BONUS * len(answered - asks)
-            if intent and intent not in self.sections[self.rows[lang][row]].intents:
+            here = self.sections[self.rows[lang][row]]
+            bonus = ASK_BONUS * len(answered & asks - _WITHIN_ARTICLE)
+            if intent and intent not in here.intents:
                 # "How long?" about a withdrawal: the withdrawal article's durations before the
                 # ticket article's "How long does it take?".
                 bonus *= OTHER_ARTICLE_ASK_FACTOR
+            if here.article_id == leading.article_id or (intent and intent in here.intents):
+                # The types choose a section of the article the question is about (the one its
+                # words or the intent model found), never another article: "is it gone?" about
+                # a deposit is no question for the lost-seed article.
+                bonus += TYPE_BONUS * len(answered & (_WITHIN_ARTICLE | (answered - asks)))
             value = (float(rank[row]) + bonus) * (1.0 + covered)
             ranked.append((value, covered, row))
         _, score, row = max(ranked, key=lambda item: (item[0], -item[2]))
