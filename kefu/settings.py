@@ -85,6 +85,8 @@ MIDDLEWARE = [
     # NUL in paths, query strings and form fields; HEAD answered wherever GET is (kefu.inputs).
     "kefu.inputs.boundary_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # API requests with a bearer token skip the session-only middlewares below (kefu.apilane).
+    "kefu.apilane.BearerLaneMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
