@@ -212,6 +212,30 @@ def add_business_seconds(calendar: Calendar, start: datetime, seconds: float) ->
     raise NoWorkingTime(calendar.name or calendar.time_zone)
 
 
+def add_business_seconds_each(calendar: Calendar, start: datetime, seconds: list[float]) -> list[datetime]:
+    """:func:`add_business_seconds` for several amounts from the same ``start`` in one walk of
+    the calendar (a timer's warning and due times: the walk was most of their cost, issue 13).
+    Same answers, in the order given; :class:`NoWorkingTime` if any is out of reach."""
+    start = start.astimezone(UTC)
+    if calendar.always_open:
+        return [start + timedelta(seconds=s) for s in seconds]
+    wanted = sorted(range(len(seconds)), key=lambda i: seconds[i])
+    out: list[datetime | None] = [None] * len(seconds)
+    passed = timedelta(0)  # working time before the current range
+    position = 0
+    for s, e in _forward(calendar, start):
+        while position < len(wanted):
+            left = timedelta(seconds=max(seconds[wanted[position]], 0)) - passed
+            if s + left > e:
+                break
+            out[wanted[position]] = s + left
+            position += 1
+        if position == len(wanted):
+            return [moment for moment in out if moment is not None]
+        passed += e - s
+    raise NoWorkingTime(calendar.name or calendar.time_zone)
+
+
 def add_business_minutes(calendar: Calendar, start: datetime, minutes: float) -> datetime:
     return add_business_seconds(calendar, start, minutes * 60)
 

@@ -33,7 +33,13 @@ from django.utils.translation import override
 
 from kefu import events, rowlookup
 from kefu.audit.actions import do_record
-from kefu.calendars.arithmetic import Calendar, NoWorkingTime, add_business_seconds, business_seconds_between
+from kefu.calendars.arithmetic import (
+    Calendar,
+    NoWorkingTime,
+    add_business_seconds,
+    add_business_seconds_each,
+    business_seconds_between,
+)
 from kefu.calendars.selectors import cached_calendar_by_id, cached_default_calendar_id
 from kefu.events import (
     MessageAdded,
@@ -138,8 +144,16 @@ def _schedule(
     timer: SlaTimer, *, start: datetime, seconds: float, warn_seconds: float | None, calendars: _Calendars
 ) -> None:
     calendar = _timer_calendar(timer, calendars)
-    timer.due_at = _add(calendar, start, seconds)
-    timer.warn_at = None if warn_seconds is None else _add(calendar, start, warn_seconds)
+    if calendar is not None and warn_seconds is not None:
+        # Both times in one walk of the calendar; a calendar without working time falls back
+        # to elapsed time for both, as _add does for each.
+        try:
+            timer.due_at, timer.warn_at = add_business_seconds_each(calendar, start, [seconds, warn_seconds])
+        except NoWorkingTime:
+            timer.due_at, timer.warn_at = _add(calendar, start, seconds), _add(calendar, start, warn_seconds)
+    else:
+        timer.due_at = _add(calendar, start, seconds)
+        timer.warn_at = None if warn_seconds is None else _add(calendar, start, warn_seconds)
     timer.paused_at = timer.remaining_seconds = timer.warn_remaining_seconds = None
 
 

@@ -15,6 +15,8 @@ from kefu.calendars.arithmetic import (
     DayRule,
     NoWorkingTime,
     add_business_minutes,
+    add_business_seconds,
+    add_business_seconds_each,
     business_minutes_between,
     parse_hours,
 )
@@ -180,3 +182,31 @@ def test_a_calendars_days_are_worked_out_once_and_an_edited_calendar_starts_afre
     earlier = Calendar(time_zone=china.time_zone, weekly=weekdays("08:00-17:00"), holidays=china.holidays)
     assert due(earlier, sh(2026, 12, 7, 7), 60) == sh(2026, 12, 7, 9)
     assert due(china, sh(2026, 12, 7, 7), 60) == sh(2026, 12, 7, 10)
+
+
+@pytest.mark.parametrize("which", ["china", "lunch", "overnight", "24-7"])
+def test_several_amounts_in_one_walk_match_one_walk_each(which):
+    """A timer's warning and due times come from one walk (add_business_seconds_each): the
+    same instants as one add_business_seconds each, whatever the order, across Spring Festival,
+    weekends, lunch breaks, overnight hours and a daylight-saving change."""
+    calendar = {
+        "china": builtin_default,
+        "lunch": lambda: Calendar(time_zone="Asia/Shanghai", weekly=weekdays("09:00-12:00, 13:00-18:00")),
+        "overnight": lambda: Calendar(time_zone="Europe/Berlin", weekly=weekdays("22:00-06:00")),
+        "24-7": lambda: Calendar(time_zone="Europe/Berlin", always_open=True),
+    }[which]()
+    starts = [sh(2026, 2, 13, 17, 30), sh(2026, 3, 28, 23), sh(2026, 10, 24, 12), sh(2026, 11, 30, 11, 59)]
+    amounts = [0, 1.5, 60, 3599.999, 3600, 7 * 3600, 9 * 3600, 30 * 3600, 7 * 86400]
+    for start in starts:
+        for first in amounts:
+            for second in amounts:
+                each = add_business_seconds_each(calendar, start, [first, second])
+                assert each == [
+                    add_business_seconds(calendar, start, first),
+                    add_business_seconds(calendar, start, second),
+                ], (start, first, second)
+
+
+def test_one_walk_refuses_a_calendar_without_working_time():
+    with pytest.raises(NoWorkingTime):
+        add_business_seconds_each(Calendar(time_zone="UTC"), sh(2026, 11, 30, 9), [60, 120])
