@@ -307,10 +307,16 @@ _TYPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"|\btips?\b|通过率|成功率",
         ),
         (
+            # Losing what gives access (a phone, a seed phrase, a password, which e-mail was
+            # used) — not money feared gone ("钱是不是没了", "is it gone?") nor a memo "forgotten"
+            # on a transfer: those are answered by the sections that say it can be recovered.
             "lost",
-            r"\blost\b|\blose\b|\bdeleted\b|\bstolen\b|\bforg[oe]t(?:ten)?\b|\brecover|\bgone\b"
-            r"|\bno longer (?:have|use|in use)\b|\b(?:don'?t|can'?t|cannot) remember\b"
-            r"|丢|遗失|忘记|忘了|找回|删了|被偷|没了|不见了|想不起|不记得|记不得|记不清",
+            r"\blost (?:my|the|his|her|access|phone|seed|key|device|authenticator)\b|^lost\b|\blose (?:my|access)\b"
+            r"|\bdeleted\b|\bstolen\b|\bforg[oe]t(?:ten)? (?:my|the|which|what)\b|\bno longer (?:have|use|in use)\b"
+            r"|\b(?:don'?t|can'?t|cannot) remember\b"
+            r"|(?:手机|助记词|私钥|密钥|验证器|设备|账号|钱包|密码)[^，。,.？?]{0,3}(?:丢|不见|被删|删了|被偷)"
+            r"|弄丢|丢了手机|遗失|(?<!会)丢失|忘(?:记|了)+.{0,6}(?:密码|助记词|账号|邮箱|手机号)"
+            r"|想不起|不记得|记不得|记不清|被偷",
         ),
         (
             "move",
@@ -352,11 +358,20 @@ def _section_kinds(heading: str, sentences: Sequence[_Sentence]) -> frozenset[st
     type ("Good to know", "What happens next"), the types its opening sentence says. The summary
     (no heading) answers no kind: it is about everything."""
     if not heading:
-        return frozenset()
+        return frozenset()  # the summary: see _summary_kinds
     named = _types(heading)
     if not named and sentences:
         named = _types(sentences[0].text) & _OPENING_KINDS
     return _asks(heading) | named
+
+
+def _summary_kinds(title: str) -> frozenset[str]:
+    """The summary answers the question its article's title asks ("KYC rejected or too slow —
+    what now?" is a troubleshooting article): its types, so that a troubleshooting question
+    does not leave the summary for whichever section merely says "failed". The same types as
+    an opening sentence gives: a title's "safe" ("How to keep your account safe") is every
+    security question's."""
+    return _types(title) & _OPENING_KINDS
 
 
 def _types(text: str) -> frozenset[str]:
@@ -493,7 +508,11 @@ class PassageIndex:
                     heading=heading,
                     own=own,
                     every=own.union(analysis.analyze("\n".join(words))),
-                    asks=_section_kinds(section.heading, said),
+                    asks=(
+                        _section_kinds(section.heading, said)
+                        if section.heading
+                        else _summary_kinds(section.title)
+                    ),
                     states=_states(said),
                 )
             analysed[key] = item
