@@ -216,8 +216,8 @@ def main() -> int:
         load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         # CPU per answered webhook, and how long the serving process's threads stood runnable
         # without a CPU (the machine's share of the answer times; 0 on a quiet machine).
-        for name, process in processes.items():
-            run, wait = (b - a for a, b in zip(sched_before[name], sched_seconds(process.pid), strict=True))
+        for name, measured in processes.items():
+            run, wait = (b - a for a, b in zip(sched_before[name], sched_seconds(measured.pid), strict=True))
             print(
                 f"  {name} process: cpu_ms_per_request={run * 1000 / max(len(ms), 1):.1f} "
                 f"runnable_waiting_for_a_cpu_ms_per_request={wait * 1000 / max(len(ms), 1):.1f} "
