@@ -28,11 +28,11 @@ def settle_memory() -> None:
     objects have survived into the old generation since the last one, and what survives is
     mostly what happened to be in flight at a young collection: every 700 new objects, a busy
     server promoted its in-flight messages, tasks and futures, which die soon after. At 1,000
-    chats that was a full collection every 20–30 s that found almost nothing (6–60 objects)
-    but walked every connection's objects (350,000) with the event loop stopped: 100–400 ms,
-    the chat's latency tail (``kefu bench chat``, docs/benchmarks.md). Every 50,000, in-flight
-    objects mostly die young; a young collection walks at most that many (a few ms), and
-    cyclic garbage still goes within 50,000 allocations."""
+    chats that was a full collection every 20–30 s that found almost nothing (mostly under 60
+    objects) but walked every connection's objects (350,000) with the event loop stopped:
+    0.3–0.8 s on a loaded 2-core machine, the chat's latency tail (``kefu bench chat``,
+    docs/benchmarks.md). Every 50,000, in-flight objects mostly die young; a young collection
+    walks at most about that many, and cyclic garbage still goes within 50,000 allocations."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
