@@ -387,6 +387,7 @@ class Bench:
         await asyncio.sleep(self.seconds)
         self.measuring = False
         stalls.cancel()
+        gc.unfreeze()  # back within reach (the bench also runs inside test processes)
         server_after = _cpu_seconds(self.server_pids)
         server_cpu = None if server_cpu is None or server_after is None else server_after - server_cpu
         client_cpu = _own_cpu_seconds() - client_cpu
