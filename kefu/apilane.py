@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.exception import convert_exception_to_response
@@ -88,10 +88,10 @@ class BearerLaneMiddleware:
         found = _middlewares_after(get_response)
         if found is not None:
             classes, innermost = found
-            lane: Handler = convert_exception_to_response(innermost)
+            lane = cast(Handler, convert_exception_to_response(innermost))
             for cls in reversed(classes):
                 if _dotted(cls) not in SESSION_ONLY:
-                    lane = convert_exception_to_response(cls(lane))
+                    lane = cast(Handler, convert_exception_to_response(cls(lane)))
             self.lane = lane
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

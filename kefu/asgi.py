@@ -129,6 +129,7 @@ class SyncStackHandler(ASGIHandler):
         request, error_response = self.create_request(scope, body_file)
         try:
             if request is None:
+                assert error_response is not None  # create_request gives one or the other
                 await self.send_response(error_response, send)
                 error_response.close()
                 return
