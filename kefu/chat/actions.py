@@ -31,7 +31,6 @@ leave after commit (``publish_on_commit``).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -95,8 +94,6 @@ MAX_CAPACITY = 100  # concurrent chats; people manage a handful, integrations an
 # Queued chats looked at per dispatch round: the head of the queue may wait for a language or
 # a tier nobody online has, and must not block the chats behind it.
 DISPATCH_WINDOW = 25
-# Rounds a dispatcher looks again when every free agent was held by another dispatcher.
-DISPATCH_RETRIES = 5
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -885,7 +882,6 @@ def do_dispatch(*, team_ids: Collection[int | None] | None = None, limit: int = 
     whose last assignment is oldest. Safe to run in parallel in any number of processes.
     """
     made: list[Assignment] = []
-    retries = 0
     while len(made) < limit:
         # Reads first: with nobody waiting (the usual case for the sweep) no write transaction
         # is opened at all — on SQLite one would make every other writer wait for it.
@@ -895,33 +891,22 @@ def do_dispatch(*, team_ids: Collection[int | None] | None = None, limit: int = 
         if team_ids is not None:
             # A chat with no team may go to any agent, so it is always worth a look.
             teams = [t for t in teams if t in team_ids or t is None]
-        progress = contended = False
+        progress = False
         for team_id in teams:
-            assignment, busy = _assign_next(team_id)
-            contended |= busy
+            assignment = _assign_next(team_id)
             if assignment is not None:
                 made.append(assignment)
                 progress = True
         if not progress:
-            # Every free agent was being assigned by another dispatcher at that moment: look
-            # again shortly (their slots may still be free after), rather than leave the chat
-            # to the sweep.
-            if contended and retries < DISPATCH_RETRIES:
-                retries += 1
-                time.sleep(0.005 * retries)
-                continue
             break
     return made
 
 
-def _assign_next(team_id: int | None) -> tuple[Assignment | None, bool]:
-    """The next queued chat of the team given to a free agent; and whether a free agent was
-    passed over because another dispatcher held it."""
+def _assign_next(team_id: int | None) -> Assignment | None:
     queued = ChatConversation.objects.filter(status=ChatStatus.QUEUED)
     queued = queued.filter(team__isnull=True) if team_id is None else queued.filter(team_id=team_id)
     if not queued.exists():
-        return None, False
-    contended = False
+        return None
     with transaction.atomic():
         candidates = list(
             queued.order_by("-priority", "queued_at", "id").select_for_update(skip_locked=True)[
@@ -929,12 +914,11 @@ def _assign_next(team_id: int | None) -> tuple[Assignment | None, bool]:
             ]
         )
         for conversation in candidates:
-            presence, busy = _lock_free_agent(conversation)
-            contended |= busy
+            presence = _lock_free_agent(conversation)
             if presence is not None:
                 _assign(conversation, presence)
-                return Assignment(conversation.pk, presence.user_id), contended
-    return None, contended
+                return Assignment(conversation.pk, presence.user_id)
+    return None
 
 
 def _eligible_agents(conversation: ChatConversation):
@@ -947,32 +931,21 @@ def _eligible_agents(conversation: ChatConversation):
     return qs
 
 
-def _lock_free_agent(conversation: ChatConversation) -> tuple[AgentPresence | None, bool]:
-    """The least loaded eligible agent with a free slot, locked; and whether one was passed
-    over because another dispatcher held its row.
-
-    An agent whose row is locked is being given a chat right now (by another process or
-    thread) and will be one chat busier when that commits, so the next in line is taken
-    instead of waiting: on a burst of hand-offs every dispatcher otherwise queued on the same
-    least-loaded agent's row, each holding a database thread while it waited."""
+def _lock_free_agent(conversation: ChatConversation) -> AgentPresence | None:
     candidates = (
         _eligible_agents(conversation)
         .filter(active_chats__lt=F("capacity"))
         .annotate(load=Cast("active_chats", FloatField()) / Cast("capacity", FloatField()))
         .order_by("load", F("last_assigned_at").asc(nulls_first=True), "id")
     )
-    contended = False
     for candidate in candidates[:50]:
         if not candidate.speaks(conversation.language):
             continue
         # Re-read under the lock: another dispatcher may have filled the slot meanwhile.
-        presence = AgentPresence.objects.select_for_update(skip_locked=True).filter(pk=candidate.pk).first()
-        if presence is None:
-            contended = True
-            continue
+        presence = AgentPresence.objects.select_for_update().get(pk=candidate.pk)
         if presence.status == PresenceStatus.ONLINE and presence.active_chats < presence.capacity:
-            return presence, contended
-    return None, contended
+            return presence
+    return None
 
 
 def _assign(conversation: ChatConversation, presence: AgentPresence, *, by: User | None = None) -> None:
