@@ -9,7 +9,6 @@ import ssl
 from typing import Protocol
 from urllib.parse import quote
 
-import httpx
 from django.conf import settings
 
 from kefu.identity.sms import HttpSmsSender, SmsError
@@ -22,6 +21,7 @@ def tls_context() -> ssl.SSLContext:
     """One TLS context per process for the provider's API. httpx builds a new one for every
     client, loading the whole CA bundle: ~20 ms of CPU per text or call placed (py-spy, the job
     threads under the phone benchmark), holding the GIL the webhooks' thread needs."""
+    import httpx  # on first use: ~5 MB kept out of every process's start-up
     return httpx.create_ssl_context()
 
 
@@ -43,6 +43,7 @@ class TwilioRest:
         self.number = number
 
     def send_sms(self, *, to: str, body: str) -> str:
+        import httpx  # on first use: ~5 MB kept out of every process's start-up
         # The identity app's sender already speaks this API (Messages.json): one implementation.
         sender = HttpSmsSender(
             base_url=self.base_url,
@@ -55,6 +56,7 @@ class TwilioRest:
         return sender.send(to_e164=to, text=body)
 
     def create_call(self, *, to: str, url: str, status_callback: str) -> str:
+        import httpx  # on first use: ~5 MB kept out of every process's start-up
         endpoint = f"{self.base_url}/2010-04-01/Accounts/{quote(self.account_sid, safe='')}/Calls.json"
         data = {
             "To": to,

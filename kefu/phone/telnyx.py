@@ -22,7 +22,6 @@ import time
 from functools import lru_cache
 from urllib.parse import quote
 
-import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
@@ -72,6 +71,7 @@ class TelnyxRest:
         self.number = number
 
     def _post(self, path: str, payload: dict[str, str], what: str) -> dict[str, object]:
+        import httpx  # on first use: ~5 MB kept out of every process's start-up
         try:
             with httpx.Client(timeout=TIMEOUT_SECONDS, verify=tls_context()) as client:
                 response = client.post(

@@ -18,12 +18,15 @@ import hmac
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from django.conf import settings
 
 from kefu.inbox.adapters.base import SendFailed, SendRejected
+
+if TYPE_CHECKING:
+    import httpx
+
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +118,7 @@ _pool_lock = threading.Lock()
 def _http() -> httpx.Client:
     """One connection pool per process (httpx.Client is thread-safe): a fresh client per call
     built an SSL context and a connection each time (~0.1 s a call under load)."""
+    import httpx  # on first use: ~5 MB kept out of every process's start-up
     global _pool
     if _pool is None:
         with _pool_lock:
@@ -134,6 +138,7 @@ class Client:
         """The method's ``result``; raises :class:`TelegramError` (or a subclass) otherwise.
 
         The token is part of the URL: never logged (errors name the method only)."""
+        import httpx  # on first use: ~5 MB kept out of every process's start-up
         url = f"{self.cfg.api_url}/bot{self.cfg.token}/{method}"
         try:
             # ``timeout`` is a Bot API parameter (getUpdates' long poll): ours has another name.
@@ -150,6 +155,7 @@ class Client:
 
     def download(self, file_path: str, *, limit: int = MAX_DOWNLOAD_BYTES) -> bytes | None:
         """A file's bytes from ``{api_url}/file/bot{token}/{file_path}``; None if over ``limit``."""
+        import httpx  # on first use: ~5 MB kept out of every process's start-up
         url = f"{self.cfg.api_url}/file/bot{self.cfg.token}/{file_path}"
         chunks: list[bytes] = []
         size = 0

@@ -14,13 +14,16 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from django.conf import settings
 
 from kefu.inbox.adapters.base import SendFailed, SendRejected
 from kefu.inbox.models import Inbox
+
+if TYPE_CHECKING:
+    import httpx
+
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +116,7 @@ class Client:
 
     def send(self, payload: dict[str, Any]) -> str:
         """``POST {api}/{phone_number_id}/messages``; the message id (``wamid…``) it returns."""
+        import httpx  # on first use: ~5 MB kept out of every process's start-up
         if not (self.cfg.access_token and self.cfg.phone_number_id):
             raise SendFailed(
                 "WhatsApp sending is not configured (KEFU_WHATSAPP_ACCESS_TOKEN, _PHONE_NUMBER_ID)"
@@ -135,6 +139,7 @@ class Client:
     def phone_number(self) -> dict[str, Any]:
         """``GET {api}/{phone_number_id}``: the number, its verified name and quality rating
         (the health check: the token and the number work). Short timeout: an admin page waits."""
+        import httpx  # on first use: ~5 MB kept out of every process's start-up
         try:
             answer = httpx.get(
                 f"{self.cfg.api_url}/{self.cfg.phone_number_id}",
@@ -153,6 +158,7 @@ class Client:
         """A customer's photo or document: the media id's URL, then the bytes (with the same
         token). None when it is larger than ``limit`` (said before or found while downloading)
         or no longer there; a rate limit or a server error raises (the job retries)."""
+        import httpx  # on first use: ~5 MB kept out of every process's start-up
         timeout = settings.KEFU_WHATSAPP_TIMEOUT
         answer = httpx.get(f"{self.cfg.api_url}/{media_id}", headers=self._headers(), timeout=timeout)
         if answer.status_code == 429 or answer.status_code >= 500:
