@@ -14,18 +14,10 @@ from django.urls import reverse
 from kefu.apilane import SESSION_ONLY, BearerLaneMiddleware, _dotted
 from kefu.conftest import bearer
 from kefu.tickets.models import Ticket
+from kefu.tickets.tests.test_api import NEW_TICKET
 
 pytestmark = pytest.mark.django_db
 
-NEW_TICKET = {
-    "category": "deposit-not-credited",
-    "title": "USDT not credited",
-    "description": "Sent 100 USDT on TRC-20 two hours ago.",
-    "coin": "usdt",
-    "network": "TRC-20",
-    "amount": "100.5",
-    "tx_hash": "",
-}
 
 
 def _lane() -> BearerLaneMiddleware:

@@ -198,21 +198,7 @@ def test_a_slow_request_does_not_hold_up_a_fast_one(settings):
 
     async def run() -> tuple[bytes, bytes]:
         async def fetch(path: str) -> bytes:
-            scope = {
-                "type": "http",
-                "asgi": {"version": "3.0"},
-                "http_version": "1.1",
-                "method": "GET",
-                "scheme": "http",
-                "path": path,
-                "raw_path": path.encode(),
-                "query_string": b"",
-                "root_path": "",
-                "headers": [(b"host", b"127.0.0.1")],
-                "client": ("127.0.0.1", 50000),
-                "server": ("127.0.0.1", 8000),
-            }
-            communicator = ApplicationCommunicator(app, scope)
+            communicator = ApplicationCommunicator(app, _scope(path))
             await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
             await communicator.receive_output(60)
             body = b""

@@ -185,6 +185,21 @@ def keypad(keys: Sequence[str | None | Callable[[], str]]) -> Callable[[str], st
     return press
 
 
+def _simulator(keys: list[str | None], *, caller: str, transport: Any, **options: Any) -> Simulator:
+    """A quiet simulated call to the test hotline, keys scripted."""
+    return Simulator(
+        base_url=PUBLIC_URL,
+        auth_token=AUTH_TOKEN,
+        account_sid=ACCOUNT_SID,
+        caller=caller,
+        called=HOTLINE,
+        transport=transport,
+        keypad=keypad(keys),
+        out=lambda line: None,
+        **options,
+    )
+
+
 @pytest.fixture
 def make_call(hotline: Inbox, django_capture_on_commit_callbacks, job_queue) -> Callable[..., Played2]:
     """Play a call with scripted keys; the jobs it queued (texts) run before it returns."""
@@ -192,19 +207,13 @@ def make_call(hotline: Inbox, django_capture_on_commit_callbacks, job_queue) -> 
     def call(
         keys: list[str | None], *, caller: str = CALLER, wait_rounds: int = 2, position: int = 1
     ) -> Played2:
-        simulator = Simulator(
-            base_url=PUBLIC_URL,
-            auth_token=AUTH_TOKEN,
-            account_sid=ACCOUNT_SID,
+        played = _simulator(
+            keys,
             caller=caller,
-            called=HOTLINE,
             transport=ClientTransport(django_capture_on_commit_callbacks),
-            keypad=keypad(keys),
-            out=lambda line: None,
             wait_rounds=wait_rounds,
             start_position=position,
-        )
-        played = simulator.run()
+        ).run()
         return Played2(
             played=played, call=Call.objects.select_related("ticket").get(call_sid=played.call_sid)
         )
@@ -222,16 +231,8 @@ def play_call(hotline: Inbox) -> Callable[..., Call]:
     def play(
         keys: list[str | None], *, caller: str = CALLER, transport: Any = None, wait_rounds: int = 1
     ) -> Call:
-        played = Simulator(
-            base_url=PUBLIC_URL,
-            auth_token=AUTH_TOKEN,
-            account_sid=ACCOUNT_SID,
-            caller=caller,
-            called=HOTLINE,
-            transport=transport or ClientTransport(),
-            keypad=keypad(keys),
-            out=lambda line: None,
-            wait_rounds=wait_rounds,
+        played = _simulator(
+            keys, caller=caller, transport=transport or ClientTransport(), wait_rounds=wait_rounds
         ).run()
         return Call.objects.select_related("ticket").get(call_sid=played.call_sid)
 
