@@ -201,15 +201,7 @@ def add_business_seconds(calendar: Calendar, start: datetime, seconds: float) ->
     Zero seconds from outside working hours is the next opening (a clock that starts on a
     Saturday is due when work resumes, not on Saturday).
     """
-    start = start.astimezone(UTC)
-    if calendar.always_open:
-        return start + timedelta(seconds=seconds)
-    left = timedelta(seconds=max(seconds, 0))
-    for s, e in _forward(calendar, start):
-        if s + left <= e:
-            return s + left
-        left -= e - s
-    raise NoWorkingTime(calendar.name or calendar.time_zone)
+    return add_business_seconds_each(calendar, start, [seconds])[0]
 
 
 def add_business_seconds_each(calendar: Calendar, start: datetime, seconds: list[float]) -> list[datetime]:

@@ -36,7 +36,6 @@ from kefu.audit.actions import do_record
 from kefu.calendars.arithmetic import (
     Calendar,
     NoWorkingTime,
-    add_business_seconds,
     add_business_seconds_each,
     business_seconds_between,
 )
@@ -94,14 +93,19 @@ def _default_calendar_id() -> int | None:
 
 
 def _add(calendar: Calendar | None, start: datetime, seconds: float) -> datetime:
+    return _add_each(calendar, start, [seconds])[0]
+
+
+def _add_each(calendar: Calendar | None, start: datetime, amounts: list[float]) -> list[datetime]:
+    """Each amount of working time from ``start``, in one walk of the calendar."""
     if calendar is None:
-        return start + timedelta(seconds=seconds)
+        return [start + timedelta(seconds=seconds) for seconds in amounts]
     try:
-        return add_business_seconds(calendar, start, seconds)
+        return add_business_seconds_each(calendar, start, amounts)
     except NoWorkingTime:
         # A calendar without working hours must not stop the ticket action: elapsed time.
         logger.warning("calendar %s has no working time; SLA clock on elapsed time", calendar.name)
-        return start + timedelta(seconds=seconds)
+        return [start + timedelta(seconds=seconds) for seconds in amounts]
 
 
 def _between(calendar: Calendar | None, start: datetime, end: datetime) -> float:
@@ -144,16 +148,10 @@ def _schedule(
     timer: SlaTimer, *, start: datetime, seconds: float, warn_seconds: float | None, calendars: _Calendars
 ) -> None:
     calendar = _timer_calendar(timer, calendars)
-    if calendar is not None and warn_seconds is not None:
-        # Both times in one walk of the calendar; a calendar without working time falls back
-        # to elapsed time for both, as _add does for each.
-        try:
-            timer.due_at, timer.warn_at = add_business_seconds_each(calendar, start, [seconds, warn_seconds])
-        except NoWorkingTime:
-            timer.due_at, timer.warn_at = _add(calendar, start, seconds), _add(calendar, start, warn_seconds)
+    if warn_seconds is None:
+        timer.due_at, timer.warn_at = _add(calendar, start, seconds), None
     else:
-        timer.due_at = _add(calendar, start, seconds)
-        timer.warn_at = None if warn_seconds is None else _add(calendar, start, warn_seconds)
+        timer.due_at, timer.warn_at = _add_each(calendar, start, [seconds, warn_seconds])
     timer.paused_at = timer.remaining_seconds = timer.warn_remaining_seconds = None
 
 
